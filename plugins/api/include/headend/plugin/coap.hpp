@@ -55,12 +55,12 @@ struct Peer {
 
 struct Request {
     Method method = Method::Get;
-    std::string path;                       // "/edev/3/reg", no query
-    std::vector<std::string> segments;      // {"edev", "3", "reg"}
+    std::string path;                   // "/edev/3/reg", no query
+    std::vector<std::string> segments;  // {"edev", "3", "reg"}
     std::map<std::string, std::string> query;
-    std::string body;                       // reassembled whole (Block1 handled by the adapter)
+    std::string body;  // reassembled whole (Block1 handled by the adapter)
     std::optional<int> content_format;
-    std::optional<std::uint32_t> observe;   // 0 = register, 1 = deregister
+    std::optional<std::uint32_t> observe;  // 0 = register, 1 = deregister
     Peer peer;
 };
 
@@ -68,7 +68,7 @@ struct Response {
     Code code = Code::Content;
     std::string body;
     int content_format = kContentFormatXml;
-    std::string location;                  // Location-Path for 2.01, e.g. "/edev/7"
+    std::string location;  // Location-Path for 2.01, e.g. "/edev/7"
     std::optional<std::uint32_t> max_age;
 };
 

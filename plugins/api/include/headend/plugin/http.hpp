@@ -9,8 +9,8 @@
 namespace headend::http {
 
 struct Request {
-    std::string method;                      // "GET", "POST", ...
-    std::string path;                        // without query
+    std::string method;  // "GET", "POST", ...
+    std::string path;    // without query
     std::vector<std::string> segments;
     std::map<std::string, std::string> params;  // `{name}` placeholders of the route
     std::map<std::string, std::string> query;

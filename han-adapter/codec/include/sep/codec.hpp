@@ -1,0 +1,63 @@
+// Hardened decoding of SEP XML from devices: size cap, no DOCTYPE/DTD/entities, no file or network access,
+// depth cap, then validation against schemas/ (compiled once) before anything is read.
+//
+// Error codes: xml.too_large, xml.doctype, xml.too_deep, xml.malformed, xml.unexpected_root, xml.schema, and
+// xml.internal when libxml2 cannot allocate; codec.schema_load and codec.limits from Codec::load. Messages name the
+// line and element a device developer has to fix.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include "headend/plugin/result.hpp"
+#include "sep/types.hpp"
+
+namespace sep {
+
+struct CodecLimits {
+    std::size_t max_document_bytes = 65536;
+    int max_depth = 32;  // element nesting, the root counting as 1
+};
+
+template <typename T>
+concept Decodable = std::same_as<T, DeviceCapability> || std::same_as<T, Time> || std::same_as<T, EndDevice> ||
+    std::same_as<T, EndDeviceList> || std::same_as<T, Registration> || std::same_as<T, DeviceInformation> ||
+    std::same_as<T, Response> || std::same_as<T, Error> || std::same_as<T, PowerStatus> || std::same_as<T, PEVBinding>;
+
+// Immutable after load and safe to share between threads: every call uses its own parser and validation context.
+class Codec {
+public:
+    // Compiles <schema_dir>/pev-ext.xsd, which imports <schema_dir>/sep.xsd; the only files libxml2 may ever open.
+    static headend::Result<std::shared_ptr<const Codec>> load(const std::filesystem::path& schema_dir,
+                                                              CodecLimits limits = {});
+
+    ~Codec();
+    Codec(const Codec&) = delete;
+    Codec& operator=(const Codec&) = delete;
+
+    // Any 2030.5 or extension resource, whatever its root.
+    headend::Result<void> validate(std::string_view xml) const;
+
+    // The document's root must be T's element in T's namespace.
+    template <Decodable T>
+    headend::Result<T> decode(std::string_view xml) const;
+
+    const CodecLimits& limits() const { return limits_; }
+
+    // How many times libxml2 asked to open an external resource (DTD, entity, schema) outside Codec::load and was
+    // refused. Documents never get that far, so this stays 0 unless something bypasses the checks.
+    static std::uint64_t refused_external_loads();
+
+private:
+    struct Schema;
+    Codec(std::unique_ptr<Schema> schema, CodecLimits limits);
+
+    std::unique_ptr<Schema> schema_;
+    CodecLimits limits_;
+};
+
+}  // namespace sep

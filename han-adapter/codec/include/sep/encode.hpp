@@ -1,0 +1,23 @@
+// XML encoding of SEP resources: exact 2030.5 element order, the root element carries its namespace, text and
+// attributes are escaped. The output is always well-formed (invalid UTF-8 and characters XML cannot carry become
+// U+FFFD); it is schema-valid when the values respect the ranges documented in sep/types.hpp.
+#pragma once
+
+#include <string>
+
+#include "sep/types.hpp"
+
+namespace sep {
+
+std::string encode(const DeviceCapability& value);
+std::string encode(const Time& value);
+std::string encode(const EndDevice& value);
+std::string encode(const EndDeviceList& value);
+std::string encode(const Registration& value);
+std::string encode(const DeviceInformation& value);
+std::string encode(const Response& value);
+std::string encode(const Error& value);
+std::string encode(const PowerStatus& value);
+std::string encode(const PEVBinding& value);
+
+}  // namespace sep

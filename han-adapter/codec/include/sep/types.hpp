@@ -1,0 +1,215 @@
+// Plain C++ views of the IEEE 2030.5 (SEP 2.0) resources the head-end exchanges, plus our PEVBinding extension.
+// Members follow the 2030.5 element order. Absent optional elements are std::nullopt; times are UTC seconds.
+// Values must lie in the 2030.5 ranges noted below; the encoder writes what it is given.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sep {
+
+inline constexpr std::string_view kSepNamespace = "urn:ieee:std:2030.5:ns";
+inline constexpr std::string_view kExtNamespace = "urn:pev-headend:ext:1";
+
+struct Link {
+    std::string href;
+    bool operator==(const Link&) const = default;
+};
+
+struct ListLink {
+    std::string href;
+    std::optional<std::uint32_t> all;
+    bool operator==(const ListLink&) const = default;
+};
+
+struct ActivePower {
+    std::int8_t multiplier = 0;  // power of ten
+    std::int16_t value = 0;      // W
+    bool operator==(const ActivePower&) const = default;
+};
+
+struct RealEnergy {
+    std::int8_t multiplier = 0;  // power of ten
+    std::uint64_t value = 0;     // Wh, at most 2^48 - 1
+    bool operator==(const RealEnergy&) const = default;
+};
+
+struct DeviceCapability {
+    std::optional<std::string> href;
+    std::optional<std::uint32_t> poll_rate;
+    std::optional<ListLink> customer_account_list_link;
+    std::optional<ListLink> demand_response_program_list_link;
+    std::optional<ListLink> der_program_list_link;
+    std::optional<ListLink> file_list_link;
+    std::optional<ListLink> messaging_program_list_link;
+    std::optional<ListLink> prepayment_list_link;
+    std::optional<ListLink> response_set_list_link;
+    std::optional<ListLink> tariff_profile_list_link;
+    std::optional<Link> time_link;
+    std::optional<ListLink> usage_point_list_link;
+    std::optional<ListLink> end_device_list_link;
+    std::optional<ListLink> mirror_usage_point_list_link;
+    std::optional<Link> self_device_link;
+    bool operator==(const DeviceCapability&) const = default;
+};
+
+struct Time {
+    std::optional<std::string> href;
+    std::optional<std::uint32_t> poll_rate;
+    std::int64_t current_time = 0;
+    std::int64_t dst_end_time = 0;
+    std::int32_t dst_offset = 0;
+    std::int64_t dst_start_time = 0;
+    std::optional<std::int64_t> local_time;
+    std::uint8_t quality = 0;  // 3 authoritative (NTP) ... 7 uncoordinated
+    std::int32_t tz_offset = 0;
+    bool operator==(const Time&) const = default;
+};
+
+struct EndDevice {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::optional<Link> configuration_link;
+    std::optional<ListLink> der_list_link;
+    std::optional<std::uint32_t> device_category;  // DeviceCategoryType bitmap, sent as 8 hex digits
+    std::optional<Link> device_information_link;
+    std::optional<Link> device_status_link;
+    std::optional<Link> file_status_link;
+    std::optional<ListLink> ip_interface_list_link;
+    std::optional<std::string> lfdi;  // 40 hex digits; upper case on output and after decoding
+    std::optional<ListLink> load_shed_availability_list_link;
+    std::optional<ListLink> log_event_list_link;
+    std::optional<Link> power_status_link;
+    std::uint64_t sfdi = 0;  // at most 687194767359 (36 bits and a check digit)
+    std::int64_t changed_time = 0;
+    std::optional<bool> enabled;
+    std::optional<ListLink> flow_reservation_request_list_link;
+    std::optional<ListLink> flow_reservation_response_list_link;
+    std::optional<ListLink> function_set_assignments_list_link;
+    std::optional<std::uint32_t> post_rate;
+    std::optional<Link> registration_link;
+    std::optional<ListLink> subscription_list_link;
+    bool operator==(const EndDevice&) const = default;
+};
+
+struct EndDeviceList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;  // should equal end_devices.size()
+    std::optional<std::uint32_t> poll_rate;
+    std::vector<EndDevice> end_devices;
+    bool operator==(const EndDeviceList&) const = default;
+};
+
+struct Registration {
+    std::optional<std::string> href;
+    std::optional<std::uint32_t> poll_rate;
+    std::int64_t date_time_registered = 0;
+    std::uint32_t pin = 0;  // six digits including the check digit
+    bool operator==(const Registration&) const = default;
+};
+
+struct DRLCCapabilities {
+    RealEnergy average_energy;
+    ActivePower max_demand;
+    std::uint32_t options_implemented = 0;  // bitmap, sent as 8 hex digits
+    bool operator==(const DRLCCapabilities&) const = default;
+};
+
+struct GPSLocation {
+    std::string lat;  // decimal degrees, up to 32 characters
+    std::string lon;
+    bool operator==(const GPSLocation&) const = default;
+};
+
+// String members are 2030.5 String32: at most 32 characters.
+struct DeviceInformation {
+    std::optional<std::string> href;
+    std::optional<std::uint32_t> poll_rate;
+    std::optional<DRLCCapabilities> drlc_capabilities;
+    std::optional<std::uint64_t> functions_implemented;  // bitmap, sent as 16 hex digits
+    std::optional<GPSLocation> gps_location;
+    std::string lfdi;
+    std::int64_t mf_date = 0;
+    std::string mf_hw_ver;
+    std::uint32_t mf_id = 0;  // IANA PEN
+    std::optional<std::string> mf_info;
+    std::string mf_model;
+    std::string mf_ser_num;
+    std::uint8_t primary_power = 0;  // PowerSourceType: 0 none, 1 mains, 2 battery, 3 local generation, 4 emergency
+    std::uint8_t secondary_power = 0;
+    std::optional<ListLink> supported_locale_list_link;
+    std::int64_t sw_act_time = 0;
+    std::string sw_ver;
+    bool operator==(const DeviceInformation&) const = default;
+};
+
+struct Response {
+    std::optional<std::string> href;
+    std::optional<std::int64_t> created_date_time;
+    std::string end_device_lfdi;
+    std::optional<std::uint8_t> status;
+    std::string subject;  // mRID of the resource responded to, up to 32 hex digits
+    bool operator==(const Response&) const = default;
+};
+
+// The 2030.5 Error body (not to be confused with headend::Error).
+struct Error {
+    std::optional<std::uint16_t> max_retry_duration;
+    std::uint16_t reason_code = 0;
+    bool operator==(const Error&) const = default;
+};
+
+struct PEVInfo {
+    ActivePower charging_power_now;
+    RealEnergy energy_request_now;
+    ActivePower max_forward_power;
+    std::uint32_t minimum_charging_duration = 0;
+    std::uint16_t target_state_of_charge = 0;  // hundredths of a percent, at most 10000
+    std::int64_t time_charge_is_needed = 0;
+    std::int64_t time_charging_status_pev = 0;
+    bool operator==(const PEVInfo&) const = default;
+};
+
+struct PowerStatus {
+    std::optional<std::string> href;
+    std::optional<std::uint32_t> poll_rate;
+    std::uint8_t battery_status = 0;
+    std::int64_t changed_time = 0;
+    std::uint8_t current_power_source = 0;                    // PowerSourceType
+    std::optional<std::uint16_t> estimated_charge_remaining;  // hundredths of a percent
+    std::optional<std::uint32_t> estimated_time_remaining;
+    std::optional<PEVInfo> pev_info;
+    std::optional<std::uint32_t> session_time_on_battery;
+    std::optional<std::uint32_t> total_time_on_battery;
+    bool operator==(const PowerStatus&) const = default;
+};
+
+// Extension namespace (urn:pev-headend:ext:1): the binding confirmation at /edev/{n}/bnd.
+// On the wire as lower-case words: requested, confirmed, acknowledged, active, ended, refused, fallback.
+enum class BindingStatus { kRequested, kConfirmed, kAcknowledged, kActive, kEnded, kRefused, kFallback };
+
+std::string_view to_string(BindingStatus status);
+std::optional<BindingStatus> parse_binding_status(std::string_view text);
+
+struct PEVBinding {
+    std::optional<std::string> href;
+    BindingStatus status = BindingStatus::kRequested;
+    std::string premises_id;  // up to 42 characters
+    std::string program_id;   // up to 20 characters
+    Link tariff_profile_link;
+    std::uint32_t interval_length = 0;                        // seconds
+    std::optional<std::string> pev_lfdi;                      // the EUMD's view: the PEV it meters
+    std::optional<std::string> rebind_psk_identity;           // up to 64 characters
+    std::optional<std::vector<std::uint8_t>> rebind_psk_key;  // 16 to 32 bytes
+    std::optional<std::int64_t> expiry;
+    std::optional<std::string> reason;  // up to 192 characters
+    std::string mrid;
+    bool operator==(const PEVBinding&) const = default;
+};
+
+}  // namespace sep

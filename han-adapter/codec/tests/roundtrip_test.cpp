@@ -1,0 +1,97 @@
+// encode -> validate against schemas/ -> decode gives back the same value, for every type the codec carries.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "samples.hpp"
+#include "sep/encode.hpp"
+
+namespace sep {
+namespace {
+
+template <Decodable T>
+void expect_round_trip(const T& original) {
+    const std::string xml = encode(original);
+    const auto valid = test::codec().validate(xml);
+    ASSERT_TRUE(valid.ok()) << valid.error().code << ": " << valid.error().message << "\n" << xml;
+    const auto decoded = test::codec().decode<T>(xml);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().code << ": " << decoded.error().message << "\n" << xml;
+    EXPECT_TRUE(*decoded == original) << xml;
+    EXPECT_EQ(encode(*decoded), xml);
+}
+
+TEST(codec_roundtrip, DeviceCapability) {
+    expect_round_trip(test::full_device_capability());
+    expect_round_trip(DeviceCapability{});
+}
+
+TEST(codec_roundtrip, Time) {
+    expect_round_trip(test::full_time());
+    expect_round_trip(test::minimal_time());
+}
+
+TEST(codec_roundtrip, EndDevice) {
+    expect_round_trip(test::full_end_device());
+    expect_round_trip(test::minimal_end_device());
+    EndDevice largest = test::minimal_end_device();
+    largest.sfdi = 687194767359;  // 2^36 - 1 with check digit 9
+    expect_round_trip(largest);
+}
+
+TEST(codec_roundtrip, EndDeviceList) {
+    expect_round_trip(test::full_end_device_list());
+    expect_round_trip(EndDeviceList{});
+}
+
+TEST(codec_roundtrip, Registration) {
+    expect_round_trip(test::full_registration());
+    expect_round_trip(Registration{});
+}
+
+TEST(codec_roundtrip, DeviceInformation) {
+    expect_round_trip(test::full_device_information());
+    expect_round_trip(test::minimal_device_information());
+}
+
+TEST(codec_roundtrip, Response) {
+    expect_round_trip(test::full_response());
+    expect_round_trip(test::minimal_response());
+}
+
+TEST(codec_roundtrip, Error) {
+    expect_round_trip(test::full_error());
+    expect_round_trip(Error{});
+}
+
+TEST(codec_roundtrip, PowerStatus) {
+    expect_round_trip(test::full_power_status());
+    expect_round_trip(test::minimal_power_status());
+}
+
+TEST(codec_roundtrip, PEVBinding) {
+    expect_round_trip(test::full_pev_binding());
+    expect_round_trip(test::minimal_pev_binding());
+    PEVBinding refused = test::minimal_pev_binding();
+    refused.status = BindingStatus::kRefused;
+    refused.reason = "VIN not enrolled";
+    refused.rebind_psk_key = std::vector<std::uint8_t>(32, 0xA5);
+    expect_round_trip(refused);
+}
+
+TEST(codec_roundtrip, UnicodeAndMarkupCharactersInStrings) {
+    DeviceInformation info = test::full_device_information();
+    info.mf_model = "<EndDevice>&amp;]]>\"'";
+    info.mf_ser_num = "日本語 テキスト Ünïcödé";
+    info.sw_ver = "line\nbreak\ttab\rreturn";
+    info.gps_location = GPSLocation{" 34.05 ", "-118.24\n"};
+    expect_round_trip(info);
+
+    PEVBinding binding = test::full_pev_binding();
+    binding.href = "/edev/3/bnd?x=\"1\"&y=<2>";
+    binding.reason = std::string(192, 'x');
+    binding.premises_id = "Prämisse №42 – \"Süd\"";
+    expect_round_trip(binding);
+}
+
+}  // namespace
+}  // namespace sep

@@ -1,0 +1,230 @@
+#include "samples.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+namespace sep::test {
+
+const Codec& codec() {
+    static const std::shared_ptr<const Codec> instance = [] {
+        auto loaded = Codec::load(HEADEND_SCHEMA_DIR);
+        if (!loaded.ok()) {
+            std::fprintf(stderr, "cannot load schemas: %s\n", loaded.error().message.c_str());
+            std::abort();
+        }
+        return std::move(loaded).value();
+    }();
+    return *instance;
+}
+
+DeviceCapability full_device_capability() {
+    DeviceCapability v;
+    v.href = "/dcap";
+    v.poll_rate = 900;
+    v.customer_account_list_link = ListLink{"/bill", 1};
+    v.demand_response_program_list_link = ListLink{"/dr", 0};
+    v.der_program_list_link = ListLink{"/derp", 0};
+    v.file_list_link = ListLink{"/file", 0};
+    v.messaging_program_list_link = ListLink{"/msg", 2};
+    v.prepayment_list_link = ListLink{"/ppy", 0};
+    v.response_set_list_link = ListLink{"/rsps", 3};
+    v.tariff_profile_list_link = ListLink{"/tp", 2};
+    v.time_link = Link{"/tm"};
+    v.usage_point_list_link = ListLink{"/upt", 1};
+    v.end_device_list_link = ListLink{"/edev", 4};
+    v.mirror_usage_point_list_link = ListLink{"/mup", 0};
+    v.self_device_link = Link{"/sdev"};
+    return v;
+}
+
+Time full_time() {
+    Time v;
+    v.href = "/tm";
+    v.poll_rate = 900;
+    v.current_time = 1700000000;
+    v.dst_end_time = 1699174800;
+    v.dst_offset = 3600;
+    v.dst_start_time = 1678615200;
+    v.local_time = 1699971200;
+    v.quality = 4;
+    v.tz_offset = -28800;
+    return v;
+}
+
+Time minimal_time() {
+    Time v;
+    v.current_time = -1;  // TimeType is signed
+    v.quality = 7;
+    return v;
+}
+
+EndDevice full_end_device() {
+    EndDevice v;
+    v.href = "/edev/3";
+    v.subscribable = 1;
+    v.configuration_link = Link{"/edev/3/cfg"};
+    v.der_list_link = ListLink{"/edev/3/der", 0};
+    v.device_category = 0x00010000;  // electric vehicle
+    v.device_information_link = Link{"/edev/3/di"};
+    v.device_status_link = Link{"/edev/3/ds"};
+    v.file_status_link = Link{"/edev/3/fs"};
+    v.ip_interface_list_link = ListLink{"/edev/3/ns", 1};
+    v.lfdi = std::string(kLfdi);
+    v.load_shed_availability_list_link = ListLink{"/edev/3/lsl", 0};
+    v.log_event_list_link = ListLink{"/edev/3/lel", 5};
+    v.power_status_link = Link{"/edev/3/ps"};
+    v.sfdi = kSfdi;
+    v.changed_time = 1700000000;
+    v.enabled = true;
+    v.flow_reservation_request_list_link = ListLink{"/edev/3/frq", 0};
+    v.flow_reservation_response_list_link = ListLink{"/edev/3/frp", 0};
+    v.function_set_assignments_list_link = ListLink{"/edev/3/fsa", 1};
+    v.post_rate = 300;
+    v.registration_link = Link{"/edev/3/reg"};
+    v.subscription_list_link = ListLink{"/edev/3/sub", 0};
+    return v;
+}
+
+EndDevice minimal_end_device() {
+    EndDevice v;
+    v.sfdi = kSfdi;
+    v.changed_time = 0;
+    return v;
+}
+
+EndDeviceList full_end_device_list() {
+    EndDeviceList v;
+    v.href = "/edev";
+    v.subscribable = 0;
+    v.all = 3;
+    v.results = 2;
+    v.poll_rate = 60;
+    v.end_devices = {full_end_device(), minimal_end_device()};
+    return v;
+}
+
+Registration full_registration() {
+    Registration v;
+    v.href = "/edev/3/reg";
+    v.poll_rate = 86400;
+    v.date_time_registered = 1690000000;
+    v.pin = 111115;
+    return v;
+}
+
+DeviceInformation full_device_information() {
+    DeviceInformation v;
+    v.href = "/edev/3/di";
+    v.poll_rate = 3600;
+    v.drlc_capabilities = DRLCCapabilities{RealEnergy{3, 7}, ActivePower{3, 11}, 0x00100007};
+    v.functions_implemented = 0x00000000001FFFFFull;
+    v.gps_location = GPSLocation{"34.0522", "-118.2437"};
+    v.lfdi = std::string(kLfdi);
+    v.mf_date = 1600000000;
+    v.mf_hw_ver = "rev C";
+    v.mf_id = 37244;
+    v.mf_info = "Grüße & <stuff> \"quoted\"";
+    v.mf_model = "EV-charger ✓ 𝄞";
+    v.mf_ser_num = "SN-0001";
+    v.primary_power = 1;
+    v.secondary_power = 0;
+    v.supported_locale_list_link = ListLink{"/edev/3/di/loc", 1};
+    v.sw_act_time = 1650000000;
+    v.sw_ver = "2.4.1";
+    return v;
+}
+
+DeviceInformation minimal_device_information() {
+    DeviceInformation v;
+    v.lfdi = std::string(kLfdi);
+    v.mf_hw_ver = "1";
+    v.mf_model = "M";
+    v.mf_ser_num = "S";
+    v.sw_ver = "0";
+    return v;
+}
+
+Response full_response() {
+    Response v;
+    v.href = "/rsps/1/rsp/7";
+    v.created_date_time = 1700000123;
+    v.end_device_lfdi = std::string(kLfdi);
+    v.status = 1;
+    v.subject = std::string(kMrid);
+    return v;
+}
+
+Response minimal_response() {
+    Response v;
+    v.end_device_lfdi = std::string(kLfdi);
+    v.subject = "01";
+    return v;
+}
+
+Error full_error() {
+    return Error{120, 2};
+}
+
+PowerStatus full_power_status() {
+    PowerStatus v;
+    v.href = "/edev/3/ps";
+    v.poll_rate = 60;
+    v.battery_status = 1;
+    v.changed_time = 1700000200;
+    v.current_power_source = 1;
+    v.estimated_charge_remaining = 4550;
+    v.estimated_time_remaining = 7200;
+    PEVInfo pev;
+    pev.charging_power_now = ActivePower{3, 7};
+    pev.energy_request_now = RealEnergy{0, 281474976710655ull};
+    pev.max_forward_power = ActivePower{0, -32768};
+    pev.minimum_charging_duration = 5400;
+    pev.target_state_of_charge = 10000;
+    pev.time_charge_is_needed = 1700030000;
+    pev.time_charging_status_pev = 1700000190;
+    v.pev_info = pev;
+    v.session_time_on_battery = 10;
+    v.total_time_on_battery = 4000000000u;
+    return v;
+}
+
+PowerStatus minimal_power_status() {
+    PowerStatus v;
+    v.battery_status = 4;
+    v.changed_time = 1700000200;
+    v.current_power_source = 1;
+    return v;
+}
+
+PEVBinding full_pev_binding() {
+    PEVBinding v;
+    v.href = "/edev/3/bnd";
+    v.status = BindingStatus::kConfirmed;
+    v.premises_id = "PREM-0042";
+    v.program_id = "EV-TOU-1";
+    v.tariff_profile_link = Link{"/tp/1"};
+    v.interval_length = 900;
+    v.pev_lfdi = std::string(kLfdi);
+    v.rebind_psk_identity = "pev-3@premises-42";
+    v.rebind_psk_key = std::vector<std::uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                                 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF};
+    v.expiry = 1702592000;
+    v.reason = "guest charging allowed by host premises";
+    v.mrid = std::string(kMrid);
+    return v;
+}
+
+PEVBinding minimal_pev_binding() {
+    PEVBinding v;
+    v.status = BindingStatus::kFallback;
+    v.premises_id = "P";
+    v.program_id = "default";
+    v.tariff_profile_link = Link{"/tp/0"};
+    v.interval_length = 3600;
+    v.mrid = "00";
+    return v;
+}
+
+}  // namespace sep::test

@@ -1,0 +1,36 @@
+// Shared fixtures: the codec loaded once from the source tree's schemas, and sample resources with every optional
+// field set ("full") or none ("minimal").
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "sep/codec.hpp"
+#include "sep/types.hpp"
+
+namespace sep::test {
+
+const Codec& codec();
+
+inline constexpr std::string_view kLfdi = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5";
+inline constexpr std::uint64_t kSfdi = 167261211391;
+inline constexpr std::string_view kMrid = "0A0B0C0D0E0F101112131415009F5B01";
+
+DeviceCapability full_device_capability();
+Time full_time();
+Time minimal_time();
+EndDevice full_end_device();
+EndDevice minimal_end_device();
+EndDeviceList full_end_device_list();
+Registration full_registration();
+DeviceInformation full_device_information();
+DeviceInformation minimal_device_information();
+Response full_response();
+Response minimal_response();
+Error full_error();
+PowerStatus full_power_status();
+PowerStatus minimal_power_status();
+PEVBinding full_pev_binding();
+PEVBinding minimal_pev_binding();
+
+}  // namespace sep::test

@@ -1,0 +1,58 @@
+// Block1 (RFC 7959) reassembly done by us: libcoap 4.3.1 hands each block of an upload without Size1 to the
+// handler as if it were the whole body, and trusts whatever Size1 claims. Transfers are keyed by session and
+// path, capped in size and dropped when idle for longer than the timeout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace han {
+
+struct Block1Option {
+    std::uint32_t num = 0;
+    bool more = false;
+    unsigned szx = 6;  // block size = 1 << (szx + 4)
+    std::size_t size() const { return std::size_t{1} << (szx + 4); }
+};
+
+class Block1Assembler {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    struct Continue {};  // answer 2.31 and wait for the next block
+    struct Complete {
+        std::string body;
+    };
+    struct TooLarge {};    // 4.13
+    struct Incomplete {};  // 4.08: a block out of order or a transfer we do not know
+    using Outcome = std::variant<Continue, Complete, TooLarge, Incomplete>;
+
+    Block1Assembler(std::size_t max_body, std::chrono::seconds timeout) : max_body_(max_body), timeout_(timeout) {}
+
+    Outcome add(const std::string& key, const Block1Option& block, std::optional<std::size_t> size1,
+                std::string_view payload, Clock::time_point now);
+
+    // Forgets transfers idle longer than the timeout, and everything of a closed session (key prefix).
+    void expire(Clock::time_point now);
+    void forget_prefix(const std::string& prefix);
+    std::size_t pending() const { return transfers_.size(); }
+    std::size_t max_body() const { return max_body_; }
+
+private:
+    struct Transfer {
+        std::string body;
+        unsigned szx = 6;
+        Clock::time_point last_seen;
+    };
+
+    std::size_t max_body_;
+    std::chrono::seconds timeout_;
+    std::map<std::string, Transfer> transfers_;
+};
+
+}  // namespace han

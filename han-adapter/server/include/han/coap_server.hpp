@@ -1,0 +1,82 @@
+// The HAN-facing CoAP/DTLS server: libcoap 4.3.1 driven from a Boost.Asio io_context (DESIGN §3), with the
+// request handling libcoap lacks done here: Block1 reassembly, a per-exchange response cache, separate responses
+// for writes that finish after a commit, identity from the DTLS session only, and limits.
+//
+// Threading: construct, add() and start() before running the io_context or on its thread; everything libcoap
+// runs on the io_context's thread. notify(), publish(), unpublish() and Responders are safe from any thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "han/security_store.hpp"
+#include "headend/plugin/coap.hpp"
+#include "headend/plugin/result.hpp"
+
+namespace han {
+
+struct ServerLimits {
+    std::size_t max_sessions = 10000;        // beyond this the least recently used idle session is dropped
+    std::size_t max_handshakes = 128;        // DTLS handshakes in progress
+    std::chrono::seconds idle_timeout{300};  // an idle session is closed after this
+    std::size_t max_observers_per_identity = 16;
+    std::size_t max_body_bytes = 16384;       // reassembled request bodies; 4.13 beyond
+    std::chrono::seconds block1_timeout{60};  // an unfinished Block1 upload is forgotten after this
+};
+
+struct ServerCredentials {
+    // The head-end's own certificate and key (DER). Empty: PSK only, certificate clients fail the handshake.
+    std::vector<std::uint8_t> certificate_der;
+    std::vector<std::uint8_t> private_key_der;
+    // Manufacturer CAs whose device certificates are accepted, loaded once into one store.
+    std::vector<std::vector<std::uint8_t>> trusted_ca_der;
+    std::optional<std::string> psk_hint;  // none unless configured: some clients fail on a hint
+};
+
+struct ServerOptions {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 5684;  // 0 picks a free port
+    ServerCredentials credentials;
+    ServerLimits limits;
+};
+
+struct ServerStats {
+    std::uint64_t requests = 0;
+    std::uint64_t retransmissions_answered_from_cache = 0;
+    std::uint64_t separate_responses = 0;
+    std::uint64_t handshake_failures = 0;
+    std::size_t sessions = 0;
+};
+
+class CoapServer final : public headend::coap::ResourceRegistry {
+public:
+    CoapServer(boost::asio::io_context& io, ServerOptions options, std::shared_ptr<const SecurityStore> security);
+    ~CoapServer() override;
+    CoapServer(const CoapServer&) = delete;
+    CoapServer& operator=(const CoapServer&) = delete;
+
+    // Binds and starts serving. Errors: address unusable, bad credentials.
+    headend::Result<void> start();
+    // Closes every session and the endpoint. Call on the io_context's thread (or after it stopped).
+    void stop();
+    std::uint16_t port() const;
+    ServerStats stats() const;
+
+    void add(const std::string& pattern, headend::coap::Handler handler,
+             headend::coap::ResourceOptions options = {}) override;
+    void publish(const std::string& path) override;
+    void unpublish(const std::string& path) override;
+    void notify(const std::string& path) override;
+
+    class Impl;
+
+private:
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace han

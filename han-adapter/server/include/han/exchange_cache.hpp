@@ -1,0 +1,55 @@
+// Responses remembered per (session, message id) for EXCHANGE_LIFETIME, because libcoap 4.3.1 calls the handler
+// again for a retransmitted confirmable request. A retransmission gets the first answer, and the handler's
+// effect happens once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace han {
+
+struct CachedOption {
+    std::uint16_t number;
+    std::string value;
+};
+
+struct CachedResponse {
+    int code = 0;  // class*100 + detail; 0 while the handler has not answered yet
+    std::vector<CachedOption> options;
+    std::string payload;
+};
+
+class ExchangeCache {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::chrono::seconds kExchangeLifetime{247};
+
+    explicit ExchangeCache(std::chrono::seconds lifetime = kExchangeLifetime) : lifetime_(lifetime) {}
+
+    // Null when the exchange is new.
+    const CachedResponse* find(const std::string& session_key, std::uint16_t mid, Clock::time_point now);
+    // Records an exchange (pending when response.code == 0), replacing an earlier record.
+    void put(const std::string& session_key, std::uint16_t mid, CachedResponse response, Clock::time_point now);
+    void forget_session(const std::string& session_key);
+    std::size_t size() const { return entries_.size(); }
+
+private:
+    static std::string key(const std::string& session_key, std::uint16_t mid) {
+        return session_key + '#' + std::to_string(mid);
+    }
+    void expire(Clock::time_point now);
+
+    struct Entry {
+        CachedResponse response;
+        Clock::time_point stored;
+    };
+    std::chrono::seconds lifetime_;
+    std::unordered_map<std::string, Entry> entries_;
+    std::deque<std::pair<Clock::time_point, std::string>> order_;  // insertion order, for expiry
+};
+
+}  // namespace han

@@ -1,0 +1,924 @@
+#include "han/coap_server.hpp"
+
+#include <coap3/coap.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "han/block1.hpp"
+#include "han/exchange_cache.hpp"
+#include "han/identity.hpp"
+#include "han/router.hpp"
+
+namespace han {
+
+namespace {
+
+using headend::coap::Code;
+using headend::coap::Method;
+using headend::coap::Peer;
+using headend::coap::Request;
+using headend::coap::Response;
+
+constexpr std::uint16_t kOptionETag = 4;
+constexpr std::uint16_t kOptionObserve = 6;
+constexpr std::uint16_t kOptionLocationPath = 8;
+constexpr std::uint16_t kOptionContentFormat = 12;
+constexpr std::uint16_t kOptionMaxAge = 14;
+constexpr std::uint16_t kOptionBlock2 = 23;
+constexpr std::uint16_t kOptionBlock1 = 27;
+constexpr std::uint16_t kOptionSize2 = 28;
+constexpr std::uint16_t kOptionSize1 = 60;
+
+// The IEEE 2030.5 suites; nothing else is negotiated.
+constexpr const char* kCertificateCiphers = "ECDHE-ECDSA-AES128-CCM8";
+constexpr const char* kPskCiphers = "PSK-AES128-CCM8";
+
+std::once_flag coap_startup_once;
+
+std::string encode_uint(std::uint64_t value) {
+    std::array<std::uint8_t, 8> buf{};
+    const unsigned length = coap_encode_var_safe8(buf.data(), buf.size(), value);
+    return {reinterpret_cast<const char*>(buf.data()), length};
+}
+
+std::optional<std::uint64_t> option_uint(const coap_pdu_t* pdu, std::uint16_t number) {
+    coap_opt_iterator_t iterator;
+    const coap_opt_t* option = coap_check_option(pdu, number, &iterator);
+    if (option == nullptr)
+        return std::nullopt;
+    return coap_decode_var_bytes8(coap_opt_value(option), coap_opt_length(option));
+}
+
+std::map<std::string, std::string> parse_query(const coap_string_t* query) {
+    std::map<std::string, std::string> result;
+    if (query == nullptr)
+        return result;
+    const std::string_view text(reinterpret_cast<const char*>(query->s), query->length);
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t end = std::min(text.find('&', start), text.size());
+        const std::string_view item = text.substr(start, end - start);
+        if (!item.empty()) {
+            const std::size_t eq = item.find('=');
+            if (eq == std::string_view::npos) {
+                result.emplace(std::string(item), "");
+            } else {
+                result.emplace(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
+            }
+        }
+        start = end + 1;
+    }
+    return result;
+}
+
+std::optional<Method> method_of(coap_pdu_code_t code) {
+    switch (code) {
+        case COAP_REQUEST_CODE_GET:
+            return Method::Get;
+        case COAP_REQUEST_CODE_POST:
+            return Method::Post;
+        case COAP_REQUEST_CODE_PUT:
+            return Method::Put;
+        case COAP_REQUEST_CODE_DELETE:
+            return Method::Delete;
+        default:
+            return std::nullopt;
+    }
+}
+
+// A short strong validator so block-wise readers notice a representation that changed between blocks.
+std::string etag_of(const std::string& body) {
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+    SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest.data());
+    return {reinterpret_cast<const char*>(digest.data()), 8};
+}
+
+struct SessionInfo {
+    std::string key;  // unique for the life of the process
+    bool certificate = false;
+    std::string lfdi;
+    std::string psk_identity;
+};
+
+struct ObserverKey {
+    std::string session_key;
+    std::string token;
+    auto operator<=>(const ObserverKey&) const = default;
+};
+
+struct RouteTarget {
+    headend::coap::Handler handler;
+    headend::coap::ResourceOptions options;
+};
+
+// Servers by libcoap context, for callbacks that carry no user pointer (event handler, TLS setup).
+std::mutex servers_mutex;
+std::unordered_map<const coap_context_t*, std::weak_ptr<CoapServer::Impl>> servers;
+
+}  // namespace
+
+class CoapServer::Impl : public std::enable_shared_from_this<CoapServer::Impl> {
+public:
+    Impl(boost::asio::io_context& io, ServerOptions options, std::shared_ptr<const SecurityStore> security)
+        : io_(io),
+          options_(std::move(options)),
+          security_(std::move(security)),
+          descriptor_(io),
+          timer_(io),
+          block1_(options_.limits.max_body_bytes, options_.limits.block1_timeout) {}
+
+    ~Impl() { close(); }
+
+    headend::Result<void> start();
+    void close();
+
+    std::uint16_t port() const { return port_; }
+    ServerStats stats() const {
+        std::lock_guard lock(stats_mutex_);
+        return stats_;
+    }
+
+    void add_route(const std::string& pattern, headend::coap::Handler handler, headend::coap::ResourceOptions options) {
+        router_.add(pattern, RouteTarget{std::move(handler), options});
+    }
+
+    void publish(const std::string& path) {
+        boost::asio::post(io_, [self = shared_from_this(), path] { self->publish_now(path); });
+    }
+    void unpublish(const std::string& path) {
+        boost::asio::post(io_, [self = shared_from_this(), path] { self->unpublish_now(path); });
+    }
+    void notify(const std::string& path) {
+        boost::asio::post(io_, [self = shared_from_this(), path] { self->notify_now(path); });
+    }
+
+    // libcoap callbacks (C linkage targets; never throw).
+    static void on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                           const coap_string_t* query, coap_pdu_t* response) noexcept;
+    static int on_event(coap_session_t* session, coap_event_t event) noexcept;
+    static const coap_bin_const_t* on_psk_identity(coap_bin_const_t* identity, coap_session_t* session,
+                                                   void* arg) noexcept;
+    static int on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept;
+
+private:
+    void handle(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                const coap_string_t* query, coap_pdu_t* response);
+    SessionInfo& session_info(coap_session_t* session);
+    Peer resolve_peer(coap_session_t* session);
+    void forget_session(coap_session_t* session);
+    bool admit_observer(const Peer& peer, const std::string& session_key, const std::string& token);
+
+    CachedResponse build_response(const Response& response, const coap_pdu_t* request, coap_session_t* session,
+                                  const std::optional<std::string>& block1_echo) const;
+    static void write_response(coap_pdu_t* pdu, const CachedResponse& response);
+    void send_separate(coap_session_t* session, coap_pdu_type_t type, std::string token, CachedResponse response);
+
+    void publish_now(const std::string& path);
+    void unpublish_now(const std::string& path);
+    void notify_now(const std::string& path);
+
+    void arm_io();
+    void process_io();
+    void schedule_timeout();
+    void count(std::uint64_t ServerStats::*field) {
+        std::lock_guard lock(stats_mutex_);
+        ++(stats_.*field);
+    }
+
+    boost::asio::io_context& io_;
+    ServerOptions options_;
+    std::shared_ptr<const SecurityStore> security_;
+    boost::asio::posix::stream_descriptor descriptor_;
+    boost::asio::steady_timer timer_;
+
+    coap_context_t* context_ = nullptr;
+    std::uint16_t port_ = 0;
+    bool stopped_ = false;
+
+    Router<RouteTarget> router_;
+    std::map<std::string, coap_resource_t*> published_;
+    std::unordered_map<coap_session_t*, SessionInfo> sessions_;
+    std::uint64_t next_session_id_ = 1;
+    ExchangeCache exchanges_;
+    Block1Assembler block1_;
+    std::map<std::string, std::set<ObserverKey>> observers_;  // by identity
+
+    // Kept alive for libcoap: the decoy PSK key and the handed-out key of the current lookup.
+    std::vector<std::uint8_t> decoy_psk_;
+    std::vector<std::uint8_t> psk_scratch_;
+    coap_bin_const_t psk_answer_{};
+    X509_STORE* trust_store_ = nullptr;
+
+    mutable std::mutex stats_mutex_;
+    ServerStats stats_;
+};
+
+headend::Result<void> CoapServer::Impl::start() {
+    std::call_once(coap_startup_once, [] {
+        coap_startup();
+        coap_set_log_level(LOG_EMERG);
+        coap_dtls_set_log_level(LOG_EMERG);
+    });
+    if (!coap_dtls_is_supported())
+        return headend::make_error("coap.dtls", "libcoap was built without DTLS");
+
+    context_ = coap_new_context(nullptr);
+    if (context_ == nullptr)
+        return headend::make_error("coap.context", "cannot create the libcoap context");
+    {
+        std::lock_guard lock(servers_mutex);
+        servers[context_] = weak_from_this();
+    }
+    coap_register_event_handler(context_, &Impl::on_event);
+    coap_context_set_max_idle_sessions(context_, static_cast<unsigned>(options_.limits.max_sessions));
+    coap_context_set_max_handshake_sessions(context_, static_cast<unsigned>(options_.limits.max_handshakes));
+    coap_context_set_session_timeout(context_, static_cast<unsigned>(options_.limits.idle_timeout.count()));
+
+    // PSK: every identity is decided by on_psk_identity. libcoap only offers PSK when a default key is set, so it
+    // gets a random one that nobody knows.
+    decoy_psk_.resize(32);
+    RAND_bytes(decoy_psk_.data(), static_cast<int>(decoy_psk_.size()));
+    coap_dtls_spsk_t psk{};
+    psk.version = COAP_DTLS_SPSK_SETUP_VERSION;
+    psk.validate_id_call_back = &Impl::on_psk_identity;
+    psk.id_call_back_arg = this;
+    psk.psk_info.key.s = decoy_psk_.data();
+    psk.psk_info.key.length = decoy_psk_.size();
+    const auto& hint = options_.credentials.psk_hint;
+    if (hint) {
+        psk.psk_info.hint.s = reinterpret_cast<const std::uint8_t*>(hint->data());
+        psk.psk_info.hint.length = hint->size();
+    }
+    if (!coap_context_set_psk2(context_, &psk))
+        return headend::make_error("coap.psk", "cannot set up DTLS-PSK");
+
+    const auto& credentials = options_.credentials;
+    if (!credentials.certificate_der.empty()) {
+        trust_store_ = X509_STORE_new();
+        for (const auto& der : credentials.trusted_ca_der) {
+            const unsigned char* p = der.data();
+            X509* ca = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+            if (ca == nullptr || X509_STORE_add_cert(trust_store_, ca) != 1) {
+                X509_free(ca);
+                return headend::make_error("coap.trust_store", "a trusted CA certificate could not be loaded");
+            }
+            X509_free(ca);
+        }
+        coap_dtls_pki_t pki{};
+        pki.version = COAP_DTLS_PKI_SETUP_VERSION;
+        pki.verify_peer_cert = 0;  // on_tls_setup installs our own verification against trust_store_
+        pki.additional_tls_setup_call_back = &Impl::on_tls_setup;
+        pki.cn_call_back_arg = this;
+        pki.pki_key.key_type = COAP_PKI_KEY_ASN1;
+        pki.pki_key.key.asn1.public_cert = credentials.certificate_der.data();
+        pki.pki_key.key.asn1.public_cert_len = credentials.certificate_der.size();
+        pki.pki_key.key.asn1.private_key = credentials.private_key_der.data();
+        pki.pki_key.key.asn1.private_key_len = credentials.private_key_der.size();
+        pki.pki_key.key.asn1.private_key_type = COAP_ASN1_PKEY_EC;
+        if (!coap_context_set_pki(context_, &pki)) {
+            return headend::make_error("coap.pki", "the head-end certificate or key was refused by the TLS library");
+        }
+    }
+
+    coap_address_t address;
+    coap_address_init(&address);
+    address.addr.sin.sin_family = AF_INET;
+    address.addr.sin.sin_port = htons(options_.port);
+    address.size = sizeof(address.addr.sin);
+    if (inet_pton(AF_INET, options_.address.c_str(), &address.addr.sin.sin_addr) != 1) {
+        coap_address_init(&address);
+        address.addr.sin6.sin6_family = AF_INET6;
+        address.addr.sin6.sin6_port = htons(options_.port);
+        address.size = sizeof(address.addr.sin6);
+        if (inet_pton(AF_INET6, options_.address.c_str(), &address.addr.sin6.sin6_addr) != 1) {
+            return headend::make_error(
+                "coap.address", "listen address '" + options_.address + "' is not a numeric IPv4 or IPv6 address");
+        }
+    }
+    coap_endpoint_t* endpoint = coap_new_endpoint(context_, &address, COAP_PROTO_DTLS);
+    if (endpoint == nullptr) {
+        return headend::make_error("coap.bind", "cannot listen for CoAPS on " + options_.address + " port " +
+                                                    std::to_string(options_.port) + " (in use or not permitted)");
+    }
+    // coap_endpoint_str gives "addr:port (DTLS)"; libcoap 4.3.1 has no other way to learn an ephemeral port.
+    const std::string endpoint_text = coap_endpoint_str(endpoint);
+    const auto colon = endpoint_text.rfind(':');
+    port_ = static_cast<std::uint16_t>(std::stoi(endpoint_text.substr(colon + 1)));
+
+    coap_resource_t* unknown = coap_resource_unknown_init2(&Impl::on_request, 0);
+    coap_register_request_handler(unknown, COAP_REQUEST_GET, &Impl::on_request);
+    coap_register_request_handler(unknown, COAP_REQUEST_POST, &Impl::on_request);
+    coap_register_request_handler(unknown, COAP_REQUEST_DELETE, &Impl::on_request);
+    coap_add_resource(context_, unknown);
+
+    const int fd = coap_context_get_coap_fd(context_);
+    if (fd < 0)
+        return headend::make_error("coap.epoll", "libcoap was built without epoll support");
+    descriptor_.assign(::dup(fd));
+    arm_io();
+    schedule_timeout();
+    return {};
+}
+
+void CoapServer::Impl::close() {
+    if (stopped_)
+        return;
+    stopped_ = true;
+    boost::system::error_code ignored;
+    timer_.cancel();
+    descriptor_.cancel(ignored);
+    descriptor_.close(ignored);
+    if (context_ != nullptr) {
+        {
+            std::lock_guard lock(servers_mutex);
+            servers.erase(context_);
+        }
+        coap_free_context(context_);
+        context_ = nullptr;
+    }
+    if (trust_store_ != nullptr) {
+        X509_STORE_free(trust_store_);
+        trust_store_ = nullptr;
+    }
+}
+
+void CoapServer::Impl::arm_io() {
+    descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                           [weak = weak_from_this()](const boost::system::error_code& error) {
+                               auto self = weak.lock();
+                               if (!self || error || self->stopped_)
+                                   return;
+                               self->process_io();
+                               self->arm_io();
+                           });
+}
+
+void CoapServer::Impl::process_io() {
+    coap_io_process(context_, COAP_IO_NO_WAIT);
+    schedule_timeout();
+}
+
+// libcoap's own timers (retransmissions, notifications, session expiry) run when it says they are due.
+void CoapServer::Impl::schedule_timeout() {
+    if (stopped_)
+        return;
+    coap_tick_t now;
+    coap_ticks(&now);
+    const unsigned wait_ms = coap_io_prepare_epoll(context_, now);
+    // 0 means "nothing scheduled"; still wake up now and then to expire Block1 transfers.
+    const auto delay = std::chrono::milliseconds(wait_ms == 0 ? 1000 : std::min(wait_ms, 1000U));
+    timer_.expires_after(delay);
+    timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
+        auto self = weak.lock();
+        if (!self || error || self->stopped_)
+            return;
+        self->block1_.expire(Block1Assembler::Clock::now());
+        self->process_io();
+    });
+}
+
+SessionInfo& CoapServer::Impl::session_info(coap_session_t* session) {
+    auto it = sessions_.find(session);
+    if (it != sessions_.end())
+        return it->second;
+    SessionInfo info;
+    info.key = "s" + std::to_string(next_session_id_++);
+    coap_tls_library_t library{};
+    auto* ssl = static_cast<SSL*>(coap_session_get_tls(session, &library));
+    X509* certificate = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
+    if (certificate != nullptr) {
+        unsigned char* der = nullptr;
+        const int length = i2d_X509(certificate, &der);
+        if (length > 0) {
+            auto identity = identity_from_der(std::span<const std::uint8_t>(der, static_cast<std::size_t>(length)));
+            if (identity) {
+                info.certificate = true;
+                info.lfdi = identity->lfdi;
+            }
+        }
+        OPENSSL_free(der);
+    } else if (const coap_bin_const_t* psk_identity = coap_session_get_psk_identity(session)) {
+        info.psk_identity.assign(reinterpret_cast<const char*>(psk_identity->s), psk_identity->length);
+    }
+    {
+        std::lock_guard lock(stats_mutex_);
+        stats_.sessions = sessions_.size() + 1;
+    }
+    return sessions_.emplace(session, std::move(info)).first->second;
+}
+
+Peer CoapServer::Impl::resolve_peer(coap_session_t* session) {
+    const SessionInfo& info = session_info(session);
+    Peer peer;
+    peer.session_key = info.key;
+    std::optional<RegisteredDevice> device;
+    if (info.certificate) {
+        peer.credential = Peer::Credential::Certificate;
+        peer.lfdi = info.lfdi;
+        device = security_->find_by_lfdi(info.lfdi);
+    } else {
+        peer.credential = Peer::Credential::Psk;
+        peer.psk_identity = info.psk_identity;
+        // Looked up per request: a device removed since the handshake loses access at once.
+        if (auto credential = security_->find_psk(info.psk_identity))
+            device = credential->device;
+    }
+    if (device) {
+        peer.device_id = device->device_id;
+        peer.device_type = device->type;
+        peer.premises_id = device->premises_id;
+        if (peer.lfdi.empty())
+            peer.lfdi = device->lfdi;
+    }
+    return peer;
+}
+
+void CoapServer::Impl::forget_session(coap_session_t* session) {
+    auto it = sessions_.find(session);
+    if (it == sessions_.end())
+        return;
+    const std::string& key = it->second.key;
+    exchanges_.forget_session(key);
+    block1_.forget_prefix(key + '|');
+    for (auto& [identity, keys] : observers_) {
+        std::erase_if(keys, [&](const ObserverKey& observer) { return observer.session_key == key; });
+    }
+    sessions_.erase(it);
+    std::lock_guard lock(stats_mutex_);
+    stats_.sessions = sessions_.size();
+}
+
+bool CoapServer::Impl::admit_observer(const Peer& peer, const std::string& session_key, const std::string& token) {
+    const std::string identity = peer.lfdi.empty() ? peer.psk_identity : peer.lfdi;
+    auto& keys = observers_[identity];
+    const ObserverKey key{session_key, token};
+    if (keys.contains(key))
+        return true;
+    if (keys.size() >= options_.limits.max_observers_per_identity)
+        return false;
+    keys.insert(key);
+    return true;
+}
+
+CachedResponse CoapServer::Impl::build_response(const Response& response, const coap_pdu_t* request,
+                                                coap_session_t* session,
+                                                const std::optional<std::string>& block1_echo) const {
+    CachedResponse out;
+    out.code = static_cast<int>(response.code);
+    if (!response.location.empty()) {
+        for (const auto& segment : split_path(response.location))
+            out.options.push_back({kOptionLocationPath, segment});
+    }
+    const bool has_body = !response.body.empty();
+    if (has_body)
+        out.options.push_back({kOptionContentFormat, encode_uint(static_cast<unsigned>(response.content_format))});
+    if (response.max_age)
+        out.options.push_back({kOptionMaxAge, encode_uint(*response.max_age)});
+
+    // Block2 when the body does not fit one datagram, or when the client asked for blocks.
+    coap_block_b_t requested{};
+    const bool wants_block = coap_get_block_b(session, request, COAP_OPTION_BLOCK2, &requested) != 0;
+    const std::size_t max_pdu = coap_session_max_pdu_size(session);
+    unsigned szx = 6;
+    while (szx > 0 && (std::size_t{1} << (szx + 4)) + 64 > max_pdu)
+        --szx;
+    if (wants_block)
+        szx = std::min(szx, static_cast<unsigned>(requested.szx));
+    const std::size_t block_size = std::size_t{1} << (szx + 4);
+    if (has_body && (wants_block || response.body.size() > block_size)) {
+        const std::size_t num = wants_block ? requested.num : 0;
+        const std::size_t offset = num * block_size;
+        if (offset >= response.body.size()) {
+            out = CachedResponse{static_cast<int>(Code::BadOption), {}, "block number out of range"};
+            return out;
+        }
+        const bool more = offset + block_size < response.body.size();
+        out.options.insert(out.options.begin(), {kOptionETag, etag_of(response.body)});
+        out.options.push_back({kOptionBlock2, encode_uint((num << 4) | (more ? 8U : 0U) | szx)});
+        if (num == 0)
+            out.options.push_back({kOptionSize2, encode_uint(response.body.size())});
+        out.payload = response.body.substr(offset, block_size);
+    } else {
+        out.payload = response.body;
+    }
+    if (block1_echo)
+        out.options.push_back({kOptionBlock1, *block1_echo});
+    return out;
+}
+
+void CoapServer::Impl::write_response(coap_pdu_t* pdu, const CachedResponse& response) {
+    coap_pdu_set_code(pdu, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(response.code)));
+    for (const auto& option : response.options) {
+        coap_add_option(pdu, option.number, option.value.size(),
+                        reinterpret_cast<const std::uint8_t*>(option.value.data()));
+    }
+    if (!response.payload.empty()) {
+        coap_add_data(pdu, response.payload.size(), reinterpret_cast<const std::uint8_t*>(response.payload.data()));
+    }
+}
+
+void CoapServer::Impl::send_separate(coap_session_t* session, coap_pdu_type_t type, std::string token,
+                                     CachedResponse response) {
+    coap_pdu_t* pdu =
+        coap_pdu_init(type, COAP_EMPTY_CODE, coap_new_message_id(session), coap_session_max_pdu_size(session));
+    if (pdu != nullptr) {
+        coap_add_token(pdu, token.size(), reinterpret_cast<const std::uint8_t*>(token.data()));
+        write_response(pdu, response);
+        coap_send(session, pdu);
+        count(&ServerStats::separate_responses);
+    }
+    coap_session_release(session);
+    schedule_timeout();
+}
+
+void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                              const coap_string_t* query, coap_pdu_t* response) {
+    count(&ServerStats::requests);
+    const auto now = ExchangeCache::Clock::now();
+    Peer peer = resolve_peer(session);
+    const std::string session_key = peer.session_key;
+
+    // libcoap answers a CON request with an ACK and a notification with a fresh CON/NON whose MID it copies
+    // into the cached request; only real confirmable exchanges are deduplicated.
+    const bool confirmable_exchange = coap_pdu_get_type(response) == COAP_MESSAGE_ACK;
+    const bool notification = !confirmable_exchange && coap_pdu_get_mid(request) == coap_pdu_get_mid(response);
+    const auto mid = static_cast<std::uint16_t>(coap_pdu_get_mid(request));
+    if (confirmable_exchange) {
+        if (const CachedResponse* cached = exchanges_.find(session_key, mid, now)) {
+            count(&ServerStats::retransmissions_answered_from_cache);
+            if (cached->code != 0)
+                write_response(response, *cached);  // else: still pending, empty ACK again
+            return;
+        }
+    }
+
+    Request req;
+    req.peer = std::move(peer);
+    const auto method = method_of(coap_pdu_get_code(request));
+    if (!method) {
+        write_response(response, CachedResponse{static_cast<int>(Code::MethodNotAllowed), {}, {}});
+        return;
+    }
+    req.method = *method;
+    if (coap_string_t* uri_path = coap_get_uri_path(request)) {
+        req.path = "/" + std::string(reinterpret_cast<const char*>(uri_path->s), uri_path->length);
+        coap_delete_string(uri_path);
+    } else {
+        req.path = "/";
+    }
+    req.segments = split_path(req.path);
+    req.query = parse_query(query);
+    if (auto format = option_uint(request, kOptionContentFormat))
+        req.content_format = static_cast<int>(*format);
+    if (auto observe = option_uint(request, kOptionObserve))
+        req.observe = static_cast<std::uint32_t>(*observe);
+    const coap_bin_const_t token_bin = coap_pdu_get_token(request);
+    std::string token(reinterpret_cast<const char*>(token_bin.s), token_bin.length);
+
+    auto remember = [&](const CachedResponse& answer) {
+        if (confirmable_exchange)
+            exchanges_.put(session_key, mid, answer, now);
+    };
+    auto answer_now = [&](const CachedResponse& answer) {
+        remember(answer);
+        write_response(response, answer);
+    };
+
+    // Request bodies: Block1 reassembled here, whole bodies capped.
+    std::size_t length = 0;
+    const std::uint8_t* data = nullptr;
+    coap_get_data(request, &length, &data);
+    const std::string_view payload(reinterpret_cast<const char*>(data), length);
+    std::optional<std::string> block1_echo;
+    coap_block_b_t block1{};
+    if (coap_get_block_b(session, request, COAP_OPTION_BLOCK1, &block1)) {
+        Block1Option option{block1.num, block1.m != 0, block1.szx};
+        std::optional<std::size_t> size1;
+        if (auto value = option_uint(request, kOptionSize1))
+            size1 = static_cast<std::size_t>(*value);
+        const std::string transfer_key = session_key + '|' + std::to_string(static_cast<int>(req.method)) + req.path;
+        auto outcome = block1_.add(transfer_key, option, size1, payload, now);
+        const std::string echo = encode_uint((std::uint64_t{block1.num} << 4) | (block1.m ? 8U : 0U) | block1.szx);
+        if (std::holds_alternative<Block1Assembler::Continue>(outcome)) {
+            answer_now(CachedResponse{231, {{kOptionBlock1, echo}}, {}});
+            return;
+        }
+        if (std::holds_alternative<Block1Assembler::TooLarge>(outcome)) {
+            answer_now(CachedResponse{static_cast<int>(Code::RequestEntityTooLarge),
+                                      {{kOptionSize1, encode_uint(block1_.max_body())}},
+                                      "request body too large"});
+            return;
+        }
+        if (std::holds_alternative<Block1Assembler::Incomplete>(outcome)) {
+            answer_now(CachedResponse{static_cast<int>(Code::RequestEntityIncomplete), {}, "block out of sequence"});
+            return;
+        }
+        req.body = std::move(std::get<Block1Assembler::Complete>(outcome).body);
+        block1_echo = echo;
+    } else {
+        if (payload.size() > options_.limits.max_body_bytes) {
+            answer_now(CachedResponse{static_cast<int>(Code::RequestEntityTooLarge),
+                                      {{kOptionSize1, encode_uint(options_.limits.max_body_bytes)}},
+                                      "request body too large"});
+            return;
+        }
+        req.body.assign(payload);
+    }
+
+    auto match = router_.match(req.segments);
+    if (!match) {
+        answer_now(CachedResponse{static_cast<int>(Code::NotFound), {}, {}});
+        return;
+    }
+    const RouteTarget& target = *match->target;
+
+    // Observation bookkeeping: libcoap keeps the subscription; we cap them per identity.
+    const bool observable_instance = resource != nullptr && published_.contains(req.path);
+    if (req.method == Method::Get && req.observe && observable_instance && !notification) {
+        const std::string identity = req.peer.lfdi.empty() ? req.peer.psk_identity : req.peer.lfdi;
+        if (*req.observe == 0 && !admit_observer(req.peer, session_key, token)) {
+            answer_now(CachedResponse{static_cast<int>(Code::ServiceUnavailable), {}, "too many observations"});
+            return;
+        }
+        if (*req.observe == 1)
+            observers_[identity].erase(ObserverKey{session_key, token});
+    }
+
+    // The handler answers now (piggybacked) or later (separate response). State shared with the Responder.
+    struct Pending {
+        std::mutex mutex;
+        bool in_handler = true;
+        std::optional<Response> early;
+        bool answered = false;
+    };
+    auto pending = std::make_shared<Pending>();
+    std::weak_ptr<Impl> weak = weak_from_this();
+    const coap_pdu_type_t separate_type =
+        coap_pdu_get_type(request) == COAP_MESSAGE_CON ? COAP_MESSAGE_CON : COAP_MESSAGE_NON;
+    coap_session_reference(session);  // released once the answer has gone out
+
+    headend::coap::Responder responder = [pending, weak, session, separate_type, token, session_key, mid,
+                                          confirmable_exchange, block1_echo, now](Response answer) mutable {
+        {
+            std::lock_guard lock(pending->mutex);
+            if (pending->answered)
+                return;  // a second answer is a handler bug; the first one stands
+            pending->answered = true;
+            if (pending->in_handler) {
+                pending->early = std::move(answer);
+                return;
+            }
+        }
+        auto self = weak.lock();
+        if (!self)
+            return;
+        boost::asio::post(self->io_, [weak, session, separate_type, token, session_key, mid, confirmable_exchange,
+                                      block1_echo, now, answer = std::move(answer)] {
+            auto server = weak.lock();
+            if (!server || server->stopped_)
+                return;
+            CachedResponse built;
+            built.code = static_cast<int>(answer.code);
+            if (!answer.location.empty()) {
+                for (const auto& segment : split_path(answer.location)) {
+                    built.options.push_back({kOptionLocationPath, segment});
+                }
+            }
+            if (!answer.body.empty()) {
+                built.options.push_back(
+                    {kOptionContentFormat, encode_uint(static_cast<unsigned>(answer.content_format))});
+            }
+            if (block1_echo)
+                built.options.push_back({kOptionBlock1, *block1_echo});
+            built.payload = answer.body;
+            if (confirmable_exchange)
+                server->exchanges_.put(session_key, mid, built, now);
+            server->send_separate(session, separate_type, token, std::move(built));
+        });
+    };
+
+    try {
+        target.handler(req, std::move(responder));
+    } catch (const std::exception& error) {
+        spdlog::error("[HAN_HANDLER_EXCEPTION] {} {}: {}", static_cast<int>(req.method), req.path, error.what());
+        std::lock_guard lock(pending->mutex);
+        if (!pending->answered) {
+            pending->answered = true;
+            pending->early = Response{Code::InternalServerError, "", headend::coap::kContentFormatXml, "", {}};
+        }
+    }
+
+    std::unique_lock lock(pending->mutex);
+    pending->in_handler = false;
+    if (pending->early) {
+        lock.unlock();
+        coap_session_release(session);
+        answer_now(build_response(*pending->early, request, session, block1_echo));
+        return;
+    }
+    lock.unlock();
+    if (notification) {
+        // A notification cannot wait; observable GET handlers answer synchronously.
+        write_response(response, CachedResponse{static_cast<int>(Code::InternalServerError), {}, {}});
+        return;
+    }
+    // Answer later: remember the exchange as pending so a retransmission gets an empty ACK, not a second effect.
+    remember(CachedResponse{});
+}
+
+void CoapServer::Impl::on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                                  const coap_string_t* query, coap_pdu_t* response) noexcept {
+    std::shared_ptr<Impl> self;
+    {
+        std::lock_guard lock(servers_mutex);
+        auto it = servers.find(coap_session_get_context(session));
+        if (it != servers.end())
+            self = it->second.lock();
+    }
+    if (!self)
+        return;
+    try {
+        // Resources created by publish() are observable; the catch-all resource is not.
+        const bool published = coap_resource_get_userdata(resource) != nullptr;
+        self->handle(published ? resource : nullptr, session, request, query, response);
+    } catch (const std::exception& error) {
+        spdlog::error("[HAN_REQUEST_FAILED] {}", error.what());
+        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(500)));
+    }
+}
+
+int CoapServer::Impl::on_event(coap_session_t* session, coap_event_t event) noexcept {
+    std::shared_ptr<Impl> self;
+    {
+        std::lock_guard lock(servers_mutex);
+        auto it = servers.find(coap_session_get_context(session));
+        if (it != servers.end())
+            self = it->second.lock();
+    }
+    if (!self)
+        return 0;
+    try {
+        switch (event) {
+            case COAP_EVENT_SERVER_SESSION_DEL:
+            case COAP_EVENT_DTLS_CLOSED:
+            case COAP_EVENT_SESSION_CLOSED:
+                self->forget_session(session);
+                break;
+            case COAP_EVENT_DTLS_ERROR:
+                self->count(&ServerStats::handshake_failures);
+                spdlog::info("[HAN_DTLS_FAILED] DTLS failure with {}", coap_session_str(session));
+                self->forget_session(session);
+                break;
+            default:
+                break;
+        }
+    } catch (const std::exception& error) {
+        spdlog::error("[HAN_EVENT_FAILED] {}", error.what());
+    }
+    return 0;
+}
+
+const coap_bin_const_t* CoapServer::Impl::on_psk_identity(coap_bin_const_t* identity, coap_session_t*,
+                                                          void* arg) noexcept {
+    auto* self = static_cast<Impl*>(arg);
+    try {
+        const std::string name(reinterpret_cast<const char*>(identity->s), identity->length);
+        auto credential = self->security_->find_psk(name);
+        if (!credential || credential->key.empty()) {
+            spdlog::info("[HAN_PSK_UNKNOWN] handshake refused for unknown PSK identity '{}'", name);
+            return nullptr;
+        }
+        // libcoap copies the key into the session before the next lookup can overwrite it.
+        self->psk_scratch_ = std::move(credential->key);
+        self->psk_answer_.s = self->psk_scratch_.data();
+        self->psk_answer_.length = self->psk_scratch_.size();
+        return &self->psk_answer_;
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+}
+
+int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept {
+    auto* ssl = static_cast<SSL*>(tls_session);
+    auto* self = static_cast<Impl*>(setup->cn_call_back_arg);
+    // libcoap routes a ClientHello that offers any PSK suite to PSK; mirror its test to pick our suite list.
+    bool psk_offered = false;
+    const unsigned char* ciphers = nullptr;
+    const std::size_t length = SSL_client_hello_get0_ciphers(ssl, &ciphers);
+    for (std::size_t i = 0; i + 1 < length; i += 2) {
+        const unsigned char bytes[2] = {ciphers[i], ciphers[i + 1]};
+        const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, bytes);
+        if (cipher != nullptr && std::strstr(SSL_CIPHER_get_name(cipher), "PSK") != nullptr) {
+            psk_offered = true;
+            break;
+        }
+    }
+    if (psk_offered)
+        return SSL_set_cipher_list(ssl, kPskCiphers);
+    if (SSL_set_cipher_list(ssl, kCertificateCiphers) != 1)
+        return 0;
+    if (SSL_set1_groups_list(ssl, "P-256") != 1)
+        return 0;
+    // Chains are checked against the store loaded once at start, never against files read per handshake.
+    if (SSL_set1_verify_cert_store(ssl, self->trust_store_) != 1)
+        return 0;
+    // A callback must be given: with nullptr OpenSSL keeps libcoap's, which accepts everything when libcoap is
+    // not verifying itself.
+    SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE,
+                   [](int preverify_ok, X509_STORE_CTX* store) {
+                       if (preverify_ok == 0) {
+                           const int error = X509_STORE_CTX_get_error(store);
+                           spdlog::info("[HAN_CERT_REFUSED] device certificate refused at depth {}: {}",
+                                        X509_STORE_CTX_get_error_depth(store), X509_verify_cert_error_string(error));
+                       }
+                       return preverify_ok;
+                   });
+    SSL_set_verify_depth(ssl, 4);
+    // libcoap asks for CRL checks when it is not verifying itself; revocation is not configured here (yet).
+    X509_VERIFY_PARAM_clear_flags(SSL_get0_param(ssl), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    return 1;
+}
+
+void CoapServer::Impl::publish_now(const std::string& path) {
+    if (stopped_ || published_.contains(path))
+        return;
+    const std::string uri = path.starts_with('/') ? path.substr(1) : path;
+    coap_str_const_t* name = coap_new_str_const(reinterpret_cast<const std::uint8_t*>(uri.data()), uri.size());
+    coap_resource_t* resource =
+        coap_resource_init(name, COAP_RESOURCE_FLAGS_RELEASE_URI | COAP_RESOURCE_FLAGS_NOTIFY_CON);
+    coap_register_request_handler(resource, COAP_REQUEST_GET, &Impl::on_request);
+    coap_register_request_handler(resource, COAP_REQUEST_PUT, &Impl::on_request);
+    coap_register_request_handler(resource, COAP_REQUEST_POST, &Impl::on_request);
+    coap_register_request_handler(resource, COAP_REQUEST_DELETE, &Impl::on_request);
+    coap_resource_set_get_observable(resource, 1);
+    coap_resource_set_userdata(resource, this);
+    coap_add_resource(context_, resource);
+    published_[path] = resource;
+}
+
+void CoapServer::Impl::unpublish_now(const std::string& path) {
+    auto it = published_.find(path);
+    if (stopped_ || it == published_.end())
+        return;
+    coap_delete_resource(context_, it->second);
+    published_.erase(it);
+}
+
+void CoapServer::Impl::notify_now(const std::string& path) {
+    auto it = published_.find(path);
+    if (stopped_ || it == published_.end())
+        return;
+    coap_resource_notify_observers(it->second, nullptr);
+    schedule_timeout();
+}
+
+CoapServer::CoapServer(boost::asio::io_context& io, ServerOptions options,
+                       std::shared_ptr<const SecurityStore> security)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(security))) {}
+
+CoapServer::~CoapServer() {
+    impl_->close();
+}
+
+headend::Result<void> CoapServer::start() {
+    return impl_->start();
+}
+void CoapServer::stop() {
+    impl_->close();
+}
+std::uint16_t CoapServer::port() const {
+    return impl_->port();
+}
+ServerStats CoapServer::stats() const {
+    return impl_->stats();
+}
+
+void CoapServer::add(const std::string& pattern, headend::coap::Handler handler,
+                     headend::coap::ResourceOptions options) {
+    impl_->add_route(pattern, std::move(handler), options);
+}
+void CoapServer::publish(const std::string& path) {
+    impl_->publish(path);
+}
+void CoapServer::unpublish(const std::string& path) {
+    impl_->unpublish(path);
+}
+void CoapServer::notify(const std::string& path) {
+    impl_->notify(path);
+}
+
+}  // namespace han

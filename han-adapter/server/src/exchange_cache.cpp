@@ -1,0 +1,36 @@
+#include "han/exchange_cache.hpp"
+
+namespace han {
+
+const CachedResponse* ExchangeCache::find(const std::string& session_key, std::uint16_t mid, Clock::time_point now) {
+    expire(now);
+    auto it = entries_.find(key(session_key, mid));
+    return it == entries_.end() ? nullptr : &it->second.response;
+}
+
+void ExchangeCache::put(const std::string& session_key, std::uint16_t mid, CachedResponse response,
+                        Clock::time_point now) {
+    expire(now);
+    auto k = key(session_key, mid);
+    auto it = entries_.find(k);
+    if (it != entries_.end()) {
+        it->second.response = std::move(response);  // pending → final; the exchange's lifetime runs from its start
+        return;
+    }
+    entries_.emplace(k, Entry{std::move(response), now});
+    order_.emplace_back(now, std::move(k));
+}
+
+void ExchangeCache::forget_session(const std::string& session_key) {
+    const std::string prefix = session_key + '#';
+    std::erase_if(entries_, [&](const auto& entry) { return entry.first.compare(0, prefix.size(), prefix) == 0; });
+}
+
+void ExchangeCache::expire(Clock::time_point now) {
+    while (!order_.empty() && now - order_.front().first > lifetime_) {
+        entries_.erase(order_.front().second);
+        order_.pop_front();
+    }
+}
+
+}  // namespace han

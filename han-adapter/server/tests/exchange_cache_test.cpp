@@ -1,0 +1,50 @@
+#include "han/exchange_cache.hpp"
+
+#include <gtest/gtest.h>
+
+namespace han {
+namespace {
+
+TEST(ExchangeCache, RemembersAnswersPerSessionAndMessageId) {
+    ExchangeCache cache;
+    const auto now = ExchangeCache::Clock::now();
+    EXPECT_EQ(cache.find("s1", 7, now), nullptr);
+    cache.put("s1", 7, CachedResponse{201, {{8, "edev"}}, ""}, now);
+    const CachedResponse* hit = cache.find("s1", 7, now);
+    ASSERT_NE(hit, nullptr);
+    EXPECT_EQ(hit->code, 201);
+    EXPECT_EQ(cache.find("s2", 7, now), nullptr);
+    EXPECT_EQ(cache.find("s1", 8, now), nullptr);
+}
+
+TEST(ExchangeCache, PendingBecomesFinalWithoutExtendingTheLifetime) {
+    ExchangeCache cache(std::chrono::seconds(10));
+    const auto start = ExchangeCache::Clock::now();
+    cache.put("s1", 1, CachedResponse{}, start);
+    EXPECT_EQ(cache.find("s1", 1, start)->code, 0);
+    cache.put("s1", 1, CachedResponse{204, {}, ""}, start + std::chrono::seconds(5));
+    EXPECT_EQ(cache.find("s1", 1, start + std::chrono::seconds(9))->code, 204);
+    EXPECT_EQ(cache.find("s1", 1, start + std::chrono::seconds(11)), nullptr);
+}
+
+TEST(ExchangeCache, ExpiresAfterTheExchangeLifetime) {
+    ExchangeCache cache;
+    const auto start = ExchangeCache::Clock::now();
+    cache.put("s1", 1, CachedResponse{205, {}, "x"}, start);
+    EXPECT_NE(cache.find("s1", 1, start + std::chrono::seconds(246)), nullptr);
+    EXPECT_EQ(cache.find("s1", 1, start + std::chrono::seconds(248)), nullptr);
+    EXPECT_EQ(cache.size(), 0U);
+}
+
+TEST(ExchangeCache, ForgetsAClosedSession) {
+    ExchangeCache cache;
+    const auto now = ExchangeCache::Clock::now();
+    cache.put("s1", 1, CachedResponse{205, {}, ""}, now);
+    cache.put("s10", 1, CachedResponse{205, {}, ""}, now);
+    cache.forget_session("s1");
+    EXPECT_EQ(cache.find("s1", 1, now), nullptr);
+    EXPECT_NE(cache.find("s10", 1, now), nullptr);
+}
+
+}  // namespace
+}  // namespace han

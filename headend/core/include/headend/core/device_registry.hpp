@@ -1,0 +1,98 @@
+// The devices the head-end knows: persisted in storage, indexed in memory for the DTLS layer (it implements
+// han::SecurityStore), changed only through committed writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "han/security_store.hpp"
+#include "headend/plugin/coap.hpp"
+#include "headend/plugin/plugin.hpp"
+#include "headend/plugin/storage.hpp"
+
+namespace headend::core {
+
+using coap::DeviceType;
+
+std::string to_string(DeviceType type);
+std::optional<DeviceType> device_type_from_string(const std::string& text);
+
+struct Device {
+    std::int64_t id = 0;
+    DeviceType type = DeviceType::Esci;
+    std::optional<std::string> premises_id;
+    std::string lfdi;
+    std::uint64_t sfdi = 0;
+    std::optional<std::string> psk_identity;
+    std::uint32_t pin = 0;
+    std::optional<std::int64_t> registered_by;  // the ESCI that registered it over the HAN
+    std::int64_t created_at = 0;
+    std::int64_t changed_at = 0;
+};
+
+struct NewDevice {
+    DeviceType type = DeviceType::Esci;
+    std::optional<std::string> premises_id;
+    std::optional<std::string> lfdi;    // required unless a PSK identity is given
+    std::optional<std::uint64_t> sfdi;  // checked against the LFDI when given
+    std::optional<std::string> psk_identity;
+    std::vector<std::uint8_t> psk_key;
+    std::optional<std::int64_t> registered_by;
+};
+
+struct DeviceFilter {
+    std::optional<DeviceType> type;
+    std::optional<std::string> premises_id;
+};
+
+// The LFDI given to a PSK-only device so it has the EndDevice identity 2030.5 requires: the first 160 bits of
+// SHA-256 over "psk-identity:" + identity. No certificate can produce it.
+std::string lfdi_for_psk_identity(const std::string& identity);
+
+class DeviceRegistry final : public han::SecurityStore {
+public:
+    using Done = std::function<void(Result<Device>)>;
+
+    static std::vector<storage::Migration> migrations();
+    static Result<std::unique_ptr<DeviceRegistry>> load(storage::Database& database, const plugin::Clock& clock);
+
+    // Validates and stores; `done` runs after the commit (on the writer thread). Errors: "device.invalid"
+    // (message says which field), "device.duplicate" (LFDI or PSK identity already registered).
+    void add(NewDevice device, Done done);
+    Result<Device> add_sync(NewDevice device);
+    Result<void> remove(std::int64_t id);
+
+    std::optional<Device> find(std::int64_t id) const;
+    std::optional<Device> find_lfdi(const std::string& lfdi) const;
+    std::vector<Device> list(const DeviceFilter& filter = {}) const;  // ordered by id
+    std::size_t size() const;
+
+    // Called after each committed add (removed = false) or removal, on the thread that committed it.
+    using Listener = std::function<void(const Device&, bool removed)>;
+    void on_change(Listener listener);
+
+    // han::SecurityStore
+    std::optional<han::PskCredential> find_psk(const std::string& identity) const override;
+    std::optional<han::RegisteredDevice> find_by_lfdi(const std::string& lfdi) const override;
+
+private:
+    DeviceRegistry(storage::Database& database, const plugin::Clock& clock) : database_(database), clock_(clock) {}
+    void index(const Device& device, std::vector<std::uint8_t> psk_key);
+    Result<NewDevice> validate(NewDevice device) const;
+
+    storage::Database& database_;
+    const plugin::Clock& clock_;
+    mutable std::shared_mutex mutex_;
+    std::unordered_map<std::int64_t, Device> by_id_;
+    std::unordered_map<std::string, std::int64_t> by_lfdi_;
+    std::unordered_map<std::string, std::pair<std::int64_t, std::vector<std::uint8_t>>> by_psk_;
+    std::vector<Listener> listeners_;  // registered at start-up, before any change
+};
+
+}  // namespace headend::core

@@ -1,0 +1,67 @@
+// The core SEP resources: /dcap, /tm, /edev and each EndDevice's /reg and /di. Access is decided by the DTLS
+// identity alone (DESIGN §4); whatever a caller may not see answers 4.03 with the same body whether or not it
+// exists.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "headend/core/device_registry.hpp"
+#include "headend/plugin/coap.hpp"
+#include "headend/plugin/plugin.hpp"
+#include "headend/plugin/storage.hpp"
+
+namespace sep {
+class Codec;
+}
+
+namespace headend::core {
+
+struct SepSettings {
+    std::string time_zone;
+    int time_quality = 4;
+    std::uint32_t max_list_limit = 255;
+};
+
+// 2030.5 list paging: s (start index), a (after: only items changed at or after this time), l (limit, default 1).
+struct ListQuery {
+    std::size_t start = 0;
+    std::optional<std::int64_t> after;
+    std::size_t limit = 1;
+};
+Result<ListQuery> parse_list_query(const std::map<std::string, std::string>& query, std::uint32_t max_limit);
+
+// Who may see which device: itself; an ESCI sees the devices of its premises.
+bool may_see(const coap::Peer& peer, const Device& device);
+
+class SepResources {
+public:
+    SepResources(coap::ResourceRegistry& registry, DeviceRegistry& devices, storage::Database& database,
+                 std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, SepSettings settings);
+
+    // Registers the resources and publishes the observable instances (/tm, every /edev/{n}).
+    void start();
+
+private:
+    void get_dcap(const coap::Request& request, const coap::Responder& respond) const;
+    void get_time(const coap::Request& request, const coap::Responder& respond) const;
+    void get_end_devices(const coap::Request& request, const coap::Responder& respond) const;
+    void post_end_device(const coap::Request& request, const coap::Responder& respond);
+    void get_end_device(const coap::Request& request, const coap::Responder& respond) const;
+    void get_registration(const coap::Request& request, const coap::Responder& respond) const;
+    void get_device_information(const coap::Request& request, const coap::Responder& respond) const;
+    void put_device_information(const coap::Request& request, const coap::Responder& respond);
+
+    std::optional<Device> visible_device(const coap::Request& request) const;
+    std::vector<Device> visible_devices(const coap::Peer& peer) const;
+
+    coap::ResourceRegistry& registry_;
+    DeviceRegistry& devices_;
+    storage::Database& database_;
+    std::shared_ptr<const sep::Codec> codec_;
+    const plugin::Clock& clock_;
+    SepSettings settings_;
+};
+
+}  // namespace headend::core

@@ -1,0 +1,72 @@
+// The host-side implementations of what plugins get in their Context: logger, clock, timers, event bus and
+// their config section.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "headend/core/config.hpp"
+#include "headend/plugin/plugin.hpp"
+
+namespace headend::core {
+
+// Log lines look like "[ID] message" with the component as the logger name (Kea-style stable ids).
+class SpdLogger final : public plugin::Logger {
+public:
+    explicit SpdLogger(std::string component) : component_(std::move(component)) {}
+    void log(plugin::LogLevel level, std::string_view id, std::string_view message) override;
+
+private:
+    std::string component_;
+};
+
+class SystemClock final : public plugin::Clock {
+public:
+    std::int64_t now() const override;
+};
+
+class AsioTimers final : public plugin::Timers {
+public:
+    explicit AsioTimers(boost::asio::io_context& io) : io_(io) {}
+    ~AsioTimers() override;
+    plugin::TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override;
+    void cancel(plugin::TimerId id) override;
+
+private:
+    boost::asio::io_context& io_;
+    std::mutex mutex_;
+    plugin::TimerId next_id_ = 1;
+    std::map<plugin::TimerId, std::shared_ptr<boost::asio::steady_timer>> timers_;
+};
+
+class AsioEventBus final : public plugin::EventBus {
+public:
+    explicit AsioEventBus(boost::asio::io_context& io) : io_(io) {}
+    void publish(plugin::Event event) override;
+    void subscribe(const std::string& topic, std::function<void(const plugin::Event&)> callback) override;
+
+private:
+    boost::asio::io_context& io_;
+    std::mutex mutex_;
+    std::multimap<std::string, std::function<void(const plugin::Event&)>> subscribers_;
+};
+
+// A plugin's section checked against the keys it declares: unknown keys and wrong types are errors naming the key.
+class PluginConfigValues final : public plugin::Config {
+public:
+    static Result<PluginConfigValues> make(const std::string& plugin_name, const std::vector<plugin::ConfigKey>& keys,
+                                           const std::map<std::string, plugin::ConfigKey::Value>& settings);
+    std::int64_t integer(const std::string& key) const override;
+    bool boolean(const std::string& key) const override;
+    const std::string& string(const std::string& key) const override;
+
+private:
+    std::map<std::string, plugin::ConfigKey::Value> values_;
+};
+
+}  // namespace headend::core

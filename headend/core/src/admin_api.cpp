@@ -1,0 +1,201 @@
+#include "headend/core/admin_api.hpp"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "han/identity.hpp"
+#include "headend/http/json.hpp"
+#include "headend/http/server.hpp"
+
+namespace headend::core {
+
+namespace {
+
+using nlohmann::json;
+
+json device_json(const Device& device) {
+    return json{{"id", device.id},
+                {"type", to_string(device.type)},
+                {"premises_id", device.premises_id ? json(*device.premises_id) : json(nullptr)},
+                {"lfdi", device.lfdi},
+                {"sfdi", device.sfdi},
+                {"psk_identity", device.psk_identity ? json(*device.psk_identity) : json(nullptr)},
+                {"edev_path", "/edev/" + std::to_string(device.id)},
+                {"created_at", device.created_at}};
+}
+
+Result<han::DeviceIdentity> identity_of_pem(const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (certificate == nullptr)
+        return make_error("device.invalid", "cert_pem is not a PEM X.509 certificate");
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(certificate, &der);
+    X509_free(certificate);
+    if (length <= 0)
+        return make_error("device.invalid", "cert_pem could not be encoded as DER");
+    auto identity = han::identity_from_der(std::span<const std::uint8_t>(der, static_cast<std::size_t>(length)));
+    OPENSSL_free(der);
+    return identity;
+}
+
+std::optional<std::vector<std::uint8_t>> parse_hex(const std::string& hex) {
+    if (hex.empty() || hex.size() % 2 != 0)
+        return std::nullopt;
+    std::vector<std::uint8_t> bytes;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        unsigned value = 0;
+        for (std::size_t k = i; k < i + 2; ++k) {
+            const char c = hex[k];
+            const int digit = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                              : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+                              : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                                          : -1;
+            if (digit < 0)
+                return std::nullopt;
+            value = value * 16 + static_cast<unsigned>(digit);
+        }
+        bytes.push_back(static_cast<std::uint8_t>(value));
+    }
+    return bytes;
+}
+
+int status_for(const Error& error) {
+    if (error.code == "device.duplicate")
+        return 409;
+    if (error.code == "device.not_found")
+        return 404;
+    if (error.code.rfind("device.", 0) == 0)
+        return 400;
+    return 500;
+}
+
+// The body of POST /api/v1/devices as a NewDevice, or the reason it is not one.
+Result<NewDevice> new_device_from(const http::Request& request) {
+    auto invalid = [](const std::string& message) { return make_error("device.invalid", message); };
+    const json body = json::parse(request.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+        return invalid("the body must be a JSON object");
+    static const std::set<std::string> known = {"type", "premises_id",  "cert_pem", "lfdi",
+                                                "sfdi", "psk_identity", "psk_key"};
+    for (const auto& [key, value] : body.items()) {
+        if (!known.contains(key))
+            return invalid("unknown field '" + key + "'");
+    }
+    auto text = [&](const char* key) -> Result<std::optional<std::string>> {
+        if (!body.contains(key) || body[key].is_null())
+            return std::optional<std::string>{};
+        if (!body[key].is_string())
+            return invalid(std::string(key) + " must be a string");
+        return std::optional<std::string>(body[key].get<std::string>());
+    };
+    NewDevice device;
+    auto type = text("type");
+    if (!type)
+        return type.error();
+    if (!*type)
+        return invalid("type is required (esci, eumd, pev or display)");
+    auto parsed_type = device_type_from_string(**type);
+    if (!parsed_type)
+        return invalid("type must be esci, eumd, pev or display, not '" + **type + "'");
+    device.type = *parsed_type;
+    auto premises = text("premises_id");
+    if (!premises)
+        return premises.error();
+    device.premises_id = *premises;
+
+    std::optional<std::string> cert, lfdi, psk_identity, psk_key;
+    const std::pair<const char*, std::optional<std::string>*> fields[] = {
+        {"cert_pem", &cert}, {"lfdi", &lfdi}, {"psk_identity", &psk_identity}, {"psk_key", &psk_key}};
+    for (const auto& [key, out] : fields) {
+        auto value = text(key);
+        if (!value) return value.error();
+        *out = std::move(*value);
+    }
+    const int kinds = (cert ? 1 : 0) + (lfdi ? 1 : 0) + (psk_identity ? 1 : 0);
+    if (kinds != 1) return invalid("give exactly one credential: cert_pem, lfdi, or psk_identity with psk_key");
+    if (cert) {
+        auto identity = identity_of_pem(*cert);
+        if (!identity) return identity.error();
+        device.lfdi = identity->lfdi;
+    }
+    if (lfdi) device.lfdi = *lfdi;
+    if (body.contains("sfdi")) {
+        if (!body["sfdi"].is_number_unsigned()) return invalid("sfdi must be an unsigned integer");
+        device.sfdi = body["sfdi"].get<std::uint64_t>();
+    }
+    if (psk_identity) {
+        if (!psk_key) return invalid("psk_identity needs psk_key (hex)");
+        auto key = parse_hex(*psk_key);
+        if (!key) return invalid("psk_key must be an even number of hex digits");
+        device.psk_identity = *psk_identity;
+        device.psk_key = std::move(*key);
+    } else if (psk_key) {
+        return invalid("psk_key needs psk_identity");
+    }
+    return device;
+}
+
+}  // namespace
+
+void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std::function<HealthReport()> health,
+                      std::int64_t started_at, const plugin::Clock& clock) {
+    routes.add("POST", "/api/v1/devices", [&devices](const http::Request& request) {
+        auto candidate = new_device_from(request);
+        if (!candidate)
+            return http::json_error(400, candidate.error().code, candidate.error().message);
+        auto added = devices.add_sync(std::move(*candidate));
+        if (!added)
+            return http::json_error(status_for(added.error()), added.error().code, added.error().message);
+        return http::json_response(201, json{{"device", device_json(*added)}});
+    });
+
+    routes.add("GET", "/api/v1/devices", [&devices](const http::Request& request) {
+        DeviceFilter filter;
+        if (auto it = request.query.find("type"); it != request.query.end() && !it->second.empty()) {
+            filter.type = device_type_from_string(it->second);
+            if (!filter.type)
+                return http::json_error(400, "device.invalid", "unknown device type '" + it->second + "'");
+        }
+        if (auto it = request.query.find("premises"); it != request.query.end() && !it->second.empty()) {
+            filter.premises_id = it->second;
+        }
+        json list = json::array();
+        for (const auto& device : devices.list(filter))
+            list.push_back(device_json(device));
+        return http::json_response(200, json{{"devices", list}});
+    });
+
+    routes.add("DELETE", "/api/v1/devices/{id}", [&devices](const http::Request& request) {
+        const std::string& text = request.params.at("id");
+        std::int64_t id = 0;
+        const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (problem != std::errc() || end != text.data() + text.size()) {
+            return http::json_error(400, "device.invalid", "device id must be a number, not '" + text + "'");
+        }
+        auto removed = devices.remove(id);
+        if (!removed) {
+            return http::json_error(status_for(removed.error()), removed.error().code, removed.error().message);
+        }
+        return http::json_response(200, json{{"removed", id}});
+    });
+
+    routes.add("GET", "/api/v1/health",
+               [&devices, health = std::move(health), started_at, &clock](const http::Request&) {
+                   const HealthReport report = health();
+                   return http::json_response(
+                       200, json{{"status", report.database_ok ? "ok" : "degraded"},
+                                 {"version", HEADEND_VERSION},
+                                 {"uptime_s", clock.now() - started_at},
+                                 {"database", {{"ok", report.database_ok}}},
+                                 {"coaps", {{"port", report.coaps_port}, {"sessions", report.sessions}}},
+                                 {"devices", devices.size()}});
+               });
+}
+
+}  // namespace headend::core

@@ -1,0 +1,68 @@
+// headend: the PEV head-end daemon.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "headend/core/config.hpp"
+#include "headend/core/daemon.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"PEV head-end: serves IEEE 2030.5 resources to HAN devices over CoAP/DTLS.", "headend"};
+    std::string config_file;
+    std::string data_dir;
+    std::string listen;
+    std::string log_level;
+    std::optional<std::uint16_t> coaps_port;
+    std::optional<std::uint16_t> admin_port;
+    bool print_default = false;
+    app.add_option("--config", config_file, "configuration file (TOML); see --print-default-config")
+        ->check(CLI::ExistingFile);
+    app.add_option("--data-dir", data_dir, "folder for the database, admin.token and TLS material");
+    app.add_option("--listen", listen, "CoAPS listen address (numeric IPv4 or IPv6)");
+    app.add_option("--coaps-port", coaps_port, "CoAPS (DTLS) port, 0 for any free port");
+    app.add_option("--admin-port", admin_port, "admin HTTP API port on the admin address, 0 for any free port");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    app.add_flag("--print-default-config", print_default, "print the documented default configuration and exit");
+    app.set_version_flag("--version", HEADEND_VERSION);
+    CLI11_PARSE(app, argc, argv);
+
+    if (print_default) {
+        std::cout << headend::core::default_config_text();
+        return 0;
+    }
+
+    auto config =
+        config_file.empty() ? headend::core::parse_config("", "(defaults)") : headend::core::load_config(config_file);
+    if (!config) {
+        std::cerr << "headend: configuration error: " << config.error().message << "\n";
+        return 2;
+    }
+    if (!data_dir.empty())
+        config->data_dir = data_dir;
+    if (!listen.empty())
+        config->listen_address = listen;
+    if (coaps_port)
+        config->coaps_port = *coaps_port;
+    if (admin_port)
+        config->admin_port = *admin_port;
+    if (!log_level.empty())
+        config->log_level = log_level;
+
+    spdlog::set_level(spdlog::level::from_str(config->log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+
+    auto daemon = headend::core::Daemon::start(std::move(*config));
+    if (!daemon) {
+        std::cerr << "headend: cannot start: " << daemon.error().message << "\n";
+        return 1;
+    }
+    (*daemon)->install_signal_handlers();
+    // Machine-readable readiness line: scripts and tests wait for it to learn the ports.
+    std::cout << "headend ready coaps_port=" << (*daemon)->coaps_port() << " admin_port=" << (*daemon)->admin_port()
+              << std::endl;
+    (*daemon)->wait();
+    (*daemon)->stop();
+    return 0;
+}

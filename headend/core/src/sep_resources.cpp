@@ -1,0 +1,377 @@
+#include "headend/core/sep_resources.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "han/identity.hpp"
+#include "headend/core/time_info.hpp"
+#include "sep/codec.hpp"
+#include "sep/encode.hpp"
+
+namespace headend::core {
+
+namespace {
+
+using coap::Code;
+using coap::Method;
+using coap::Request;
+using coap::Responder;
+using coap::Response;
+
+constexpr std::uint32_t kDefaultPollRate = 900;
+// 2030.5 DeviceCategoryType bit for a plug-in electric vehicle.
+constexpr std::uint32_t kDeviceCategoryPev = 1U << 16U;
+
+Response xml(std::string body, Code code = Code::Content) {
+    return Response{code, std::move(body), coap::kContentFormatXml, "", std::nullopt};
+}
+
+// Everything a caller may not see, existing or not, answers exactly this.
+Response forbidden() {
+    return Response{Code::Forbidden, "", coap::kContentFormatXml, "", std::nullopt};
+}
+
+Response bad_request(const std::string& message) {
+    spdlog::debug("[SEP_BAD_REQUEST] {}", message);
+    return Response{Code::BadRequest, message, 0, "", std::nullopt};
+}
+
+std::string edev_path(std::int64_t id) {
+    return "/edev/" + std::to_string(id);
+}
+
+std::optional<std::uint64_t> parse_unsigned(const std::string& text) {
+    std::uint64_t value = 0;
+    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || problem != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return value;
+}
+
+std::optional<std::int64_t> device_id_param(const Request& request) {
+    if (request.segments.size() < 2)
+        return std::nullopt;
+    auto id = parse_unsigned(request.segments[1]);
+    if (!id || *id > static_cast<std::uint64_t>(INT64_MAX))
+        return std::nullopt;
+    return static_cast<std::int64_t>(*id);
+}
+
+bool xml_body_acceptable(const Request& request) {
+    return !request.content_format || *request.content_format == coap::kContentFormatXml;
+}
+
+sep::EndDevice end_device_of(const Device& device) {
+    sep::EndDevice out;
+    const std::string path = edev_path(device.id);
+    out.href = path;
+    out.device_information_link = sep::Link{path + "/di"};
+    out.lfdi = device.lfdi;
+    out.sfdi = device.sfdi;
+    out.changed_time = device.changed_at;
+    out.enabled = true;
+    out.registration_link = sep::Link{path + "/reg"};
+    return out;
+}
+
+}  // namespace
+
+Result<ListQuery> parse_list_query(const std::map<std::string, std::string>& query, std::uint32_t max_limit) {
+    ListQuery list;
+    for (const auto& [key, value] : query) {
+        auto number = parse_unsigned(value);
+        if (key == "s" || key == "a" || key == "l") {
+            if (!number || *number > 0xFFFFFFFFULL * 1000) {
+                return make_error("list.query", "query parameter " + key + " must be an unsigned number");
+            }
+        }
+        if (key == "s")
+            list.start = static_cast<std::size_t>(*number);
+        if (key == "a")
+            list.after = static_cast<std::int64_t>(*number);
+        if (key == "l")
+            list.limit = static_cast<std::size_t>(std::min<std::uint64_t>(*number, max_limit));
+    }
+    return list;
+}
+
+bool may_see(const coap::Peer& peer, const Device& device) {
+    if (!peer.device_id)
+        return false;
+    if (*peer.device_id == device.id)
+        return true;
+    return peer.device_type == coap::DeviceType::Esci && peer.premises_id && device.premises_id == peer.premises_id;
+}
+
+SepResources::SepResources(coap::ResourceRegistry& registry, DeviceRegistry& devices, storage::Database& database,
+                           std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, SepSettings settings)
+    : registry_(registry),
+      devices_(devices),
+      database_(database),
+      codec_(std::move(codec)),
+      clock_(clock),
+      settings_(std::move(settings)) {}
+
+void SepResources::start() {
+    auto method_router = [](std::map<Method, std::function<void(const Request&, const Responder&)>> methods) {
+        return [methods = std::move(methods)](const Request& request, Responder respond) {
+            auto it = methods.find(request.method);
+            if (it == methods.end()) {
+                respond(Response{Code::MethodNotAllowed, "", 0, "", std::nullopt});
+                return;
+            }
+            it->second(request, respond);
+        };
+    };
+    auto bind = [this](auto member) {
+        return [this, member](const Request& request, const Responder& respond) { (this->*member)(request, respond); };
+    };
+
+    registry_.add("/dcap", method_router({{Method::Get, bind(&SepResources::get_dcap)}}));
+    registry_.add("/tm", method_router({{Method::Get, bind(&SepResources::get_time)}}), {.observable = true});
+    registry_.add("/edev", method_router({{Method::Get, bind(&SepResources::get_end_devices)},
+                                          {Method::Post, bind(&SepResources::post_end_device)}}));
+    registry_.add("/edev/{n}", method_router({{Method::Get, bind(&SepResources::get_end_device)}}),
+                  {.observable = true});
+    registry_.add("/edev/{n}/reg", method_router({{Method::Get, bind(&SepResources::get_registration)}}));
+    registry_.add("/edev/{n}/di", method_router({{Method::Get, bind(&SepResources::get_device_information)},
+                                                 {Method::Put, bind(&SepResources::put_device_information)},
+                                                 {Method::Post, bind(&SepResources::put_device_information)}}));
+
+    registry_.publish("/tm");
+    for (const auto& device : devices_.list())
+        registry_.publish(edev_path(device.id));
+    devices_.on_change([this](const Device& device, bool removed) {
+        // Unpublishing tells the observers the resource is gone (4.04); a notification through the handler would
+        // go through libcoap 4.3.1's error-notification path, which crashes when it drops the observer.
+        if (removed) {
+            registry_.unpublish(edev_path(device.id));
+        } else {
+            registry_.publish(edev_path(device.id));
+        }
+    });
+}
+
+std::vector<Device> SepResources::visible_devices(const coap::Peer& peer) const {
+    if (!peer.device_id)
+        return {};
+    if (peer.device_type == coap::DeviceType::Esci && peer.premises_id) {
+        return devices_.list(DeviceFilter{std::nullopt, peer.premises_id});
+    }
+    auto self = devices_.find(*peer.device_id);
+    if (!self)
+        return {};
+    return {*self};
+}
+
+std::optional<Device> SepResources::visible_device(const Request& request) const {
+    auto id = device_id_param(request);
+    if (!id)
+        return std::nullopt;
+    auto device = devices_.find(*id);
+    if (!device || !may_see(request.peer, *device))
+        return std::nullopt;
+    return device;
+}
+
+void SepResources::get_dcap(const Request& request, const Responder& respond) const {
+    sep::DeviceCapability dcap;
+    dcap.href = "/dcap";
+    dcap.poll_rate = kDefaultPollRate;
+    dcap.time_link = sep::Link{"/tm"};
+    dcap.end_device_list_link =
+        sep::ListLink{"/edev", static_cast<std::uint32_t>(visible_devices(request.peer).size())};
+    respond(xml(sep::encode(dcap)));
+}
+
+void SepResources::get_time(const Request&, const Responder& respond) const {
+    auto info = time_info(settings_.time_zone, clock_.now());
+    if (!info) {
+        respond(Response{Code::InternalServerError, "", 0, "", std::nullopt});
+        return;
+    }
+    sep::Time time;
+    time.href = "/tm";
+    time.poll_rate = kDefaultPollRate;
+    time.current_time = info->current_time;
+    time.dst_end_time = info->dst_end_time;
+    time.dst_offset = static_cast<std::int32_t>(info->dst_offset);
+    time.dst_start_time = info->dst_start_time;
+    time.local_time = info->local_time;
+    time.quality = static_cast<std::uint8_t>(settings_.time_quality);
+    time.tz_offset = static_cast<std::int32_t>(info->tz_offset);
+    respond(xml(sep::encode(time)));
+}
+
+void SepResources::get_end_devices(const Request& request, const Responder& respond) const {
+    auto query = parse_list_query(request.query, settings_.max_list_limit);
+    if (!query) {
+        respond(bad_request(query.error().message));
+        return;
+    }
+    auto devices = visible_devices(request.peer);
+    if (query->after) {
+        std::erase_if(devices, [&](const Device& device) { return device.changed_at < *query->after; });
+    }
+    sep::EndDeviceList list;
+    list.href = "/edev";
+    list.all = static_cast<std::uint32_t>(devices.size());
+    list.poll_rate = kDefaultPollRate;
+    for (std::size_t i = query->start; i < devices.size() && list.end_devices.size() < query->limit; ++i) {
+        list.end_devices.push_back(end_device_of(devices[i]));
+    }
+    list.results = static_cast<std::uint32_t>(list.end_devices.size());
+    respond(xml(sep::encode(list)));
+}
+
+// An ESCI registers a HAN device of its own premises; the premises is the ESCI's, never one named in the body.
+void SepResources::post_end_device(const Request& request, const Responder& respond) {
+    const auto& peer = request.peer;
+    if (!peer.device_id || peer.device_type != coap::DeviceType::Esci || !peer.premises_id) {
+        respond(forbidden());
+        return;
+    }
+    if (!xml_body_acceptable(request)) {
+        respond(Response{Code::UnsupportedContentFormat, "", 0, "", std::nullopt});
+        return;
+    }
+    auto document = codec_->decode<sep::EndDevice>(request.body);
+    if (!document) {
+        respond(bad_request(document.error().message));
+        return;
+    }
+    if (!han::sfdi_check_digit_ok(document->sfdi)) {
+        respond(bad_request("sFDI " + std::to_string(document->sfdi) + " has a wrong check digit"));
+        return;
+    }
+    if (!document->lfdi) {
+        respond(bad_request("lFDI is required to register a device"));
+        return;
+    }
+    if (!han::lfdi_matches_sfdi(*document->lfdi, document->sfdi)) {
+        respond(bad_request("sFDI " + std::to_string(document->sfdi) + " does not belong to lFDI " + *document->lfdi));
+        return;
+    }
+    // The same registration again answers with the device already made (idempotent).
+    if (auto existing = devices_.find_lfdi(*document->lfdi)) {
+        if (existing->premises_id == peer.premises_id) {
+            respond(Response{Code::Created, "", 0, edev_path(existing->id), std::nullopt});
+        } else {
+            respond(forbidden());
+        }
+        return;
+    }
+    NewDevice candidate;
+    candidate.type = document->device_category && (*document->device_category & kDeviceCategoryPev) != 0
+                         ? coap::DeviceType::Pev
+                         : coap::DeviceType::Display;
+    candidate.premises_id = peer.premises_id;
+    candidate.lfdi = document->lfdi;
+    candidate.sfdi = document->sfdi;
+    candidate.registered_by = peer.device_id;
+    devices_.add(std::move(candidate), [this, respond, lfdi = *document->lfdi,
+                                        premises = *peer.premises_id](Result<Device> added) {
+        if (added) {
+            spdlog::info("[SEP_DEVICE_REGISTERED] {} registered {} at premises {}", "esci", added->lfdi, premises);
+            respond(Response{Code::Created, "", 0, edev_path(added->id), std::nullopt});
+            return;
+        }
+        // Lost a race with the same registration: answer as for a repeat.
+        if (auto existing = devices_.find_lfdi(lfdi); existing && existing->premises_id == premises) {
+            respond(Response{Code::Created, "", 0, edev_path(existing->id), std::nullopt});
+            return;
+        }
+        respond(added.error().code == "device.invalid" ? bad_request(added.error().message) : forbidden());
+    });
+}
+
+void SepResources::get_end_device(const Request& request, const Responder& respond) const {
+    auto device = visible_device(request);
+    if (!device) {
+        respond(forbidden());
+        return;
+    }
+    respond(xml(sep::encode(end_device_of(*device))));
+}
+
+void SepResources::get_registration(const Request& request, const Responder& respond) const {
+    auto device = visible_device(request);
+    if (!device || request.peer.device_id != device->id) {
+        respond(forbidden());
+        return;
+    }
+    sep::Registration registration;
+    registration.href = edev_path(device->id) + "/reg";
+    registration.poll_rate = kDefaultPollRate;
+    registration.date_time_registered = device->created_at;
+    registration.pin = device->pin;
+    respond(xml(sep::encode(registration)));
+}
+
+void SepResources::get_device_information(const Request& request, const Responder& respond) const {
+    auto device = visible_device(request);
+    if (!device) {
+        respond(forbidden());
+        return;
+    }
+    std::optional<std::string> document;
+    auto read = database_.read([&](storage::Transaction& tx) -> Result<void> {
+        const std::vector<storage::Value> params = {device->id};
+        auto rows = tx.query("SELECT document FROM device_information WHERE device_id = ?", params);
+        if (!rows)
+            return rows.error();
+        if (!rows->empty())
+            document = rows->front().text(0);
+        return {};
+    });
+    if (!read) {
+        respond(Response{Code::InternalServerError, "", 0, "", std::nullopt});
+        return;
+    }
+    // Not reported yet: as for anything else the caller cannot read.
+    respond(document ? xml(*document) : Response{Code::NotFound, "", 0, "", std::nullopt});
+}
+
+void SepResources::put_device_information(const Request& request, const Responder& respond) {
+    auto device = visible_device(request);
+    if (!device || request.peer.device_id != device->id) {
+        respond(forbidden());
+        return;
+    }
+    if (!xml_body_acceptable(request)) {
+        respond(Response{Code::UnsupportedContentFormat, "", 0, "", std::nullopt});
+        return;
+    }
+    auto information = codec_->decode<sep::DeviceInformation>(request.body);
+    if (!information) {
+        respond(bad_request(information.error().message));
+        return;
+    }
+    if (information->lfdi != device->lfdi) {
+        respond(bad_request("DeviceInformation lFDI " + information->lfdi + " is not this device's " + device->lfdi));
+        return;
+    }
+    information->href = edev_path(device->id) + "/di";
+    const std::string canonical = sep::encode(*information);
+    const std::int64_t now = clock_.now();
+    const std::int64_t id = device->id;
+    database_.write(
+        [canonical, now, id](storage::Transaction& tx) -> Result<void> {
+            const std::vector<storage::Value> params = {id, canonical, now};
+            auto stored = tx.execute(
+                "INSERT INTO device_information(device_id, document, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+                params);
+            if (!stored)
+                return stored.error();
+            return {};
+        },
+        [respond](Result<void> committed) {
+            respond(committed ? Response{Code::Changed, "", 0, "", std::nullopt}
+                              : Response{Code::InternalServerError, "", 0, "", std::nullopt});
+        });
+}
+
+}  // namespace headend::core

@@ -1,0 +1,104 @@
+#include "headend/core/services.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <cassert>
+
+namespace headend::core {
+
+void SpdLogger::log(plugin::LogLevel level, std::string_view id, std::string_view message) {
+    static constexpr spdlog::level::level_enum levels[] = {
+        spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err};
+    spdlog::log(levels[static_cast<int>(level)], "[{}] {}: {}", id, component_, message);
+}
+
+std::int64_t SystemClock::now() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+AsioTimers::~AsioTimers() {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, timer] : timers_)
+        timer->cancel();
+}
+
+plugin::TimerId AsioTimers::after(std::chrono::milliseconds delay, std::function<void()> callback) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
+    plugin::TimerId id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_id_++;
+        timers_[id] = timer;
+    }
+    timer->async_wait([this, id, callback = std::move(callback)](const boost::system::error_code& error) {
+        {
+            std::lock_guard lock(mutex_);
+            timers_.erase(id);
+        }
+        if (!error)
+            callback();
+    });
+    return id;
+}
+
+void AsioTimers::cancel(plugin::TimerId id) {
+    std::lock_guard lock(mutex_);
+    auto it = timers_.find(id);
+    if (it != timers_.end())
+        it->second->cancel();
+}
+
+void AsioEventBus::publish(plugin::Event event) {
+    std::vector<std::function<void(const plugin::Event&)>> callbacks;
+    {
+        std::lock_guard lock(mutex_);
+        auto [first, last] = subscribers_.equal_range(event.topic);
+        for (auto it = first; it != last; ++it)
+            callbacks.push_back(it->second);
+    }
+    if (callbacks.empty())
+        return;
+    boost::asio::post(io_, [callbacks = std::move(callbacks), event = std::move(event)] {
+        for (const auto& callback : callbacks)
+            callback(event);
+    });
+}
+
+void AsioEventBus::subscribe(const std::string& topic, std::function<void(const plugin::Event&)> callback) {
+    std::lock_guard lock(mutex_);
+    subscribers_.emplace(topic, std::move(callback));
+}
+
+Result<PluginConfigValues> PluginConfigValues::make(const std::string& plugin_name,
+                                                    const std::vector<plugin::ConfigKey>& keys,
+                                                    const std::map<std::string, plugin::ConfigKey::Value>& settings) {
+    PluginConfigValues config;
+    for (const auto& key : keys)
+        config.values_[key.name] = key.default_value;
+    for (const auto& [name, value] : settings) {
+        auto it = config.values_.find(name);
+        const std::string full = "plugin." + plugin_name + "." + name;
+        if (it == config.values_.end())
+            return make_error("config", full + ": unknown key");
+        if (it->second.index() != value.index()) {
+            static constexpr const char* kinds[] = {"an integer", "true or false", "a string"};
+            return make_error("config", full + ": expected " + kinds[it->second.index()]);
+        }
+        it->second = value;
+    }
+    return config;
+}
+
+std::int64_t PluginConfigValues::integer(const std::string& key) const {
+    return std::get<std::int64_t>(values_.at(key));
+}
+bool PluginConfigValues::boolean(const std::string& key) const {
+    return std::get<bool>(values_.at(key));
+}
+const std::string& PluginConfigValues::string(const std::string& key) const {
+    return std::get<std::string>(values_.at(key));
+}
+
+}  // namespace headend::core

@@ -1,0 +1,135 @@
+#include "headend/core/device_registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fakes.hpp"
+#include "han/identity.hpp"
+#include "headend/storage/sqlite_database.hpp"
+
+namespace headend::core {
+namespace {
+
+using testing::FixedClock;
+using testing::TempDir;
+
+constexpr const char* kLfdi = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5";
+
+class DeviceRegistryTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto opened = storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
+        ASSERT_TRUE(opened) << opened.error().message;
+        database_ = std::move(*opened);
+        const auto migrations = DeviceRegistry::migrations();
+        ASSERT_TRUE(database_->migrate("core", migrations));
+        reload();
+    }
+    void reload() {
+        auto loaded = DeviceRegistry::load(*database_, clock_);
+        ASSERT_TRUE(loaded) << loaded.error().message;
+        registry_ = std::move(*loaded);
+    }
+    std::int64_t stored_devices() {
+        std::int64_t count = -1;
+        EXPECT_TRUE(database_->read([&](storage::Transaction& tx) -> Result<void> {
+            auto rows = tx.query("SELECT COUNT(*) FROM devices");
+            if (!rows)
+                return rows.error();
+            count = rows->front().integer(0);
+            return {};
+        }));
+        return count;
+    }
+
+    TempDir dir_;
+    FixedClock clock_{1782907200};
+    std::unique_ptr<storage::SqliteDatabase> database_;
+    std::unique_ptr<DeviceRegistry> registry_;
+};
+
+TEST_F(DeviceRegistryTest, AddsACertificateDeviceWithItsSfdi) {
+    NewDevice esci{DeviceType::Esci, "P1", kLfdi, std::nullopt, std::nullopt, {}, std::nullopt};
+    auto added = registry_->add_sync(esci);
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->sfdi, 167261211391U);
+    EXPECT_TRUE(han::sfdi_check_digit_ok(added->pin));
+    EXPECT_EQ(registry_->find_by_lfdi(kLfdi)->device_id, added->id);
+    reload();
+    ASSERT_TRUE(registry_->find(added->id));
+    EXPECT_EQ(registry_->find(added->id)->premises_id, "P1");
+}
+
+TEST_F(DeviceRegistryTest, PskDeviceGetsADerivedLfdiAndItsKeyIsServedToTheDtlsLayer) {
+    NewDevice eumd{DeviceType::Eumd, "P1", std::nullopt, std::nullopt, "eumd-1", std::vector<std::uint8_t>(16, 7),
+                   std::nullopt};
+    auto added = registry_->add_sync(eumd);
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->lfdi, lfdi_for_psk_identity("eumd-1"));
+    auto psk = registry_->find_psk("eumd-1");
+    ASSERT_TRUE(psk);
+    EXPECT_EQ(psk->key, std::vector<std::uint8_t>(16, 7));
+    EXPECT_EQ(psk->device.type, DeviceType::Eumd);
+    reload();
+    EXPECT_TRUE(registry_->find_psk("eumd-1"));
+    EXPECT_FALSE(registry_->find_psk("nobody"));
+}
+
+TEST_F(DeviceRegistryTest, DuplicatesAreRefusedAndStoreNothing) {
+    NewDevice esci{DeviceType::Esci, "P1", kLfdi, std::nullopt, std::nullopt, {}, std::nullopt};
+    ASSERT_TRUE(registry_->add_sync(esci));
+    auto again = registry_->add_sync(esci);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, "device.duplicate");
+    EXPECT_EQ(stored_devices(), 1);
+}
+
+TEST_F(DeviceRegistryTest, InvalidDevicesAreRefusedWithTheReasonAndStoreNothing) {
+    const std::vector<std::pair<NewDevice, std::string>> cases = {
+        {{DeviceType::Esci, std::nullopt, kLfdi, std::nullopt, std::nullopt, {}, std::nullopt}, "premises"},
+        {{DeviceType::Esci, "P1", "XYZ", std::nullopt, std::nullopt, {}, std::nullopt}, "LFDI"},
+        {{DeviceType::Esci, "P1", kLfdi, 167261211390U, std::nullopt, {}, std::nullopt}, "SFDI"},
+        {{DeviceType::Eumd, "P1", std::nullopt, std::nullopt, "id", std::vector<std::uint8_t>(4, 1), std::nullopt},
+         "PSK key"},
+        {{DeviceType::Eumd, "P1", std::nullopt, std::nullopt, "has space", std::vector<std::uint8_t>(16, 1),
+          std::nullopt},
+         "PSK identity"},
+        {{DeviceType::Eumd, "P1", std::nullopt, std::nullopt, std::nullopt, {}, std::nullopt}, "certificate"},
+    };
+    for (const auto& [device, reason] : cases) {
+        auto added = registry_->add_sync(device);
+        ASSERT_FALSE(added) << reason;
+        EXPECT_EQ(added.error().code, "device.invalid");
+        EXPECT_NE(added.error().message.find(reason), std::string::npos) << added.error().message;
+    }
+    EXPECT_EQ(stored_devices(), 0);
+}
+
+TEST_F(DeviceRegistryTest, RemoveForgetsTheDeviceAndTellsListeners) {
+    std::vector<std::pair<std::int64_t, bool>> changes;
+    registry_->on_change([&](const Device& device, bool removed) { changes.emplace_back(device.id, removed); });
+    NewDevice eumd{DeviceType::Eumd, "P1", std::nullopt, std::nullopt, "eumd-1", std::vector<std::uint8_t>(16, 7),
+                   std::nullopt};
+    auto added = registry_->add_sync(eumd);
+    ASSERT_TRUE(added);
+    ASSERT_TRUE(registry_->remove(added->id));
+    EXPECT_FALSE(registry_->find(added->id));
+    EXPECT_FALSE(registry_->find_psk("eumd-1"));
+    EXPECT_EQ(stored_devices(), 0);
+    EXPECT_EQ(changes, (std::vector<std::pair<std::int64_t, bool>>{{added->id, false}, {added->id, true}}));
+    EXPECT_EQ(registry_->remove(added->id).error().code, "device.not_found");
+}
+
+TEST_F(DeviceRegistryTest, ListFiltersByTypeAndPremises) {
+    ASSERT_TRUE(registry_->add_sync({DeviceType::Esci, "P1", kLfdi, std::nullopt, std::nullopt, {}, std::nullopt}));
+    ASSERT_TRUE(registry_->add_sync(
+        {DeviceType::Eumd, "P1", std::nullopt, std::nullopt, "e1", std::vector<std::uint8_t>(16, 1), std::nullopt}));
+    ASSERT_TRUE(registry_->add_sync(
+        {DeviceType::Eumd, "P2", std::nullopt, std::nullopt, "e2", std::vector<std::uint8_t>(16, 1), std::nullopt}));
+    EXPECT_EQ(registry_->list().size(), 3U);
+    EXPECT_EQ(registry_->list({DeviceType::Eumd, std::nullopt}).size(), 2U);
+    EXPECT_EQ(registry_->list({std::nullopt, "P1"}).size(), 2U);
+    EXPECT_EQ(registry_->list({DeviceType::Eumd, "P2"}).size(), 1U);
+}
+
+}  // namespace
+}  // namespace headend::core

@@ -1,0 +1,46 @@
+// A minimal plugin for the host's tests: registers a CoAP resource and an HTTP route, reads its config.
+#include "headend/plugin/plugin.hpp"
+
+namespace {
+
+class TestPlugin final : public headend::plugin::Plugin {
+public:
+    headend::Result<void> start(headend::plugin::Context& context) override {
+#ifdef TEST_PLUGIN_FAILS_TO_START
+        (void)context;
+        return headend::make_error("test.broken", "this plugin never starts");
+#else
+        const std::string greeting = context.config.string("greeting");
+        context.resources.add("/hello", [greeting](const headend::coap::Request&, headend::coap::Responder respond) {
+            respond(headend::coap::Response{headend::coap::Code::Content, greeting, 0, "", std::nullopt});
+        });
+        context.routes.add("GET", "/api/v1/hello", [greeting](const headend::http::Request&) {
+            return headend::http::Response{200, "\"" + greeting + "\"", "application/json", {}};
+        });
+        context.logger.info("TEST_PLUGIN_STARTED", "started");
+        return {};
+#endif
+    }
+    void stop() override {}
+};
+
+std::vector<headend::storage::Migration> migrations() {
+    return {{1, "greetings", "CREATE TABLE test_plugin_greetings(id INTEGER PRIMARY KEY, text TEXT NOT NULL)"}};
+}
+
+std::vector<headend::plugin::ConfigKey> config_keys() {
+    return {{"greeting", std::string("hello"), "what /hello answers"}, {"repeat", std::int64_t{1}, "unused"}};
+}
+
+std::unique_ptr<headend::plugin::Plugin> create() {
+    return std::make_unique<TestPlugin>();
+}
+
+const headend::plugin::Descriptor descriptor{
+    headend::plugin::kApiVersion, "test", "1.0", &migrations, &config_keys, &create};
+
+}  // namespace
+
+extern "C" const headend::plugin::Descriptor* headend_plugin_entry_v1() {
+    return &descriptor;
+}

@@ -1,0 +1,431 @@
+// The whole daemon in process, on loopback with free ports and a temp data folder, spoken to by real DTLS
+// clients: our device client library and Debian's coap-client-openssl as an independent peer.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "han/device_client.hpp"
+#include "headend/core/daemon.hpp"
+#include "headend/http/client.hpp"
+#include "pki/pki.hpp"
+#include "sep/codec.hpp"
+
+namespace headend {
+namespace {
+
+namespace fs = std::filesystem;
+using core::DeviceType;
+using core::NewDevice;
+
+const std::vector<std::uint8_t> kEsciKey(16, 0x11);
+const std::vector<std::uint8_t> kPevKey(16, 0x22);
+
+struct Command {
+    int exit_code;
+    std::string output;
+};
+
+Command run(const std::string& command) {
+    Command result{-1, {}};
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr)
+        return result;
+    std::array<char, 4096> buffer{};
+    while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr)
+        result.output += buffer.data();
+    const int status = pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// An EndDevice an ESCI registers for a PEV with a certificate made here.
+std::string end_device_xml(const han::DeviceIdentity& identity, const std::string& padding = "") {
+    return "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\">" + padding +
+           "<deviceCategory>00010000</deviceCategory><lFDI>" + identity.lfdi + "</lFDI><sFDI>" +
+           std::to_string(identity.sfdi) + "</sFDI><changedTime>0</changedTime></EndDevice>";
+}
+
+class DaemonTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        std::random_device random;
+        root_ = new fs::path(fs::temp_directory_path() / ("headend-it-" + std::to_string(random())));
+        fs::create_directories(*root_);
+        auto manufacturer = pki::make_ca(*root_ / "mfr", "Test Manufacturer CA");
+        ASSERT_TRUE(manufacturer) << manufacturer.error().message;
+        auto stranger = pki::make_ca(*root_ / "stranger", "Unknown CA");
+        ASSERT_TRUE(stranger);
+        pev_ = new pki::CertificateFiles(*pki::make_leaf(*manufacturer, *root_ / "mfr", "pev-1"));
+        esci_cert_ = new pki::CertificateFiles(*pki::make_leaf(*manufacturer, *root_ / "mfr", "esci-1"));
+        guest_pev_ = new pki::CertificateFiles(*pki::make_leaf(*manufacturer, *root_ / "mfr", "pev-2"));
+        untrusted_ = new pki::CertificateFiles(*pki::make_leaf(*stranger, *root_ / "stranger", "rogue"));
+        manufacturer_ca_ = new fs::path(manufacturer->cert);
+    }
+    static void TearDownTestSuite() {
+        fs::remove_all(*root_);
+        delete root_;
+        delete pev_;
+        delete esci_cert_;
+        delete guest_pev_;
+        delete untrusted_;
+        delete manufacturer_ca_;
+    }
+
+    void SetUp() override {
+        data_dir_ = *root_ / ("data-" + std::to_string(counter_++));
+        core::Config config;
+        config.listen_address = "127.0.0.1";
+        config.coaps_port = 0;
+        config.admin_port = 0;
+        config.data_dir = data_dir_;
+        config.device_ca = {*manufacturer_ca_};
+        config.max_body_bytes = 1024;
+        auto started = core::Daemon::start(config);
+        ASSERT_TRUE(started) << started.error().message;
+        daemon_ = std::move(*started);
+
+        auto esci = daemon_->devices().add_sync(
+            NewDevice{DeviceType::Esci, "P1", std::nullopt, std::nullopt, "esci-1", kEsciKey, std::nullopt});
+        ASSERT_TRUE(esci) << esci.error().message;
+        esci_id_ = esci->id;
+        auto other = daemon_->devices().add_sync(
+            NewDevice{DeviceType::Esci, "P2", std::nullopt, std::nullopt, "esci-2", kEsciKey, std::nullopt});
+        ASSERT_TRUE(other);
+        other_esci_id_ = other->id;
+        auto pev = daemon_->devices().add_sync(
+            NewDevice{DeviceType::Pev, "P1", pev_->identity.lfdi, std::nullopt, std::nullopt, {}, std::nullopt});
+        ASSERT_TRUE(pev);
+        pev_id_ = pev->id;
+
+        auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+        ASSERT_TRUE(codec) << codec.error().message;
+        codec_ = *codec;
+    }
+
+    void TearDown() override { daemon_.reset(); }
+
+    std::unique_ptr<han::DeviceClient> connect(const han::ClientCredentials& credentials) {
+        auto client = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), credentials);
+        EXPECT_TRUE(client) << client.error().message;
+        return client ? std::move(*client) : nullptr;
+    }
+    std::unique_ptr<han::DeviceClient> esci() { return connect(han::ClientCredentials::psk("esci-1", kEsciKey)); }
+    han::ClientCredentials pev_credentials(const pki::CertificateFiles& files) const {
+        return han::ClientCredentials::certificate(files.cert, files.key, data_dir_ / "tls" / "ca.pem");
+    }
+
+    std::size_t device_count() { return daemon_->devices().size(); }
+
+    static fs::path* root_;
+    static pki::CertificateFiles* pev_;
+    static pki::CertificateFiles* esci_cert_;
+    static pki::CertificateFiles* guest_pev_;
+    static pki::CertificateFiles* untrusted_;
+    static fs::path* manufacturer_ca_;
+    static int counter_;
+
+    fs::path data_dir_;
+    std::unique_ptr<core::Daemon> daemon_;
+    std::shared_ptr<const sep::Codec> codec_;
+    std::int64_t esci_id_ = 0;
+    std::int64_t other_esci_id_ = 0;
+    std::int64_t pev_id_ = 0;
+};
+
+fs::path* DaemonTest::root_ = nullptr;
+pki::CertificateFiles* DaemonTest::pev_ = nullptr;
+pki::CertificateFiles* DaemonTest::esci_cert_ = nullptr;
+pki::CertificateFiles* DaemonTest::guest_pev_ = nullptr;
+pki::CertificateFiles* DaemonTest::untrusted_ = nullptr;
+fs::path* DaemonTest::manufacturer_ca_ = nullptr;
+int DaemonTest::counter_ = 0;
+
+TEST_F(DaemonTest, PskClientReadsTimeCloseToTheSystemClock) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    EXPECT_EQ(client->cipher_suite(), "PSK-AES128-CCM8");
+    auto response = client->get("/tm");
+    ASSERT_TRUE(response) << response.error().message;
+    EXPECT_EQ(response->code, 205);
+    EXPECT_EQ(response->content_format, 41);
+    auto time = codec_->decode<sep::Time>(response->body);
+    ASSERT_TRUE(time) << time.error().message;
+    EXPECT_LE(std::abs(time->current_time - now_seconds()), 2);
+    EXPECT_EQ(time->tz_offset, -8 * 3600);
+    EXPECT_EQ(time->dst_offset, 3600);
+}
+
+TEST_F(DaemonTest, PskClientDiscoversItsOwnResources) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    auto dcap = client->get("/dcap");
+    ASSERT_TRUE(dcap);
+    ASSERT_EQ(dcap->code, 205);
+    auto capability = codec_->decode<sep::DeviceCapability>(dcap->body);
+    ASSERT_TRUE(capability) << capability.error().message;
+    EXPECT_EQ(capability->time_link->href, "/tm");
+    EXPECT_EQ(capability->end_device_list_link->href, "/edev");
+    EXPECT_EQ(capability->end_device_list_link->all, 2U);  // itself and the PEV of its premises
+
+    auto list = client->get("/edev?l=10");
+    ASSERT_TRUE(list);
+    auto devices = codec_->decode<sep::EndDeviceList>(list->body);
+    ASSERT_TRUE(devices) << devices.error().message;
+    EXPECT_EQ(devices->all, 2U);
+    EXPECT_EQ(devices->results, 2U);
+    auto paged = codec_->decode<sep::EndDeviceList>(client->get("/edev?s=1&l=1")->body);
+    ASSERT_TRUE(paged);
+    ASSERT_EQ(paged->results, 1U);
+    EXPECT_EQ(paged->end_devices[0].href, "/edev/" + std::to_string(pev_id_));
+
+    const std::string self = "/edev/" + std::to_string(esci_id_);
+    auto own = client->get(self);
+    ASSERT_TRUE(own);
+    ASSERT_EQ(own->code, 205);
+    auto end_device = codec_->decode<sep::EndDevice>(own->body);
+    ASSERT_TRUE(end_device) << end_device.error().message;
+    EXPECT_EQ(end_device->registration_link->href, self + "/reg");
+    auto registration = client->get(self + "/reg");
+    ASSERT_TRUE(registration);
+    ASSERT_EQ(registration->code, 205);
+    EXPECT_TRUE(codec_->decode<sep::Registration>(registration->body));
+    // The registration PIN is the owner's only, even for its ESCI.
+    EXPECT_EQ(client->get("/edev/" + std::to_string(pev_id_) + "/reg")->code, 403);
+}
+
+TEST_F(DaemonTest, CertificateClientReadsDcapTimeAndItsEndDevice) {
+    auto client = connect(pev_credentials(*pev_));
+    ASSERT_TRUE(client);
+    EXPECT_EQ(client->cipher_suite(), "ECDHE-ECDSA-AES128-CCM8");
+    EXPECT_EQ(client->get("/dcap")->code, 205);
+    EXPECT_EQ(client->get("/tm")->code, 205);
+    auto own = client->get("/edev/" + std::to_string(pev_id_));
+    ASSERT_TRUE(own);
+    ASSERT_EQ(own->code, 205);
+    auto end_device = codec_->decode<sep::EndDevice>(own->body);
+    ASSERT_TRUE(end_device);
+    EXPECT_EQ(end_device->lfdi, pev_->identity.lfdi);
+    EXPECT_EQ(end_device->sfdi, pev_->identity.sfdi);
+}
+
+TEST_F(DaemonTest, TrustedButUnregisteredCertificateSeesOnlyPublicResources) {
+    auto client = connect(pev_credentials(*guest_pev_));
+    ASSERT_TRUE(client);
+    EXPECT_EQ(client->get("/tm")->code, 205);
+    EXPECT_EQ(client->get("/dcap")->code, 205);
+    auto list = codec_->decode<sep::EndDeviceList>(client->get("/edev")->body);
+    ASSERT_TRUE(list);
+    EXPECT_EQ(list->all, 0U);
+    EXPECT_EQ(client->get("/edev/" + std::to_string(pev_id_))->code, 403);
+}
+
+TEST_F(DaemonTest, HandshakeFailsForUnknownPskIdentityWrongKeyUntrustedCertificateAndOtherSuites) {
+    auto unknown =
+        han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), han::ClientCredentials::psk("nobody", kEsciKey));
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, "dtls.handshake");
+    auto wrong_key =
+        han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), han::ClientCredentials::psk("esci-1", kPevKey));
+    EXPECT_FALSE(wrong_key);
+    auto untrusted = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), pev_credentials(*untrusted_));
+    ASSERT_FALSE(untrusted);
+    EXPECT_EQ(untrusted.error().code, "dtls.handshake");
+    auto other_suite = pev_credentials(*pev_);
+    other_suite.cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256";
+    auto refused = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), other_suite);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "dtls.handshake");
+    // The server is unharmed.
+    EXPECT_EQ(esci()->get("/tm")->code, 205);
+}
+
+TEST_F(DaemonTest, AnotherDevicesEndDeviceIsForbiddenExactlyLikeOneThatDoesNotExist) {
+    auto other = connect(han::ClientCredentials::psk("esci-2", kEsciKey));
+    ASSERT_TRUE(other);
+    auto foreign = other->get("/edev/" + std::to_string(esci_id_));
+    auto missing = other->get("/edev/999999");
+    ASSERT_TRUE(foreign);
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(foreign->code, 403);
+    EXPECT_EQ(missing->code, foreign->code);
+    EXPECT_EQ(missing->body, foreign->body);
+    EXPECT_EQ(missing->content_format, foreign->content_format);
+    auto foreign_write = other->put("/edev/" + std::to_string(esci_id_) + "/di", "<x/>");
+    auto missing_write = other->put("/edev/999999/di", "<x/>");
+    EXPECT_EQ(foreign_write->code, 403);
+    EXPECT_EQ(missing_write->code, 403);
+    EXPECT_EQ(foreign_write->body, missing_write->body);
+}
+
+TEST_F(DaemonTest, EsciRegistersAHanDeviceOfItsPremises) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    auto created = client->post("/edev", end_device_xml(guest_pev_->identity));
+    ASSERT_TRUE(created) << created.error().message;
+    ASSERT_EQ(created->code, 201);
+    auto device = daemon_->devices().find_lfdi(guest_pev_->identity.lfdi);
+    ASSERT_TRUE(device);
+    EXPECT_EQ(created->location_path, "/edev/" + std::to_string(device->id));
+    EXPECT_EQ(device->premises_id, "P1");
+    EXPECT_EQ(device->type, DeviceType::Pev);
+    EXPECT_EQ(device->registered_by, esci_id_);
+    // A PEV may not register devices.
+    auto pev = connect(pev_credentials(*pev_));
+    EXPECT_EQ(pev->post("/edev", end_device_xml(esci_cert_->identity))->code, 403);
+    EXPECT_FALSE(daemon_->devices().find_lfdi(esci_cert_->identity.lfdi));
+}
+
+TEST_F(DaemonTest, TheSameConfirmablePostThreeTimesHasOneEffectAndOneAnswer) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    const std::size_t before = device_count();
+    auto responses = client->send_repeated(han::Method::post, "/edev", end_device_xml(guest_pev_->identity), 0x4242, 3);
+    ASSERT_TRUE(responses) << responses.error().message;
+    ASSERT_EQ(responses->size(), 3U);
+    for (const auto& response : *responses) {
+        EXPECT_EQ(response.code, (*responses)[0].code);
+        EXPECT_EQ(response.location_path, (*responses)[0].location_path);
+    }
+    EXPECT_EQ((*responses)[0].code, 201);
+    EXPECT_EQ(device_count(), before + 1);
+}
+
+TEST_F(DaemonTest, Block1UploadWithoutSize1IsReassembledWhole) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    // Whitespace between elements makes the document span several 64-byte blocks.
+    const std::string body = end_device_xml(guest_pev_->identity, std::string(300, ' '));
+    auto created = client->post_blockwise("/edev", body, 64, false);
+    ASSERT_TRUE(created) << created.error().message;
+    EXPECT_EQ(created->code, 201);
+    EXPECT_TRUE(daemon_->devices().find_lfdi(guest_pev_->identity.lfdi));
+}
+
+TEST_F(DaemonTest, BodyOverTheCapIsRefusedWith413AndStoresNothing) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    const std::size_t before = device_count();
+    const std::string body = end_device_xml(guest_pev_->identity, std::string(2000, ' '));
+    auto without_size1 = client->post_blockwise("/edev", body, 256, false);
+    ASSERT_TRUE(without_size1);
+    EXPECT_EQ(without_size1->code, 413);
+    auto with_size1 = client->post_blockwise("/edev", body, 256, true);
+    ASSERT_TRUE(with_size1);
+    EXPECT_EQ(with_size1->code, 413);
+    EXPECT_EQ(device_count(), before);
+}
+
+struct BadDocument {
+    const char* name;
+    std::string body;
+};
+
+TEST_F(DaemonTest, BadXmlIsRefusedWith400AndStoresNothing) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    const std::string lfdi = guest_pev_->identity.lfdi;
+    const std::string sfdi = std::to_string(guest_pev_->identity.sfdi);
+    const std::vector<BadDocument> documents = {
+        {"billion laughs",
+         "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 "
+         "\"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\"><!ENTITY lol3 "
+         "\"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>"
+         "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><sFDI>&lol3;</sFDI><changedTime>0</changedTime></EndDevice>"},
+        {"XXE file://",
+         "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+         "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><lFDI>&x;</lFDI><sFDI>" +
+             sfdi + "</sFDI><changedTime>0</changedTime></EndDevice>"},
+        {"malformed", "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><sFDI>1</lFDI></EndDevice>"},
+        {"truncated", end_device_xml(guest_pev_->identity).substr(0, 60)},
+        {"schema-invalid (sFDI with letters)", "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><lFDI>" + lfdi +
+                                                   "</lFDI><sFDI>12ab</sFDI><changedTime>0</changedTime></EndDevice>"},
+        {"schema-invalid (order)", "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><sFDI>" + sfdi + "</sFDI><lFDI>" +
+                                       lfdi + "</lFDI><changedTime>0</changedTime></EndDevice>"},
+        {"wrong check digit",
+         "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><lFDI>" + lfdi + "</lFDI><sFDI>" +
+             std::to_string(guest_pev_->identity.sfdi / 10 * 10 + (guest_pev_->identity.sfdi + 1) % 10) +
+             "</sFDI><changedTime>0</changedTime></EndDevice>"},
+        {"LFDI and SFDI disagree", "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><lFDI>" + pev_->identity.lfdi +
+                                       "</lFDI><sFDI>" + sfdi + "</sFDI><changedTime>0</changedTime></EndDevice>"},
+    };
+    const std::size_t before = device_count();
+    for (const auto& document : documents) {
+        const auto start = std::chrono::steady_clock::now();
+        auto response = client->post("/edev", document.body);
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        ASSERT_TRUE(response) << document.name << ": " << response.error().message;
+        EXPECT_EQ(response->code, 400) << document.name;
+        RecordProperty(std::string(document.name) + " round trip us",
+                       std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+    }
+    EXPECT_EQ(device_count(), before);
+    EXPECT_FALSE(daemon_->devices().find_lfdi(lfdi));
+    // No document ever made libxml2 reach for a file or the network.
+    EXPECT_EQ(sep::Codec::refused_external_loads(), 0U);
+}
+
+TEST_F(DaemonTest, ObservationsOfEndDeviceAndTimeAreAccepted) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    auto time = client->observe("/tm", [](const han::ClientResponse&) {});
+    ASSERT_TRUE(time) << time.error().message;
+    EXPECT_NE(time->id, 0U);
+    EXPECT_EQ(time->response.code, 205);
+    std::vector<int> codes;
+    auto device = client->observe("/edev/" + std::to_string(pev_id_),
+                                  [&](const han::ClientResponse& notification) { codes.push_back(notification.code); });
+    ASSERT_TRUE(device);
+    EXPECT_NE(device->id, 0U);
+    // Removing the device is a change its observers hear about.
+    ASSERT_TRUE(daemon_->devices().remove(pev_id_));
+    for (int i = 0; i < 30 && codes.empty(); ++i)
+        client->poll(std::chrono::milliseconds(100));
+    ASSERT_FALSE(codes.empty());
+    EXPECT_EQ(codes.back(), 404);
+}
+
+TEST_F(DaemonTest, DebianCoapClientReadsTimeOverPsk) {
+    // coap-client-openssl 4.3.1 takes the key as text, so this device gets a printable one.
+    const std::string key = "demo-key-0123456789";
+    ASSERT_TRUE(
+        daemon_->devices().add_sync(NewDevice{DeviceType::Display, "P1", std::nullopt, std::nullopt, "display-1",
+                                              std::vector<std::uint8_t>(key.begin(), key.end()), std::nullopt}));
+    const auto result = run("coap-client-openssl -B 5 -m get -u display-1 -k " + key +
+                            " coaps://127.0.0.1:" + std::to_string(daemon_->coaps_port()) + "/tm");
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    const auto start = result.output.find("<Time");
+    ASSERT_NE(start, std::string::npos) << result.output;
+    auto time = codec_->decode<sep::Time>(result.output.substr(start, result.output.find("</Time>") + 7 - start));
+    ASSERT_TRUE(time) << time.error().message;
+    EXPECT_LE(std::abs(time->current_time - now_seconds()), 2);
+}
+
+TEST_F(DaemonTest, AdminTokenIsPrivateAndGuardsTheApi) {
+    struct stat info {};
+    ASSERT_EQ(::stat((data_dir_ / "admin.token").c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0600U);
+    const std::string base = "http://127.0.0.1:" + std::to_string(daemon_->admin_port());
+    auto refused = http::http_request(base + "/api/v1/devices");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 401);
+    auto listed = http::http_request(base + "/api/v1/devices", "GET", "",
+                                     {{"Authorization", "Bearer " + daemon_->admin_token()}});
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->status, 200);
+    EXPECT_NE(listed->body.find("esci-1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace headend

@@ -1,0 +1,11 @@
+// The commands; each register_* adds its commands to the CLI.
+#pragma once
+
+#include "cli.hpp"
+
+namespace headendctl {
+
+void register_device_commands(Cli& cli);
+void register_health_command(Cli& cli);
+
+}  // namespace headendctl
