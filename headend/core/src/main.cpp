@@ -1,4 +1,5 @@
 // headend: the PEV head-end daemon.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
     if (!log_level.empty())
         config->log_level = log_level;
 
+    // Logs go to stderr; stdout carries only the readiness line scripts wait for.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("headend"));
     spdlog::set_level(spdlog::level::from_str(config->log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 

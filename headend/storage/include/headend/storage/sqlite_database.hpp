@@ -37,8 +37,10 @@ struct WriterStats {
     std::uint64_t failed_units = 0;  // units whose done got an error
 };
 
-// Error codes besides those of Transaction: "storage.migration" (bad migration list, database newer than the code,
-// or a migration that failed), "storage.integrity" (quick_check found damage), "storage.closed" (used after close).
+// Work may not run transaction control (BEGIN, COMMIT, SAVEPOINT, ...), and read work may not write; both are
+// errors. Error codes besides those of Transaction: "storage.migration" (bad migration list, database newer than the
+// code, or a migration that failed), "storage.integrity" (quick_check found damage), "storage.closed" (used after
+// close).
 class SqliteDatabase final : public Database {
 public:
     // Opens or creates `file` (mode 0600 when created). The folder must exist.
@@ -59,7 +61,8 @@ public:
     Result<void> check_integrity();
 
     // Stops accepting work, commits what is queued, waits for running reads and closes every connection.
-    // Idempotent; the destructor calls it. Must not be called from the writer thread (a `done` callback).
+    // Idempotent; the destructor calls it. From the writer thread (a `done` callback) it only stops accepting work,
+    // and the database must then be destroyed on another thread.
     void close();
 
     WriterStats stats() const;
