@@ -92,6 +92,7 @@ protected:
         config.data_dir = data_dir_;
         config.device_ca = {*manufacturer_ca_};
         config.max_body_bytes = 1024;
+        config.max_observers_per_identity = 3;
         auto started = core::Daemon::start(config);
         ASSERT_TRUE(started) << started.error().message;
         daemon_ = std::move(*started);
@@ -394,6 +395,28 @@ TEST_F(DaemonTest, ObservationsOfEndDeviceAndTimeAreAccepted) {
         client->poll(std::chrono::milliseconds(100));
     ASSERT_FALSE(codes.empty());
     EXPECT_EQ(codes.back(), 404);
+}
+
+TEST_F(DaemonTest, ObservationsPerIdentityAreCapped) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    const auto ignore = [](const han::ClientResponse&) {};
+    const std::vector<std::string> paths = {"/tm", "/edev/" + std::to_string(esci_id_),
+                                            "/edev/" + std::to_string(pev_id_)};
+    for (const auto& path : paths) {
+        auto observation = client->observe(path, ignore);
+        ASSERT_TRUE(observation) << observation.error().message;
+        EXPECT_NE(observation->id, 0U) << path;
+    }
+    auto over = client->observe("/tm", ignore);
+    ASSERT_TRUE(over);
+    EXPECT_EQ(over->response.code, 503);
+    EXPECT_EQ(over->id, 0U);
+    // Another identity has its own allowance.
+    auto pev = connect(pev_credentials(*pev_));
+    auto other = pev->observe("/tm", ignore);
+    ASSERT_TRUE(other);
+    EXPECT_NE(other->id, 0U);
 }
 
 TEST_F(DaemonTest, DebianCoapClientReadsTimeOverPsk) {

@@ -102,6 +102,8 @@ PskLoadResult run_psk_load(const PskLoadOptions& options) {
         coap_session_t* session = coap_new_client_session_psk2(context, nullptr, &server, COAP_PROTO_DTLS, &setup);
         if (session == nullptr)
             continue;
+        // libcoap 4.3.1 has no context app data, so every session points at the shared state.
+        coap_session_set_app_data(session, &state);
         coap_session_set_nstart(session, static_cast<std::uint16_t>(options.outstanding));
         sessions.push_back(session);
     }
