@@ -222,6 +222,10 @@ private:
     std::vector<std::uint8_t> psk_scratch_;
     coap_bin_const_t psk_answer_{};
     X509_STORE* trust_store_ = nullptr;
+    // The head-end's certificate and key, decoded once: OpenSSL 3 decoding per handshake costs more than the
+    // handshake's own cryptography.
+    X509* certificate_ = nullptr;
+    EVP_PKEY* private_key_ = nullptr;
 
     mutable std::mutex stats_mutex_;
     ServerStats stats_;
@@ -283,12 +287,17 @@ headend::Result<void> CoapServer::Impl::start() {
         pki.verify_peer_cert = 0;  // on_tls_setup installs our own verification against trust_store_
         pki.additional_tls_setup_call_back = &Impl::on_tls_setup;
         pki.cn_call_back_arg = this;
+        const unsigned char* cert_bytes = credentials.certificate_der.data();
+        certificate_ = d2i_X509(nullptr, &cert_bytes, static_cast<long>(credentials.certificate_der.size()));
+        const unsigned char* key_bytes = credentials.private_key_der.data();
+        private_key_ = d2i_AutoPrivateKey(nullptr, &key_bytes, static_cast<long>(credentials.private_key_der.size()));
+        if (certificate_ == nullptr || private_key_ == nullptr ||
+            X509_check_private_key(certificate_, private_key_) != 1) {
+            return headend::make_error("coap.pki", "the head-end certificate and key are unreadable or do not match");
+        }
+        // libcoap 4.3.1 would decode key material given to it on every handshake; it gets an empty ASN1 key (its
+        // per-handshake setup then does nothing) and on_tls_setup installs the decoded objects by reference.
         pki.pki_key.key_type = COAP_PKI_KEY_ASN1;
-        pki.pki_key.key.asn1.public_cert = credentials.certificate_der.data();
-        pki.pki_key.key.asn1.public_cert_len = credentials.certificate_der.size();
-        pki.pki_key.key.asn1.private_key = credentials.private_key_der.data();
-        pki.pki_key.key.asn1.private_key_len = credentials.private_key_der.size();
-        pki.pki_key.key.asn1.private_key_type = COAP_ASN1_PKEY_EC;
         if (!coap_context_set_pki(context_, &pki)) {
             return headend::make_error("coap.pki", "the head-end certificate or key was refused by the TLS library");
         }
@@ -353,6 +362,14 @@ void CoapServer::Impl::close() {
     if (trust_store_ != nullptr) {
         X509_STORE_free(trust_store_);
         trust_store_ = nullptr;
+    }
+    if (certificate_ != nullptr) {
+        X509_free(certificate_);
+        certificate_ = nullptr;
+    }
+    if (private_key_ != nullptr) {
+        EVP_PKEY_free(private_key_);
+        private_key_ = nullptr;
     }
 }
 
@@ -830,6 +847,8 @@ int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) no
     if (psk_offered)
         return SSL_set_cipher_list(ssl, kPskCiphers);
     if (SSL_set_cipher_list(ssl, kCertificateCiphers) != 1)
+        return 0;
+    if (SSL_use_certificate(ssl, self->certificate_) != 1 || SSL_use_PrivateKey(ssl, self->private_key_) != 1)
         return 0;
     if (SSL_set1_groups_list(ssl, "P-256") != 1)
         return 0;
