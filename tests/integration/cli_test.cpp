@@ -1,9 +1,11 @@
 // The real binaries as an operator runs them: the headend daemon as a child process, headendctl against it, and
 // coap-client-openssl as a device.
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "run_command.hpp"
 
 #include <array>
 #include <chrono>
@@ -19,23 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-    int exit_code;
-    std::string output;
-};
-
-Command run(const std::string& command) {
-    Command result{-1, {}};
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr)
-        return result;
-    std::array<char, 4096> buffer{};
-    while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr)
-        result.output += buffer.data();
-    const int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
+using headend::testing::run;
 
 fs::path temp_dir() {
     std::random_device random;

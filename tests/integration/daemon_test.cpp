@@ -2,6 +2,8 @@
 // clients: our device client library and Debian's coap-client-openssl as an independent peer.
 #include <gtest/gtest.h>
 
+#include "run_command.hpp"
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <array>
@@ -27,23 +29,7 @@ using core::NewDevice;
 const std::vector<std::uint8_t> kEsciKey(16, 0x11);
 const std::vector<std::uint8_t> kPevKey(16, 0x22);
 
-struct Command {
-    int exit_code;
-    std::string output;
-};
-
-Command run(const std::string& command) {
-    Command result{-1, {}};
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr)
-        return result;
-    std::array<char, 4096> buffer{};
-    while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr)
-        result.output += buffer.data();
-    const int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
+using testing::run;
 
 std::int64_t now_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -173,6 +173,7 @@ public:
     static const coap_bin_const_t* on_psk_identity(coap_bin_const_t* identity, coap_session_t* session,
                                                    void* arg) noexcept;
     static int on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept;
+    static std::shared_ptr<Impl> server_of(const coap_session_t* session);
 
 private:
     void handle(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
@@ -757,15 +758,16 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
     remember(CachedResponse{});
 }
 
+// The server a libcoap callback belongs to; null while it is being torn down.
+std::shared_ptr<CoapServer::Impl> CoapServer::Impl::server_of(const coap_session_t* session) {
+    std::lock_guard lock(servers_mutex);
+    auto it = servers.find(coap_session_get_context(session));
+    return it == servers.end() ? nullptr : it->second.lock();
+}
+
 void CoapServer::Impl::on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                                   const coap_string_t* query, coap_pdu_t* response) noexcept {
-    std::shared_ptr<Impl> self;
-    {
-        std::lock_guard lock(servers_mutex);
-        auto it = servers.find(coap_session_get_context(session));
-        if (it != servers.end())
-            self = it->second.lock();
-    }
+    std::shared_ptr<Impl> self = server_of(session);
     if (!self)
         return;
     try {
@@ -779,13 +781,7 @@ void CoapServer::Impl::on_request(coap_resource_t* resource, coap_session_t* ses
 }
 
 int CoapServer::Impl::on_event(coap_session_t* session, coap_event_t event) noexcept {
-    std::shared_ptr<Impl> self;
-    {
-        std::lock_guard lock(servers_mutex);
-        auto it = servers.find(coap_session_get_context(session));
-        if (it != servers.end())
-            self = it->second.lock();
-    }
+    std::shared_ptr<Impl> self = server_of(session);
     if (!self)
         return 0;
     try {

@@ -114,25 +114,32 @@ Result<NewDevice> new_device_from(const http::Request& request) {
         {"cert_pem", &cert}, {"lfdi", &lfdi}, {"psk_identity", &psk_identity}, {"psk_key", &psk_key}};
     for (const auto& [key, out] : fields) {
         auto value = text(key);
-        if (!value) return value.error();
+        if (!value)
+            return value.error();
         *out = std::move(*value);
     }
     const int kinds = (cert ? 1 : 0) + (lfdi ? 1 : 0) + (psk_identity ? 1 : 0);
-    if (kinds != 1) return invalid("give exactly one credential: cert_pem, lfdi, or psk_identity with psk_key");
+    if (kinds != 1)
+        return invalid("give exactly one credential: cert_pem, lfdi, or psk_identity with psk_key");
     if (cert) {
         auto identity = identity_of_pem(*cert);
-        if (!identity) return identity.error();
+        if (!identity)
+            return identity.error();
         device.lfdi = identity->lfdi;
     }
-    if (lfdi) device.lfdi = *lfdi;
+    if (lfdi)
+        device.lfdi = *lfdi;
     if (body.contains("sfdi")) {
-        if (!body["sfdi"].is_number_unsigned()) return invalid("sfdi must be an unsigned integer");
+        if (!body["sfdi"].is_number_unsigned())
+            return invalid("sfdi must be an unsigned integer");
         device.sfdi = body["sfdi"].get<std::uint64_t>();
     }
     if (psk_identity) {
-        if (!psk_key) return invalid("psk_identity needs psk_key (hex)");
+        if (!psk_key)
+            return invalid("psk_identity needs psk_key (hex)");
         auto key = parse_hex(*psk_key);
-        if (!key) return invalid("psk_key must be an even number of hex digits");
+        if (!key)
+            return invalid("psk_key must be an even number of hex digits");
         device.psk_identity = *psk_identity;
         device.psk_key = std::move(*key);
     } else if (psk_key) {
