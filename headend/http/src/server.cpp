@@ -264,8 +264,14 @@ void Session::on_read_error(beast::error_code ec) {
 
 void Session::reply_error(int status, std::string code, std::string message) {
     busy_ = true;
-    const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
-    spdlog::debug("HTTP_ACCESS {} - - {} ({})", peer_, status, message);
+    const bool header_done = parser_ && parser_->is_header_done();
+    const unsigned version = header_done ? parser_->get().version() : 11;
+    std::string request_line = "- -";
+    if (header_done) {
+        const auto target = to_std(parser_->get().target());
+        request_line = to_std(parser_->get().method_string()) + " " + target.substr(0, target.find('?'));
+    }
+    spdlog::debug("HTTP_ACCESS {} {} {} ({})", peer_, request_line, status, message);
     send(server_.error_reply(json_error(status, std::move(code), std::move(message)), version), After::Linger);
 }
 

@@ -7,8 +7,17 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+// GCC 12 with sanitizers reports a boost::optional in Beast's response parser as maybe uninitialized (a false
+// positive that escapes the system-header exemption through inlining).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -398,6 +407,17 @@ TEST_F(HttpServerTest, ExpectContinueGetsAnInterimResponse) {
     EXPECT_EQ(json::parse(final_response.body())["body"], "hello");
 }
 
+TEST_F(HttpServerTest, ReadTimeoutClosesIdleAndStalledConnections) {
+    options_.read_timeout = 1s;
+    start();
+    RawConnection idle(server_->port());
+    RawConnection stalled(server_->port());
+    stalled.send("GET /public HTTP/1.1\r\nHost: x\r\n");  // header never finished
+    EXPECT_EQ(idle.read_until_close(), "");
+    EXPECT_EQ(stalled.read_until_close(), "");
+    EXPECT_EQ(request("/public").status, 200);
+}
+
 TEST_F(HttpServerTest, StopLetsASlowRequestFinish) {
     std::promise<void> entered;
     auto entered_future = entered.get_future();
@@ -433,7 +453,6 @@ TEST_F(HttpServerTest, StopClosesIdleConnectionsPromptly) {
     RawConnection used(server_->port());
     used.send("GET /public HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(used.read_response().result_int(), 200U);
-    const auto before = std::chrono::steady_clock::now();
     server_->stop();
     EXPECT_LT(std::chrono::steady_clock::now() - before, 2s);
     EXPECT_EQ(idle.read_until_close(), "");
