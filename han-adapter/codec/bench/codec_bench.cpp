@@ -1,4 +1,5 @@
-// GET /tm encodes a Time per request; POST /edev decodes an EndDevice. Not a test: run by hand for the numbers.
+// GET /tm encodes a Time per request; POST /edev decodes an EndDevice; hostile documents must be refused fast
+// (issue 2: a DOCTYPE answers in well under 10 ms). Not a test: run by hand for the numbers.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -53,5 +54,34 @@ void BM_DecodeEndDevice(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_DecodeEndDevice);
+
+// Ten levels of ten-fold expansion: 10^10 "lol"s if anything expanded it.
+std::string billion_laughs() {
+    std::string doc = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol0 \"lol\">";
+    for (int level = 1; level <= 10; ++level) {
+        doc += "<!ENTITY lol" + std::to_string(level) + " \"";
+        for (int i = 0; i < 10; ++i)
+            doc += "&lol" + std::to_string(level - 1) + ";";
+        doc += "\">";
+    }
+    return doc + "]><EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><sFDI>&lol10;</sFDI></EndDevice>";
+}
+
+void BM_RefuseBillionLaughs(benchmark::State& state) {
+    auto loaded = sep::Codec::load(HEADEND_SCHEMA_DIR);
+    if (!loaded.ok()) {
+        state.SkipWithError(loaded.error().message.c_str());
+        return;
+    }
+    const std::shared_ptr<const sep::Codec> codec = std::move(loaded).value();
+    const std::string doc = billion_laughs();
+    for (auto _ : state) {
+        auto decoded = codec->decode<sep::EndDevice>(doc);
+        if (decoded.ok())
+            state.SkipWithError("a billion laughs document was accepted");
+        benchmark::DoNotOptimize(decoded);
+    }
+}
+BENCHMARK(BM_RefuseBillionLaughs)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

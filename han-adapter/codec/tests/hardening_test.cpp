@@ -85,17 +85,12 @@ void expect_error(std::string_view xml, std::string_view code) {
     EXPECT_FALSE(result.error().message.empty());
 }
 
-// Runs a decode and reports how long it took.
-std::chrono::microseconds timed_decode(std::string_view xml, std::string_view expected_code) {
-    const auto start = std::chrono::steady_clock::now();
+// Decodes a document that must be refused with expected_code. How fast the refusal is, is measured by
+// han_codec_bench (BM_RefuseBillionLaughs), never asserted here.
+void expect_refused(std::string_view xml, std::string_view expected_code) {
     const auto result = test::codec().decode<EndDevice>(xml);
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-    EXPECT_FALSE(result.ok());
-    if (!result.ok()) {
-        EXPECT_EQ(result.error().code, expected_code) << result.error().message;
-    }
-    return elapsed;
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, expected_code) << result.error().message;
 }
 
 class codec_hardening : public ::testing::Test {
@@ -110,10 +105,9 @@ private:
     std::uint64_t refused_before_ = 0;
 };
 
-TEST_F(codec_hardening, BillionLaughsIsRejectedQuickly) {
-    EXPECT_LT(timed_decode(kBillionLaughs, "xml.doctype"), std::chrono::milliseconds(10));
-    EXPECT_LT(timed_decode(with_declaration_utf16(strip_declaration(kBillionLaughs)), "xml.doctype"),
-              std::chrono::milliseconds(10));
+TEST_F(codec_hardening, BillionLaughsIsRejectedBeforeExpansion) {
+    expect_refused(kBillionLaughs, "xml.doctype");
+    expect_refused(with_declaration_utf16(strip_declaration(kBillionLaughs)), "xml.doctype");
 }
 
 TEST_F(codec_hardening, ExternalEntitiesAreNeverFetched) {
@@ -121,7 +115,7 @@ TEST_F(codec_hardening, ExternalEntitiesAreNeverFetched) {
          {std::string(kXxeFile), std::string(kXxeHttp), std::string(kParameterEntity), std::string(kExternalDtd),
           with_declaration_utf16(strip_declaration(kXxeFile)), with_declaration_utf16(kXxeHttp),
           with_declaration_utf16(kParameterEntity), with_declaration_utf16(kExternalDtd)}) {
-        EXPECT_LT(timed_decode(doc, "xml.doctype"), std::chrono::milliseconds(10));
+        expect_refused(doc, "xml.doctype");
         const auto validated = test::codec().validate(doc);
         ASSERT_FALSE(validated.ok());
         EXPECT_EQ(validated.error().code, "xml.doctype");
