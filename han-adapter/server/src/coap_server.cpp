@@ -422,11 +422,11 @@ SessionInfo& CoapServer::Impl::session_info(coap_session_t* session) {
         unsigned char* der = nullptr;
         const int length = i2d_X509(certificate, &der);
         if (length > 0) {
-            auto identity = identity_from_der(std::span<const std::uint8_t>(der, static_cast<std::size_t>(length)));
-            if (identity) {
-                info.certificate = true;
-                info.lfdi = identity->lfdi;
-            }
+            // The handshake already parsed and verified the certificate: hash its DER, do not decode it again.
+            std::array<std::uint8_t, SHA256_DIGEST_LENGTH> digest{};
+            SHA256(der, static_cast<std::size_t>(length), digest.data());
+            info.certificate = true;
+            info.lfdi = lfdi_from_hash(digest);
         }
         OPENSSL_free(der);
     } else if (const coap_bin_const_t* psk_identity = coap_session_get_psk_identity(session)) {
@@ -840,6 +840,9 @@ int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) no
             break;
         }
     }
+    // No session tickets: re-binding resumes with the re-bind PSK (DESIGN §6), and OpenSSL 3 builds each ticket by
+    // re-decoding the whole session, certificate included.
+    SSL_set_options(ssl, SSL_OP_NO_TICKET);
     if (psk_offered)
         return SSL_set_cipher_list(ssl, kPskCiphers);
     if (SSL_set_cipher_list(ssl, kCertificateCiphers) != 1)
