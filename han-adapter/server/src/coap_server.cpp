@@ -571,9 +571,12 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
     const std::string session_key = peer.session_key;
 
     // libcoap answers a CON request with an ACK and a notification with a fresh CON/NON whose MID it copies
-    // into the cached request; only real confirmable exchanges are deduplicated.
-    const bool confirmable_exchange = coap_pdu_get_type(response) == COAP_MESSAGE_ACK;
-    const bool notification = !confirmable_exchange && coap_pdu_get_mid(request) == coap_pdu_get_mid(response);
+    // into the cached request; only real confirmable exchanges are deduplicated, and only those that change
+    // something: a repeated GET is answered again (RFC 7252 §4.5), which keeps the cache to the write rate instead
+    // of the read rate.
+    const bool acknowledged = coap_pdu_get_type(response) == COAP_MESSAGE_ACK;
+    const bool notification = !acknowledged && coap_pdu_get_mid(request) == coap_pdu_get_mid(response);
+    const bool confirmable_exchange = acknowledged && coap_pdu_get_code(request) != COAP_REQUEST_CODE_GET;
     const auto mid = static_cast<std::uint16_t>(coap_pdu_get_mid(request));
     if (confirmable_exchange) {
         if (const CachedResponse* cached = exchanges_.find(session_key, mid, now)) {
