@@ -207,6 +207,17 @@ TEST_F(DaemonTest, CertificateClientReadsDcapTimeAndItsEndDevice) {
     EXPECT_EQ(end_device->sfdi, pev_->identity.sfdi);
 }
 
+TEST_F(DaemonTest, ADeviceReconnectsWithItsVerifiedCertificateWhileStrangersStayOut) {
+    // The second handshake takes the verified-chain cache; the untrusted one in between must not.
+    for (int round = 0; round < 2; ++round) {
+        auto client = connect(pev_credentials(*pev_));
+        ASSERT_TRUE(client);
+        EXPECT_EQ(client->get("/edev/" + std::to_string(pev_id_))->code, 205);
+        auto stranger = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), pev_credentials(*untrusted_));
+        EXPECT_FALSE(stranger);
+    }
+}
+
 TEST_F(DaemonTest, TrustedButUnregisteredCertificateSeesOnlyPublicResources) {
     auto client = connect(pev_credentials(*guest_pev_));
     ASSERT_TRUE(client);

@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <set>
@@ -173,6 +174,7 @@ public:
     static const coap_bin_const_t* on_psk_identity(coap_bin_const_t* identity, coap_session_t* session,
                                                    void* arg) noexcept;
     static int on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept;
+    static int on_verify_chain(X509_STORE_CTX* store, void* arg) noexcept;
     static std::shared_ptr<Impl> server_of(const coap_session_t* session);
 
 private:
@@ -225,6 +227,11 @@ private:
     X509_STORE* trust_store_ = nullptr;
     // The head-end's certificate and key, decoded once: OpenSSL 3 decoding per handshake costs more than the
     // handshake's own cryptography.
+    // Device certificates whose chain verified, by SHA-256 of their DER, with their notAfter: a device that
+    // reconnects is not verified again (the trust store does not change while the server runs).
+    static constexpr std::size_t kMaxVerifiedCertificates = 65536;
+    std::unordered_map<std::string, std::int64_t> verified_certificates_;
+    const SSL_CTX* verifying_context_ = nullptr;
     X509* certificate_ = nullptr;
     EVP_PKEY* private_key_ = nullptr;
 
@@ -828,6 +835,35 @@ const coap_bin_const_t* CoapServer::Impl::on_psk_identity(coap_bin_const_t* iden
     }
 }
 
+int CoapServer::Impl::on_verify_chain(X509_STORE_CTX* store, void* arg) noexcept {
+    auto* self = static_cast<Impl*>(arg);
+    X509* leaf = X509_STORE_CTX_get0_cert(store);
+    unsigned char* der = nullptr;
+    const int length = leaf != nullptr ? i2d_X509(leaf, &der) : -1;
+    if (length <= 0)
+        return X509_verify_cert(store);
+    std::string digest(SHA256_DIGEST_LENGTH, '\0');
+    SHA256(der, static_cast<std::size_t>(length), reinterpret_cast<unsigned char*>(digest.data()));
+    OPENSSL_free(der);
+    const std::int64_t now = std::time(nullptr);
+    auto it = self->verified_certificates_.find(digest);
+    if (it != self->verified_certificates_.end()) {
+        if (now <= it->second)
+            return 1;
+        self->verified_certificates_.erase(it);
+    }
+    const int verified = X509_verify_cert(store);
+    if (verified == 1) {
+        std::tm not_after{};
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &not_after) == 1) {
+            if (self->verified_certificates_.size() >= kMaxVerifiedCertificates)
+                self->verified_certificates_.clear();
+            self->verified_certificates_.emplace(std::move(digest), static_cast<std::int64_t>(timegm(&not_after)));
+        }
+    }
+    return verified;
+}
+
 int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept {
     auto* ssl = static_cast<SSL*>(tls_session);
     auto* self = static_cast<Impl*>(setup->cn_call_back_arg);
@@ -850,6 +886,12 @@ int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) no
         return SSL_set_cipher_list(ssl, kPskCiphers);
     if (SSL_set_cipher_list(ssl, kCertificateCiphers) != 1)
         return 0;
+    // OpenSSL reads the chain verifier from the SSL_CTX at verification time, so setting it once covers the SSL
+    // objects libcoap made before.
+    if (SSL_CTX* context = SSL_get_SSL_CTX(ssl); context != self->verifying_context_) {
+        SSL_CTX_set_cert_verify_callback(context, &Impl::on_verify_chain, self);
+        self->verifying_context_ = context;
+    }
     if (SSL_use_certificate(ssl, self->certificate_) != 1 || SSL_use_PrivateKey(ssl, self->private_key_) != 1)
         return 0;
     if (SSL_set1_groups_list(ssl, "P-256") != 1)
