@@ -75,10 +75,11 @@ int status_for(const Error& error) {
     return 500;
 }
 
-// The body of POST /api/v1/devices as a NewDevice, or the reason it is not one.
-Result<NewDevice> new_device_from(const http::Request& request) {
+}  // namespace
+
+Result<NewDevice> new_device_from_json(std::string_view body_text) {
     auto invalid = [](const std::string& message) { return make_error("device.invalid", message); };
-    const json body = json::parse(request.body, nullptr, false);
+    const json body = json::parse(body_text, nullptr, false);
     if (body.is_discarded() || !body.is_object())
         return invalid("the body must be a JSON object");
     static const std::set<std::string> known = {"type", "premises_id",  "cert_pem", "lfdi",
@@ -148,12 +149,10 @@ Result<NewDevice> new_device_from(const http::Request& request) {
     return device;
 }
 
-}  // namespace
-
 void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std::function<HealthReport()> health,
                       std::int64_t started_at, const plugin::Clock& clock) {
     routes.add("POST", "/api/v1/devices", [&devices](const http::Request& request) {
-        auto candidate = new_device_from(request);
+        auto candidate = new_device_from_json(request.body);
         if (!candidate)
             return http::json_error(400, candidate.error().code, candidate.error().message);
         auto added = devices.add_sync(std::move(*candidate));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <string_view>
 
 #include "headend/core/device_registry.hpp"
 #include "headend/plugin/http.hpp"
@@ -13,6 +14,10 @@ struct HealthReport {
     std::uint16_t coaps_port = 0;
     std::size_t sessions = 0;
 };
+
+// The body of POST /api/v1/devices as a NewDevice, or why it is not one ("device.invalid"). Exposed for tests and
+// the fuzz target.
+Result<NewDevice> new_device_from_json(std::string_view body);
 
 void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std::function<HealthReport()> health,
                       std::int64_t started_at, const plugin::Clock& clock);

@@ -1,0 +1,112 @@
+#include "headend/core/admin_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fakes.hpp"
+#include "headend/storage/sqlite_database.hpp"
+
+namespace headend::core {
+namespace {
+
+using nlohmann::json;
+
+class AdminApiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto opened = storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
+        ASSERT_TRUE(opened);
+        database_ = std::move(*opened);
+        const auto migrations = DeviceRegistry::migrations();
+        ASSERT_TRUE(database_->migrate("core", migrations));
+        auto loaded = DeviceRegistry::load(*database_, clock_);
+        ASSERT_TRUE(loaded);
+        devices_ = std::move(*loaded);
+        add_admin_routes(
+            routes_, *devices_,
+            [] {
+                return HealthReport{true, 5684, 3};
+            },
+            100, clock_);
+    }
+
+    http::Response call(const std::string& route, const std::string& body = "",
+                        std::map<std::string, std::string> params = {}) {
+        http::Request request;
+        request.body = body;
+        request.params = std::move(params);
+        return routes_.handlers.at(route)(request);
+    }
+
+    testing::TempDir dir_;
+    testing::FixedClock clock_{1000};
+    testing::FakeRoutes routes_;
+    std::unique_ptr<storage::SqliteDatabase> database_;
+    std::unique_ptr<DeviceRegistry> devices_;
+};
+
+TEST_F(AdminApiTest, AddsListsAndRemovesAPskDevice) {
+    auto added =
+        call("POST /api/v1/devices",
+             R"({"type":"esci","premises_id":"P1","psk_identity":"e1","psk_key":"00112233445566778899aabbccddeeff"})");
+    ASSERT_EQ(added.status, 201) << added.body;
+    const auto device = json::parse(added.body)["device"];
+    EXPECT_EQ(device["edev_path"], "/edev/" + device["id"].dump());
+    EXPECT_EQ(json::parse(call("GET /api/v1/devices").body)["devices"].size(), 1U);
+    EXPECT_EQ(call("DELETE /api/v1/devices/{id}", "", {{"id", device["id"].dump()}}).status, 200);
+    EXPECT_EQ(devices_->size(), 0U);
+    EXPECT_EQ(call("DELETE /api/v1/devices/{id}", "", {{"id", device["id"].dump()}}).status, 404);
+    EXPECT_EQ(call("DELETE /api/v1/devices/{id}", "", {{"id", "x1"}}).status, 400);
+}
+
+TEST_F(AdminApiTest, HealthReportsTheServices) {
+    clock_.set(1100);
+    const auto health = json::parse(call("GET /api/v1/health").body);
+    EXPECT_EQ(health["status"], "ok");
+    EXPECT_EQ(health["uptime_s"], 1000);
+    EXPECT_EQ(health["coaps"]["sessions"], 3);
+}
+
+TEST_F(AdminApiTest, BadBodiesAreRefusedWithTheReasonAndStoreNothing) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"not json", "JSON object"},
+        {"[1,2]", "JSON object"},
+        {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","color":"red"})",
+         "unknown field 'color'"},
+        {R"({"premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5"})", "type is required"},
+        {R"({"type":"toaster","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5"})", "toaster"},
+        {R"({"type":"esci","premises_id":"P1"})", "exactly one credential"},
+        {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","psk_identity":"x","psk_key":"00"})",
+         "exactly one credential"},
+        {R"({"type":"esci","premises_id":"P1","psk_identity":"x","psk_key":"zz"})", "hex"},
+        {R"({"type":"esci","premises_id":"P1","psk_identity":"x"})", "psk_key"},
+        {R"({"type":"esci","premises_id":7,"lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5"})", "premises_id"},
+        {R"({"type":"esci","premises_id":"P1","cert_pem":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"})",
+         "PEM"},
+        {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","sfdi":-1})", "sfdi"},
+        {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","sfdi":167261211390})",
+         "SFDI"},
+    };
+    for (const auto& [body, reason] : cases) {
+        auto response = call("POST /api/v1/devices", body);
+        EXPECT_EQ(response.status, 400) << body;
+        const auto error = json::parse(response.body)["error"];
+        EXPECT_EQ(error["code"], "device.invalid") << body;
+        EXPECT_NE(error["message"].get<std::string>().find(reason), std::string::npos)
+            << body << " -> " << error["message"];
+    }
+    EXPECT_EQ(devices_->size(), 0U);
+}
+
+TEST_F(AdminApiTest, ADuplicateIsAConflict) {
+    const std::string body = R"({"type":"eumd","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5"})";
+    ASSERT_EQ(call("POST /api/v1/devices", body).status, 201);
+    auto again = call("POST /api/v1/devices", body);
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(json::parse(again.body)["error"]["code"], "device.duplicate");
+    EXPECT_EQ(devices_->size(), 1U);
+}
+
+}  // namespace
+}  // namespace headend::core
