@@ -231,7 +231,7 @@ Result<void> Daemon::Impl::start() {
     events = std::make_unique<AsioEventBus>(io);
 
     resources =
-        std::make_unique<SepResources>(*coap, *devices, *database, *codec, *clock,
+        std::make_unique<SepResources>(*coap, *devices, *database, *codec, *clock, *timers,
                                        SepSettings{config.time_zone, config.time_quality, config.max_list_limit});
     resources->start();
 

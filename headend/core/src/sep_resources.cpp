@@ -106,12 +106,14 @@ bool may_see(const coap::Peer& peer, const Device& device) {
 }
 
 SepResources::SepResources(coap::ResourceRegistry& registry, DeviceRegistry& devices, storage::Database& database,
-                           std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, SepSettings settings)
+                           std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, plugin::Timers& timers,
+                           SepSettings settings)
     : registry_(registry),
       devices_(devices),
       database_(database),
       codec_(std::move(codec)),
       clock_(clock),
+      timers_(timers),
       settings_(std::move(settings)) {}
 
 void SepResources::start() {
@@ -141,6 +143,7 @@ void SepResources::start() {
                                                  {Method::Post, bind(&SepResources::put_device_information)}}));
 
     registry_.publish("/tm");
+    schedule_time_notification();
     for (const auto& device : devices_.list())
         registry_.publish(edev_path(device.id));
     devices_.on_change([this](const Device& device, bool removed) {
@@ -151,6 +154,19 @@ void SepResources::start() {
         } else {
             registry_.publish(edev_path(device.id));
         }
+    });
+}
+
+void SepResources::schedule_time_notification() {
+    const std::int64_t now = clock_.now();
+    auto info = time_info(settings_.time_zone, now);
+    if (!info)
+        return;
+    // A second late, so the notification already carries the new rule.
+    const auto delay = std::chrono::seconds(info->next_change - now + 1);
+    timers_.after(std::chrono::duration_cast<std::chrono::milliseconds>(delay), [this] {
+        registry_.notify("/tm");
+        schedule_time_notification();
     });
 }
 

@@ -56,6 +56,11 @@ Result<TimeInfo> time_info(const std::string& zone_name, std::int64_t now_utc) {
     } else if (!have_standard) {
         info.tz_offset = current.offset.count();
     }
+    info.next_change = year_end.time_since_epoch().count();
+    for (const std::int64_t transition : {info.dst_start_time, info.dst_end_time}) {
+        if (transition > now_utc && transition < info.next_change)
+            info.next_change = transition;
+    }
     return info;
 }
 

@@ -21,6 +21,13 @@ TEST(TimeInfo, LosAngelesInSummer) {
     EXPECT_EQ(info->local_time, kJuly2026 - 7 * 3600);
 }
 
+TEST(TimeInfo, NextChangeIsTheNextTransitionOrTheNewYear) {
+    EXPECT_EQ(time_info("America/Los_Angeles", kJanuary2026)->next_change, 1772964000);  // DST starts
+    EXPECT_EQ(time_info("America/Los_Angeles", kJuly2026)->next_change, 1793523600);     // DST ends
+    EXPECT_EQ(time_info("America/Los_Angeles", 1793523600)->next_change, 1798761600);    // 2027-01-01T00:00:00Z
+    EXPECT_EQ(time_info("UTC", kJuly2026)->next_change, 1798761600);
+}
+
 TEST(TimeInfo, LosAngelesInWinterUsesTheStandardOffset) {
     auto info = time_info("America/Los_Angeles", kJanuary2026);
     ASSERT_TRUE(info);

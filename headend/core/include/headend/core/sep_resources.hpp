@@ -38,9 +38,11 @@ bool may_see(const coap::Peer& peer, const Device& device);
 class SepResources {
 public:
     SepResources(coap::ResourceRegistry& registry, DeviceRegistry& devices, storage::Database& database,
-                 std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, SepSettings settings);
+                 std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, plugin::Timers& timers,
+                 SepSettings settings);
 
-    // Registers the resources and publishes the observable instances (/tm, every /edev/{n}).
+    // Registers the resources and publishes the observable instances (/tm, every /edev/{n}); /tm observers are
+    // notified at every DST transition and new year.
     void start();
 
 private:
@@ -54,6 +56,7 @@ private:
     void put_device_information(const coap::Request& request, const coap::Responder& respond);
 
     std::optional<Device> visible_device(const coap::Request& request) const;
+    void schedule_time_notification();
     std::vector<Device> visible_devices(const coap::Peer& peer) const;
 
     coap::ResourceRegistry& registry_;
@@ -61,6 +64,7 @@ private:
     storage::Database& database_;
     std::shared_ptr<const sep::Codec> codec_;
     const plugin::Clock& clock_;
+    plugin::Timers& timers_;
     SepSettings settings_;
 };
 

@@ -15,6 +15,9 @@ struct TimeInfo {
     std::int64_t dst_start_time = 0;  // UTC instant DST starts in the current year
     std::int64_t dst_end_time = 0;    // UTC instant DST ends in the current year
     std::int64_t local_time = 0;      // current_time shifted by the offsets in effect now
+    // The next instant at which anything but currentTime/localTime changes: a DST transition later this year, or
+    // the new year (whose DST rule /tm then serves). Observers of /tm are notified then.
+    std::int64_t next_change = 0;
 };
 
 // For zones without DST in the year, dst_offset is 0 and start and end are both the year's first instant.

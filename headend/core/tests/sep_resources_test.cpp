@@ -1,0 +1,57 @@
+#include "headend/core/sep_resources.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fakes.hpp"
+#include "headend/storage/sqlite_database.hpp"
+#include "sep/codec.hpp"
+
+namespace headend::core {
+namespace {
+
+// Timers that fire only when the test says so.
+class ManualTimers final : public plugin::Timers {
+public:
+    plugin::TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override {
+        pending.emplace_back(delay, std::move(callback));
+        return pending.size();
+    }
+    void cancel(plugin::TimerId) override {}
+    std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> pending;
+};
+
+TEST(SepResources, TimeObserversAreNotifiedAtEachDstTransition) {
+    testing::TempDir dir;
+    auto database = storage::SqliteDatabase::open(dir.path() / "db.sqlite");
+    ASSERT_TRUE(database);
+    const auto migrations = DeviceRegistry::migrations();
+    ASSERT_TRUE((*database)->migrate("core", migrations));
+    testing::FixedClock clock{1768478400};  // 2026-01-15T12:00:00Z
+    auto devices = DeviceRegistry::load(**database, clock);
+    ASSERT_TRUE(devices);
+    auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+    ASSERT_TRUE(codec);
+    testing::FakeResources resources;
+    ManualTimers timers;
+    SepResources sep(resources, **devices, **database, *codec, clock, timers,
+                     SepSettings{"America/Los_Angeles", 4, 255});
+    sep.start();
+
+    ASSERT_EQ(timers.pending.size(), 1U);
+    EXPECT_EQ(timers.pending[0].first, std::chrono::seconds(1772964000 - 1768478400 + 1));  // DST starts
+    clock.set(1772964001);
+    timers.pending[0].second();
+    EXPECT_EQ(resources.notified, std::vector<std::string>{"/tm"});
+    ASSERT_EQ(timers.pending.size(), 2U);
+    EXPECT_EQ(timers.pending[1].first, std::chrono::seconds(1793523600 - 1772964001 + 1));  // DST ends
+
+    // What the observers then read carries the summer offsets.
+    std::string body;
+    resources.handlers.at("/tm")(coap::Request{}, [&](coap::Response response) { body = response.body; });
+    auto time = (*codec)->decode<sep::Time>(body);
+    ASSERT_TRUE(time) << time.error().message;
+    EXPECT_EQ(time->local_time, 1772964001 - 7 * 3600);
+}
+
+}  // namespace
+}  // namespace headend::core
