@@ -245,8 +245,19 @@ TEST_F(DaemonTest, HandshakeFailsForUnknownPskIdentityWrongKeyUntrustedCertifica
     auto refused = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), other_suite);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, "dtls.handshake");
-    // The server is unharmed.
-    EXPECT_EQ(esci()->get("/tm")->code, 205);
+    auto other_psk_suite = han::ClientCredentials::psk("esci-1", kEsciKey);
+    other_psk_suite.cipher_list = "PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256";
+    auto refused_psk = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), other_psk_suite);
+    ASSERT_FALSE(refused_psk);
+    EXPECT_EQ(refused_psk.error().code, "dtls.handshake");
+    // The server is unharmed, and later sessions still get exactly the 2030.5 suites.
+    auto psk = esci();
+    ASSERT_TRUE(psk);
+    EXPECT_EQ(psk->cipher_suite(), "PSK-AES128-CCM8");
+    EXPECT_EQ(psk->get("/tm")->code, 205);
+    auto certificate = connect(pev_credentials(*pev_));
+    ASSERT_TRUE(certificate);
+    EXPECT_EQ(certificate->cipher_suite(), "ECDHE-ECDSA-AES128-CCM8");
 }
 
 TEST_F(DaemonTest, AnotherDevicesEndDeviceIsForbiddenExactlyLikeOneThatDoesNotExist) {

@@ -45,8 +45,9 @@ constexpr std::uint16_t kOptionSize2 = 28;
 constexpr std::uint16_t kOptionSize1 = 60;
 
 // The IEEE 2030.5 suites; nothing else is negotiated.
-constexpr const char* kCertificateCiphers = "ECDHE-ECDSA-AES128-CCM8";
-constexpr const char* kPskCiphers = "PSK-AES128-CCM8";
+constexpr const char* kAllowedCiphers = "ECDHE-ECDSA-AES128-CCM8:PSK-AES128-CCM8";
+constexpr int kAllowedCipherCount = 2;
+constexpr const char* kAllowedGroups = "P-256";
 
 std::once_flag coap_startup_once;
 
@@ -231,7 +232,7 @@ private:
     // reconnects is not verified again (the trust store does not change while the server runs).
     static constexpr std::size_t kMaxVerifiedCertificates = 65536;
     std::unordered_map<std::string, std::int64_t> verified_certificates_;
-    const SSL_CTX* verifying_context_ = nullptr;
+    const SSL_CTX* configured_context_ = nullptr;
     X509* certificate_ = nullptr;
     EVP_PKEY* private_key_ = nullptr;
 
@@ -867,7 +868,7 @@ int CoapServer::Impl::on_verify_chain(X509_STORE_CTX* store, void* arg) noexcept
 int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept {
     auto* ssl = static_cast<SSL*>(tls_session);
     auto* self = static_cast<Impl*>(setup->cn_call_back_arg);
-    // libcoap routes a ClientHello that offers any PSK suite to PSK; mirror its test to pick our suite list.
+    // libcoap routes a ClientHello that offers any PSK suite to PSK; mirror its test.
     bool psk_offered = false;
     const unsigned char* ciphers = nullptr;
     const std::size_t length = SSL_client_hello_get0_ciphers(ssl, &ciphers);
@@ -882,19 +883,25 @@ int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) no
     // No session tickets: re-binding resumes with the re-bind PSK (DESIGN §6), and OpenSSL 3 builds each ticket by
     // re-decoding the whole session, certificate included.
     SSL_set_options(ssl, SSL_OP_NO_TICKET);
-    if (psk_offered)
-        return SSL_set_cipher_list(ssl, kPskCiphers);
-    if (SSL_set_cipher_list(ssl, kCertificateCiphers) != 1)
-        return 0;
-    // OpenSSL reads the chain verifier from the SSL_CTX at verification time, so setting it once covers the SSL
-    // objects libcoap made before.
-    if (SSL_CTX* context = SSL_get_SSL_CTX(ssl); context != self->verifying_context_) {
+    // Suites, group and chain verifier go on the shared SSL_CTX once, so SSL objects made from it later inherit them
+    // instead of parsing the same strings per handshake (OpenSSL reads the verifier from the SSL_CTX when it
+    // verifies). SSL objects libcoap made before still carry its broad defaults and get ours here. A PSK session can
+    // only agree on the PSK suite: the ECDSA one needs the certificate, which only certificate sessions get below.
+    if (SSL_CTX* context = SSL_get_SSL_CTX(ssl); context != self->configured_context_) {
+        if (SSL_CTX_set_cipher_list(context, kAllowedCiphers) != 1 ||
+            SSL_CTX_set1_groups_list(context, kAllowedGroups) != 1)
+            return 0;
         SSL_CTX_set_cert_verify_callback(context, &Impl::on_verify_chain, self);
-        self->verifying_context_ = context;
+        self->configured_context_ = context;
     }
-    if (SSL_use_certificate(ssl, self->certificate_) != 1 || SSL_use_PrivateKey(ssl, self->private_key_) != 1)
+    if (sk_SSL_CIPHER_num(SSL_get_ciphers(ssl)) != kAllowedCipherCount &&
+        SSL_set_cipher_list(ssl, kAllowedCiphers) != 1)
         return 0;
-    if (SSL_set1_groups_list(ssl, "P-256") != 1)
+    if (SSL_get1_groups(ssl, nullptr) != 1 && SSL_set1_groups_list(ssl, kAllowedGroups) != 1)
+        return 0;
+    if (psk_offered)
+        return 1;
+    if (SSL_use_certificate(ssl, self->certificate_) != 1 || SSL_use_PrivateKey(ssl, self->private_key_) != 1)
         return 0;
     // Chains are checked against the store loaded once at start, never against files read per handshake.
     if (SSL_set1_verify_cert_store(ssl, self->trust_store_) != 1)
