@@ -189,7 +189,8 @@ private:
     CachedResponse build_response(const Response& response, const coap_pdu_t* request, coap_session_t* session,
                                   const std::optional<std::string>& block1_echo) const;
     static void write_response(coap_pdu_t* pdu, const CachedResponse& response);
-    void send_separate(coap_session_t* session, coap_pdu_type_t type, std::string token, CachedResponse response);
+    void send_separate(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
+                       const CachedResponse& response);
 
     void publish_now(const std::string& path);
     void unpublish_now(const std::string& path);
@@ -557,8 +558,8 @@ void CoapServer::Impl::write_response(coap_pdu_t* pdu, const CachedResponse& res
     }
 }
 
-void CoapServer::Impl::send_separate(coap_session_t* session, coap_pdu_type_t type, std::string token,
-                                     CachedResponse response) {
+void CoapServer::Impl::send_separate(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
+                                     const CachedResponse& response) {
     coap_pdu_t* pdu =
         coap_pdu_init(type, COAP_EMPTY_CODE, coap_new_message_id(session), coap_session_max_pdu_size(session));
     if (pdu != nullptr) {

@@ -118,7 +118,7 @@ SepResources::SepResources(coap::ResourceRegistry& registry, DeviceRegistry& dev
 
 void SepResources::start() {
     auto method_router = [](std::map<Method, std::function<void(const Request&, const Responder&)>> methods) {
-        return [methods = std::move(methods)](const Request& request, Responder respond) {
+        return [methods = std::move(methods)](const Request& request, const Responder& respond) {
             auto it = methods.find(request.method);
             if (it == methods.end()) {
                 respond(Response{Code::MethodNotAllowed, "", 0, "", std::nullopt});
@@ -384,7 +384,7 @@ void SepResources::put_device_information(const Request& request, const Responde
                 return stored.error();
             return {};
         },
-        [respond](Result<void> committed) {
+        [respond](const Result<void>& committed) {
             respond(committed ? Response{Code::Changed, "", 0, "", std::nullopt}
                               : Response{Code::InternalServerError, "", 0, "", std::nullopt});
         });
