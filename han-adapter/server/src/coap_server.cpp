@@ -151,7 +151,9 @@ public:
     std::uint16_t port() const { return port_; }
     ServerStats stats() const {
         std::lock_guard lock(stats_mutex_);
-        return stats_;
+        ServerStats stats = stats_;
+        stats.exchanges_remembered = exchanges_remembered_.load();
+        return stats;
     }
 
     void add_route(const std::string& pattern, headend::coap::Handler handler, headend::coap::ResourceOptions options) {
@@ -219,6 +221,7 @@ private:
     std::unordered_map<coap_session_t*, SessionInfo> sessions_;
     std::uint64_t next_session_id_ = 1;
     ExchangeCache exchanges_;
+    std::atomic<std::size_t> exchanges_remembered_{0};  // exchanges_.size(), readable from other threads
     Block1Assembler block1_;
     std::map<std::string, std::set<ObserverKey>> observers_;  // by identity
 
@@ -620,8 +623,10 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
     std::string token(reinterpret_cast<const char*>(token_bin.s), token_bin.length);
 
     auto remember = [&](const CachedResponse& answer) {
-        if (confirmable_exchange)
+        if (confirmable_exchange) {
             exchanges_.put(session_key, mid, answer, now);
+            exchanges_remembered_ = exchanges_.size();
+        }
     };
     auto answer_now = [&](const CachedResponse& answer) {
         remember(answer);
@@ -735,8 +740,10 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
             if (block1_echo)
                 built.options.push_back({kOptionBlock1, *block1_echo});
             built.payload = answer.body;
-            if (confirmable_exchange)
+            if (confirmable_exchange) {
                 server->exchanges_.put(session_key, mid, built, now);
+                server->exchanges_remembered_ = server->exchanges_.size();
+            }
             server->send_separate(session, separate_type, token, std::move(built));
         });
     };
@@ -754,6 +761,30 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
 
     std::unique_lock lock(pending->mutex);
     pending->in_handler = false;
+    if (notification) {
+        // A notification cannot wait for a late answer: ignore one.
+        const std::optional<Response> early = std::move(pending->early);
+        pending->answered = true;
+        lock.unlock();
+        coap_session_release(session);
+        if (early && static_cast<int>(early->code) / 100 == 2) {
+            answer_now(build_response(*early, request, session, block1_echo));
+            return;
+        }
+        // libcoap 4.3.1 frees an observation whose notification carries an error and then touches it again. So the
+        // observer that lost the resource gets 2.03 Valid now, and then every observer of the path is told 4.04 by
+        // re-creating the resource; those still allowed to see it observe again.
+        // Non-confirmable, so no unacknowledged notification holds back libcoap's 4.04 to this observer.
+        write_response(response, CachedResponse{static_cast<int>(Code::Valid), {}, {}});
+        coap_pdu_set_type(response, COAP_MESSAGE_NON);
+        boost::asio::post(io_, [weak = weak_from_this(), path = req.path] {
+            if (auto self = weak.lock()) {
+                self->unpublish_now(path);
+                self->publish_now(path);
+            }
+        });
+        return;
+    }
     if (pending->early) {
         lock.unlock();
         coap_session_release(session);
@@ -761,11 +792,6 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
         return;
     }
     lock.unlock();
-    if (notification) {
-        // A notification cannot wait; observable GET handlers answer synchronously.
-        write_response(response, CachedResponse{static_cast<int>(Code::InternalServerError), {}, {}});
-        return;
-    }
     // Answer later: remember the exchange as pending so a retransmission gets an empty ACK, not a second effect.
     remember(CachedResponse{});
 }

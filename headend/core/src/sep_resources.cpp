@@ -147,8 +147,7 @@ void SepResources::start() {
     for (const auto& device : devices_.list())
         registry_.publish(edev_path(device.id));
     devices_.on_change([this](const Device& device, bool removed) {
-        // Unpublishing tells the observers the resource is gone (4.04); a notification through the handler would
-        // go through libcoap 4.3.1's error-notification path, which crashes when it drops the observer.
+        // Unpublishing tells the observers of a removed device that it is gone (4.04).
         if (removed) {
             registry_.unpublish(edev_path(device.id));
         } else {

@@ -48,6 +48,7 @@ struct ServerOptions {
 struct ServerStats {
     std::uint64_t requests = 0;
     std::uint64_t retransmissions_answered_from_cache = 0;
+    std::size_t exchanges_remembered = 0;  // confirmable writes held for retransmissions
     std::uint64_t separate_responses = 0;
     std::uint64_t handshake_failures = 0;
     std::size_t sessions = 0;
