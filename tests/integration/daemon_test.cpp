@@ -192,6 +192,24 @@ TEST_F(DaemonTest, PskClientDiscoversItsOwnResources) {
     EXPECT_EQ(client->get("/edev/" + std::to_string(pev_id_) + "/reg")->code, 403);
 }
 
+TEST_F(DaemonTest, LargeListsTravelBlockwise) {
+    for (int i = 0; i < 12; ++i) {
+        ASSERT_TRUE(daemon_->devices().add_sync(NewDevice{DeviceType::Display, "P1", std::nullopt, std::nullopt,
+                                                          "display-" + std::to_string(i), kPevKey, std::nullopt}));
+    }
+    auto client = esci();
+    ASSERT_TRUE(client);
+    auto list = client->get("/edev?l=50");
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ(list->code, 205);
+    EXPECT_GT(list->body.size(), 1024U);
+    ASSERT_TRUE(list->block2);  // the last block of a reassembled body
+    auto devices = codec_->decode<sep::EndDeviceList>(list->body);
+    ASSERT_TRUE(devices) << devices.error().message;
+    EXPECT_EQ(devices->results, 14U);
+    EXPECT_EQ(devices->all, 14U);
+}
+
 TEST_F(DaemonTest, CertificateClientReadsDcapTimeAndItsEndDevice) {
     auto client = connect(pev_credentials(*pev_));
     ASSERT_TRUE(client);
