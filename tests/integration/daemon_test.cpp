@@ -403,6 +403,23 @@ TEST_F(DaemonTest, BadXmlIsRefusedWith400AndStoresNothing) {
     EXPECT_EQ(sep::Codec::refused_external_loads(), 0U);
 }
 
+TEST_F(DaemonTest, WrongContentFormatAndBadListQueriesAreRefused) {
+    auto client = esci();
+    ASSERT_TRUE(client);
+    const std::size_t before = device_count();
+    han::ClientRequest json_body;
+    json_body.method = han::Method::post;
+    json_body.path = "/edev";
+    json_body.body = R"({"sFDI": 1})";
+    json_body.content_format = 50;  // application/json
+    auto refused = client->request(json_body);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, 415);
+    EXPECT_EQ(client->get("/edev?l=ten")->code, 400);
+    EXPECT_EQ(client->get("/edev?s=-1")->code, 400);
+    EXPECT_EQ(device_count(), before);
+}
+
 TEST_F(DaemonTest, ObservationsOfEndDeviceAndTimeAreAccepted) {
     auto client = esci();
     ASSERT_TRUE(client);
