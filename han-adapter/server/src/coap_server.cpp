@@ -200,7 +200,7 @@ private:
 
     void arm_io();
     void process_io();
-    void schedule_timeout();
+    void schedule_housekeeping();
     void count(std::uint64_t ServerStats::*field) {
         std::lock_guard lock(stats_mutex_);
         ++(stats_.*field);
@@ -352,7 +352,7 @@ headend::Result<void> CoapServer::Impl::start() {
         return headend::make_error("coap.epoll", "libcoap was built without epoll support");
     descriptor_.assign(::dup(fd));
     arm_io();
-    schedule_timeout();
+    schedule_housekeeping();
     return {};
 }
 
@@ -397,27 +397,23 @@ void CoapServer::Impl::arm_io() {
                            });
 }
 
+// libcoap's own timers (retransmissions, notifications, session expiry) sit on a timerfd inside its epoll set, so
+// they wake this descriptor too; nothing else needs arming.
 void CoapServer::Impl::process_io() {
     coap_io_process(context_, COAP_IO_NO_WAIT);
-    schedule_timeout();
 }
 
-// libcoap's own timers (retransmissions, notifications, session expiry) run when it says they are due.
-void CoapServer::Impl::schedule_timeout() {
+// Block1 transfers left unfinished are dropped once a second.
+void CoapServer::Impl::schedule_housekeeping() {
     if (stopped_)
         return;
-    coap_tick_t now;
-    coap_ticks(&now);
-    const unsigned wait_ms = coap_io_prepare_epoll(context_, now);
-    // 0 means "nothing scheduled"; still wake up now and then to expire Block1 transfers.
-    const auto delay = std::chrono::milliseconds(wait_ms == 0 ? 1000 : std::min(wait_ms, 1000U));
-    timer_.expires_after(delay);
+    timer_.expires_after(std::chrono::seconds(1));
     timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
         auto self = weak.lock();
         if (!self || error || self->stopped_)
             return;
         self->block1_.expire(Block1Assembler::Clock::now());
-        self->process_io();
+        self->schedule_housekeeping();
     });
 }
 
@@ -572,7 +568,6 @@ void CoapServer::Impl::send_separate(coap_session_t* session, coap_pdu_type_t ty
         count(&ServerStats::separate_responses);
     }
     coap_session_release(session);
-    schedule_timeout();
 }
 
 void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
@@ -979,8 +974,8 @@ void CoapServer::Impl::notify_now(const std::string& path) {
     auto it = published_.find(path);
     if (stopped_ || it == published_.end())
         return;
+    // libcoap arms its epoll timer at once, which sends the notifications.
     coap_resource_notify_observers(it->second, nullptr);
-    schedule_timeout();
 }
 
 CoapServer::CoapServer(boost::asio::io_context& io, ServerOptions options,
