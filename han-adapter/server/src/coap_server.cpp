@@ -46,7 +46,6 @@ constexpr std::uint16_t kOptionSize1 = 60;
 
 // The IEEE 2030.5 suites; nothing else is negotiated.
 constexpr const char* kAllowedCiphers = "ECDHE-ECDSA-AES128-CCM8:PSK-AES128-CCM8";
-constexpr int kAllowedCipherCount = 2;
 constexpr const char* kAllowedGroups = "P-256";
 
 std::once_flag coap_startup_once;
@@ -909,14 +908,16 @@ int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) no
     // instead of parsing the same strings per handshake (OpenSSL reads the verifier from the SSL_CTX when it
     // verifies). SSL objects libcoap made before still carry its broad defaults and get ours here. A PSK session can
     // only agree on the PSK suite: the ECDSA one needs the certificate, which only certificate sessions get below.
-    if (SSL_CTX* context = SSL_get_SSL_CTX(ssl); context != self->configured_context_) {
+    SSL_CTX* context = SSL_get_SSL_CTX(ssl);
+    if (context != self->configured_context_) {
         if (SSL_CTX_set_cipher_list(context, kAllowedCiphers) != 1 ||
             SSL_CTX_set1_groups_list(context, kAllowedGroups) != 1)
             return 0;
         SSL_CTX_set_cert_verify_callback(context, &Impl::on_verify_chain, self);
         self->configured_context_ = context;
     }
-    if (sk_SSL_CIPHER_num(SSL_get_ciphers(ssl)) != kAllowedCipherCount &&
+    // (The lists also hold OpenSSL's TLS 1.3 suites, so compare with the context's, not with our two.)
+    if (sk_SSL_CIPHER_num(SSL_get_ciphers(ssl)) != sk_SSL_CIPHER_num(SSL_CTX_get_ciphers(context)) &&
         SSL_set_cipher_list(ssl, kAllowedCiphers) != 1)
         return 0;
     if (SSL_get1_groups(ssl, nullptr) != 1 && SSL_set1_groups_list(ssl, kAllowedGroups) != 1)
