@@ -47,6 +47,8 @@ constexpr std::uint16_t kOptionSize1 = 60;
 // The IEEE 2030.5 suites; nothing else is negotiated.
 constexpr const char* kAllowedCiphers = "ECDHE-ECDSA-AES128-CCM8:PSK-AES128-CCM8";
 constexpr const char* kAllowedGroups = "P-256";
+constexpr int kVerifyMode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE;
+constexpr int kVerifyDepth = 4;
 
 std::once_flag coap_startup_once;
 
@@ -177,6 +179,7 @@ public:
                                                    void* arg) noexcept;
     static int on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept;
     static int on_verify_chain(X509_STORE_CTX* store, void* arg) noexcept;
+    static int on_verify_certificate(int preverify_ok, X509_STORE_CTX* store) noexcept;
     static std::shared_ptr<Impl> server_of(const coap_session_t* session);
 
 private:
@@ -886,62 +889,51 @@ int CoapServer::Impl::on_verify_chain(X509_STORE_CTX* store, void* arg) noexcept
     return verified;
 }
 
+// Logs why a device certificate was refused; the verdict is OpenSSL's.
+int CoapServer::Impl::on_verify_certificate(int preverify_ok, X509_STORE_CTX* store) noexcept {
+    if (preverify_ok == 0) {
+        spdlog::info("[HAN_CERT_REFUSED] device certificate refused at depth {}: {}",
+                     X509_STORE_CTX_get_error_depth(store),
+                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+    }
+    return preverify_ok;
+}
+
 int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept {
     auto* ssl = static_cast<SSL*>(tls_session);
     auto* self = static_cast<Impl*>(setup->cn_call_back_arg);
-    // libcoap routes a ClientHello that offers any PSK suite to PSK; mirror its test.
-    bool psk_offered = false;
-    const unsigned char* ciphers = nullptr;
-    const std::size_t length = SSL_client_hello_get0_ciphers(ssl, &ciphers);
-    for (std::size_t i = 0; i + 1 < length; i += 2) {
-        const unsigned char bytes[2] = {ciphers[i], ciphers[i + 1]};
-        const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, bytes);
-        if (cipher != nullptr && std::strstr(SSL_CIPHER_get_name(cipher), "PSK") != nullptr) {
-            psk_offered = true;
-            break;
-        }
-    }
     // No session tickets: re-binding resumes with the re-bind PSK (DESIGN §6), and OpenSSL 3 builds each ticket by
     // re-decoding the whole session, certificate included.
     SSL_set_options(ssl, SSL_OP_NO_TICKET);
-    // Suites, group and chain verifier go on the shared SSL_CTX once, so SSL objects made from it later inherit them
-    // instead of parsing the same strings per handshake (OpenSSL reads the verifier from the SSL_CTX when it
-    // verifies). SSL objects libcoap made before still carry its broad defaults and get ours here. A PSK session can
-    // only agree on the PSK suite: the ECDSA one needs the certificate, which only certificate sessions get below.
+    // Suites, group, head-end certificate and key, trust store and verification go on the shared SSL_CTX once, so
+    // SSL objects made from it later inherit them instead of parsing strings and checking the key per handshake
+    // (OpenSSL reads the suite list and the chain verifier from the SSL_CTX when it uses them). SSL objects libcoap
+    // made before that lack the copied parts and get them here. Every session that agrees on the ECDSA suite must
+    // present a device certificate; PSK sessions agree on the PSK suite and are asked for none.
     SSL_CTX* context = SSL_get_SSL_CTX(ssl);
     if (context != self->configured_context_) {
         if (SSL_CTX_set_cipher_list(context, kAllowedCiphers) != 1 ||
-            SSL_CTX_set1_groups_list(context, kAllowedGroups) != 1)
+            SSL_CTX_set1_groups_list(context, kAllowedGroups) != 1 ||
+            SSL_CTX_use_certificate(context, self->certificate_) != 1 ||
+            SSL_CTX_use_PrivateKey(context, self->private_key_) != 1 ||
+            SSL_CTX_set1_verify_cert_store(context, self->trust_store_) != 1)
             return 0;
+        SSL_CTX_set_verify(context, kVerifyMode, &Impl::on_verify_certificate);
+        SSL_CTX_set_verify_depth(context, kVerifyDepth);
         SSL_CTX_set_cert_verify_callback(context, &Impl::on_verify_chain, self);
         self->configured_context_ = context;
     }
-    // (The lists also hold OpenSSL's TLS 1.3 suites, so compare with the context's, not with our two.)
-    if (sk_SSL_CIPHER_num(SSL_get_ciphers(ssl)) != sk_SSL_CIPHER_num(SSL_CTX_get_ciphers(context)) &&
-        SSL_set_cipher_list(ssl, kAllowedCiphers) != 1)
-        return 0;
-    if (SSL_get1_groups(ssl, nullptr) != 1 && SSL_set1_groups_list(ssl, kAllowedGroups) != 1)
-        return 0;
-    if (psk_offered)
-        return 1;
-    if (SSL_use_certificate(ssl, self->certificate_) != 1 || SSL_use_PrivateKey(ssl, self->private_key_) != 1)
-        return 0;
-    // Chains are checked against the store loaded once at start, never against files read per handshake.
-    if (SSL_set1_verify_cert_store(ssl, self->trust_store_) != 1)
-        return 0;
-    // A callback must be given: with nullptr OpenSSL keeps libcoap's, which accepts everything when libcoap is
-    // not verifying itself.
-    SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE,
-                   [](int preverify_ok, X509_STORE_CTX* store) {
-                       if (preverify_ok == 0) {
-                           const int error = X509_STORE_CTX_get_error(store);
-                           spdlog::info("[HAN_CERT_REFUSED] device certificate refused at depth {}: {}",
-                                        X509_STORE_CTX_get_error_depth(store), X509_verify_cert_error_string(error));
-                       }
-                       return preverify_ok;
-                   });
-    SSL_set_verify_depth(ssl, 4);
-    // libcoap asks for CRL checks when it is not verifying itself; revocation is not configured here (yet).
+    // An SSL made before the context was configured has no head-end certificate of its own.
+    if (SSL_get_certificate(ssl) == nullptr) {
+        if (SSL_set_cipher_list(ssl, kAllowedCiphers) != 1 || SSL_set1_groups_list(ssl, kAllowedGroups) != 1 ||
+            SSL_use_certificate(ssl, self->certificate_) != 1 || SSL_use_PrivateKey(ssl, self->private_key_) != 1 ||
+            SSL_set1_verify_cert_store(ssl, self->trust_store_) != 1)
+            return 0;
+    }
+    // libcoap's certificate set-up has just switched verification off for this SSL (with a callback that accepts
+    // everything) and asked for CRL checks; put ours back. Revocation is not configured here (yet).
+    SSL_set_verify(ssl, kVerifyMode, &Impl::on_verify_certificate);
+    SSL_set_verify_depth(ssl, kVerifyDepth);
     X509_VERIFY_PARAM_clear_flags(SSL_get0_param(ssl), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     return 1;
 }
