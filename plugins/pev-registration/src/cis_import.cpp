@@ -1,0 +1,173 @@
+#include "pev/cis_import.hpp"
+
+#include <map>
+#include <optional>
+
+namespace pev {
+
+namespace {
+
+// Splits RFC 4180 text into rows of fields, remembering where each row starts. A malformed quote ends the parse
+// with an error for that line.
+struct CsvRow {
+    std::vector<std::string> fields;
+    std::size_t line;
+};
+
+struct CsvSplit {
+    std::vector<CsvRow> rows;
+    std::optional<CisRowError> error;
+};
+
+CsvSplit split_csv(std::string_view text) {
+    CsvSplit split;
+    std::size_t line = 1;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        CsvRow row{{}, line};
+        std::string field;
+        bool row_done = false;
+        while (!row_done) {
+            field.clear();
+            if (i < text.size() && text[i] == '"') {
+                ++i;
+                bool closed = false;
+                while (i < text.size()) {
+                    if (text[i] == '"') {
+                        if (i + 1 < text.size() && text[i + 1] == '"') {
+                            field += '"';
+                            i += 2;
+                            continue;
+                        }
+                        ++i;
+                        closed = true;
+                        break;
+                    }
+                    if (text[i] == '\n')
+                        ++line;
+                    field += text[i++];
+                }
+                if (!closed) {
+                    split.error = CisRowError{row.line, "a quoted field is never closed"};
+                    return split;
+                }
+                if (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
+                    split.error = CisRowError{line, "text after a closing quote"};
+                    return split;
+                }
+            } else {
+                while (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
+                    if (text[i] == '"') {
+                        split.error = CisRowError{line, "a quote inside an unquoted field"};
+                        return split;
+                    }
+                    field += text[i++];
+                }
+            }
+            row.fields.push_back(field);
+            if (i < text.size() && text[i] == ',') {
+                ++i;
+                continue;
+            }
+            if (i < text.size() && text[i] == '\r')
+                ++i;
+            if (i < text.size() && text[i] == '\n')
+                ++i;
+            ++line;
+            row_done = true;
+        }
+        split.rows.push_back(std::move(row));
+    }
+    return split;
+}
+
+// Newlines are allowed only where a quoted field may carry them on purpose (multi-line addresses).
+std::optional<std::string> check_length(const std::string& value, const char* column, std::size_t min, std::size_t max,
+                                        bool multiline = false) {
+    if (value.size() < min || value.size() > max) {
+        return std::string(column) + (min > 0 && value.empty() ? " is empty"
+                                                               : " must be " + std::to_string(min) + ".." +
+                                                                     std::to_string(max) + " characters");
+    }
+    for (const unsigned char c : value) {
+        if ((c < 0x20 || c == 0x7f) && !(multiline && (c == '\n' || c == '\r')))
+            return std::string(column) + " contains a control character";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+CisParse parse_cis_csv(std::string_view text) {
+    CisParse result;
+    if (text.starts_with("\xEF\xBB\xBF"))
+        text.remove_prefix(3);  // spreadsheet exports often start with a UTF-8 byte order mark
+    CsvSplit split = split_csv(text);
+    if (split.error) {
+        result.errors.push_back(*split.error);
+        return result;
+    }
+    if (split.rows.empty()) {
+        result.errors.push_back({1, "the file is empty; expected the header " + std::string(kCisHeader)});
+        return result;
+    }
+    std::string header;
+    for (std::size_t i = 0; i < split.rows[0].fields.size(); ++i)
+        header += (i ? "," : "") + split.rows[0].fields[i];
+    if (header != kCisHeader) {
+        result.errors.push_back({1, "the header must be exactly " + std::string(kCisHeader)});
+        return result;
+    }
+
+    std::map<std::string, std::size_t> premises_lines;
+    std::map<std::string, std::pair<std::string, std::string>> account_customer;  // account -> customer id, name
+    std::vector<CisRecord> records;
+    for (std::size_t r = 1; r < split.rows.size(); ++r) {
+        const CsvRow& row = split.rows[r];
+        if (row.fields.size() == 1 && row.fields[0].empty())
+            continue;  // blank line
+        if (row.fields.size() != 6) {
+            result.errors.push_back({row.line, "expected 6 fields, found " + std::to_string(row.fields.size())});
+            continue;
+        }
+        CisRecord record{row.fields[0], row.fields[1], row.fields[2], row.fields[3],
+                         row.fields[4], row.fields[5], row.line};
+        std::optional<std::string> problem;
+        if (!problem)
+            problem = check_length(record.account_id, "account_id", 1, 42);
+        if (!problem)
+            problem = check_length(record.customer_id, "customer_id", 1, 42);
+        if (!problem)
+            problem = check_length(record.customer_name, "customer_name", 1, 120);
+        if (!problem)
+            problem = check_length(record.premises_id, "premises_id", 1, 42);
+        if (!problem)
+            problem = check_length(record.service_address, "service_address", 0, 200, true);
+        if (!problem)
+            problem = check_length(record.default_rate, "default_rate", 1, 20);
+        if (!problem) {
+            if (auto seen = premises_lines.find(record.premises_id); seen != premises_lines.end()) {
+                problem = "premises " + record.premises_id + " already appears on line " + std::to_string(seen->second);
+            }
+        }
+        if (!problem) {
+            auto [it, inserted] =
+                account_customer.try_emplace(record.account_id, record.customer_id, record.customer_name);
+            if (!inserted && it->second.first != record.customer_id) {
+                problem = "account " + record.account_id + " belongs to customer " + it->second.first +
+                          " on an earlier line, not " + record.customer_id;
+            }
+        }
+        if (problem) {
+            result.errors.push_back({row.line, *problem});
+            continue;
+        }
+        premises_lines.emplace(record.premises_id, row.line);
+        records.push_back(std::move(record));
+    }
+    if (result.errors.empty())
+        result.records = std::move(records);
+    return result;
+}
+
+}  // namespace pev
