@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fakes.hpp"
 #include "headend/storage/sqlite_database.hpp"
+#include "headend/testing/fakes.hpp"
 
 namespace headend::core {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "fakes.hpp"
 #include "han/identity.hpp"
 #include "headend/storage/sqlite_database.hpp"
+#include "headend/testing/fakes.hpp"
 
 namespace headend::core {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "fakes.hpp"
 #include "headend/storage/sqlite_database.hpp"
+#include "headend/testing/fakes.hpp"
 #include "sep/codec.hpp"
 
 namespace headend::core {

@@ -1,4 +1,5 @@
-// Recording stand-ins for the registries, and a temp folder, for core tests.
+// Test doubles for the plugin API (recording registries, a fixed clock) and a temp folder, for the tests of the
+// core and of plugins.
 #pragma once
 
 #include <filesystem>
@@ -9,7 +10,7 @@
 
 #include "headend/plugin/plugin.hpp"
 
-namespace headend::core::testing {
+namespace headend::testing {
 
 class TempDir {
 public:
@@ -56,4 +57,4 @@ private:
     std::int64_t now_;
 };
 
-}  // namespace headend::core::testing
+}  // namespace headend::testing

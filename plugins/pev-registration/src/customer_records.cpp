@@ -1,0 +1,124 @@
+#include "pev/customer_records.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace pev {
+
+namespace {
+
+using headend::storage::Value;
+
+headend::http::Response json_response(int status, const nlohmann::json& body) {
+    return headend::http::Response{status, body.dump(), "application/json", {}};
+}
+
+headend::http::Response storage_failure(const headend::Error& error) {
+    return json_response(500, {{"error", {{"code", error.code}, {"message", error.message}}}});
+}
+
+}  // namespace
+
+std::vector<headend::storage::Migration> customer_record_migrations() {
+    return {{1, "CIS accounts and premises",
+             R"(CREATE TABLE cis_accounts(
+                  account_id TEXT PRIMARY KEY,
+                  customer_id TEXT NOT NULL,
+                  customer_name TEXT NOT NULL,
+                  updated_at INTEGER NOT NULL);
+                CREATE TABLE cis_premises(
+                  premises_id TEXT PRIMARY KEY,
+                  account_id TEXT NOT NULL REFERENCES cis_accounts(account_id),
+                  service_address TEXT NOT NULL,
+                  default_rate TEXT NOT NULL,
+                  updated_at INTEGER NOT NULL);
+                CREATE INDEX cis_premises_by_account ON cis_premises(account_id);)"}};
+}
+
+headend::Result<ImportSummary> store_records(headend::storage::Database& database,
+                                             const std::vector<CisRecord>& records, std::int64_t now) {
+    ImportSummary summary;
+    auto stored = database.write_sync([&](headend::storage::Transaction& tx) -> headend::Result<void> {
+        summary = {};
+        for (const auto& record : records) {
+            const std::vector<Value> account = {record.account_id, record.customer_id, record.customer_name, now};
+            auto accounts = tx.execute(
+                "INSERT INTO cis_accounts(account_id, customer_id, customer_name, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(account_id) DO UPDATE SET customer_id = excluded.customer_id, "
+                "customer_name = excluded.customer_name, updated_at = excluded.updated_at "
+                "WHERE customer_id IS NOT excluded.customer_id OR customer_name IS NOT excluded.customer_name",
+                account);
+            if (!accounts)
+                return accounts.error();
+            const std::vector<Value> key = {record.premises_id};
+            auto existing = tx.query("SELECT 1 FROM cis_premises WHERE premises_id = ?", key);
+            if (!existing)
+                return existing.error();
+            const std::vector<Value> premises = {record.premises_id, record.account_id, record.service_address,
+                                                 record.default_rate, now};
+            auto changed = tx.execute(
+                "INSERT INTO cis_premises(premises_id, account_id, service_address, default_rate, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(premises_id) DO UPDATE SET account_id = excluded.account_id, "
+                "service_address = excluded.service_address, default_rate = excluded.default_rate, "
+                "updated_at = excluded.updated_at WHERE account_id IS NOT excluded.account_id OR "
+                "service_address IS NOT excluded.service_address OR default_rate IS NOT excluded.default_rate",
+                premises);
+            if (!changed)
+                return changed.error();
+            if (existing->empty())
+                ++summary.added;
+            else if (*changed > 0 || *accounts > 0)
+                ++summary.updated;
+            else
+                ++summary.unchanged;
+        }
+        return {};
+    });
+    if (!stored)
+        return stored.error();
+    return summary;
+}
+
+void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database,
+                         const headend::plugin::Clock& clock) {
+    routes.add("POST", "/api/v1/customers/import", [&database, &clock](const headend::http::Request& request) {
+        const CisParse parsed = parse_cis_csv(request.body);
+        if (!parsed.errors.empty()) {
+            nlohmann::json rows = nlohmann::json::array();
+            for (const auto& error : parsed.errors)
+                rows.push_back({{"line", error.line}, {"reason", error.reason}});
+            const std::string message = std::to_string(parsed.errors.size()) + " bad row(s); nothing was imported";
+            return json_response(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
+        }
+        auto summary = store_records(database, parsed.records, clock.now());
+        if (!summary)
+            return storage_failure(summary.error());
+        return json_response(
+            200, {{"added", summary->added}, {"updated", summary->updated}, {"unchanged", summary->unchanged}});
+    });
+
+    routes.add("GET", "/api/v1/premises", [&database](const headend::http::Request&) {
+        nlohmann::json premises = nlohmann::json::array();
+        auto read = database.read([&](headend::storage::Transaction& tx) -> headend::Result<void> {
+            auto rows = tx.query(
+                "SELECT p.premises_id, p.account_id, a.customer_id, a.customer_name, p.service_address, "
+                "p.default_rate FROM cis_premises p JOIN cis_accounts a USING (account_id) ORDER BY p.premises_id");
+            if (!rows)
+                return rows.error();
+            for (const auto& row : *rows) {
+                premises.push_back({{"premises_id", row.text(0)},
+                                    {"account_id", row.text(1)},
+                                    {"customer_id", row.text(2)},
+                                    {"customer_name", row.text(3)},
+                                    {"service_address", row.text(4)},
+                                    {"default_rate", row.text(5)}});
+            }
+            return {};
+        });
+        if (!read)
+            return storage_failure(read.error());
+        return json_response(200, {{"premises", premises}});
+    });
+}
+
+}  // namespace pev

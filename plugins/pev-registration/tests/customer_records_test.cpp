@@ -1,0 +1,77 @@
+#include "pev/customer_records.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "headend/storage/sqlite_database.hpp"
+#include "headend/testing/fakes.hpp"
+
+namespace pev {
+namespace {
+
+using nlohmann::json;
+namespace testing_support = headend::testing;
+
+class CustomerRecordsTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto opened = headend::storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
+        ASSERT_TRUE(opened);
+        database_ = std::move(*opened);
+        const auto migrations = customer_record_migrations();
+        ASSERT_TRUE(database_->migrate("pev-registration", migrations));
+        add_customer_routes(routes_, *database_, clock_);
+    }
+    headend::http::Response import(const std::string& csv) {
+        headend::http::Request request;
+        request.body = csv;
+        return routes_.handlers.at("POST /api/v1/customers/import")(request);
+    }
+    json premises() {
+        return json::parse(routes_.handlers.at("GET /api/v1/premises")(headend::http::Request{}).body)["premises"];
+    }
+
+    testing_support::TempDir dir_;
+    testing_support::FixedClock clock_{1000};
+    testing_support::FakeRoutes routes_;
+    std::unique_ptr<headend::storage::SqliteDatabase> database_;
+};
+
+const std::string kFile =
+    std::string(kCisHeader) + "\nA1,C1,\"Doe, Jane\",P1,1 Main,DOM-FLAT\nA1,C1,\"Doe, Jane\",P2,2 Main,DOM-FLAT\n";
+
+TEST_F(CustomerRecordsTest, ImportsAndReimportingChangesNothingWhileChangedRowsUpdate) {
+    auto first = import(kFile);
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(json::parse(first.body), (json{{"added", 2}, {"updated", 0}, {"unchanged", 0}}));
+    EXPECT_EQ(json::parse(import(kFile).body), (json{{"added", 0}, {"updated", 0}, {"unchanged", 2}}));
+    const std::string changed =
+        std::string(kCisHeader) + "\nA1,C1,\"Doe, Jane\",P1,1 Main,EV-TOU\nA1,C1,\"Doe, Jane\",P2,2 Main,DOM-FLAT\n";
+    EXPECT_EQ(json::parse(import(changed).body), (json{{"added", 0}, {"updated", 1}, {"unchanged", 1}}));
+    const auto rows = premises();
+    ASSERT_EQ(rows.size(), 2U);
+    EXPECT_EQ(rows[0]["default_rate"], "EV-TOU");
+    EXPECT_EQ(rows[0]["customer_name"], "Doe, Jane");
+}
+
+TEST_F(CustomerRecordsTest, AFileWithABadRowImportsNothingAndListsEveryBadRow) {
+    ASSERT_EQ(import(kFile).status, 200);
+    const std::string bad =
+        std::string(kCisHeader) + "\nA9,C9,New,P9,9 Main,DOM-FLAT\nA1,C1,Doe,P1,1 Main\nA3,C3,,P3,3 Main,DOM-FLAT\n";
+    auto refused = import(bad);
+    EXPECT_EQ(refused.status, 400);
+    const auto body = json::parse(refused.body);
+    EXPECT_EQ(body["error"]["code"], "cis.invalid");
+    ASSERT_EQ(body["rows"].size(), 2U);
+    EXPECT_EQ(body["rows"][0]["line"], 3);
+    EXPECT_EQ(body["rows"][1]["line"], 4);
+    // Nothing of it was stored: P9 is not there and P1 kept its record.
+    const auto rows = premises();
+    ASSERT_EQ(rows.size(), 2U);
+    EXPECT_EQ(rows[0]["premises_id"], "P1");
+    EXPECT_EQ(rows[1]["premises_id"], "P2");
+}
+
+}  // namespace
+}  // namespace pev
