@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "encoding.hpp"
 #include "han/identity.hpp"
 #include "headend/http/json.hpp"
 #include "headend/http/server.hpp"
@@ -29,40 +30,10 @@ json device_json(const Device& device) {
 }
 
 Result<han::DeviceIdentity> identity_of_pem(const std::string& pem) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    if (certificate == nullptr)
+    auto der = pem_certificate_to_der(pem);
+    if (!der)
         return make_error("device.invalid", "cert_pem is not a PEM X.509 certificate");
-    unsigned char* der = nullptr;
-    const int length = i2d_X509(certificate, &der);
-    X509_free(certificate);
-    if (length <= 0)
-        return make_error("device.invalid", "cert_pem could not be encoded as DER");
-    auto identity = han::identity_from_der(std::span<const std::uint8_t>(der, static_cast<std::size_t>(length)));
-    OPENSSL_free(der);
-    return identity;
-}
-
-std::optional<std::vector<std::uint8_t>> parse_hex(const std::string& hex) {
-    if (hex.empty() || hex.size() % 2 != 0)
-        return std::nullopt;
-    std::vector<std::uint8_t> bytes;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        unsigned value = 0;
-        for (std::size_t k = i; k < i + 2; ++k) {
-            const char c = hex[k];
-            const int digit = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                              : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
-                              : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
-                                                                          : -1;
-            if (digit < 0)
-                return std::nullopt;
-            value = value * 16 + static_cast<unsigned>(digit);
-        }
-        bytes.push_back(static_cast<std::uint8_t>(value));
-    }
-    return bytes;
+    return han::identity_from_der(*der);
 }
 
 int status_for(const Error& error) {
@@ -138,7 +109,7 @@ Result<NewDevice> new_device_from_json(std::string_view body_text) {
     if (psk_identity) {
         if (!psk_key)
             return invalid("psk_identity needs psk_key (hex)");
-        auto key = parse_hex(*psk_key);
+        auto key = decode_hex(*psk_key);
         if (!key)
             return invalid("psk_key must be an even number of hex digits");
         device.psk_identity = *psk_identity;

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "encoding.hpp"
 #include "han/coap_server.hpp"
 #include "headend/core/admin_api.hpp"
 #include "headend/core/plugin_host.hpp"
@@ -76,18 +77,11 @@ Result<std::string> load_or_create_admin_token(const fs::path& data_dir) {
     return token;
 }
 
-Result<std::vector<std::uint8_t>> pem_certificate_to_der(const std::string& pem, const std::string& what) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    if (certificate == nullptr)
+Result<std::vector<std::uint8_t>> certificate_der(const std::string& pem, const std::string& what) {
+    auto der = pem_certificate_to_der(pem);
+    if (!der)
         return make_error("startup", what + ": not a PEM certificate");
-    unsigned char* der = nullptr;
-    const int length = i2d_X509(certificate, &der);
-    X509_free(certificate);
-    std::vector<std::uint8_t> bytes(der, der + std::max(length, 0));
-    OPENSSL_free(der);
-    return bytes;
+    return std::move(*der);
 }
 
 Result<std::vector<std::uint8_t>> pem_key_to_der(const std::string& pem, const std::string& what) {
@@ -184,7 +178,7 @@ Result<void> Daemon::Impl::start() {
     auto key_pem = read_file(files->second, "tls.server_key");
     if (!key_pem)
         return key_pem.error();
-    auto cert_der = pem_certificate_to_der(*cert_pem, "tls.server_certificate " + files->first.string());
+    auto cert_der = certificate_der(*cert_pem, "tls.server_certificate " + files->first.string());
     if (!cert_der)
         return cert_der.error();
     auto key_der = pem_key_to_der(*key_pem, "tls.server_key " + files->second.string());
@@ -196,7 +190,7 @@ Result<void> Daemon::Impl::start() {
         auto pem = read_file(ca_file, "tls.device_ca");
         if (!pem)
             return pem.error();
-        auto der = pem_certificate_to_der(*pem, "tls.device_ca " + ca_file.string());
+        auto der = certificate_der(*pem, "tls.device_ca " + ca_file.string());
         if (!der)
             return der.error();
         coap_options.credentials.trusted_ca_der.push_back(std::move(*der));

@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 
+#include "encoding.hpp"
 #include "han/identity.hpp"
 
 namespace headend::core {
@@ -16,31 +17,6 @@ namespace headend::core {
 namespace {
 
 using storage::Value;
-
-std::optional<std::vector<std::uint8_t>> hex_bytes(const std::string& hex) {
-    if (hex.size() % 2 != 0)
-        return std::nullopt;
-    std::vector<std::uint8_t> bytes;
-    bytes.reserve(hex.size() / 2);
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        unsigned value = 0;
-        for (int k = 0; k < 2; ++k) {
-            const char c = hex[i + static_cast<std::size_t>(k)];
-            value <<= 4U;
-            if (c >= '0' && c <= '9') {
-                value |= static_cast<unsigned>(c - '0');
-            } else if (c >= 'A' && c <= 'F') {
-                value |= static_cast<unsigned>(c - 'A' + 10);
-            } else if (c >= 'a' && c <= 'f') {
-                value |= static_cast<unsigned>(c - 'a' + 10);
-            } else {
-                return std::nullopt;
-            }
-        }
-        bytes.push_back(static_cast<std::uint8_t>(value));
-    }
-    return bytes;
-}
 
 std::string upper(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
@@ -189,7 +165,7 @@ Result<NewDevice> DeviceRegistry::validate(NewDevice device) const {
     } else {
         return invalid("a device needs a certificate, an LFDI or a PSK identity");
     }
-    const auto bytes = hex_bytes(*device.lfdi);
+    const auto bytes = decode_hex(*device.lfdi);
     const std::uint64_t derived = han::sfdi_from_hash(*bytes);
     if (device.sfdi && *device.sfdi != derived) {
         return invalid("SFDI " + std::to_string(*device.sfdi) + " does not belong to LFDI " + *device.lfdi);
