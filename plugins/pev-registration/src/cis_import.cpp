@@ -98,7 +98,7 @@ std::optional<std::string> check_length(const std::string& value, const char* co
 
 }  // namespace
 
-CisParse parse_cis_csv(std::string_view text) {
+CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::string_view)>& known_rate) {
     CisParse result;
     if (text.starts_with("\xEF\xBB\xBF"))
         text.remove_prefix(3);  // spreadsheet exports often start with a UTF-8 byte order mark
@@ -145,6 +145,8 @@ CisParse parse_cis_csv(std::string_view text) {
             problem = check_length(record.service_address, "service_address", 0, 200, true);
         if (!problem)
             problem = check_length(record.default_rate, "default_rate", 1, 20);
+        if (!problem && known_rate && !known_rate(record.default_rate))
+            problem = "default_rate '" + record.default_rate + "' is not a program";
         if (!problem) {
             if (auto seen = premises_lines.find(record.premises_id); seen != premises_lines.end()) {
                 problem = "premises " + record.premises_id + " already appears on line " + std::to_string(seen->second);

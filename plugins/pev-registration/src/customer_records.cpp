@@ -3,18 +3,16 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "http_reply.hpp"
+
 namespace pev {
 
 namespace {
 
 using headend::storage::Value;
 
-headend::http::Response json_response(int status, const nlohmann::json& body) {
-    return headend::http::Response{status, body.dump(), "application/json", {}};
-}
-
 headend::http::Response storage_failure(const headend::Error& error) {
-    return json_response(500, {{"error", {{"code", error.code}, {"message", error.message}}}});
+    return error_reply(500, error);
 }
 
 }  // namespace
@@ -80,29 +78,44 @@ headend::Result<ImportSummary> store_records(headend::storage::Database& databas
 }
 
 void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database,
-                         const headend::plugin::Clock& clock) {
-    routes.add("POST", "/api/v1/customers/import", [&database, &clock](const headend::http::Request& request) {
-        const CisParse parsed = parse_cis_csv(request.body);
+                         const headend::plugin::Clock& clock, const tariff::Catalog& catalog) {
+    routes.add("POST", "/api/v1/customers/import", [&database, &clock, &catalog](const headend::http::Request& request) {
+        // A premises default rate must be a program of the catalog, or its energy could not be billed.
+        const CisParse parsed = parse_cis_csv(
+            request.body, [&catalog](std::string_view rate) { return catalog.find(rate) != nullptr; });
         if (!parsed.errors.empty()) {
             nlohmann::json rows = nlohmann::json::array();
             for (const auto& error : parsed.errors)
                 rows.push_back({{"line", error.line}, {"reason", error.reason}});
             const std::string message = std::to_string(parsed.errors.size()) + " bad row(s); nothing was imported";
-            return json_response(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
+            return json_reply(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
         }
         auto summary = store_records(database, parsed.records, clock.now());
         if (!summary)
             return storage_failure(summary.error());
-        return json_response(
+        return json_reply(
             200, {{"added", summary->added}, {"updated", summary->updated}, {"unchanged", summary->unchanged}});
     });
 
-    routes.add("GET", "/api/v1/premises", [&database](const headend::http::Request&) {
+    routes.add("GET", "/api/v1/premises", [&database](const headend::http::Request& request) {
+        // enrolled=false: premises without a current PEV enrollment (and so the customers not enrolled).
+        std::optional<bool> enrolled;
+        for (const auto& [key, value] : request.query) {
+            if (key != "enrolled" || (value != "true" && value != "false")) {
+                return error_reply(400, headend::make_error("request.invalid",
+                                                            "the only query parameter is enrolled=true|false"));
+            }
+            enrolled = value == "true";
+        }
         nlohmann::json premises = nlohmann::json::array();
         auto read = database.read([&](headend::storage::Transaction& tx) -> headend::Result<void> {
+            const std::vector<Value> params = {enrolled ? Value(std::int64_t{*enrolled}) : Value()};
             auto rows = tx.query(
                 "SELECT p.premises_id, p.account_id, a.customer_id, a.customer_name, p.service_address, "
-                "p.default_rate FROM cis_premises p JOIN cis_accounts a USING (account_id) ORDER BY p.premises_id");
+                "p.default_rate, (SELECT count(*) FROM enrollments e WHERE e.premises_id = p.premises_id AND "
+                "e.ended_at IS NULL) AS pevs FROM cis_premises p JOIN cis_accounts a USING (account_id) "
+                "WHERE ?1 IS NULL OR (pevs > 0) = ?1 ORDER BY p.premises_id",
+                params);
             if (!rows)
                 return rows.error();
             for (const auto& row : *rows) {
@@ -111,13 +124,14 @@ void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage:
                                     {"customer_id", row.text(2)},
                                     {"customer_name", row.text(3)},
                                     {"service_address", row.text(4)},
-                                    {"default_rate", row.text(5)}});
+                                    {"default_rate", row.text(5)},
+                                    {"enrolled_pevs", row.integer(6)}});
             }
             return {};
         });
         if (!read)
             return storage_failure(read.error());
-        return json_response(200, {{"premises", premises}});
+        return json_reply(200, {{"premises", premises}});
     });
 }
 

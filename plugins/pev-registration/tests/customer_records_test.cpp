@@ -1,4 +1,5 @@
 #include "pev/customer_records.hpp"
+#include "pev/enrollment.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,19 +20,27 @@ protected:
         auto opened = headend::storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
         ASSERT_TRUE(opened);
         database_ = std::move(*opened);
-        const auto migrations = customer_record_migrations();
+        auto migrations = customer_record_migrations();
+        for (auto& migration : enrollment_migrations())
+            migrations.push_back(migration);
         ASSERT_TRUE(database_->migrate("pev-registration", migrations));
-        add_customer_routes(routes_, *database_, clock_);
+        auto catalog = tariff::load_catalog(PROGRAMS_FILE);
+        ASSERT_TRUE(catalog) << catalog.error().message;
+        catalog_ = std::move(*catalog);
+        add_customer_routes(routes_, *database_, clock_, catalog_);
     }
     headend::http::Response import(const std::string& csv) {
         headend::http::Request request;
         request.body = csv;
         return routes_.handlers.at("POST /api/v1/customers/import")(request);
     }
-    json premises() {
-        return json::parse(routes_.handlers.at("GET /api/v1/premises")(headend::http::Request{}).body)["premises"];
+    json premises(const std::map<std::string, std::string>& query = {}) {
+        headend::http::Request request;
+        request.query = query;
+        return json::parse(routes_.handlers.at("GET /api/v1/premises")(request).body)["premises"];
     }
 
+    tariff::Catalog catalog_;
     testing_support::TempDir dir_;
     testing_support::FixedClock clock_{1000};
     testing_support::FakeRoutes routes_;
@@ -71,6 +80,36 @@ TEST_F(CustomerRecordsTest, AFileWithABadRowImportsNothingAndListsEveryBadRow) {
     ASSERT_EQ(rows.size(), 2U);
     EXPECT_EQ(rows[0]["premises_id"], "P1");
     EXPECT_EQ(rows[1]["premises_id"], "P2");
+}
+
+TEST_F(CustomerRecordsTest, ARowWhoseDefaultRateIsNoProgramIsABadRow) {
+    const std::string bad = std::string(kCisHeader) + "\nA1,C1,Doe,P1,1 Main,DOM-FLAT\nA2,C2,Roe,P2,2 Main,TOU-X\n";
+    auto refused = import(bad);
+    ASSERT_EQ(refused.status, 400);
+    const auto body = json::parse(refused.body);
+    ASSERT_EQ(body["rows"].size(), 1U);
+    EXPECT_EQ(body["rows"][0]["line"], 3);
+    EXPECT_EQ(body["rows"][0]["reason"], "default_rate 'TOU-X' is not a program");
+    EXPECT_TRUE(premises().empty());
+}
+
+TEST_F(CustomerRecordsTest, PremisesListShowsWhichHaveNoPevEnrolled) {
+    ASSERT_EQ(import(kFile).status, 200);
+    Enrollments enrollments(*database_, catalog_, clock_);
+    ASSERT_TRUE(enrollments.enroll({"A1", "C1", "P2", "1HGCM82633A004352", "EV-TOU", {}, "operator"}));
+    const auto all = premises();
+    ASSERT_EQ(all.size(), 2U);
+    EXPECT_EQ(all[0]["enrolled_pevs"], 0);
+    EXPECT_EQ(all[1]["enrolled_pevs"], 1);
+    const auto not_enrolled = premises({{"enrolled", "false"}});
+    ASSERT_EQ(not_enrolled.size(), 1U);
+    EXPECT_EQ(not_enrolled[0]["premises_id"], "P1");
+    const auto enrolled = premises({{"enrolled", "true"}});
+    ASSERT_EQ(enrolled.size(), 1U);
+    EXPECT_EQ(enrolled[0]["premises_id"], "P2");
+    headend::http::Request bad;
+    bad.query = {{"enrolled", "maybe"}};
+    EXPECT_EQ(routes_.handlers.at("GET /api/v1/premises")(bad).status, 400);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // One row per premises. A file with any bad row is refused whole, with every bad row named by its line.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,7 @@ struct CisParse {
 inline constexpr std::string_view kCisHeader =
     "account_id,customer_id,customer_name,premises_id,service_address,default_rate";
 
-CisParse parse_cis_csv(std::string_view text);
+// `known_rate`, when given, says whether a default_rate names a program; rows naming none are bad rows.
+CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::string_view)>& known_rate = {});
 
 }  // namespace pev

@@ -1,0 +1,19 @@
+// JSON answers of the plugin's admin routes, in the admin API's shape: {"error": {"code", "message"}} on failure.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "headend/plugin/http.hpp"
+#include "headend/plugin/result.hpp"
+
+namespace pev {
+
+inline headend::http::Response json_reply(int status, const nlohmann::json& body) {
+    return headend::http::Response{status, body.dump(), "application/json", {}};
+}
+
+inline headend::http::Response error_reply(int status, const headend::Error& error) {
+    return json_reply(status, {{"error", {{"code", error.code}, {"message", error.message}}}});
+}
+
+}  // namespace pev
