@@ -33,14 +33,25 @@ fs::path temp_dir() {
 // The daemon as a child process; its stdout goes to a file where the ready line appears.
 class DaemonProcess {
 public:
-    explicit DaemonProcess(const fs::path& dir) : dir_(dir) {
+    // `config`, when given, is passed with --config; the flags still choose ports and folder.
+    explicit DaemonProcess(const fs::path& dir, const fs::path& config = {}) : dir_(dir) {
         const fs::path log = dir / "daemon.out";
+        std::vector<std::string> arguments = {HEADEND_BIN, "--data-dir",   (dir / "data").string(),
+                                              "--listen",  "127.0.0.1",    "--coaps-port",
+                                              "0",         "--admin-port", "0"};
+        if (!config.empty()) {
+            arguments.emplace_back("--config");
+            arguments.push_back(config.string());
+        }
+        std::vector<char*> argv;
+        for (auto& argument : arguments)
+            argv.push_back(argument.data());
+        argv.push_back(nullptr);
         pid_ = fork();
         if (pid_ == 0) {
             std::freopen(log.c_str(), "w", stdout);
             std::freopen((dir / "daemon.err").c_str(), "w", stderr);
-            execl(HEADEND_BIN, HEADEND_BIN, "--data-dir", (dir / "data").c_str(), "--listen", "127.0.0.1",
-                  "--coaps-port", "0", "--admin-port", "0", static_cast<char*>(nullptr));
+            execv(HEADEND_BIN, argv.data());
             _exit(127);
         }
         const std::regex ready("headend ready coaps_port=(\\d+) admin_port=(\\d+)");
@@ -135,6 +146,96 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         EXPECT_NE(daemon.stderr_text().find("[HEADEND_STOPPED] clean shutdown"), std::string::npos)
             << daemon.stderr_text();
     }
+    fs::remove_all(dir);
+}
+
+// Issue 3, requirement 1 and 3: the operator imports the CIS export, sees who is not enrolled, and enrolls a PEV
+// taking a phone call; every refusal is explained and stores nothing.
+TEST(Cli, OperatorImportsCustomersAndEnrollsAPev) {
+    const fs::path dir = temp_dir();
+    std::ofstream(dir / "headend.toml") << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \""
+                                        << PEV_REGISTRATION_PLUGIN << "\"\n[plugin.pev-registration]\n"
+                                        << "programs_file = \"" << PROGRAMS_FILE << "\"\n";
+    const std::string header = "account_id,customer_id,customer_name,premises_id,service_address,default_rate\n";
+    std::ofstream(dir / "cis.csv") << header << "A1,C1,\"Doe, Jane\",P1,1 Main St,DOM-FLAT\n"
+                                   << "A2,C2,John Roe,P2,2 Main St,DOM-FLAT\n";
+    std::ofstream(dir / "bad.csv") << header << "A3,C3,Ann,P3,3 Main St,DOM-FLAT\n"
+                                   << "A4,C4,,P4,4 Main St,DOM-FLAT\nA5,C5,Bob,P5,5 Main St,NO-SUCH-RATE\n";
+    {
+        DaemonProcess daemon(dir, dir / "headend.toml");
+        ASSERT_NE(daemon.coaps_port(), 0) << daemon.stderr_text();
+
+        auto imported = run(daemon.ctl("import customers " + (dir / "cis.csv").string()));
+        ASSERT_EQ(imported.exit_code, 0) << imported.output;
+        EXPECT_NE(imported.output.find("imported: 2 added, 0 updated, 0 unchanged"), std::string::npos)
+            << imported.output;
+        auto again = run(daemon.ctl("import customers " + (dir / "cis.csv").string()));
+        EXPECT_NE(again.output.find("0 added, 0 updated, 2 unchanged"), std::string::npos) << again.output;
+
+        auto refused = run(daemon.ctl("import customers " + (dir / "bad.csv").string()));
+        EXPECT_EQ(refused.exit_code, 1) << refused.output;
+        EXPECT_NE(refused.output.find("line 3: "), std::string::npos) << refused.output;
+        EXPECT_NE(refused.output.find("line 4: default_rate 'NO-SUCH-RATE' is not a program"), std::string::npos)
+            << refused.output;
+        auto missing = run(daemon.ctl("import customers " + (dir / "none.csv").string()));
+        EXPECT_EQ(missing.exit_code, 2) << missing.output;
+
+        auto not_enrolled = run(daemon.ctl("--json premises list --not-enrolled"));
+        ASSERT_EQ(not_enrolled.exit_code, 0) << not_enrolled.output;
+        EXPECT_EQ(nlohmann::json::parse(not_enrolled.output)["premises"].size(), 2U);  // P3 was never imported
+
+        const std::string enroll =
+            "enroll --account A1 --customer C1 --premises P1 --program EV-TOU "
+            "--allow-guest true --guest-payer host --vin ";
+        auto bad_vin = run(daemon.ctl(enroll + "1HGCM82643A004352"));
+        EXPECT_EQ(bad_vin.exit_code, 1) << bad_vin.output;
+        EXPECT_NE(bad_vin.output.find("check digit"), std::string::npos) << bad_vin.output;
+        auto wrong_premises =
+            run(daemon.ctl("enroll --account A1 --customer C1 --premises P2 --program EV-TOU --vin 1HGCM82633A004352"));
+        EXPECT_EQ(wrong_premises.exit_code, 1) << wrong_premises.output;
+        EXPECT_NE(wrong_premises.output.find("premises 'P2' does not belong to account 'A1'"), std::string::npos)
+            << wrong_premises.output;
+
+        auto enrolled = run(daemon.ctl(enroll + "1HGCM82633A004352"));
+        ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
+        EXPECT_NE(enrolled.output.find("enrolled"), std::string::npos) << enrolled.output;
+
+        auto shown = run(daemon.ctl("--json enrollment show 1HGCM82633A004352"));
+        ASSERT_EQ(shown.exit_code, 0) << shown.output;
+        const auto enrollment = nlohmann::json::parse(shown.output)["enrollment"];
+        EXPECT_EQ(enrollment["premises_id"], "P1");
+        EXPECT_EQ(enrollment["guest_charging_payer"], "host");
+        EXPECT_EQ(enrollment["channel"], "operator");
+
+        auto changed = run(daemon.ctl("enrollment change 1HGCM82633A004352 --allow-roaming true"));
+        EXPECT_EQ(changed.exit_code, 0) << changed.output;
+        EXPECT_NE(changed.output.find("roaming"), std::string::npos) << changed.output;
+        auto nothing = run(daemon.ctl("enrollment change 1HGCM82633A004352"));
+        EXPECT_EQ(nothing.exit_code, 2) << nothing.output;
+
+        auto remaining = run(daemon.ctl("--json premises list --not-enrolled"));
+        const auto premises = nlohmann::json::parse(remaining.output)["premises"];
+        ASSERT_EQ(premises.size(), 1U);
+        EXPECT_EQ(premises[0]["premises_id"], "P2");
+
+        auto unenrolled = run(daemon.ctl("unenroll 1HGCM82633A004352"));
+        EXPECT_EQ(unenrolled.exit_code, 0) << unenrolled.output;
+        auto gone = run(daemon.ctl("enrollment show 1HGCM82633A004352"));
+        EXPECT_EQ(gone.exit_code, 1) << gone.output;
+        EXPECT_EQ(daemon.terminate(), 0);
+    }
+    fs::remove_all(dir);
+}
+
+TEST(Cli, APluginThatCannotStartStopsTheDaemonWithItsReason) {
+    const fs::path dir = temp_dir();
+    std::ofstream(dir / "headend.toml") << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \""
+                                        << PEV_REGISTRATION_PLUGIN << "\"\n[plugin.pev-registration]\n"
+                                        << "programs_file = \"" << (dir / "missing.toml").string() << "\"\n";
+    auto result = run(std::string(HEADEND_BIN) + " --data-dir " + (dir / "data").string() +
+                      " --coaps-port 0 --admin-port 0 --config " + (dir / "headend.toml").string());
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.output.find("missing.toml: cannot be read"), std::string::npos) << result.output;
     fs::remove_all(dir);
 }
 

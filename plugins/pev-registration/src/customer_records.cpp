@@ -79,31 +79,32 @@ headend::Result<ImportSummary> store_records(headend::storage::Database& databas
 
 void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database,
                          const headend::plugin::Clock& clock, const tariff::Catalog& catalog) {
-    routes.add("POST", "/api/v1/customers/import", [&database, &clock, &catalog](const headend::http::Request& request) {
-        // A premises default rate must be a program of the catalog, or its energy could not be billed.
-        const CisParse parsed = parse_cis_csv(
-            request.body, [&catalog](std::string_view rate) { return catalog.find(rate) != nullptr; });
-        if (!parsed.errors.empty()) {
-            nlohmann::json rows = nlohmann::json::array();
-            for (const auto& error : parsed.errors)
-                rows.push_back({{"line", error.line}, {"reason", error.reason}});
-            const std::string message = std::to_string(parsed.errors.size()) + " bad row(s); nothing was imported";
-            return json_reply(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
-        }
-        auto summary = store_records(database, parsed.records, clock.now());
-        if (!summary)
-            return storage_failure(summary.error());
-        return json_reply(
-            200, {{"added", summary->added}, {"updated", summary->updated}, {"unchanged", summary->unchanged}});
-    });
+    routes.add(
+        "POST", "/api/v1/customers/import", [&database, &clock, &catalog](const headend::http::Request& request) {
+            // A premises default rate must be a program of the catalog, or its energy could not be billed.
+            const CisParse parsed = parse_cis_csv(
+                request.body, [&catalog](std::string_view rate) { return catalog.find(rate) != nullptr; });
+            if (!parsed.errors.empty()) {
+                nlohmann::json rows = nlohmann::json::array();
+                for (const auto& error : parsed.errors)
+                    rows.push_back({{"line", error.line}, {"reason", error.reason}});
+                const std::string message = std::to_string(parsed.errors.size()) + " bad row(s); nothing was imported";
+                return json_reply(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
+            }
+            auto summary = store_records(database, parsed.records, clock.now());
+            if (!summary)
+                return storage_failure(summary.error());
+            return json_reply(
+                200, {{"added", summary->added}, {"updated", summary->updated}, {"unchanged", summary->unchanged}});
+        });
 
     routes.add("GET", "/api/v1/premises", [&database](const headend::http::Request& request) {
         // enrolled=false: premises without a current PEV enrollment (and so the customers not enrolled).
         std::optional<bool> enrolled;
         for (const auto& [key, value] : request.query) {
             if (key != "enrolled" || (value != "true" && value != "false")) {
-                return error_reply(400, headend::make_error("request.invalid",
-                                                            "the only query parameter is enrolled=true|false"));
+                return error_reply(
+                    400, headend::make_error("request.invalid", "the only query parameter is enrolled=true|false"));
             }
             enrolled = value == "true";
         }

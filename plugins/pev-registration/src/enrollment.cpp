@@ -8,8 +8,8 @@ namespace pev {
 
 namespace {
 
-using headend::Result;
 using headend::make_error;
+using headend::Result;
 using headend::storage::Row;
 using headend::storage::Transaction;
 using headend::storage::Value;
@@ -37,8 +37,8 @@ Enrollment from_row(const Row& row) {
 
 Result<std::optional<Enrollment>> current(Transaction& tx, const std::string& vin) {
     const std::vector<Value> key = {vin};
-    auto rows = tx.query(std::string("SELECT ") + kColumns + " FROM enrollments WHERE vin = ? AND ended_at IS NULL",
-                         key);
+    auto rows =
+        tx.query(std::string("SELECT ") + kColumns + " FROM enrollments WHERE vin = ? AND ended_at IS NULL", key);
     if (!rows)
         return rows.error();
     if (rows->empty())
@@ -89,9 +89,9 @@ Result<void> authenticate(Transaction& tx, const EnrollmentRequest& request) {
         return make_error("enrollment.unknown_premises",
                           "premises '" + request.premises_id + "' is not in the customer records");
     if (premises->front().text(0) != request.account_id)
-        return make_error("enrollment.premises_mismatch", "premises '" + request.premises_id +
-                                                              "' does not belong to account '" + request.account_id +
-                                                              "'");
+        return make_error(
+            "enrollment.premises_mismatch",
+            "premises '" + request.premises_id + "' does not belong to account '" + request.account_id + "'");
     return {};
 }
 
@@ -173,9 +173,8 @@ Result<Enrolled> Enrollments::enroll(const EnrollmentRequest& request) {
                 outcome = {found, false};
                 return {};
             }
-            return make_error("enrollment.already_enrolled",
-                              "VIN " + *vin + " is already enrolled at premises '" + found.premises_id +
-                                  "'; change or unenroll it first");
+            return make_error("enrollment.already_enrolled", "VIN " + *vin + " is already enrolled at premises '" +
+                                                                 found.premises_id + "'; change or unenroll it first");
         }
         const auto& preferences = request.preferences;
         const std::vector<Value> values = {*vin,
@@ -319,7 +318,8 @@ Result<Enrollment> Enrollments::unenroll(const std::string& vin_text, const std:
         if (!*existing)
             return make_error("enrollment.not_found", "VIN " + *vin + " is not enrolled");
         const std::vector<Value> values = {now, now, (*existing)->id};
-        auto changed = tx.execute("UPDATE enrollments SET ended_at = ?, updated_at = ? WHERE enrollment_id = ?", values);
+        auto changed =
+            tx.execute("UPDATE enrollments SET ended_at = ?, updated_at = ? WHERE enrollment_id = ?", values);
         if (!changed)
             return changed.error();
         if (auto event = record_event(tx, (*existing)->id, now, channel, "unenrolled", nlohmann::json::object());

@@ -9,8 +9,8 @@ namespace pev {
 
 namespace {
 
-using headend::Result;
 using headend::make_error;
+using headend::Result;
 using nlohmann::json;
 
 constexpr std::size_t kMaxChannel = 20;
@@ -139,8 +139,8 @@ Result<EnrollmentRequest> parse_enroll(const std::string& body) {
 }
 
 Result<EnrollmentChange> parse_change(const std::string& body) {
-    auto document = parse_object(
-        body, {"program_id", "allow_guest_charging", "guest_charging_payer", "allow_roaming", "channel"});
+    auto document =
+        parse_object(body, {"program_id", "allow_guest_charging", "guest_charging_payer", "allow_roaming", "channel"});
     if (!document)
         return document.error();
     EnrollmentChange change;

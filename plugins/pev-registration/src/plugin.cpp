@@ -17,8 +17,9 @@ public:
         try {
             const std::string& file = context.config.string("programs_file");
             if (file.empty()) {
-                return headend::make_error("config", "plugin.pev-registration.programs_file: must name the program "
-                                                     "catalog (see config/programs.toml)");
+                return headend::make_error("config",
+                                           "plugin.pev-registration.programs_file: must name the program "
+                                           "catalog (see config/programs.toml)");
             }
             auto catalog = tariff::load_catalog(file);
             if (!catalog)

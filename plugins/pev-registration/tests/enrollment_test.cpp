@@ -53,9 +53,14 @@ protected:
     headend::http::Response enroll(const json& body) { return call("POST", "/api/v1/enrollments", body.dump()); }
 
     static json jane(const std::string& vin = kVin) {
-        return {{"account_id", "A1"}, {"customer_id", "C1"}, {"premises_id", "P1"},
-                {"vin", vin},         {"program_id", "EV-TOU"}, {"allow_guest_charging", true},
-                {"guest_charging_payer", "host"}, {"channel", "operator"}};
+        return {{"account_id", "A1"},
+                {"customer_id", "C1"},
+                {"premises_id", "P1"},
+                {"vin", vin},
+                {"program_id", "EV-TOU"},
+                {"allow_guest_charging", true},
+                {"guest_charging_payer", "host"},
+                {"channel", "operator"}};
     }
 
     std::int64_t count(const std::string& table) {
@@ -149,8 +154,8 @@ TEST_F(EnrollmentTest, RefusalsSayWhyAndStoreNothing) {
 
 TEST_F(EnrollmentTest, AVinEnrolledElsewhereIsRefused) {
     ASSERT_EQ(enroll(jane()).status, 201);
-    json john = {{"account_id", "A2"}, {"customer_id", "C2"}, {"premises_id", "P2"},
-                 {"vin", kVin},        {"program_id", "EV-TOU"}};
+    json john = {
+        {"account_id", "A2"}, {"customer_id", "C2"}, {"premises_id", "P2"}, {"vin", kVin}, {"program_id", "EV-TOU"}};
     auto refused = enroll(john);
     EXPECT_EQ(refused.status, 409);
     EXPECT_EQ(code_of(refused), "enrollment.already_enrolled");
@@ -160,8 +165,8 @@ TEST_F(EnrollmentTest, AVinEnrolledElsewhereIsRefused) {
 TEST_F(EnrollmentTest, ChangesProgramOrPreferencesWithHistory) {
     ASSERT_EQ(enroll(jane()).status, 201);
     clock_.set(1'790'000'100);
-    auto changed = call("PATCH", "/api/v1/enrollments/{vin}", R"({"allow_roaming": true, "guest_charging_payer": "owner"})",
-                        {{"vin", kVin}});
+    auto changed = call("PATCH", "/api/v1/enrollments/{vin}",
+                        R"({"allow_roaming": true, "guest_charging_payer": "owner"})", {{"vin", kVin}});
     ASSERT_EQ(changed.status, 200) << changed.body;
     const json enrollment = json::parse(changed.body)["enrollment"];
     EXPECT_EQ(enrollment["allow_roaming"], true);

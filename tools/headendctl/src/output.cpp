@@ -1,6 +1,8 @@
 #include "output.hpp"
 
 #include <algorithm>
+#include <array>
+#include <ctime>
 #include <ostream>
 
 namespace headendctl {
@@ -65,6 +67,22 @@ std::string format_duration(std::int64_t seconds) {
         }
     }
     return out;
+}
+
+}  // namespace headendctl
+
+namespace headendctl {
+
+std::string time_of(const nlohmann::json& object, const std::string& key) {
+    if (!object.is_object() || !object.contains(key) || !object[key].is_number_integer())
+        return "-";
+    const std::time_t seconds = object[key].get<std::int64_t>();
+    std::tm utc{};
+    if (gmtime_r(&seconds, &utc) == nullptr)
+        return "-";
+    std::array<char, 32> text{};
+    const std::size_t length = std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return std::string(text.data(), length);
 }
 
 }  // namespace headendctl

@@ -27,6 +27,9 @@ void print_fields(const std::vector<std::pair<std::string, std::string>>& fields
 // A scalar field as text: strings bare, numbers and booleans as JSON, missing or null as "-".
 std::string text_of(const nlohmann::json& object, const std::string& key);
 
+// A UTC seconds field as "2026-11-27T15:48:55Z", or "-".
+std::string time_of(const nlohmann::json& object, const std::string& key);
+
 // "3d 4h 5m 6s", leading zero units dropped.
 std::string format_duration(std::int64_t seconds);
 
