@@ -218,6 +218,20 @@ TEST(Cli, OperatorImportsCustomersAndEnrollsAPev) {
         ASSERT_EQ(premises.size(), 1U);
         EXPECT_EQ(premises[0]["premises_id"], "P2");
 
+        // The program tariffs over DTLS, to an independent client (issue 3, requirement 2).
+        const std::string key_hex = "6465766963652d6b65792d313233343536";  // "device-key-123456"
+        ASSERT_EQ(run(daemon.ctl("device add --type esci --premises P1 --psk-identity esci-p1 --psk-key " + key_hex))
+                      .exit_code,
+                  0);
+        auto tariffs =
+            run("coap-client-openssl -B 5 -m get -u esci-p1 -k device-key-123456 "
+                "'coaps://127.0.0.1:" +
+                std::to_string(daemon.coaps_port()) + "/tp/EV-TOU/rc/1/tti?l=3'");
+        EXPECT_EQ(tariffs.exit_code, 0) << tariffs.output;
+        EXPECT_NE(tariffs.output.find("<TimeTariffIntervalList xmlns=\"urn:ieee:std:2030.5:ns\""), std::string::npos)
+            << tariffs.output;
+        EXPECT_NE(tariffs.output.find("results=\"3\""), std::string::npos) << tariffs.output;
+
         auto unenrolled = run(daemon.ctl("unenroll 1HGCM82633A004352"));
         EXPECT_EQ(unenrolled.exit_code, 0) << unenrolled.output;
         auto gone = run(daemon.ctl("enrollment show 1HGCM82633A004352"));

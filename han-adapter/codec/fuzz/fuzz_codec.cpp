@@ -52,5 +52,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_round_trip<sep::DeviceCapability>(xml);
     decode_and_round_trip<sep::Error>(xml);
     decode_and_round_trip<sep::PEVBinding>(xml);
+    decode_and_round_trip<sep::ReadingType>(xml);
+    decode_and_round_trip<sep::TariffProfileList>(xml);
+    decode_and_round_trip<sep::TariffProfile>(xml);
+    decode_and_round_trip<sep::RateComponentList>(xml);
+    decode_and_round_trip<sep::RateComponent>(xml);
+    decode_and_round_trip<sep::TimeTariffIntervalList>(xml);
+    decode_and_round_trip<sep::TimeTariffInterval>(xml);
+    decode_and_round_trip<sep::ConsumptionTariffIntervalList>(xml);
+    decode_and_round_trip<sep::ConsumptionTariffInterval>(xml);
     return 0;
 }

@@ -130,5 +130,15 @@ template headend::Result<Response> Codec::decode<Response>(std::string_view) con
 template headend::Result<Error> Codec::decode<Error>(std::string_view) const;
 template headend::Result<PowerStatus> Codec::decode<PowerStatus>(std::string_view) const;
 template headend::Result<PEVBinding> Codec::decode<PEVBinding>(std::string_view) const;
+template headend::Result<ReadingType> Codec::decode<ReadingType>(std::string_view) const;
+template headend::Result<TariffProfileList> Codec::decode<TariffProfileList>(std::string_view) const;
+template headend::Result<TariffProfile> Codec::decode<TariffProfile>(std::string_view) const;
+template headend::Result<RateComponentList> Codec::decode<RateComponentList>(std::string_view) const;
+template headend::Result<RateComponent> Codec::decode<RateComponent>(std::string_view) const;
+template headend::Result<TimeTariffIntervalList> Codec::decode<TimeTariffIntervalList>(std::string_view) const;
+template headend::Result<TimeTariffInterval> Codec::decode<TimeTariffInterval>(std::string_view) const;
+template headend::Result<ConsumptionTariffIntervalList> Codec::decode<ConsumptionTariffIntervalList>(
+    std::string_view) const;
+template headend::Result<ConsumptionTariffInterval> Codec::decode<ConsumptionTariffInterval>(std::string_view) const;
 
 }  // namespace sep

@@ -64,6 +64,104 @@ void write_end_device(XmlWriter& w, const EndDevice& v, bool root) {
     w.end_tag("EndDevice");
 }
 
+// IdentifiedObject's elements, which every resource with an mRID starts with.
+template <typename T>
+void write_identity(XmlWriter& w, const T& v) {
+    w.hex_element("mRID", v.mrid);
+    w.element("description", v.description);
+    w.element("version", v.version);
+}
+
+// A HexBinary8 attribute (responseRequired): two hex digits, as bitmap_element writes them.
+void bitmap_attribute(XmlWriter& w, std::string_view name, const std::optional<std::uint8_t>& bits) {
+    if (!bits)
+        return;
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    const char text[] = {kDigits[*bits >> 4], kDigits[*bits & 0xFu]};
+    w.attribute(name, std::string_view(text, sizeof text));
+}
+
+void write_date_time_interval(XmlWriter& w, std::string_view name, const DateTimeInterval& value) {
+    w.start_tag(name);
+    w.end_start_tag();
+    w.element("duration", value.duration);
+    w.element("start", value.start);
+    w.end_tag(name);
+}
+
+void write_event_status(XmlWriter& w, const EventStatus& value) {
+    w.start_tag("EventStatus");
+    w.end_start_tag();
+    w.element("currentStatus", value.current_status);
+    w.element("dateTime", value.date_time);
+    w.element("potentiallySuperseded", value.potentially_superseded);
+    w.element("potentiallySupersededTime", value.potentially_superseded_time);
+    w.element("reason", value.reason);
+    w.end_tag("EventStatus");
+}
+
+void write_tariff_profile(XmlWriter& w, const TariffProfile& v, bool root) {
+    w.start_tag("TariffProfile");
+    if (root)
+        w.attribute("xmlns", kSepNamespace);
+    w.attribute("href", v.href);
+    w.end_start_tag();
+    write_identity(w, v);
+    w.element("currency", v.currency);
+    w.element("pricePowerOfTenMultiplier", v.price_power_of_ten_multiplier);
+    w.element("primacy", v.primacy);
+    w.element("rateCode", v.rate_code);
+    w.link("RateComponentListLink", v.rate_component_list_link);
+    w.element("serviceCategoryKind", v.service_category_kind);
+    w.end_tag("TariffProfile");
+}
+
+void write_rate_component(XmlWriter& w, const RateComponent& v, bool root) {
+    w.start_tag("RateComponent");
+    if (root)
+        w.attribute("xmlns", kSepNamespace);
+    w.attribute("href", v.href);
+    w.end_start_tag();
+    write_identity(w, v);
+    w.link("ActiveTimeTariffIntervalListLink", v.active_time_tariff_interval_list_link);
+    w.link("ReadingTypeLink", v.reading_type_link);
+    w.bitmap_element("roleFlags", v.role_flags, 4);
+    w.link("TimeTariffIntervalListLink", v.time_tariff_interval_list_link);
+    w.end_tag("RateComponent");
+}
+
+void write_time_tariff_interval(XmlWriter& w, const TimeTariffInterval& v, bool root) {
+    w.start_tag("TimeTariffInterval");
+    if (root)
+        w.attribute("xmlns", kSepNamespace);
+    w.attribute("href", v.href);
+    w.attribute("replyTo", v.reply_to);
+    bitmap_attribute(w, "responseRequired", v.response_required);
+    w.attribute("subscribable", v.subscribable);
+    w.end_start_tag();
+    write_identity(w, v);
+    w.element("creationTime", v.creation_time);
+    write_event_status(w, v.event_status);
+    write_date_time_interval(w, "interval", v.interval);
+    w.element("randomizeDuration", v.randomize_duration);
+    w.element("randomizeStart", v.randomize_start);
+    w.link("ConsumptionTariffIntervalListLink", v.consumption_tariff_interval_list_link);
+    w.element("touTier", v.tou_tier);
+    w.end_tag("TimeTariffInterval");
+}
+
+void write_consumption_tariff_interval(XmlWriter& w, const ConsumptionTariffInterval& v, bool root) {
+    w.start_tag("ConsumptionTariffInterval");
+    if (root)
+        w.attribute("xmlns", kSepNamespace);
+    w.attribute("href", v.href);
+    w.end_start_tag();
+    w.element("consumptionBlock", v.consumption_block);
+    w.element("price", v.price);
+    w.element("startValue", v.start_value);
+    w.end_tag("ConsumptionTariffInterval");
+}
+
 }  // namespace
 
 std::string encode(const DeviceCapability& v) {
@@ -245,6 +343,104 @@ std::string encode(const PEVBinding& v) {
     w.element("reason", v.reason);
     w.hex_element("mRID", v.mrid);
     w.end_tag("PEVBinding");
+    return w.take();
+}
+
+std::string encode(const ReadingType& v) {
+    XmlWriter w(kLargeDocument);
+    root_start(w, "ReadingType", v.href);
+    w.end_start_tag();
+    w.element("accumulationBehaviour", v.accumulation_behaviour);
+    w.element("commodity", v.commodity);
+    w.element("dataQualifier", v.data_qualifier);
+    w.element("flowDirection", v.flow_direction);
+    w.element("intervalLength", v.interval_length);
+    w.element("kind", v.kind);
+    w.element("maxNumberOfIntervals", v.max_number_of_intervals);
+    w.element("numberOfConsumptionBlocks", v.number_of_consumption_blocks);
+    w.element("numberOfTouTiers", v.number_of_tou_tiers);
+    w.element("phase", v.phase);
+    w.element("powerOfTenMultiplier", v.power_of_ten_multiplier);
+    w.element("subIntervalLength", v.sub_interval_length);
+    w.element("supplyLimit", v.supply_limit);
+    w.element("tieredConsumptionBlocks", v.tiered_consumption_blocks);
+    w.element("uom", v.uom);
+    w.end_tag("ReadingType");
+    return w.take();
+}
+
+std::string encode(const TariffProfileList& v) {
+    XmlWriter w(kLargeDocument * (1 + v.tariff_profiles.size()));
+    root_start(w, "TariffProfileList", v.href);
+    w.attribute("subscribable", v.subscribable);
+    w.attribute("all", v.all);
+    w.attribute("results", v.results);
+    w.attribute("pollRate", v.poll_rate);
+    w.end_start_tag();
+    for (const auto& profile : v.tariff_profiles)
+        write_tariff_profile(w, profile, false);
+    w.end_tag("TariffProfileList");
+    return w.take();
+}
+
+std::string encode(const TariffProfile& v) {
+    XmlWriter w(kLargeDocument);
+    write_tariff_profile(w, v, true);
+    return w.take();
+}
+
+std::string encode(const RateComponentList& v) {
+    XmlWriter w(kLargeDocument * (1 + v.rate_components.size()));
+    root_start(w, "RateComponentList", v.href);
+    w.attribute("all", v.all);
+    w.attribute("results", v.results);
+    w.end_start_tag();
+    for (const auto& component : v.rate_components)
+        write_rate_component(w, component, false);
+    w.end_tag("RateComponentList");
+    return w.take();
+}
+
+std::string encode(const RateComponent& v) {
+    XmlWriter w(kLargeDocument);
+    write_rate_component(w, v, true);
+    return w.take();
+}
+
+std::string encode(const TimeTariffIntervalList& v) {
+    XmlWriter w(kLargeDocument * (1 + v.time_tariff_intervals.size()));
+    root_start(w, "TimeTariffIntervalList", v.href);
+    w.attribute("subscribable", v.subscribable);
+    w.attribute("all", v.all);
+    w.attribute("results", v.results);
+    w.end_start_tag();
+    for (const auto& interval : v.time_tariff_intervals)
+        write_time_tariff_interval(w, interval, false);
+    w.end_tag("TimeTariffIntervalList");
+    return w.take();
+}
+
+std::string encode(const TimeTariffInterval& v) {
+    XmlWriter w(kLargeDocument);
+    write_time_tariff_interval(w, v, true);
+    return w.take();
+}
+
+std::string encode(const ConsumptionTariffIntervalList& v) {
+    XmlWriter w(kSmallDocument * (1 + v.consumption_tariff_intervals.size()));
+    root_start(w, "ConsumptionTariffIntervalList", v.href);
+    w.attribute("all", v.all);
+    w.attribute("results", v.results);
+    w.end_start_tag();
+    for (const auto& interval : v.consumption_tariff_intervals)
+        write_consumption_tariff_interval(w, interval, false);
+    w.end_tag("ConsumptionTariffIntervalList");
+    return w.take();
+}
+
+std::string encode(const ConsumptionTariffInterval& v) {
+    XmlWriter w(kSmallDocument);
+    write_consumption_tariff_interval(w, v, true);
     return w.take();
 }
 

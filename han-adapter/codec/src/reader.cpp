@@ -178,6 +178,8 @@ void read_value(const xmlNode* node, Problems& problems, DRLCCapabilities& out);
 void read_value(const xmlNode* node, Problems& problems, GPSLocation& out);
 void read_value(const xmlNode* node, Problems& problems, PEVInfo& out);
 void read_value(const xmlNode* node, Problems& problems, EndDevice& out);
+void read_value(const xmlNode* node, Problems& problems, DateTimeInterval& out);
+void read_value(const xmlNode* node, Problems& problems, EventStatus& out);
 
 // Walks the element children of one element in document order; anything left over at the end is a problem.
 class Fields {
@@ -232,6 +234,12 @@ public:
             read_bits(node, out.emplace());
     }
 
+    // Schema-valid elements the structs do not carry (see sep/types.hpp): read past, not an error.
+    void skip(std::string_view name) {
+        while (take(name) != nullptr)
+            continue;
+    }
+
     void bytes(std::string_view name, std::optional<std::vector<std::uint8_t>>& out) {
         const xmlNode* node = take(name);
         if (node != nullptr && !parse_hex_bytes(text_of(node), out.emplace()))
@@ -281,6 +289,18 @@ void integer_attribute(const xmlNode* node, const char* name, T& out, Problems& 
     } else {
         problems.add(node, std::string("missing attribute '") + name + "'");
     }
+}
+
+void bits_attribute(const xmlNode* node, const char* name, std::optional<std::uint8_t>& out, Problems& problems) {
+    const auto text = attribute_of(node, name);
+    if (!text)
+        return;
+    std::uint64_t value = 0;
+    if (!parse_hex_bits(*text, value) || !std::in_range<std::uint8_t>(value)) {
+        problems.add(node, std::string("attribute '") + name + "' is not a hexBinary bitmap in range");
+        return;
+    }
+    out = static_cast<std::uint8_t>(value);
 }
 
 // xs:anyURI collapses whitespace.
@@ -341,6 +361,29 @@ void read_value(const xmlNode* node, Problems& problems, PEVInfo& out) {
     f.get("targetStateOfCharge", out.target_state_of_charge);
     f.get("timeChargeIsNeeded", out.time_charge_is_needed);
     f.get("timeChargingStatusPEV", out.time_charging_status_pev);
+}
+
+void read_value(const xmlNode* node, Problems& problems, DateTimeInterval& out) {
+    Fields f(node, problems);
+    f.get("duration", out.duration);
+    f.get("start", out.start);
+}
+
+void read_value(const xmlNode* node, Problems& problems, EventStatus& out) {
+    Fields f(node, problems);
+    f.get("currentStatus", out.current_status);
+    f.get("dateTime", out.date_time);
+    f.get("potentiallySuperseded", out.potentially_superseded);
+    f.get("potentiallySupersededTime", out.potentially_superseded_time);
+    f.get("reason", out.reason);
+}
+
+// IdentifiedObject's elements, which every resource with an mRID starts with.
+template <typename T>
+void read_identity(Fields& f, T& out) {
+    f.hex("mRID", out.mrid);
+    f.get("description", out.description);
+    f.get("version", out.version);
 }
 
 void read_value(const xmlNode* node, Problems& problems, EndDevice& out) {
@@ -495,6 +538,116 @@ void read_value(const xmlNode* node, Problems& problems, PEVBinding& out) {
     f.hex("mRID", out.mrid);
 }
 
+void read_value(const xmlNode* node, Problems& problems, ReadingType& out) {
+    out.href = uri_attribute(node, "href");
+    Fields f(node, problems);
+    f.get("accumulationBehaviour", out.accumulation_behaviour);
+    f.skip("calorificValue");
+    f.get("commodity", out.commodity);
+    f.skip("conversionFactor");
+    f.get("dataQualifier", out.data_qualifier);
+    f.get("flowDirection", out.flow_direction);
+    f.get("intervalLength", out.interval_length);
+    f.get("kind", out.kind);
+    f.get("maxNumberOfIntervals", out.max_number_of_intervals);
+    f.get("numberOfConsumptionBlocks", out.number_of_consumption_blocks);
+    f.get("numberOfTouTiers", out.number_of_tou_tiers);
+    f.get("phase", out.phase);
+    f.get("powerOfTenMultiplier", out.power_of_ten_multiplier);
+    f.get("subIntervalLength", out.sub_interval_length);
+    f.get("supplyLimit", out.supply_limit);
+    f.get("tieredConsumptionBlocks", out.tiered_consumption_blocks);
+    f.get("uom", out.uom);
+}
+
+void read_value(const xmlNode* node, Problems& problems, TariffProfile& out) {
+    out.href = uri_attribute(node, "href");
+    Fields f(node, problems);
+    read_identity(f, out);
+    f.get("currency", out.currency);
+    f.get("pricePowerOfTenMultiplier", out.price_power_of_ten_multiplier);
+    f.get("primacy", out.primacy);
+    f.get("rateCode", out.rate_code);
+    f.get("RateComponentListLink", out.rate_component_list_link);
+    f.get("serviceCategoryKind", out.service_category_kind);
+}
+
+void read_value(const xmlNode* node, Problems& problems, TariffProfileList& out) {
+    out.href = uri_attribute(node, "href");
+    integer_attribute(node, "subscribable", out.subscribable, problems);
+    integer_attribute(node, "all", out.all, problems);
+    integer_attribute(node, "results", out.results, problems);
+    integer_attribute(node, "pollRate", out.poll_rate, problems);
+    Fields f(node, problems);
+    while (const xmlNode* profile = f.take("TariffProfile"))
+        read_value(profile, problems, out.tariff_profiles.emplace_back());
+}
+
+void read_value(const xmlNode* node, Problems& problems, RateComponent& out) {
+    out.href = uri_attribute(node, "href");
+    Fields f(node, problems);
+    read_identity(f, out);
+    f.get("ActiveTimeTariffIntervalListLink", out.active_time_tariff_interval_list_link);
+    f.skip("flowRateEndLimit");
+    f.skip("flowRateStartLimit");
+    f.get("ReadingTypeLink", out.reading_type_link);
+    f.bits("roleFlags", out.role_flags);
+    f.get("TimeTariffIntervalListLink", out.time_tariff_interval_list_link);
+}
+
+void read_value(const xmlNode* node, Problems& problems, RateComponentList& out) {
+    out.href = uri_attribute(node, "href");
+    integer_attribute(node, "all", out.all, problems);
+    integer_attribute(node, "results", out.results, problems);
+    Fields f(node, problems);
+    while (const xmlNode* component = f.take("RateComponent"))
+        read_value(component, problems, out.rate_components.emplace_back());
+}
+
+void read_value(const xmlNode* node, Problems& problems, TimeTariffInterval& out) {
+    out.href = uri_attribute(node, "href");
+    out.reply_to = uri_attribute(node, "replyTo");
+    bits_attribute(node, "responseRequired", out.response_required, problems);
+    integer_attribute(node, "subscribable", out.subscribable, problems);
+    Fields f(node, problems);
+    read_identity(f, out);
+    f.get("creationTime", out.creation_time);
+    f.get("EventStatus", out.event_status);
+    f.get("interval", out.interval);
+    f.get("randomizeDuration", out.randomize_duration);
+    f.get("randomizeStart", out.randomize_start);
+    f.get("ConsumptionTariffIntervalListLink", out.consumption_tariff_interval_list_link);
+    f.get("touTier", out.tou_tier);
+}
+
+void read_value(const xmlNode* node, Problems& problems, TimeTariffIntervalList& out) {
+    out.href = uri_attribute(node, "href");
+    integer_attribute(node, "subscribable", out.subscribable, problems);
+    integer_attribute(node, "all", out.all, problems);
+    integer_attribute(node, "results", out.results, problems);
+    Fields f(node, problems);
+    while (const xmlNode* interval = f.take("TimeTariffInterval"))
+        read_value(interval, problems, out.time_tariff_intervals.emplace_back());
+}
+
+void read_value(const xmlNode* node, Problems& problems, ConsumptionTariffInterval& out) {
+    out.href = uri_attribute(node, "href");
+    Fields f(node, problems);
+    f.get("consumptionBlock", out.consumption_block);
+    f.skip("EnvironmentalCost");
+    f.get("price", out.price);
+    f.get("startValue", out.start_value);
+}
+
+void read_value(const xmlNode* node, Problems& problems, ConsumptionTariffIntervalList& out) {
+    out.href = uri_attribute(node, "href");
+    integer_attribute(node, "all", out.all, problems);
+    integer_attribute(node, "results", out.results, problems);
+    Fields f(node, problems);
+    while (const xmlNode* interval = f.take("ConsumptionTariffInterval"))
+        read_value(interval, problems, out.consumption_tariff_intervals.emplace_back());
+}
+
 }  // namespace
 
 template <Decodable T>
@@ -517,5 +670,14 @@ template headend::Result<Response> read_document<Response>(const xmlNode*);
 template headend::Result<Error> read_document<Error>(const xmlNode*);
 template headend::Result<PowerStatus> read_document<PowerStatus>(const xmlNode*);
 template headend::Result<PEVBinding> read_document<PEVBinding>(const xmlNode*);
+template headend::Result<ReadingType> read_document<ReadingType>(const xmlNode*);
+template headend::Result<TariffProfileList> read_document<TariffProfileList>(const xmlNode*);
+template headend::Result<TariffProfile> read_document<TariffProfile>(const xmlNode*);
+template headend::Result<RateComponentList> read_document<RateComponentList>(const xmlNode*);
+template headend::Result<RateComponent> read_document<RateComponent>(const xmlNode*);
+template headend::Result<TimeTariffIntervalList> read_document<TimeTariffIntervalList>(const xmlNode*);
+template headend::Result<TimeTariffInterval> read_document<TimeTariffInterval>(const xmlNode*);
+template headend::Result<ConsumptionTariffIntervalList> read_document<ConsumptionTariffIntervalList>(const xmlNode*);
+template headend::Result<ConsumptionTariffInterval> read_document<ConsumptionTariffInterval>(const xmlNode*);
 
 }  // namespace sep::detail

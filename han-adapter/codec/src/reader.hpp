@@ -32,6 +32,24 @@ template <>
 inline constexpr ExpectedRoot kRootOf<PowerStatus>{kSepNamespace, "PowerStatus"};
 template <>
 inline constexpr ExpectedRoot kRootOf<PEVBinding>{kExtNamespace, "PEVBinding"};
+template <>
+inline constexpr ExpectedRoot kRootOf<ReadingType>{kSepNamespace, "ReadingType"};
+template <>
+inline constexpr ExpectedRoot kRootOf<TariffProfileList>{kSepNamespace, "TariffProfileList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<TariffProfile>{kSepNamespace, "TariffProfile"};
+template <>
+inline constexpr ExpectedRoot kRootOf<RateComponentList>{kSepNamespace, "RateComponentList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<RateComponent>{kSepNamespace, "RateComponent"};
+template <>
+inline constexpr ExpectedRoot kRootOf<TimeTariffIntervalList>{kSepNamespace, "TimeTariffIntervalList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<TimeTariffInterval>{kSepNamespace, "TimeTariffInterval"};
+template <>
+inline constexpr ExpectedRoot kRootOf<ConsumptionTariffIntervalList>{kSepNamespace, "ConsumptionTariffIntervalList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<ConsumptionTariffInterval>{kSepNamespace, "ConsumptionTariffInterval"};
 
 // Errors come back as xml.schema naming the line and element.
 template <Decodable T>

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 #include "samples.hpp"
 #include "sep/encode.hpp"
@@ -84,6 +85,102 @@ TEST(codec_decode, ExtremeValues) {
     const auto result = test::codec().decode<PowerStatus>(encode(status));
     ASSERT_TRUE(result.ok()) << result.error().message;
     EXPECT_EQ(*result, status);
+}
+
+TEST(codec_decode, SchemaValidElementsTheStructsDoNotCarryAreSkipped) {
+    const auto reading_type = test::codec().decode<ReadingType>(
+        "<ReadingType xmlns=\"urn:ieee:std:2030.5:ns\"><accumulationBehaviour>4</accumulationBehaviour>"
+        "<calorificValue><multiplier>0</multiplier><unit>72</unit><value>1</value></calorificValue>"
+        "<commodity>1</commodity>"
+        "<conversionFactor><multiplier>-1</multiplier><unit>72</unit><value>10</value></conversionFactor>"
+        "<uom>72</uom></ReadingType>");
+    ASSERT_TRUE(reading_type.ok()) << reading_type.error().message;
+    ReadingType expected_reading_type;
+    expected_reading_type.accumulation_behaviour = 4;
+    expected_reading_type.commodity = 1;
+    expected_reading_type.uom = 72;
+    EXPECT_EQ(*reading_type, expected_reading_type);
+
+    const auto component = test::codec().decode<RateComponent>(
+        "<RateComponent xmlns=\"urn:ieee:std:2030.5:ns\"><mRID>01</mRID>"
+        "<flowRateEndLimit><multiplier>3</multiplier><unit>38</unit><value>7</value></flowRateEndLimit>"
+        "<flowRateStartLimit><multiplier>0</multiplier><unit>38</unit><value>0</value></flowRateStartLimit>"
+        "<ReadingTypeLink href=\"/rt/2\"/><roleFlags>FFFF</roleFlags>"
+        "<TimeTariffIntervalListLink href=\"/tp/1/rc/2/tti\"/></RateComponent>");
+    ASSERT_TRUE(component.ok()) << component.error().message;
+    EXPECT_EQ(*component, test::minimal_rate_component());
+
+    const auto consumption = test::codec().decode<ConsumptionTariffInterval>(
+        "<ConsumptionTariffInterval xmlns=\"urn:ieee:std:2030.5:ns\"><consumptionBlock>0</consumptionBlock>"
+        "<EnvironmentalCost><amount>1</amount><costKind>0</costKind><costLevel>1</costLevel>"
+        "<numCostLevels>3</numCostLevels></EnvironmentalCost>"
+        "<EnvironmentalCost><amount>2</amount><costKind>0</costKind><costLevel>2</costLevel>"
+        "<numCostLevels>3</numCostLevels></EnvironmentalCost>"
+        "<startValue>0</startValue></ConsumptionTariffInterval>");
+    ASSERT_TRUE(consumption.ok()) << consumption.error().message;
+    EXPECT_EQ(*consumption, test::minimal_consumption_tariff_interval());
+}
+
+TEST(codec_decode, LexicalVariantsOfATimeTariffInterval) {
+    const auto result = test::codec().decode<TimeTariffInterval>(
+        "<s:TimeTariffInterval xmlns:s=\"urn:ieee:std:2030.5:ns\" replyTo=\" /rsps/1/rsp \" responseRequired=\"0a\">"
+        "<s:mRID>2b3c4d5e6f708192a3b4c5d6009f5b01</s:mRID><s:creationTime>+5</s:creationTime>"
+        "<s:EventStatus><s:currentStatus>01</s:currentStatus><s:dateTime>0</s:dateTime>"
+        "<s:potentiallySuperseded>0</s:potentiallySuperseded></s:EventStatus>"
+        "<s:interval><s:duration>60</s:duration><s:start>-60</s:start></s:interval>"
+        "<s:randomizeStart>+0</s:randomizeStart><s:touTier>2</s:touTier></s:TimeTariffInterval>");
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->reply_to, "/rsps/1/rsp");
+    EXPECT_EQ(result->response_required, 0x0A);
+    EXPECT_EQ(result->mrid, "2B3C4D5E6F708192A3B4C5D6009F5B01");
+    EXPECT_EQ(result->creation_time, 5);
+    EXPECT_EQ(result->event_status, (EventStatus{1, 0, false, std::nullopt, std::nullopt}));
+    EXPECT_EQ(result->interval, (DateTimeInterval{60, -60}));
+    EXPECT_EQ(result->randomize_start, 0);
+    EXPECT_EQ(result->tou_tier, 2);
+}
+
+TEST(codec_decode, TariffListsWithEntries) {
+    const auto profiles = test::codec().decode<TariffProfileList>(encode(test::full_tariff_profile_list()));
+    ASSERT_TRUE(profiles.ok()) << profiles.error().message;
+    ASSERT_EQ(profiles->tariff_profiles.size(), 2u);
+    EXPECT_EQ(profiles->tariff_profiles[0], test::full_tariff_profile());
+    EXPECT_EQ(profiles->tariff_profiles[1], test::minimal_tariff_profile());
+
+    const auto intervals = test::codec().decode<TimeTariffIntervalList>(encode(test::full_time_tariff_interval_list()));
+    ASSERT_TRUE(intervals.ok()) << intervals.error().message;
+    ASSERT_EQ(intervals->time_tariff_intervals.size(), 2u);
+    EXPECT_EQ(intervals->time_tariff_intervals[0], test::full_time_tariff_interval());
+    EXPECT_EQ(intervals->time_tariff_intervals[1], test::minimal_time_tariff_interval());
+    EXPECT_EQ(intervals->all, 3u);
+    EXPECT_EQ(intervals->results, 2u);
+}
+
+template <Decodable T>
+void expect_schema_error(std::string_view xml) {
+    const auto result = test::codec().decode<T>(xml);
+    ASSERT_FALSE(result.ok()) << xml;
+    EXPECT_EQ(result.error().code, "xml.schema") << result.error().message;
+}
+
+TEST(codec_decode, OutOfRangeTariffValuesFailValidation) {
+    TimeTariffInterval interval = test::minimal_time_tariff_interval();
+    interval.randomize_duration = 3601;  // OneHourRangeType
+    expect_schema_error<TimeTariffInterval>(encode(interval));
+
+    expect_schema_error<TimeTariffInterval>(
+        "<TimeTariffInterval xmlns=\"urn:ieee:std:2030.5:ns\" responseRequired=\"0100\"><mRID>02</mRID>"
+        "<creationTime>0</creationTime><EventStatus><currentStatus>0</currentStatus><dateTime>0</dateTime>"
+        "<potentiallySuperseded>false</potentiallySuperseded></EventStatus>"
+        "<interval><duration>0</duration><start>0</start></interval><touTier>1</touTier></TimeTariffInterval>");
+
+    RateComponent component = test::minimal_rate_component();
+    component.mrid = std::string(34, 'A');  // mRIDType is at most 16 bytes
+    expect_schema_error<RateComponent>(encode(component));
+
+    ConsumptionTariffInterval consumption = test::minimal_consumption_tariff_interval();
+    consumption.start_value = 281474976710656ull;  // UInt48 maximum + 1
+    expect_schema_error<ConsumptionTariffInterval>(encode(consumption));
 }
 
 TEST(codec_load, MissingFolder) {

@@ -79,6 +79,101 @@ TEST(codec_encode, PEVBindingUsesTheExtensionNamespace) {
               "<mRID>0A0B0C0D0E0F101112131415009F5B01</mRID></PEVBinding>");
 }
 
+TEST(codec_encode, ReadingTypeFieldOrder) {
+    EXPECT_EQ(encode(test::full_reading_type()),
+              "<ReadingType xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/rt/1\">"
+              "<accumulationBehaviour>4</accumulationBehaviour><commodity>1</commodity>"
+              "<dataQualifier>12</dataQualifier><flowDirection>1</flowDirection><intervalLength>900</intervalLength>"
+              "<kind>12</kind><maxNumberOfIntervals>96</maxNumberOfIntervals>"
+              "<numberOfConsumptionBlocks>2</numberOfConsumptionBlocks><numberOfTouTiers>3</numberOfTouTiers>"
+              "<phase>0</phase><powerOfTenMultiplier>-3</powerOfTenMultiplier>"
+              "<subIntervalLength>60</subIntervalLength><supplyLimit>281474976710655</supplyLimit>"
+              "<tieredConsumptionBlocks>true</tieredConsumptionBlocks><uom>72</uom></ReadingType>");
+    EXPECT_EQ(encode(ReadingType{}), "<ReadingType xmlns=\"urn:ieee:std:2030.5:ns\"></ReadingType>");
+}
+
+TEST(codec_encode, TariffProfileFieldOrder) {
+    EXPECT_EQ(encode(test::full_tariff_profile()),
+              "<TariffProfile xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/tp/1\">"
+              "<mRID>0A0B0C0D0E0F101112131415009F5B01</mRID><description>EV time-of-use</description>"
+              "<version>3</version><currency>840</currency><pricePowerOfTenMultiplier>-5</pricePowerOfTenMultiplier>"
+              "<primacy>1</primacy><rateCode>EV-TOU-1</rateCode><RateComponentListLink href=\"/tp/1/rc\" all=\"1\"/>"
+              "<serviceCategoryKind>0</serviceCategoryKind></TariffProfile>");
+}
+
+TEST(codec_encode, RateComponentFieldOrder) {
+    EXPECT_EQ(encode(test::full_rate_component()),
+              "<RateComponent xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/tp/1/rc/1\">"
+              "<mRID>1A2B3C4D5E6F708192A3B4C5009F5B01</mRID><description>energy delivered</description>"
+              "<version>0</version><ActiveTimeTariffIntervalListLink href=\"/tp/1/rc/1/acttti\" all=\"1\"/>"
+              "<ReadingTypeLink href=\"/rt/1\"/><roleFlags>0045</roleFlags>"
+              "<TimeTariffIntervalListLink href=\"/tp/1/rc/1/tti\" all=\"3\"/></RateComponent>");
+}
+
+TEST(codec_encode, TimeTariffIntervalFieldOrder) {
+    EXPECT_EQ(encode(test::full_time_tariff_interval()),
+              "<TimeTariffInterval xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/tp/1/rc/1/tti/2\" "
+              "replyTo=\"/rsps/1/rsp\" responseRequired=\"03\" subscribable=\"1\">"
+              "<mRID>2B3C4D5E6F708192A3B4C5D6009F5B01</mRID><description>on-peak</description><version>7</version>"
+              "<creationTime>1699990000</creationTime>"
+              "<EventStatus><currentStatus>1</currentStatus><dateTime>1700000000</dateTime>"
+              "<potentiallySuperseded>true</potentiallySuperseded>"
+              "<potentiallySupersededTime>1700003600</potentiallySupersededTime>"
+              "<reason>superseded by a critical-peak event</reason></EventStatus>"
+              "<interval><duration>14400</duration><start>1700000000</start></interval>"
+              "<randomizeDuration>-3600</randomizeDuration><randomizeStart>3600</randomizeStart>"
+              "<ConsumptionTariffIntervalListLink href=\"/tp/1/rc/1/tti/2/cti\" all=\"2\"/>"
+              "<touTier>3</touTier></TimeTariffInterval>");
+}
+
+TEST(codec_encode, MinimalTimeTariffInterval) {
+    EXPECT_EQ(encode(test::minimal_time_tariff_interval()),
+              "<TimeTariffInterval xmlns=\"urn:ieee:std:2030.5:ns\"><mRID>02</mRID><creationTime>-1</creationTime>"
+              "<EventStatus><currentStatus>0</currentStatus><dateTime>0</dateTime>"
+              "<potentiallySuperseded>false</potentiallySuperseded></EventStatus>"
+              "<interval><duration>4294967295</duration><start>0</start></interval><touTier>1</touTier>"
+              "</TimeTariffInterval>");
+}
+
+TEST(codec_encode, ConsumptionTariffIntervalFieldOrder) {
+    EXPECT_EQ(encode(test::full_consumption_tariff_interval()),
+              "<ConsumptionTariffInterval xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/tp/1/rc/1/tti/2/cti/1\">"
+              "<consumptionBlock>1</consumptionBlock><price>31250</price><startValue>10000</startValue>"
+              "</ConsumptionTariffInterval>");
+}
+
+TEST(codec_encode, TariffListMembersInheritTheRootNamespace) {
+    ConsumptionTariffIntervalList consumption;
+    consumption.href = "/cti";
+    consumption.all = 2;
+    consumption.results = 1;
+    consumption.consumption_tariff_intervals = {test::minimal_consumption_tariff_interval()};
+    EXPECT_EQ(encode(consumption),
+              "<ConsumptionTariffIntervalList xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/cti\" all=\"2\" results=\"1\">"
+              "<ConsumptionTariffInterval><consumptionBlock>0</consumptionBlock><startValue>0</startValue>"
+              "</ConsumptionTariffInterval></ConsumptionTariffIntervalList>");
+
+    for (const std::string& xml :
+         {encode(test::full_tariff_profile_list()), encode(test::full_rate_component_list()),
+          encode(test::full_time_tariff_interval_list()), encode(test::full_consumption_tariff_interval_list())}) {
+        EXPECT_EQ(xml.find("xmlns"), xml.rfind("xmlns")) << xml;
+    }
+    EXPECT_NE(encode(test::full_time_tariff_interval_list()).find("<TimeTariffInterval><mRID>02</mRID>"),
+              std::string::npos);
+}
+
+TEST(codec_encode, HexBitmapsAreFixedWidthAndUpperCase) {
+    RateComponent component = test::minimal_rate_component();
+    component.role_flags = 0x00AB;
+    EXPECT_NE(encode(component).find("<roleFlags>00AB</roleFlags>"), std::string::npos);
+
+    TimeTariffInterval interval = test::minimal_time_tariff_interval();
+    interval.response_required = 0x0A;
+    EXPECT_NE(encode(interval).find(" responseRequired=\"0A\">"), std::string::npos);
+    interval.response_required = 0;
+    EXPECT_NE(encode(interval).find(" responseRequired=\"00\">"), std::string::npos);
+}
+
 TEST(codec_encode, ErrorBody) {
     EXPECT_EQ(encode(Error{std::nullopt, 0}),
               "<Error xmlns=\"urn:ieee:std:2030.5:ns\"><reasonCode>0</reasonCode></Error>");

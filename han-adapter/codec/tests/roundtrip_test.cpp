@@ -1,6 +1,7 @@
 // encode -> validate against schemas/ -> decode gives back the same value, for every type the codec carries.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "samples.hpp"
@@ -76,6 +77,62 @@ TEST(codec_roundtrip, PEVBinding) {
     refused.reason = "VIN not enrolled";
     refused.rebind_psk_key = std::vector<std::uint8_t>(32, 0xA5);
     expect_round_trip(refused);
+}
+
+TEST(codec_roundtrip, ReadingType) {
+    expect_round_trip(test::full_reading_type());
+    expect_round_trip(ReadingType{});
+}
+
+TEST(codec_roundtrip, TariffProfile) {
+    expect_round_trip(test::full_tariff_profile());
+    expect_round_trip(test::minimal_tariff_profile());
+}
+
+TEST(codec_roundtrip, TariffProfileList) {
+    expect_round_trip(test::full_tariff_profile_list());
+    expect_round_trip(TariffProfileList{});
+}
+
+TEST(codec_roundtrip, RateComponent) {
+    expect_round_trip(test::full_rate_component());
+    expect_round_trip(test::minimal_rate_component());
+}
+
+TEST(codec_roundtrip, RateComponentList) {
+    expect_round_trip(test::full_rate_component_list());
+    expect_round_trip(RateComponentList{});
+}
+
+TEST(codec_roundtrip, TimeTariffInterval) {
+    expect_round_trip(test::full_time_tariff_interval());
+    expect_round_trip(test::minimal_time_tariff_interval());
+    TimeTariffInterval cancelled = test::minimal_time_tariff_interval();
+    cancelled.response_required = 0xFF;
+    cancelled.event_status.current_status = 2;
+    cancelled.event_status.reason = std::string(192, 'r');
+    cancelled.randomize_start = -3600;
+    expect_round_trip(cancelled);
+}
+
+TEST(codec_roundtrip, TimeTariffIntervalList) {
+    expect_round_trip(test::full_time_tariff_interval_list());
+    expect_round_trip(TimeTariffIntervalList{});
+}
+
+TEST(codec_roundtrip, ConsumptionTariffInterval) {
+    expect_round_trip(test::full_consumption_tariff_interval());
+    expect_round_trip(test::minimal_consumption_tariff_interval());
+    ConsumptionTariffInterval extreme = test::full_consumption_tariff_interval();
+    extreme.consumption_block = 255;
+    extreme.price = INT32_MIN;
+    extreme.start_value = 281474976710655ull;  // UInt48 maximum
+    expect_round_trip(extreme);
+}
+
+TEST(codec_roundtrip, ConsumptionTariffIntervalList) {
+    expect_round_trip(test::full_consumption_tariff_interval_list());
+    expect_round_trip(ConsumptionTariffIntervalList{});
 }
 
 TEST(codec_roundtrip, UnicodeAndMarkupCharactersInStrings) {

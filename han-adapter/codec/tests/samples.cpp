@@ -227,4 +227,153 @@ PEVBinding minimal_pev_binding() {
     return v;
 }
 
+ReadingType full_reading_type() {
+    ReadingType v;
+    v.href = "/rt/1";
+    v.accumulation_behaviour = 4;  // deltaData
+    v.commodity = 1;
+    v.data_qualifier = 12;
+    v.flow_direction = 1;
+    v.interval_length = 900;
+    v.kind = 12;  // energy
+    v.max_number_of_intervals = 96;
+    v.number_of_consumption_blocks = 2;
+    v.number_of_tou_tiers = 3;
+    v.phase = 0;
+    v.power_of_ten_multiplier = -3;
+    v.sub_interval_length = 60;
+    v.supply_limit = 281474976710655ull;
+    v.tiered_consumption_blocks = true;
+    v.uom = 72;  // Wh
+    return v;
+}
+
+TariffProfile full_tariff_profile() {
+    TariffProfile v;
+    v.href = "/tp/1";
+    v.mrid = std::string(kMrid);
+    v.description = "EV time-of-use";
+    v.version = 3;
+    v.currency = 840;  // USD
+    v.price_power_of_ten_multiplier = -5;
+    v.primacy = 1;
+    v.rate_code = "EV-TOU-1";
+    v.rate_component_list_link = ListLink{"/tp/1/rc", 1};
+    v.service_category_kind = 0;
+    return v;
+}
+
+TariffProfile minimal_tariff_profile() {
+    TariffProfile v;
+    v.mrid = "00";
+    v.primacy = 89;
+    return v;
+}
+
+TariffProfileList full_tariff_profile_list() {
+    TariffProfileList v;
+    v.href = "/tp";
+    v.subscribable = 1;
+    v.all = 3;
+    v.results = 2;
+    v.poll_rate = 3600;
+    v.tariff_profiles = {full_tariff_profile(), minimal_tariff_profile()};
+    return v;
+}
+
+RateComponent full_rate_component() {
+    RateComponent v;
+    v.href = "/tp/1/rc/1";
+    v.mrid = "1A2B3C4D5E6F708192A3B4C5009F5B01";
+    v.description = "energy delivered";
+    v.version = 0;
+    v.active_time_tariff_interval_list_link = ListLink{"/tp/1/rc/1/acttti", 1};
+    v.reading_type_link = Link{"/rt/1"};
+    v.role_flags = 0x0045;  // isMirror | isPEV | isSubmeter
+    v.time_tariff_interval_list_link = ListLink{"/tp/1/rc/1/tti", 3};
+    return v;
+}
+
+RateComponent minimal_rate_component() {
+    RateComponent v;
+    v.mrid = "01";
+    v.reading_type_link = Link{"/rt/2"};
+    v.role_flags = 0xFFFF;
+    v.time_tariff_interval_list_link = ListLink{"/tp/1/rc/2/tti", std::nullopt};
+    return v;
+}
+
+RateComponentList full_rate_component_list() {
+    RateComponentList v;
+    v.href = "/tp/1/rc";
+    v.all = 2;
+    v.results = 2;
+    v.rate_components = {full_rate_component(), minimal_rate_component()};
+    return v;
+}
+
+TimeTariffInterval full_time_tariff_interval() {
+    TimeTariffInterval v;
+    v.href = "/tp/1/rc/1/tti/2";
+    v.reply_to = "/rsps/1/rsp";
+    v.response_required = 0x03;
+    v.subscribable = 1;
+    v.mrid = "2B3C4D5E6F708192A3B4C5D6009F5B01";
+    v.description = "on-peak";
+    v.version = 7;
+    v.creation_time = 1699990000;
+    v.event_status = EventStatus{1, 1700000000, true, 1700003600, "superseded by a critical-peak event"};
+    v.interval = DateTimeInterval{14400, 1700000000};
+    v.randomize_duration = -3600;
+    v.randomize_start = 3600;
+    v.consumption_tariff_interval_list_link = ListLink{"/tp/1/rc/1/tti/2/cti", 2};
+    v.tou_tier = 3;
+    return v;
+}
+
+TimeTariffInterval minimal_time_tariff_interval() {
+    TimeTariffInterval v;
+    v.mrid = "02";
+    v.creation_time = -1;  // TimeType is signed
+    v.event_status = EventStatus{0, 0, false, std::nullopt, std::nullopt};
+    v.interval = DateTimeInterval{4294967295u, 0};
+    v.tou_tier = 1;
+    return v;
+}
+
+TimeTariffIntervalList full_time_tariff_interval_list() {
+    TimeTariffIntervalList v;
+    v.href = "/tp/1/rc/1/tti";
+    v.subscribable = 0;
+    v.all = 3;
+    v.results = 2;
+    v.time_tariff_intervals = {full_time_tariff_interval(), minimal_time_tariff_interval()};
+    return v;
+}
+
+ConsumptionTariffInterval full_consumption_tariff_interval() {
+    ConsumptionTariffInterval v;
+    v.href = "/tp/1/rc/1/tti/2/cti/1";
+    v.consumption_block = 1;
+    v.price = 31250;  // 0.31250 USD/kWh at the profile's multiplier -5
+    v.start_value = 10000;
+    return v;
+}
+
+ConsumptionTariffInterval minimal_consumption_tariff_interval() {
+    ConsumptionTariffInterval v;
+    v.consumption_block = 0;
+    v.start_value = 0;
+    return v;
+}
+
+ConsumptionTariffIntervalList full_consumption_tariff_interval_list() {
+    ConsumptionTariffIntervalList v;
+    v.href = "/tp/1/rc/1/tti/2/cti";
+    v.all = 2;
+    v.results = 2;
+    v.consumption_tariff_intervals = {full_consumption_tariff_interval(), minimal_consumption_tariff_interval()};
+    return v;
+}
+
 }  // namespace sep::test

@@ -32,5 +32,18 @@ PowerStatus full_power_status();
 PowerStatus minimal_power_status();
 PEVBinding full_pev_binding();
 PEVBinding minimal_pev_binding();
+ReadingType full_reading_type();
+TariffProfile full_tariff_profile();
+TariffProfile minimal_tariff_profile();
+TariffProfileList full_tariff_profile_list();
+RateComponent full_rate_component();
+RateComponent minimal_rate_component();
+RateComponentList full_rate_component_list();
+TimeTariffInterval full_time_tariff_interval();
+TimeTariffInterval minimal_time_tariff_interval();
+TimeTariffIntervalList full_time_tariff_interval_list();
+ConsumptionTariffInterval full_consumption_tariff_interval();
+ConsumptionTariffInterval minimal_consumption_tariff_interval();
+ConsumptionTariffIntervalList full_consumption_tariff_interval_list();
 
 }  // namespace sep::test

@@ -28,6 +28,7 @@
 #include "headend/storage/sqlite_database.hpp"
 #include "pki/pki.hpp"
 #include "sep/codec.hpp"
+#include "sep/plugin_codec.hpp"
 
 namespace headend::core {
 
@@ -137,6 +138,7 @@ public:
     std::unique_ptr<AsioTimers> timers;
     std::unique_ptr<AsioEventBus> events;
     std::unique_ptr<SepResources> resources;
+    std::unique_ptr<plugin::SepCodec> plugin_codec;
     std::unique_ptr<PluginHost> plugins;
     std::thread io_thread;
     std::optional<boost::asio::signal_set> signals;
@@ -247,7 +249,9 @@ Result<void> Daemon::Impl::start() {
         },
         clock->now(), *clock);
 
-    plugins = std::make_unique<PluginHost>(HostServices{*coap, *http, *events, *database, *clock, *timers});
+    plugin_codec = sep::make_plugin_codec(*codec);
+    plugins =
+        std::make_unique<PluginHost>(HostServices{*coap, *http, *events, *database, *clock, *timers, *plugin_codec});
     for (const auto& plugin : config.plugins) {
         if (auto result = plugins->load(plugin); !result)
             return result.error();

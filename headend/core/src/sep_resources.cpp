@@ -78,25 +78,6 @@ sep::EndDevice end_device_of(const Device& device) {
 
 }  // namespace
 
-Result<ListQuery> parse_list_query(const std::map<std::string, std::string>& query, std::uint32_t max_limit) {
-    ListQuery list;
-    for (const auto& [key, value] : query) {
-        auto number = parse_unsigned(value);
-        if (key == "s" || key == "a" || key == "l") {
-            if (!number || *number > 0xFFFFFFFFULL * 1000) {
-                return make_error("list.query", "query parameter " + key + " must be an unsigned number");
-            }
-        }
-        if (key == "s")
-            list.start = static_cast<std::size_t>(*number);
-        if (key == "a")
-            list.after = static_cast<std::int64_t>(*number);
-        if (key == "l")
-            list.limit = static_cast<std::size_t>(std::min<std::uint64_t>(*number, max_limit));
-    }
-    return list;
-}
-
 bool may_see(const coap::Peer& peer, const Device& device) {
     if (!peer.device_id)
         return false;

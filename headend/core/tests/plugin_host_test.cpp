@@ -6,6 +6,7 @@
 
 #include "headend/storage/sqlite_database.hpp"
 #include "headend/testing/fakes.hpp"
+#include "sep/plugin_codec.hpp"
 
 namespace headend::core {
 namespace {
@@ -16,7 +17,11 @@ protected:
         auto opened = storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
         ASSERT_TRUE(opened);
         database_ = std::move(*opened);
-        host_ = std::make_unique<PluginHost>(HostServices{resources_, routes_, events_, *database_, clock_, timers_});
+        auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+        ASSERT_TRUE(codec);
+        sep_ = sep::make_plugin_codec(*codec);
+        host_ = std::make_unique<PluginHost>(
+            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_});
     }
 
     bool table_exists(const std::string& name) {
@@ -40,6 +45,7 @@ protected:
     AsioTimers timers_{io_};
     testing::FixedClock clock_{0};
     std::unique_ptr<storage::SqliteDatabase> database_;
+    std::unique_ptr<plugin::SepCodec> sep_;
     std::unique_ptr<PluginHost> host_;
 };
 

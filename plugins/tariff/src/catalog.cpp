@@ -6,8 +6,10 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -220,6 +222,8 @@ Result<Period> read_period(const Reader& reader, const toml::table& table, const
         return reader.error(
             where + "price",
             "expected a decimal string with at most 5 decimals, like \"0.26322\", not '" + *price + "'");
+    if (*units > std::numeric_limits<std::int32_t>::max())
+        return reader.error(where + "price", "too large for a 2030.5 price (at most 21474.83647)");
     period.price = *units;
     return period;
 }
@@ -283,6 +287,11 @@ Result<Program> read_program(const Reader& reader, const toml::table& table, con
     program.id = *id;
     if (program.id.empty() || program.id.size() > kMaxProgramId)
         return reader.error(where + "id", "1 to 20 characters");
+    // The id is a path segment of /tp/{program}.
+    if (!std::all_of(program.id.begin(), program.id.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        }))
+        return reader.error(where + "id", "letters, digits, '-', '_' and '.' only");
     auto description = reader.optional<std::string>(table, where, "description", program.id);
     if (!description)
         return description.error();

@@ -117,6 +117,11 @@ periods = [{ name = "flat", from = "00:00", to = "24:00", price = "0.30" }]
     EXPECT_EQ(refusal("time_zone = \"UTC\"\n"), "programs.toml: programs: expected a non-empty array of [[programs]]");
     EXPECT_EQ(refusal(minimal_with("id = \"FLAT\"", "id = \"ABCDEFGHIJKLMNOPQRSTU\"")),
               "programs.toml: programs[0].id: 1 to 20 characters");
+    EXPECT_EQ(refusal(minimal_with("id = \"FLAT\"", "id = \"FLAT/2\"")),
+              "programs.toml: programs[0].id: letters, digits, '-', '_' and '.' only");
+    EXPECT_EQ(refusal(minimal_with("\"0.32\"", "\"21474.83648\"")),
+              "programs.toml: programs[0].seasons[0].periods[0].price: too large for a 2030.5 price (at most "
+              "21474.83647)");
 }
 
 TEST(CatalogTest, LoadNamesAnUnreadableFile) {

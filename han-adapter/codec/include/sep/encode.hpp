@@ -19,5 +19,14 @@ std::string encode(const Response& value);
 std::string encode(const Error& value);
 std::string encode(const PowerStatus& value);
 std::string encode(const PEVBinding& value);
+std::string encode(const ReadingType& value);
+std::string encode(const TariffProfileList& value);
+std::string encode(const TariffProfile& value);
+std::string encode(const RateComponentList& value);
+std::string encode(const RateComponent& value);
+std::string encode(const TimeTariffIntervalList& value);
+std::string encode(const TimeTariffInterval& value);
+std::string encode(const ConsumptionTariffIntervalList& value);
+std::string encode(const ConsumptionTariffInterval& value);
 
 }  // namespace sep

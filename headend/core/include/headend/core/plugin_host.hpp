@@ -19,6 +19,7 @@ struct HostServices {
     storage::Database& database;
     const plugin::Clock& clock;
     plugin::Timers& timers;
+    const plugin::SepCodec& sep;
 };
 
 class PluginHost {

@@ -9,6 +9,7 @@
 
 #include "headend/core/device_registry.hpp"
 #include "headend/plugin/coap.hpp"
+#include "headend/plugin/list_query.hpp"
 #include "headend/plugin/plugin.hpp"
 #include "headend/plugin/storage.hpp"
 
@@ -24,13 +25,8 @@ struct SepSettings {
     std::uint32_t max_list_limit = 255;
 };
 
-// 2030.5 list paging: s (start index), a (after: only items changed at or after this time), l (limit, default 1).
-struct ListQuery {
-    std::size_t start = 0;
-    std::optional<std::int64_t> after;
-    std::size_t limit = 1;
-};
-Result<ListQuery> parse_list_query(const std::map<std::string, std::string>& query, std::uint32_t max_limit);
+using coap::ListQuery;
+using coap::parse_list_query;
 
 // Who may see which device: itself; an ESCI sees the devices of its premises.
 bool may_see(const coap::Peer& peer, const Device& device);

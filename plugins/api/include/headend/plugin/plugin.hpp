@@ -17,12 +17,13 @@
 #include "headend/plugin/coap.hpp"
 #include "headend/plugin/http.hpp"
 #include "headend/plugin/result.hpp"
+#include "headend/plugin/sep_codec.hpp"
 #include "headend/plugin/storage.hpp"
 
 namespace headend::plugin {
 
 // Bumped whenever anything in this folder changes incompatibly; the host refuses other versions.
-inline constexpr int kApiVersion = 1;
+inline constexpr int kApiVersion = 2;  // 2: Context::sep
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 
@@ -94,6 +95,7 @@ struct Context {
     Logger& logger;
     const Clock& clock;
     Timers& timers;
+    const SepCodec& sep;
 };
 
 class Plugin {

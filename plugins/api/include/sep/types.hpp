@@ -1,12 +1,16 @@
 // Plain C++ views of the IEEE 2030.5 (SEP 2.0) resources the head-end exchanges, plus our PEVBinding extension.
 // Members follow the 2030.5 element order. Absent optional elements are std::nullopt; times are UTC seconds.
 // Values must lie in the 2030.5 ranges noted below; the encoder writes what it is given.
+//
+// Part of the plugin API: plain data only. Plugins encode and decode them through headend::plugin::SepCodec.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sep {
@@ -193,8 +197,31 @@ struct PowerStatus {
 // On the wire as lower-case words: requested, confirmed, acknowledged, active, ended, refused, fallback.
 enum class BindingStatus { kRequested, kConfirmed, kAcknowledged, kActive, kEnded, kRefused, kFallback };
 
-std::string_view to_string(BindingStatus status);
-std::optional<BindingStatus> parse_binding_status(std::string_view text);
+inline constexpr std::array<std::pair<BindingStatus, std::string_view>, 7> kBindingStatusNames{{
+    {BindingStatus::kRequested, "requested"},
+    {BindingStatus::kConfirmed, "confirmed"},
+    {BindingStatus::kAcknowledged, "acknowledged"},
+    {BindingStatus::kActive, "active"},
+    {BindingStatus::kEnded, "ended"},
+    {BindingStatus::kRefused, "refused"},
+    {BindingStatus::kFallback, "fallback"},
+}};
+
+inline std::string_view to_string(BindingStatus status) {
+    for (const auto& [value, name] : kBindingStatusNames) {
+        if (value == status)
+            return name;
+    }
+    return "";  // not a BindingStatus: the document will fail validation rather than carry a wrong status
+}
+
+inline std::optional<BindingStatus> parse_binding_status(std::string_view text) {
+    for (const auto& [value, name] : kBindingStatusNames) {
+        if (name == text)
+            return value;
+    }
+    return std::nullopt;
+}
 
 struct PEVBinding {
     std::optional<std::string> href;
@@ -210,6 +237,135 @@ struct PEVBinding {
     std::optional<std::string> reason;  // up to 192 characters
     std::string mrid;
     bool operator==(const PEVBinding&) const = default;
+};
+
+struct DateTimeInterval {
+    std::uint32_t duration = 0;  // seconds
+    std::int64_t start = 0;
+    bool operator==(const DateTimeInterval&) const = default;
+};
+
+struct EventStatus {
+    std::uint8_t current_status = 0;  // 0 scheduled, 1 active, 2 cancelled, 3 cancelled with randomization, 4 superseded
+    std::int64_t date_time = 0;
+    bool potentially_superseded = false;
+    std::optional<std::int64_t> potentially_superseded_time;
+    std::optional<std::string> reason;  // up to 192 characters
+    bool operator==(const EventStatus&) const = default;
+};
+
+// What a reading measures. Codes in ../shared/reference/sep2-fields.md (uom 72 = Wh, kind 12 = energy, ...).
+// The UnitValueType members (calorificValue, conversionFactor) are not used here and not carried.
+struct ReadingType {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> accumulation_behaviour;
+    std::optional<std::uint8_t> commodity;
+    std::optional<std::uint8_t> data_qualifier;
+    std::optional<std::uint8_t> flow_direction;
+    std::optional<std::uint32_t> interval_length;
+    std::optional<std::uint8_t> kind;
+    std::optional<std::uint8_t> max_number_of_intervals;
+    std::optional<std::uint8_t> number_of_consumption_blocks;
+    std::optional<std::uint8_t> number_of_tou_tiers;
+    std::optional<std::uint8_t> phase;
+    std::optional<std::int8_t> power_of_ten_multiplier;
+    std::optional<std::uint32_t> sub_interval_length;
+    std::optional<std::uint64_t> supply_limit;  // UInt48
+    std::optional<bool> tiered_consumption_blocks;
+    std::optional<std::uint8_t> uom;
+    bool operator==(const ReadingType&) const = default;
+};
+
+// Members of IdentifiedObject: mRID is 32 hex digits (upper case after decoding); description a String32.
+struct TariffProfile {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::optional<std::uint16_t> currency;  // ISO 4217 numeric
+    std::optional<std::int8_t> price_power_of_ten_multiplier;
+    std::uint8_t primacy = 0;
+    std::optional<std::string> rate_code;  // up to 20 characters
+    std::optional<ListLink> rate_component_list_link;
+    std::uint8_t service_category_kind = 0;  // 0 electricity
+    bool operator==(const TariffProfile&) const = default;
+};
+
+struct TariffProfileList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::optional<std::uint32_t> poll_rate;
+    std::vector<TariffProfile> tariff_profiles;
+    bool operator==(const TariffProfileList&) const = default;
+};
+
+// flowRateStartLimit / flowRateEndLimit (UnitValueType) are not used here and not carried.
+struct RateComponent {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::optional<ListLink> active_time_tariff_interval_list_link;
+    Link reading_type_link;
+    std::uint16_t role_flags = 0;  // RoleFlagsType bitmap, sent as 4 hex digits
+    ListLink time_tariff_interval_list_link;
+    bool operator==(const RateComponent&) const = default;
+};
+
+struct RateComponentList {
+    std::optional<std::string> href;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<RateComponent> rate_components;
+    bool operator==(const RateComponentList&) const = default;
+};
+
+struct TimeTariffInterval {
+    std::optional<std::string> href;
+    std::optional<std::string> reply_to;
+    std::optional<std::uint8_t> response_required;  // HexBinary8 bitmap, sent as 2 hex digits
+    std::optional<std::uint8_t> subscribable;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::int64_t creation_time = 0;
+    EventStatus event_status;
+    DateTimeInterval interval;
+    std::optional<std::int16_t> randomize_duration;  // OneHourRangeType: -3600..3600
+    std::optional<std::int16_t> randomize_start;
+    std::optional<ListLink> consumption_tariff_interval_list_link;
+    std::uint8_t tou_tier = 0;
+    bool operator==(const TimeTariffInterval&) const = default;
+};
+
+struct TimeTariffIntervalList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<TimeTariffInterval> time_tariff_intervals;
+    bool operator==(const TimeTariffIntervalList&) const = default;
+};
+
+// EnvironmentalCost is not used here and not carried.
+struct ConsumptionTariffInterval {
+    std::optional<std::string> href;
+    std::uint8_t consumption_block = 0;
+    // Per unit of the RateComponent's ReadingType (uom × 10^powerOfTenMultiplier), in the TariffProfile's currency
+    // × 10^pricePowerOfTenMultiplier.
+    std::optional<std::int32_t> price;
+    std::uint64_t start_value = 0;  // UInt48, in the ReadingType's unit
+    bool operator==(const ConsumptionTariffInterval&) const = default;
+};
+
+struct ConsumptionTariffIntervalList {
+    std::optional<std::string> href;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<ConsumptionTariffInterval> consumption_tariff_intervals;
+    bool operator==(const ConsumptionTariffIntervalList&) const = default;
 };
 
 }  // namespace sep

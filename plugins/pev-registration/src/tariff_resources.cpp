@@ -1,0 +1,329 @@
+#include "pev/tariff_resources.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "headend/plugin/list_query.hpp"
+
+namespace pev {
+
+namespace {
+
+using headend::coap::Code;
+using headend::coap::Method;
+using headend::coap::Request;
+using headend::coap::Responder;
+using headend::coap::Response;
+
+constexpr std::int8_t kPricePowerOfTen = -5;  // catalog prices are in 10^-5 currency units per kWh
+constexpr std::uint8_t kUomWh = 72;
+constexpr std::uint8_t kKindEnergy = 12;
+constexpr std::uint8_t kCommodityElectricity = 1;
+constexpr std::uint8_t kFlowForward = 1;
+constexpr std::uint8_t kAccumulationDelta = 4;
+constexpr std::uint8_t kEventScheduled = 0;
+constexpr std::uint8_t kEventActive = 1;
+constexpr std::uint32_t kPollRate = 3600;
+
+Response xml(std::string body) {
+    return Response{Code::Content, std::move(body), headend::coap::kContentFormatXml, "", std::nullopt};
+}
+Response not_found() {
+    return Response{Code::NotFound, "", 0, "", std::nullopt};
+}
+Response bad_request(std::string message) {
+    return Response{Code::BadRequest, std::move(message), 0, "", std::nullopt};
+}
+
+// FNV-1a: a stable 64-bit digest so the same program and period always get the same mRID.
+std::uint64_t fnv1a(std::string_view text) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const char c : text) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+std::optional<std::int64_t> parse_start(const std::string& text) {
+    std::int64_t value = 0;
+    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || problem != std::errc() || end != text.data() + text.size() || value < 0)
+        return std::nullopt;
+    return value;
+}
+
+template <typename T>
+std::uint32_t count_of(const std::vector<T>& items) {
+    return static_cast<std::uint32_t>(items.size());
+}
+
+}  // namespace
+
+std::string tariff_profile_path(const std::string& program_id) {
+    return "/tp/" + program_id;
+}
+
+TariffResources::TariffResources(const tariff::Catalog& catalog, const headend::plugin::SepCodec& codec,
+                                 const headend::plugin::Clock& clock, TariffResourceSettings settings)
+    : catalog_(catalog),
+      calendar_(catalog),
+      codec_(codec),
+      clock_(clock),
+      settings_(settings),
+      created_at_(clock.now()) {}
+
+void TariffResources::add_to(headend::coap::ResourceRegistry& resources) {
+    // Read-only resources: anything but GET is 4.05.
+    auto get_only = [this](void (TariffResources::*handler)(const Request&, const Responder&) const) {
+        return [this, handler](const Request& request, Responder respond) {
+            if (request.method != Method::Get) {
+                respond(Response{Code::MethodNotAllowed, "", 0, "", std::nullopt});
+                return;
+            }
+            (this->*handler)(request, respond);
+        };
+    };
+    resources.add("/tp", get_only(&TariffResources::get_profiles));
+    resources.add("/tp/{program}", get_only(&TariffResources::get_profile));
+    resources.add("/tp/{program}/rc", get_only(&TariffResources::get_components));
+    resources.add("/tp/{program}/rc/{component}", get_only(&TariffResources::get_component));
+    resources.add("/tp/{program}/rc/{component}/rt", get_only(&TariffResources::get_reading_type));
+    resources.add("/tp/{program}/rc/{component}/tti", get_only(&TariffResources::get_intervals));
+    resources.add("/tp/{program}/rc/{component}/acttti", get_only(&TariffResources::get_active_intervals));
+    resources.add("/tp/{program}/rc/{component}/tti/{start}", get_only(&TariffResources::get_interval));
+    resources.add("/tp/{program}/rc/{component}/tti/{start}/cti", get_only(&TariffResources::get_prices));
+}
+
+// segments: {"tp", program, "rc", "1", ...}; only component 1 exists.
+const tariff::Program* TariffResources::program_of(const Request& request) const {
+    if (request.segments.size() < 2)
+        return nullptr;
+    if (request.segments.size() >= 4 && request.segments[3] != "1")
+        return nullptr;
+    return catalog_.find(request.segments[1]);
+}
+
+std::string TariffResources::mrid(const std::string& kind, const std::string& key) const {
+    std::array<char, 33> text{};
+    std::snprintf(text.data(), text.size(), "%016llX%08X%08X", static_cast<unsigned long long>(fnv1a(kind + ":" + key)),
+                  0U, settings_.utility_pen);
+    return std::string(text.data(), 32);
+}
+
+std::vector<tariff::TouSpan> TariffResources::upcoming(const tariff::Program& program, std::int64_t now) const {
+    // Start a day back so the first span is the whole current period, then drop what has ended.
+    constexpr std::int64_t kLookBack = 24 * 3600;
+    auto spans = calendar_.spans(program, now - kLookBack, now + settings_.horizon_seconds);
+    std::erase_if(spans, [now](const tariff::TouSpan& span) { return span.end <= now; });
+    return spans;
+}
+
+sep::TimeTariffInterval TariffResources::interval_of(const tariff::Program& program, const tariff::TouSpan& span,
+                                                     std::int64_t now) const {
+    const std::string base = tariff_profile_path(program.id) + "/rc/1/tti/" + std::to_string(span.start);
+    sep::TimeTariffInterval interval;
+    interval.href = base;
+    interval.mrid = mrid("tti", program.id + ":" + std::to_string(span.start));
+    interval.description = span.period->name;
+    interval.creation_time = std::min(created_at_, span.start);
+    interval.event_status.current_status = span.start <= now && now < span.end ? kEventActive : kEventScheduled;
+    interval.event_status.date_time = now;
+    interval.event_status.potentially_superseded = false;
+    interval.interval = {static_cast<std::uint32_t>(span.end - span.start), span.start};
+    interval.consumption_tariff_interval_list_link = sep::ListLink{base + "/cti", 1};
+    interval.tou_tier = static_cast<std::uint8_t>(span.period->tier);
+    return interval;
+}
+
+sep::TariffProfile TariffResources::profile_of(const tariff::Program& program) const {
+    const std::string path = tariff_profile_path(program.id);
+    sep::TariffProfile profile;
+    profile.href = path;
+    profile.mrid = mrid("tp", program.id);
+    profile.description = program.description;
+    profile.currency = program.currency;
+    profile.price_power_of_ten_multiplier = kPricePowerOfTen;
+    profile.primacy = 0;
+    profile.rate_code = program.id;
+    profile.rate_component_list_link = sep::ListLink{path + "/rc", 1};
+    profile.service_category_kind = 0;  // electricity
+    return profile;
+}
+
+void TariffResources::get_profiles(const Request& request, const Responder& respond) const {
+    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
+    if (!query) {
+        respond(bad_request(query.error().message));
+        return;
+    }
+    sep::TariffProfileList list;
+    list.href = "/tp";
+    list.all = count_of(catalog_.programs);
+    list.poll_rate = kPollRate;
+    for (std::size_t i = query->start; i < catalog_.programs.size() && list.tariff_profiles.size() < query->limit; ++i)
+        list.tariff_profiles.push_back(profile_of(catalog_.programs[i]));
+    list.results = count_of(list.tariff_profiles);
+    respond(xml(codec_.encode(list)));
+}
+
+void TariffResources::get_profile(const Request& request, const Responder& respond) const {
+    const tariff::Program* program = program_of(request);
+    if (program == nullptr) {
+        respond(not_found());
+        return;
+    }
+    respond(xml(codec_.encode(profile_of(*program))));
+}
+
+sep::RateComponent TariffResources::component_of(const tariff::Program& program, std::int64_t now) const {
+    const std::string path = tariff_profile_path(program.id) + "/rc/1";
+    sep::RateComponent component;
+    component.href = path;
+    component.mrid = mrid("rc", program.id);
+    component.description = "energy";
+    component.active_time_tariff_interval_list_link = sep::ListLink{path + "/acttti", 1};
+    component.reading_type_link = sep::Link{path + "/rt"};
+    component.role_flags = 0;
+    component.time_tariff_interval_list_link = sep::ListLink{path + "/tti", count_of(upcoming(program, now))};
+    return component;
+}
+
+void TariffResources::get_components(const Request& request, const Responder& respond) const {
+    const tariff::Program* program = program_of(request);
+    if (program == nullptr) {
+        respond(not_found());
+        return;
+    }
+    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
+    if (!query) {
+        respond(bad_request(query.error().message));
+        return;
+    }
+    sep::RateComponentList list;
+    list.href = tariff_profile_path(program->id) + "/rc";
+    list.all = 1;
+    if (query->start == 0 && query->limit > 0)
+        list.rate_components.push_back(component_of(*program, clock_.now()));
+    list.results = count_of(list.rate_components);
+    respond(xml(codec_.encode(list)));
+}
+
+void TariffResources::get_component(const Request& request, const Responder& respond) const {
+    const tariff::Program* program = program_of(request);
+    if (program == nullptr) {
+        respond(not_found());
+        return;
+    }
+    respond(xml(codec_.encode(component_of(*program, clock_.now()))));
+}
+
+void TariffResources::get_reading_type(const Request& request, const Responder& respond) const {
+    const tariff::Program* program = program_of(request);
+    if (program == nullptr) {
+        respond(not_found());
+        return;
+    }
+    int tiers = 0;
+    for (const auto& season : program->seasons) {
+        for (const auto& period : season.periods)
+            tiers = std::max(tiers, period.tier);
+    }
+    sep::ReadingType type;
+    type.href = tariff_profile_path(program->id) + "/rc/1/rt";
+    type.accumulation_behaviour = kAccumulationDelta;
+    type.commodity = kCommodityElectricity;
+    type.flow_direction = kFlowForward;
+    type.kind = kKindEnergy;
+    type.number_of_tou_tiers = static_cast<std::uint8_t>(tiers);
+    type.power_of_ten_multiplier = 3;  // kWh: prices are per kWh
+    type.uom = kUomWh;
+    respond(xml(codec_.encode(type)));
+}
+
+void TariffResources::get_intervals(const Request& request, const Responder& respond) const {
+    list_intervals(request, respond, "/tti", false);
+}
+
+void TariffResources::get_active_intervals(const Request& request, const Responder& respond) const {
+    list_intervals(request, respond, "/acttti", true);
+}
+
+void TariffResources::list_intervals(const Request& request, const Responder& respond, const std::string& path,
+                                     bool active_only) const {
+    const tariff::Program* program = program_of(request);
+    if (program == nullptr) {
+        respond(not_found());
+        return;
+    }
+    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
+    if (!query) {
+        respond(bad_request(query.error().message));
+        return;
+    }
+    const std::int64_t now = clock_.now();
+    auto spans = upcoming(*program, now);
+    if (active_only && spans.size() > 1)
+        spans.resize(1);  // the first upcoming span is the one in effect now
+    sep::TimeTariffIntervalList list;
+    list.href = tariff_profile_path(program->id) + "/rc/1" + path;
+    list.all = count_of(spans);
+    for (std::size_t i = query->start; i < spans.size() && list.time_tariff_intervals.size() < query->limit; ++i)
+        list.time_tariff_intervals.push_back(interval_of(*program, spans[i], now));
+    list.results = count_of(list.time_tariff_intervals);
+    respond(xml(codec_.encode(list)));
+}
+
+// The span named by /tp/{program}/rc/1/tti/{start}: one of the listed spans, or any other span of the program that
+// starts exactly there (a device may ask about an interval that has just ended).
+std::optional<tariff::TouSpan> TariffResources::span_at(const Request& request, std::int64_t now) const {
+    const tariff::Program* program = program_of(request);
+    const auto start = parse_start(request.segments.at(5));
+    if (program == nullptr || !start)
+        return std::nullopt;
+    for (const auto& span : upcoming(*program, now)) {
+        if (span.start == *start)
+            return span;
+    }
+    if (calendar_.spans(*program, *start - 1, *start + 1).size() != 2)
+        return std::nullopt;  // the period does not change at {start}
+    return calendar_.spans(*program, *start, *start + settings_.horizon_seconds).front();
+}
+
+void TariffResources::get_interval(const Request& request, const Responder& respond) const {
+    const std::int64_t now = clock_.now();
+    const auto span = span_at(request, now);
+    if (!span) {
+        respond(not_found());
+        return;
+    }
+    respond(xml(codec_.encode(interval_of(*program_of(request), *span, now))));
+}
+
+void TariffResources::get_prices(const Request& request, const Responder& respond) const {
+    const auto span = span_at(request, clock_.now());
+    if (!span) {
+        respond(not_found());
+        return;
+    }
+    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
+    if (!query) {
+        respond(bad_request(query.error().message));
+        return;
+    }
+    sep::ConsumptionTariffIntervalList list;
+    list.href = request.path;
+    list.all = 1;
+    if (query->start == 0 && query->limit > 0) {
+        sep::ConsumptionTariffInterval price;
+        price.consumption_block = 1;  // one block: the price holds from the first Wh
+        price.price = static_cast<std::int32_t>(span->period->price);
+        price.start_value = 0;
+        list.consumption_tariff_intervals.push_back(std::move(price));
+    }
+    list.results = count_of(list.consumption_tariff_intervals);
+    respond(xml(codec_.encode(list)));
+}
+
+}  // namespace pev

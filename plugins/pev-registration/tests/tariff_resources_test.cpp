@@ -1,0 +1,169 @@
+#include "pev/tariff_resources.hpp"
+
+#include <gtest/gtest.h>
+
+#include "headend/testing/fakes.hpp"
+#include "sep/codec.hpp"
+#include "sep/plugin_codec.hpp"
+
+namespace pev {
+namespace {
+
+using headend::coap::Code;
+using headend::coap::Method;
+using headend::coap::Request;
+using headend::coap::Response;
+
+constexpr std::int64_t kNoonPdt = 1'782'932'400;       // 2026-07-01T19:00:00Z, a Wednesday, 12:00 local
+constexpr std::int64_t kOffPeakStart = 1'782'878'400;  // 2026-07-01T04:00:00Z = 21:00 local the day before
+constexpr std::int64_t kOnPeakStart = 1'782'946'800;   // 2026-07-01T23:00:00Z = 16:00 local
+constexpr std::int64_t kHorizon = 48 * 3600;
+
+class TariffResourcesTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto catalog = tariff::load_catalog(PROGRAMS_FILE);
+        ASSERT_TRUE(catalog) << catalog.error().message;
+        catalog_ = std::move(*catalog);
+        auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+        ASSERT_TRUE(codec) << codec.error().message;
+        schema_ = *codec;
+        sep_ = sep::make_plugin_codec(schema_);
+        tariffs_ =
+            std::make_unique<TariffResources>(catalog_, *sep_, clock_, TariffResourceSettings{kHorizon, 32473, 255});
+        tariffs_->add_to(resources_);
+    }
+
+    // Runs the handler of the most specific pattern for `path`, the way the host's router would.
+    Response get(const std::string& path, const std::map<std::string, std::string>& query = {},
+                 Method method = Method::Get) {
+        Request request;
+        request.method = method;
+        request.path = path;
+        request.query = query;
+        for (std::size_t at = 1; at <= path.size();) {
+            const auto next = path.find('/', at);
+            request.segments.push_back(path.substr(at, next == std::string::npos ? std::string::npos : next - at));
+            at = next == std::string::npos ? path.size() + 1 : next + 1;
+        }
+        const std::string pattern = pattern_of(request.segments);
+        Response response;
+        resources_.handlers.at(pattern)(request, [&](Response answer) { response = std::move(answer); });
+        if (response.code == Code::Content) {
+            auto valid = schema_->validate(response.body);
+            EXPECT_TRUE(valid) << path << ": " << (valid ? "" : valid.error().message) << "\n" << response.body;
+        }
+        return response;
+    }
+
+    static std::string pattern_of(const std::vector<std::string>& segments) {
+        static const std::vector<std::string> kNames = {"", "{program}", "", "{component}", "", "{start}", ""};
+        std::string pattern;
+        for (std::size_t i = 0; i < segments.size(); ++i)
+            pattern += "/" + (kNames.at(i).empty() ? segments[i] : kNames[i]);
+        return pattern;
+    }
+
+    template <typename T>
+    T decode(const Response& response) {
+        EXPECT_EQ(response.code, Code::Content);
+        auto document = sep_->decode<T>(response.body);
+        EXPECT_TRUE(document) << (document ? "" : document.error().message) << "\n" << response.body;
+        return document ? std::move(*document) : T{};
+    }
+
+    tariff::Catalog catalog_;
+    headend::testing::FixedClock clock_{kNoonPdt};
+    headend::testing::FakeResources resources_;
+    std::shared_ptr<const sep::Codec> schema_;
+    std::unique_ptr<headend::plugin::SepCodec> sep_;
+    std::unique_ptr<TariffResources> tariffs_;
+};
+
+TEST_F(TariffResourcesTest, ListsEveryProgramAsATariffProfile) {
+    const auto list = decode<sep::TariffProfileList>(get("/tp", {{"l", "255"}}));
+    EXPECT_EQ(list.all, 2U);
+    ASSERT_EQ(list.tariff_profiles.size(), 2U);
+    const auto& ev = list.tariff_profiles[0];
+    EXPECT_EQ(ev.href, "/tp/EV-TOU");
+    EXPECT_EQ(ev.rate_code, "EV-TOU");
+    EXPECT_EQ(ev.currency, 840);
+    EXPECT_EQ(ev.price_power_of_ten_multiplier, -5);
+    EXPECT_EQ(ev.rate_component_list_link, (sep::ListLink{"/tp/EV-TOU/rc", 1}));
+    EXPECT_TRUE(ev.mrid.ends_with("00007ED9"));  // the configured PEN, 32473
+    EXPECT_NE(ev.mrid, list.tariff_profiles[1].mrid);
+    // 2030.5 lists default to one item.
+    EXPECT_EQ(decode<sep::TariffProfileList>(get("/tp")).tariff_profiles.size(), 1U);
+    EXPECT_EQ(decode<sep::TariffProfile>(get("/tp/DOM-FLAT")), list.tariff_profiles[1]);
+}
+
+TEST_F(TariffResourcesTest, RateComponentAndReadingTypeDescribeEnergyPrices) {
+    const auto components = decode<sep::RateComponentList>(get("/tp/EV-TOU/rc", {{"l", "10"}}));
+    ASSERT_EQ(components.rate_components.size(), 1U);
+    const auto& component = components.rate_components[0];
+    EXPECT_EQ(component.href, "/tp/EV-TOU/rc/1");
+    EXPECT_EQ(component.reading_type_link.href, "/tp/EV-TOU/rc/1/rt");
+    EXPECT_EQ(component.time_tariff_interval_list_link.href, "/tp/EV-TOU/rc/1/tti");
+    EXPECT_EQ(decode<sep::RateComponent>(get("/tp/EV-TOU/rc/1")), component);
+    const auto type = decode<sep::ReadingType>(get("/tp/EV-TOU/rc/1/rt"));
+    EXPECT_EQ(type.uom, 72);
+    EXPECT_EQ(type.kind, 12);
+    EXPECT_EQ(type.power_of_ten_multiplier, 3);  // prices are per kWh
+    EXPECT_EQ(type.number_of_tou_tiers, 5);
+}
+
+TEST_F(TariffResourcesTest, TimeTariffIntervalsRunFromTheCurrentPeriodToTheHorizon) {
+    const auto list = decode<sep::TimeTariffIntervalList>(get("/tp/EV-TOU/rc/1/tti", {{"l", "255"}}));
+    ASSERT_GE(list.time_tariff_intervals.size(), 4U);
+    EXPECT_EQ(list.all, list.time_tariff_intervals.size());
+    const auto& current = list.time_tariff_intervals[0];
+    EXPECT_EQ(current.interval.start, kOffPeakStart);
+    EXPECT_EQ(current.description, "off-peak");
+    EXPECT_EQ(current.event_status.current_status, 1);  // active
+    EXPECT_EQ(current.tou_tier, 2);
+    const auto& peak = list.time_tariff_intervals[1];
+    EXPECT_EQ(peak.interval.start, kOnPeakStart);
+    EXPECT_EQ(peak.interval.duration, 5U * 3600);
+    EXPECT_EQ(peak.description, "on-peak");
+    EXPECT_EQ(peak.event_status.current_status, 0);  // scheduled
+    EXPECT_EQ(peak.tou_tier, 5);
+    EXPECT_EQ(peak.href, "/tp/EV-TOU/rc/1/tti/" + std::to_string(kOnPeakStart));
+    // Contiguous up to the horizon.
+    for (std::size_t i = 1; i < list.time_tariff_intervals.size(); ++i) {
+        const auto& before = list.time_tariff_intervals[i - 1].interval;
+        EXPECT_EQ(before.start + before.duration, list.time_tariff_intervals[i].interval.start);
+    }
+    const auto& last = list.time_tariff_intervals.back().interval;
+    EXPECT_EQ(last.start + last.duration, kNoonPdt + kHorizon);
+
+    const auto active = decode<sep::TimeTariffIntervalList>(get("/tp/EV-TOU/rc/1/acttti", {{"l", "10"}}));
+    ASSERT_EQ(active.time_tariff_intervals.size(), 1U);
+    EXPECT_EQ(active.time_tariff_intervals[0], current);
+    EXPECT_EQ(decode<sep::TimeTariffInterval>(get(*peak.href)), peak);
+}
+
+TEST_F(TariffResourcesTest, EachIntervalCarriesItsPrice) {
+    const std::string peak = "/tp/EV-TOU/rc/1/tti/" + std::to_string(kOnPeakStart);
+    const auto prices = decode<sep::ConsumptionTariffIntervalList>(get(peak + "/cti", {{"l", "5"}}));
+    ASSERT_EQ(prices.consumption_tariff_intervals.size(), 1U);
+    EXPECT_EQ(prices.consumption_tariff_intervals[0].price, 56368);  // 0.56368 $/kWh at 10^-5
+    EXPECT_EQ(prices.href, peak + "/cti");
+    const auto flat = decode<sep::TimeTariffIntervalList>(get("/tp/DOM-FLAT/rc/1/tti", {{"l", "5"}}));
+    ASSERT_EQ(flat.time_tariff_intervals.size(), 1U);
+    const auto flat_prices =
+        decode<sep::ConsumptionTariffIntervalList>(get(*flat.time_tariff_intervals[0].href + "/cti", {{"l", "5"}}));
+    EXPECT_EQ(flat_prices.consumption_tariff_intervals.at(0).price, 32000);
+}
+
+TEST_F(TariffResourcesTest, UnknownThingsAreNotFoundAndWritesNotAllowed) {
+    EXPECT_EQ(get("/tp/NOPE").code, Code::NotFound);
+    EXPECT_EQ(get("/tp/EV-TOU/rc/2").code, Code::NotFound);
+    EXPECT_EQ(get("/tp/EV-TOU/rc/1/tti/" + std::to_string(kOnPeakStart + 900)).code, Code::NotFound);
+    EXPECT_EQ(get("/tp/EV-TOU/rc/1/tti/soon").code, Code::NotFound);
+    EXPECT_EQ(get("/tp/EV-TOU/rc/1/tti", {{"l", "many"}}).code, Code::BadRequest);
+    EXPECT_EQ(get("/tp", {}, Method::Post).code, Code::MethodNotAllowed);
+    EXPECT_EQ(get("/tp/EV-TOU/rc/1/tti", {}, Method::Delete).code, Code::MethodNotAllowed);
+}
+
+}  // namespace
+}  // namespace pev
