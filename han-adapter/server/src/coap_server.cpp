@@ -114,8 +114,25 @@ struct SessionInfo {
     std::string key;  // unique for the life of the process
     bool certificate = false;
     std::string lfdi;
+    std::string certificate_serial;
     std::string psk_identity;
 };
+
+// The subject's serialNumber attribute, or empty.
+std::string subject_serial_number(X509* certificate) {
+    const X509_NAME* subject = X509_get_subject_name(certificate);
+    const int index = X509_NAME_get_index_by_NID(subject, NID_serialNumber, -1);
+    if (index < 0)
+        return {};
+    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, value);
+    std::string text;
+    if (length > 0)
+        text.assign(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
+    OPENSSL_free(utf8);
+    return text;
+}
 
 struct ObserverKey {
     std::string session_key;
@@ -150,6 +167,10 @@ public:
     void close();
 
     std::uint16_t port() const { return port_; }
+    std::optional<std::string> certificate_serial(const std::string& lfdi) const {
+        const auto found = live_certificates_.find(lfdi);
+        return found == live_certificates_.end() ? std::nullopt : std::optional(found->second.serial);
+    }
     ServerStats stats() const {
         std::lock_guard lock(stats_mutex_);
         ServerStats stats = stats_;
@@ -221,6 +242,11 @@ private:
     Router<RouteTarget> router_;
     std::map<std::string, coap_resource_t*> published_;
     std::unordered_map<coap_session_t*, SessionInfo> sessions_;
+    struct LiveCertificate {
+        std::string serial;
+        std::size_t sessions = 0;
+    };
+    std::unordered_map<std::string, LiveCertificate> live_certificates_;  // by LFDI, while a session presents it
     std::uint64_t next_session_id_ = 1;
     ExchangeCache exchanges_;
     std::atomic<std::size_t> exchanges_remembered_{0};  // exchanges_.size(), readable from other threads
@@ -437,6 +463,10 @@ SessionInfo& CoapServer::Impl::session_info(coap_session_t* session) {
             SHA256(der, static_cast<std::size_t>(length), digest.data());
             info.certificate = true;
             info.lfdi = lfdi_from_hash(digest);
+            info.certificate_serial = subject_serial_number(certificate);
+            auto& live = live_certificates_[info.lfdi];
+            live.serial = info.certificate_serial;
+            ++live.sessions;
         }
         OPENSSL_free(der);
     } else if (const coap_bin_const_t* psk_identity = coap_session_get_psk_identity(session)) {
@@ -457,6 +487,7 @@ Peer CoapServer::Impl::resolve_peer(coap_session_t* session) {
     if (info.certificate) {
         peer.credential = Peer::Credential::Certificate;
         peer.lfdi = info.lfdi;
+        peer.certificate_serial = info.certificate_serial;
         device = security_->find_by_lfdi(info.lfdi);
     } else {
         peer.credential = Peer::Credential::Psk;
@@ -479,6 +510,11 @@ void CoapServer::Impl::forget_session(coap_session_t* session) {
     auto it = sessions_.find(session);
     if (it == sessions_.end())
         return;
+    if (it->second.certificate) {
+        auto live = live_certificates_.find(it->second.lfdi);
+        if (live != live_certificates_.end() && --live->second.sessions == 0)
+            live_certificates_.erase(live);
+    }
     const std::string& key = it->second.key;
     exchanges_.forget_session(key);
     block1_.forget_prefix(key + '|');
@@ -990,6 +1026,9 @@ std::uint16_t CoapServer::port() const {
 }
 ServerStats CoapServer::stats() const {
     return impl_->stats();
+}
+std::optional<std::string> CoapServer::certificate_serial(const std::string& lfdi) const {
+    return impl_->certificate_serial(lfdi);
 }
 
 void CoapServer::add(const std::string& pattern, headend::coap::Handler handler,

@@ -21,6 +21,7 @@
 #include "encoding.hpp"
 #include "han/coap_server.hpp"
 #include "headend/core/admin_api.hpp"
+#include "headend/core/plugin_devices.hpp"
 #include "headend/core/plugin_host.hpp"
 #include "headend/core/sep_resources.hpp"
 #include "headend/core/services.hpp"
@@ -139,6 +140,7 @@ public:
     std::unique_ptr<AsioEventBus> events;
     std::unique_ptr<SepResources> resources;
     std::unique_ptr<plugin::SepCodec> plugin_codec;
+    std::unique_ptr<PluginDevices> plugin_devices;
     std::unique_ptr<PluginHost> plugins;
     std::thread io_thread;
     std::optional<boost::asio::signal_set> signals;
@@ -250,8 +252,9 @@ Result<void> Daemon::Impl::start() {
         clock->now(), *clock);
 
     plugin_codec = sep::make_plugin_codec(*codec);
-    plugins =
-        std::make_unique<PluginHost>(HostServices{*coap, *http, *events, *database, *clock, *timers, *plugin_codec});
+    plugin_devices = std::make_unique<PluginDevices>(*devices, *coap, *resources);
+    plugins = std::make_unique<PluginHost>(
+        HostServices{*coap, *http, *events, *database, *clock, *timers, *plugin_codec, *plugin_devices});
     for (const auto& plugin : config.plugins) {
         if (auto result = plugins->load(plugin); !result)
             return result.error();

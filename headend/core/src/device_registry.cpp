@@ -87,6 +87,11 @@ std::optional<DeviceType> device_type_from_string(const std::string& text) {
     return std::nullopt;
 }
 
+plugin::DeviceRecord to_record(const Device& device) {
+    return plugin::DeviceRecord{device.id,   device.type, device.premises_id,
+                                device.lfdi, device.sfdi, device.psk_identity};
+}
+
 std::string lfdi_for_psk_identity(const std::string& identity) {
     const std::string input = "psk-identity:" + identity;
     std::array<std::uint8_t, SHA256_DIGEST_LENGTH> digest{};
@@ -134,6 +139,18 @@ Result<std::unique_ptr<DeviceRegistry>> DeviceRegistry::load(storage::Database& 
     return registry;
 }
 
+namespace {
+std::optional<std::string> psk_problem(const std::string& identity, const std::vector<std::uint8_t>& key) {
+    const bool printable =
+        std::all_of(identity.begin(), identity.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+    if (identity.empty() || identity.size() > 128 || !printable)
+        return "PSK identity must be 1..128 printable ASCII characters without spaces";
+    if (key.size() < 16 || key.size() > 64)
+        return "PSK key must be 16..64 bytes (32..128 hex digits)";
+    return std::nullopt;
+}
+}  // namespace
+
 Result<NewDevice> DeviceRegistry::validate(NewDevice device) const {
     auto invalid = [](const std::string& message) { return make_error("device.invalid", message); };
     if (device.premises_id) {
@@ -144,15 +161,8 @@ Result<NewDevice> DeviceRegistry::validate(NewDevice device) const {
         return invalid("an " + to_string(device.type) + " belongs to a premises: --premises is required");
     }
     if (device.psk_identity) {
-        const auto& identity = *device.psk_identity;
-        const bool printable =
-            std::all_of(identity.begin(), identity.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
-        if (identity.empty() || identity.size() > 128 || !printable) {
-            return invalid("PSK identity must be 1..128 printable ASCII characters without spaces");
-        }
-        if (device.psk_key.size() < 16 || device.psk_key.size() > 64) {
-            return invalid("PSK key must be 16..64 bytes (32..128 hex digits)");
-        }
+        if (auto problem = psk_problem(*device.psk_identity, device.psk_key))
+            return invalid(*problem);
     } else if (!device.psk_key.empty()) {
         return invalid("a PSK key needs a PSK identity");
     }
@@ -236,6 +246,49 @@ Result<Device> DeviceRegistry::add_sync(NewDevice device) {
     auto future = promise.get_future();
     add(std::move(device), [&promise](Result<Device> result) { promise.set_value(std::move(result)); });
     return future.get();
+}
+
+void DeviceRegistry::set_psk(std::int64_t id, std::string identity, std::vector<std::uint8_t> key,
+                             std::function<void(Result<void>)> done) {
+    if (!find(id)) {
+        done(make_error("device.not_found", "no device #" + std::to_string(id)));
+        return;
+    }
+    if (auto problem = psk_problem(identity, key)) {
+        done(make_error("device.invalid", *problem));
+        return;
+    }
+    const std::int64_t now = clock_.now();
+    auto credential =
+        std::make_shared<std::pair<std::string, std::vector<std::uint8_t>>>(std::move(identity), std::move(key));
+    database_.write(
+        [id, now, credential](storage::Transaction& tx) -> Result<void> {
+            const std::vector<Value> params = {credential->first, storage::Blob{credential->second}, now, id};
+            auto changed =
+                tx.execute("UPDATE devices SET psk_identity = ?, psk_key = ?, changed_at = ? WHERE id = ?", params);
+            if (!changed) {
+                if (changed.error().code == "storage.constraint")
+                    return make_error("device.duplicate", "PSK identity " + credential->first + " is already in use");
+                return changed.error();
+            }
+            if (*changed == 0)
+                return make_error("device.not_found", "no device #" + std::to_string(id));
+            return {};
+        },
+        [this, id, now, credential, done = std::move(done)](Result<void> committed) {
+            if (committed) {
+                std::unique_lock lock(mutex_);
+                auto it = by_id_.find(id);
+                if (it != by_id_.end()) {
+                    if (it->second.psk_identity)
+                        by_psk_.erase(*it->second.psk_identity);
+                    it->second.psk_identity = credential->first;
+                    it->second.changed_at = now;
+                    by_psk_[credential->first] = {id, credential->second};
+                }
+            }
+            done(committed);
+        });
 }
 
 Result<void> DeviceRegistry::remove(std::int64_t id) {

@@ -66,7 +66,7 @@ Result<void> PluginHost::load(const PluginConfig& config) {
     loaded->logger = std::make_unique<SpdLogger>(config.name);
     loaded->context = std::make_unique<plugin::Context>(
         plugin::Context{services_.resources, services_.routes, services_.events, services_.database, loaded->config,
-                        *loaded->logger, services_.clock, services_.timers, services_.sep});
+                        *loaded->logger, services_.clock, services_.timers, services_.sep, services_.devices});
     plugins_.push_back(std::move(loaded));
     return {};
 }

@@ -250,8 +250,28 @@ void SepResources::post_end_device(const Request& request, const Responder& resp
         respond(bad_request("sFDI " + std::to_string(document->sfdi) + " does not belong to lFDI " + *document->lfdi));
         return;
     }
+    const bool pev = document->device_category && (*document->device_category & kDeviceCategoryPev) != 0;
+    auto existing = devices_.find_lfdi(*document->lfdi);
+    if (pev && pev_registration_) {
+        plugin::PevRegistrationRequest asked{peer, *document->lfdi, document->sfdi,
+                                             existing ? std::optional(to_record(*existing)) : std::nullopt};
+        pev_registration_(asked, [this, respond, asked](const plugin::PevRegistrationDecision& decision) {
+            if (!decision.accept) {
+                spdlog::info("[SEP_PEV_REFUSED] PEV {} at premises {}: {}", asked.lfdi, *asked.esci.premises_id,
+                             decision.reason);
+                respond(Response{Code::Forbidden, decision.reason, 0, "", std::nullopt});
+                return;
+            }
+            if (asked.existing) {
+                respond(Response{Code::Created, "", 0, edev_path(asked.existing->id), std::nullopt});
+                return;
+            }
+            register_device(asked.esci, asked.lfdi, asked.sfdi, DeviceType::Pev, respond);
+        });
+        return;
+    }
     // The same registration again answers with the device already made (idempotent).
-    if (auto existing = devices_.find_lfdi(*document->lfdi)) {
+    if (existing) {
         if (existing->premises_id == peer.premises_id) {
             respond(Response{Code::Created, "", 0, edev_path(existing->id), std::nullopt});
         } else {
@@ -259,16 +279,18 @@ void SepResources::post_end_device(const Request& request, const Responder& resp
         }
         return;
     }
+    register_device(peer, *document->lfdi, document->sfdi, pev ? DeviceType::Pev : DeviceType::Display, respond);
+}
+
+void SepResources::register_device(const coap::Peer& esci, const std::string& lfdi, std::uint64_t sfdi, DeviceType type,
+                                   const Responder& respond) {
     NewDevice candidate;
-    candidate.type = document->device_category && (*document->device_category & kDeviceCategoryPev) != 0
-                         ? coap::DeviceType::Pev
-                         : coap::DeviceType::Display;
-    candidate.premises_id = peer.premises_id;
-    candidate.lfdi = document->lfdi;
-    candidate.sfdi = document->sfdi;
-    candidate.registered_by = peer.device_id;
-    devices_.add(std::move(candidate), [this, respond, lfdi = *document->lfdi,
-                                        premises = *peer.premises_id](Result<Device> added) {
+    candidate.type = type;
+    candidate.premises_id = esci.premises_id;
+    candidate.lfdi = lfdi;
+    candidate.sfdi = sfdi;
+    candidate.registered_by = esci.device_id;
+    devices_.add(std::move(candidate), [this, respond, lfdi, premises = *esci.premises_id](Result<Device> added) {
         if (added) {
             spdlog::info("[SEP_DEVICE_REGISTERED] {} registered {} at premises {}", "esci", added->lfdi, premises);
             respond(Response{Code::Created, "", 0, edev_path(added->id), std::nullopt});
@@ -281,6 +303,10 @@ void SepResources::post_end_device(const Request& request, const Responder& resp
         }
         respond(added.error().code == "device.invalid" ? bad_request(added.error().message) : forbidden());
     });
+}
+
+void SepResources::set_pev_registration_handler(plugin::PevRegistrationHandler handler) {
+    pev_registration_ = std::move(handler);
 }
 
 void SepResources::get_end_device(const Request& request, const Responder& respond) const {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "han/identity.hpp"
 #include "headend/storage/sqlite_database.hpp"
 #include "headend/testing/fakes.hpp"
@@ -72,6 +74,35 @@ TEST_F(DeviceRegistryTest, PskDeviceGetsADerivedLfdiAndItsKeyIsServedToTheDtlsLa
     reload();
     EXPECT_TRUE(registry_->find_psk("eumd-1"));
     EXPECT_FALSE(registry_->find_psk("nobody"));
+}
+
+TEST_F(DeviceRegistryTest, ACertificateDeviceGetsAPskThatResolvesToTheSameDevice) {
+    auto pev = registry_->add_sync({DeviceType::Pev, "P1", kLfdi, std::nullopt, std::nullopt, {}, std::nullopt});
+    ASSERT_TRUE(pev) << pev.error().message;
+    auto other = registry_->add_sync(
+        {DeviceType::Eumd, "P1", std::nullopt, std::nullopt, "eumd-1", std::vector<std::uint8_t>(16, 7), std::nullopt});
+    ASSERT_TRUE(other);
+    auto set = [&](const std::string& identity, std::vector<std::uint8_t> key, std::int64_t id) {
+        std::promise<Result<void>> done;
+        registry_->set_psk(id, identity, std::move(key), [&](Result<void> result) { done.set_value(result); });
+        return done.get_future().get();
+    };
+    ASSERT_TRUE(set("rebind-1", std::vector<std::uint8_t>(16, 1), pev->id));
+    auto psk = registry_->find_psk("rebind-1");
+    ASSERT_TRUE(psk);
+    EXPECT_EQ(psk->device.device_id, pev->id);
+    EXPECT_EQ(psk->device.lfdi, kLfdi);  // the certificate's identity, not one derived from the PSK
+    // A new credential replaces the old one.
+    ASSERT_TRUE(set("rebind-2", std::vector<std::uint8_t>(16, 2), pev->id));
+    EXPECT_FALSE(registry_->find_psk("rebind-1"));
+    EXPECT_EQ(registry_->find_psk("rebind-2")->key, std::vector<std::uint8_t>(16, 2));
+    // Refusals change nothing.
+    EXPECT_EQ(set("eumd-1", std::vector<std::uint8_t>(16, 3), pev->id).error().code, "device.duplicate");
+    EXPECT_EQ(set("short-key", std::vector<std::uint8_t>(8, 3), pev->id).error().code, "device.invalid");
+    EXPECT_EQ(set("rebind-3", std::vector<std::uint8_t>(16, 3), 999).error().code, "device.not_found");
+    EXPECT_EQ(registry_->find_psk("eumd-1")->device.device_id, other->id);
+    reload();
+    EXPECT_EQ(registry_->find_psk("rebind-2")->device.device_id, pev->id);
 }
 
 TEST_F(DeviceRegistryTest, DuplicatesAreRefusedAndStoreNothing) {

@@ -21,7 +21,7 @@ protected:
         ASSERT_TRUE(codec);
         sep_ = sep::make_plugin_codec(*codec);
         host_ = std::make_unique<PluginHost>(
-            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_});
+            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_, devices_});
     }
 
     bool table_exists(const std::string& name) {
@@ -46,6 +46,7 @@ protected:
     testing::FixedClock clock_{0};
     std::unique_ptr<storage::SqliteDatabase> database_;
     std::unique_ptr<plugin::SepCodec> sep_;
+    testing::FakeDevices devices_;
     std::unique_ptr<PluginHost> host_;
 };
 

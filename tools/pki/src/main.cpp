@@ -28,6 +28,7 @@ struct Settings {
     fs::path ca_dir;
     fs::path cert;
     std::string name;
+    std::string subject_serial;
     int days = headend::pki::IssueOptions{}.days;
 };
 
@@ -62,8 +63,10 @@ int run_leaf(const Settings& settings, headend::pki::LeafKind kind) {
     if (!ca) {
         return report_error(settings, ca.error());
     }
-    return report_files(settings, headend::pki::make_leaf(*ca, settings.out, settings.name, kind,
-                                                          {.days = settings.days, .overwrite = settings.force}));
+    return report_files(
+        settings, headend::pki::make_leaf(
+                      *ca, settings.out, settings.name, kind,
+                      {.days = settings.days, .overwrite = settings.force, .subject_serial = settings.subject_serial}));
 }
 
 int run_identity(const Settings& settings) {
@@ -107,6 +110,8 @@ int main(int argc, char** argv) {
         add_common(sub);
         sub->add_option("--ca", settings.ca_dir, "Directory holding ca.pem and ca.key")->required();
         sub->add_option("--name", settings.name, "Common name, also the file stem")->required();
+        sub->add_option("--serial", settings.subject_serial,
+                        "Subject serialNumber attribute; a PEV certificate names its VIN here");
         return sub;
     };
     CLI::App* device = add_leaf("device", "Issue a device certificate: DIR/CN.pem, CN.key (0600), CN.der");
@@ -129,8 +134,9 @@ int main(int argc, char** argv) {
 
     if (ca->parsed()) {
         const std::string name = settings.name.empty() ? std::string(headend::pki::kDefaultCaName) : settings.name;
-        return report_files(
-            settings, headend::pki::make_ca(settings.out, name, {.days = settings.days, .overwrite = settings.force}));
+        return report_files(settings, headend::pki::make_ca(
+                                          settings.out, name,
+                                          {.days = settings.days, .overwrite = settings.force, .subject_serial = {}}));
     }
     if (device->parsed()) {
         return run_leaf(settings, headend::pki::LeafKind::device);

@@ -175,7 +175,8 @@ struct Issuer {
 enum class Profile { ca, device, server };
 
 Result<X509Ptr> build_certificate(std::string_view common_name, EVP_PKEY* subject_key, const Issuer& issuer,
-                                  Profile profile, int days) {
+                                  Profile profile, const IssueOptions& options) {
+    const int days = options.days;
     X509Ptr cert(X509_new());
     NamePtr name(X509_NAME_new());
     if (!cert || !name) {
@@ -185,6 +186,10 @@ Result<X509Ptr> build_certificate(std::string_view common_name, EVP_PKEY* subjec
     if (X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
         X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()),
                                    -1, -1, 0) != 1 ||
+        (!options.subject_serial.empty() &&
+         X509_NAME_add_entry_by_NID(name.get(), NID_serialNumber, MBSTRING_UTF8,
+                                    reinterpret_cast<const unsigned char*>(options.subject_serial.c_str()), -1, -1,
+                                    0) != 1) ||
         X509_set_subject_name(cert.get(), name.get()) != 1 ||
         X509_set_issuer_name(cert.get(), issuer.cert ? X509_get_subject_name(issuer.cert) : name.get()) != 1 ||
         X509_set_pubkey(cert.get(), subject_key) != 1) {
@@ -320,7 +325,7 @@ Result<CertificateFiles> make_ca(const std::filesystem::path& dir, std::string_v
     if (!key) {
         return key.error();
     }
-    auto cert = build_certificate(common_name, key->get(), Issuer{}, Profile::ca, options.days);
+    auto cert = build_certificate(common_name, key->get(), Issuer{}, Profile::ca, options);
     if (!cert) {
         return cert.error();
     }
@@ -349,8 +354,7 @@ Result<CertificateFiles> make_leaf(const CertificateFiles& ca, const std::filesy
         return key.error();
     }
     const Profile profile = kind == LeafKind::server ? Profile::server : Profile::device;
-    auto cert =
-        build_certificate(common_name, key->get(), Issuer{ca_cert->get(), ca_key->get()}, profile, options.days);
+    auto cert = build_certificate(common_name, key->get(), Issuer{ca_cert->get(), ca_key->get()}, profile, options);
     if (!cert) {
         return cert.error();
     }

@@ -194,6 +194,18 @@ TEST(Pki, ServerCertificateHasSubjectAltName) {
     EXPECT_NE(text.output.find("DNS:headend.local"), std::string::npos) << text.output;
 }
 
+TEST(Pki, APevCertificateNamesItsVinAsSubjectSerialNumber) {
+    TempDir dir;
+    auto ca = headend::pki::make_ca(dir.path());
+    ASSERT_TRUE(ca.ok());
+    auto pev = headend::pki::make_leaf(*ca, dir.path(), "pev-1", LeafKind::device,
+                                       {.days = 30, .overwrite = false, .subject_serial = "1HGCM82633A004352"});
+    ASSERT_TRUE(pev.ok()) << pev.error().message;
+    EXPECT_TRUE(openssl_verifies(ca->cert, pev->cert, "sslclient"));
+    const auto text = run("openssl x509 -noout -subject -nameopt RFC2253 -in " + pev->cert.string());
+    EXPECT_NE(text.output.find("serialNumber=1HGCM82633A004352"), std::string::npos) << text.output;
+}
+
 TEST(Pki, ForeignCaDoesNotVerify) {
     TempDir dir;
     auto ca = headend::pki::make_ca(dir.path() / "a");
@@ -224,7 +236,7 @@ TEST(Pki, RefusesToOverwriteUnlessAsked) {
     auto again = headend::pki::make_ca(dir.path());
     ASSERT_FALSE(again.ok());
     EXPECT_EQ(again.error().code, "pki.exists");
-    auto replaced = headend::pki::make_ca(dir.path(), "Replacement", {.overwrite = true});
+    auto replaced = headend::pki::make_ca(dir.path(), "Replacement", {.overwrite = true, .subject_serial = {}});
     ASSERT_TRUE(replaced.ok()) << replaced.error().message;
     EXPECT_NE(replaced->identity.lfdi, ca->identity.lfdi);
     EXPECT_EQ(file_mode(replaced->key), 0600u);
@@ -240,7 +252,8 @@ TEST(Pki, RejectsBadNamesAndValidity) {
         EXPECT_EQ(leaf.error().code, "pki.name") << name;
     }
     EXPECT_EQ(headend::pki::make_leaf(*ca, dir.path(), std::string(65, 'a')).error().code, "pki.name");
-    EXPECT_EQ(headend::pki::make_ca(dir.path() / "x", "CA", {.days = 0}).error().code, "pki.days");
+    EXPECT_EQ(headend::pki::make_ca(dir.path() / "x", "CA", {.days = 0, .subject_serial = {}}).error().code,
+              "pki.days");
     EXPECT_FALSE(fs::exists(dir.path() / "escape.pem"));
 }
 

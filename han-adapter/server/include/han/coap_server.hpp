@@ -67,6 +67,9 @@ public:
     void stop();
     std::uint16_t port() const;
     ServerStats stats() const;
+    // The subject serialNumber of the certificate with this LFDI if a live session presents it (a PEV's VIN before
+    // its first binding); empty string when the certificate has none. Call on the io_context's thread.
+    std::optional<std::string> certificate_serial(const std::string& lfdi) const;
 
     void add(const std::string& pattern, headend::coap::Handler handler,
              headend::coap::ResourceOptions options = {}) override;

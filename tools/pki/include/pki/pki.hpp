@@ -27,6 +27,8 @@ enum class LeafKind {
 struct IssueOptions {
     int days = 3650;         // validity from now (notBefore is back-dated an hour for clock skew)
     bool overwrite = false;  // refuse to replace existing files unless set
+    // The subject's serialNumber attribute (X.520 2.5.4.5): a PEV certificate names its VIN there.
+    std::string subject_serial;
 };
 
 inline constexpr std::string_view kDefaultCaName = "PEV Head-end Test CA";

@@ -36,6 +36,9 @@ struct Device {
     std::int64_t changed_at = 0;
 };
 
+// The plugin API's view of a device.
+plugin::DeviceRecord to_record(const Device& device);
+
 struct NewDevice {
     DeviceType type = DeviceType::Esci;
     std::optional<std::string> premises_id;
@@ -67,6 +70,10 @@ public:
     void add(NewDevice device, Done done);
     Result<Device> add_sync(NewDevice device);
     Result<void> remove(std::int64_t id);
+    // Gives a device a (new) PSK identity and key, replacing the one it had; a certificate device keeps its LFDI, so
+    // PSK sessions with it are the same device (a PEV's re-bind credential). `done` runs after the commit.
+    void set_psk(std::int64_t id, std::string identity, std::vector<std::uint8_t> key,
+                 std::function<void(Result<void>)> done);
 
     std::optional<Device> find(std::int64_t id) const;
     std::optional<Device> find_lfdi(const std::string& lfdi) const;

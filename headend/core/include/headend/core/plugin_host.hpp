@@ -20,6 +20,7 @@ struct HostServices {
     const plugin::Clock& clock;
     plugin::Timers& timers;
     const plugin::SepCodec& sep;
+    plugin::DeviceDirectory& devices;
 };
 
 class PluginHost {

@@ -41,6 +41,9 @@ public:
     // notified at every DST transition and new year.
     void start();
 
+    // Hands the decision on PEV registrations by an ESCI (the binding request) to a plugin. Set before serving.
+    void set_pev_registration_handler(plugin::PevRegistrationHandler handler);
+
 private:
     void get_dcap(const coap::Request& request, const coap::Responder& respond) const;
     void get_time(const coap::Request& request, const coap::Responder& respond) const;
@@ -51,6 +54,8 @@ private:
     void get_device_information(const coap::Request& request, const coap::Responder& respond) const;
     void put_device_information(const coap::Request& request, const coap::Responder& respond);
 
+    void register_device(const coap::Peer& esci, const std::string& lfdi, std::uint64_t sfdi, DeviceType type,
+                         const coap::Responder& respond);
     std::optional<Device> visible_device(const coap::Request& request) const;
     void schedule_time_notification();
     std::vector<Device> visible_devices(const coap::Peer& peer) const;
@@ -62,6 +67,7 @@ private:
     const plugin::Clock& clock_;
     plugin::Timers& timers_;
     SepSettings settings_;
+    plugin::PevRegistrationHandler pev_registration_;
 };
 
 }  // namespace headend::core

@@ -45,6 +45,9 @@ struct Peer {
     Credential credential = Credential::Psk;
     std::string lfdi;          // 40 upper-case hex digits (certificate), or the registered LFDI of a PSK device
     std::string psk_identity;  // PSK sessions only
+    // The serialNumber attribute of the certificate's subject (a PEV certificate names its VIN there); certificate
+    // sessions only, empty when absent.
+    std::string certificate_serial;
     // Set when the identity belongs to a registered device; unset for a trusted but unregistered certificate
     // (a PEV before its first binding).
     std::optional<std::int64_t> device_id;

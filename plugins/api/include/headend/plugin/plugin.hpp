@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "headend/plugin/coap.hpp"
+#include "headend/plugin/devices.hpp"
 #include "headend/plugin/http.hpp"
 #include "headend/plugin/result.hpp"
 #include "headend/plugin/sep_codec.hpp"
@@ -23,7 +24,7 @@
 namespace headend::plugin {
 
 // Bumped whenever anything in this folder changes incompatibly; the host refuses other versions.
-inline constexpr int kApiVersion = 2;  // 2: Context::sep
+inline constexpr int kApiVersion = 2;  // 2: Context::sep and Context::devices
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 
@@ -96,6 +97,7 @@ struct Context {
     const Clock& clock;
     Timers& timers;
     const SepCodec& sep;
+    DeviceDirectory& devices;
 };
 
 class Plugin {

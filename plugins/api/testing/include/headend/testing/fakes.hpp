@@ -47,6 +47,56 @@ public:
     std::map<std::string, http::Handler> handlers;
 };
 
+// Devices held in memory; set_psk and the PEV registration handler are recorded for tests to drive.
+class FakeDevices final : public plugin::DeviceDirectory {
+public:
+    std::optional<plugin::DeviceRecord> find(std::int64_t id) const override {
+        for (const auto& device : devices)
+            if (device.id == id)
+                return device;
+        return std::nullopt;
+    }
+    std::optional<plugin::DeviceRecord> find_lfdi(const std::string& lfdi) const override {
+        for (const auto& device : devices)
+            if (device.lfdi == lfdi)
+                return device;
+        return std::nullopt;
+    }
+    std::vector<plugin::DeviceRecord> list(std::optional<coap::DeviceType> type,
+                                           std::optional<std::string> premises_id) const override {
+        std::vector<plugin::DeviceRecord> found;
+        for (const auto& device : devices) {
+            if ((!type || device.type == *type) && (!premises_id || device.premises_id == premises_id))
+                found.push_back(device);
+        }
+        return found;
+    }
+    std::optional<std::string> live_certificate_serial(const std::string& lfdi) const override {
+        const auto found = serials.find(lfdi);
+        return found == serials.end() ? std::nullopt : std::optional(found->second);
+    }
+    void set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,
+                 std::function<void(Result<void>)> done) override {
+        for (auto& device : devices) {
+            if (device.id == device_id) {
+                device.psk_identity = identity;
+                psk_keys[identity] = std::move(key);
+                done({});
+                return;
+            }
+        }
+        done(make_error("device.not_found", "no device"));
+    }
+    void set_pev_registration_handler(plugin::PevRegistrationHandler handler) override {
+        pev_registration = std::move(handler);
+    }
+
+    std::vector<plugin::DeviceRecord> devices;
+    std::map<std::string, std::string> serials;  // LFDI -> live certificate serial
+    std::map<std::string, std::vector<std::uint8_t>> psk_keys;
+    plugin::PevRegistrationHandler pev_registration;
+};
+
 class FixedClock final : public plugin::Clock {
 public:
     explicit FixedClock(std::int64_t now) : now_(now) {}
