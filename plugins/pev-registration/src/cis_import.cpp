@@ -1,85 +1,13 @@
 #include "pev/cis_import.hpp"
 
+#include "csv/csv.hpp"
+
 #include <map>
 #include <optional>
 
 namespace pev {
 
 namespace {
-
-// Splits RFC 4180 text into rows of fields, remembering where each row starts. A malformed quote ends the parse
-// with an error for that line.
-struct CsvRow {
-    std::vector<std::string> fields;
-    std::size_t line;
-};
-
-struct CsvSplit {
-    std::vector<CsvRow> rows;
-    std::optional<CisRowError> error;
-};
-
-CsvSplit split_csv(std::string_view text) {
-    CsvSplit split;
-    std::size_t line = 1;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        CsvRow row{{}, line};
-        std::string field;
-        bool row_done = false;
-        while (!row_done) {
-            field.clear();
-            if (i < text.size() && text[i] == '"') {
-                ++i;
-                bool closed = false;
-                while (i < text.size()) {
-                    if (text[i] == '"') {
-                        if (i + 1 < text.size() && text[i + 1] == '"') {
-                            field += '"';
-                            i += 2;
-                            continue;
-                        }
-                        ++i;
-                        closed = true;
-                        break;
-                    }
-                    if (text[i] == '\n')
-                        ++line;
-                    field += text[i++];
-                }
-                if (!closed) {
-                    split.error = CisRowError{row.line, "a quoted field is never closed"};
-                    return split;
-                }
-                if (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
-                    split.error = CisRowError{line, "text after a closing quote"};
-                    return split;
-                }
-            } else {
-                while (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
-                    if (text[i] == '"') {
-                        split.error = CisRowError{line, "a quote inside an unquoted field"};
-                        return split;
-                    }
-                    field += text[i++];
-                }
-            }
-            row.fields.push_back(field);
-            if (i < text.size() && text[i] == ',') {
-                ++i;
-                continue;
-            }
-            if (i < text.size() && text[i] == '\r')
-                ++i;
-            if (i < text.size() && text[i] == '\n')
-                ++i;
-            ++line;
-            row_done = true;
-        }
-        split.rows.push_back(std::move(row));
-    }
-    return split;
-}
 
 // Newlines are allowed only where a quoted field may carry them on purpose (multi-line addresses).
 std::optional<std::string> check_length(const std::string& value, const char* column, std::size_t min, std::size_t max,
@@ -102,9 +30,9 @@ CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::stri
     CisParse result;
     if (text.starts_with("\xEF\xBB\xBF"))
         text.remove_prefix(3);  // spreadsheet exports often start with a UTF-8 byte order mark
-    CsvSplit split = split_csv(text);
+    csv::Split split = csv::split(text);
     if (split.error) {
-        result.errors.push_back(*split.error);
+        result.errors.push_back({split.error->line, split.error->reason});
         return result;
     }
     if (split.rows.empty()) {
@@ -123,7 +51,7 @@ CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::stri
     std::map<std::string, std::pair<std::string, std::string>> account_customer;  // account -> customer id, name
     std::vector<CisRecord> records;
     for (std::size_t r = 1; r < split.rows.size(); ++r) {
-        const CsvRow& row = split.rows[r];
+        const csv::Row& row = split.rows[r];
         if (row.fields.size() == 1 && row.fields[0].empty())
             continue;  // blank line
         if (row.fields.size() != 6) {

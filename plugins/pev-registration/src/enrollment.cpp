@@ -110,8 +110,9 @@ std::optional<GuestPayer> parse_guest_payer(std::string_view text) {
 }
 
 std::vector<headend::storage::Migration> enrollment_migrations() {
-    return {{2, "PEV enrollments, their history, and the view other plugins read",
-             R"(CREATE TABLE enrollments(
+    return {
+        {2, "PEV enrollments, their history, and the view other plugins read",
+         R"(CREATE TABLE enrollments(
                   enrollment_id INTEGER PRIMARY KEY,
                   vin TEXT NOT NULL,
                   account_id TEXT NOT NULL REFERENCES cis_accounts(account_id),
@@ -138,7 +139,14 @@ std::vector<headend::storage::Migration> enrollment_migrations() {
                 CREATE VIEW pev_enrollments_v1 AS
                   SELECT enrollment_id, vin, account_id, customer_id, premises_id, program_id, allow_guest_charging,
                          guest_charging_payer, allow_roaming, enrolled_at
-                  FROM enrollments WHERE ended_at IS NULL;)"}};
+                  FROM enrollments WHERE ended_at IS NULL;)"},
+        {3, "the premises view other plugins read",
+         R"(-- hosts_guests: a current enrollment of the premises allows guest charging, so the premises hosts guests.
+                CREATE VIEW pev_premises_v1 AS
+                  SELECT p.premises_id, p.account_id, p.default_rate,
+                         EXISTS(SELECT 1 FROM enrollments e WHERE e.premises_id = p.premises_id AND e.ended_at IS NULL
+                                AND e.allow_guest_charging = 1) AS hosts_guests
+                  FROM cis_premises p;)"}};
 }
 
 Result<void> Enrollments::check_program(const std::string& program_id) const {

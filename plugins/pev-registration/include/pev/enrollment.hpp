@@ -4,7 +4,8 @@
 //
 // Other plugins (binding, billing) read enrollments through the view `pev_enrollments_v1` (columns: enrollment_id,
 // vin, account_id, customer_id, premises_id, program_id, allow_guest_charging, guest_charging_payer,
-// allow_roaming, enrolled_at), which only lists current enrollments and keeps its columns across versions.
+// allow_roaming, enrolled_at), which only lists current enrollments and keeps its columns across versions, and
+// premises through `pev_premises_v1` (premises_id, account_id, default_rate, hosts_guests).
 #pragma once
 
 #include <cstdint>
