@@ -857,6 +857,11 @@ int CoapServer::Impl::on_event(coap_session_t* session, coap_event_t event) noex
         return 0;
     try {
         switch (event) {
+            case COAP_EVENT_DTLS_CONNECTED:
+                // Known from the handshake on, so a PEV's certificate (and the VIN it names) counts before its
+                // first request.
+                self->session_info(session);
+                break;
             case COAP_EVENT_SERVER_SESSION_DEL:
             case COAP_EVENT_DTLS_CLOSED:
             case COAP_EVENT_SESSION_CLOSED:

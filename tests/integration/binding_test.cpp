@@ -1,0 +1,344 @@
+// Scenarios 1 and 2 of DESIGN §6 against the whole daemon with the pev-registration and pev-binding plugins loaded:
+// real DTLS clients for the ESCI, the EUMD and the PEV (certificate, then re-bind PSK), the admin API for the
+// operator's side.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "han/device_client.hpp"
+#include "headend/core/daemon.hpp"
+#include "headend/http/client.hpp"
+#include "pki/pki.hpp"
+#include "sep/codec.hpp"
+#include "sep/encode.hpp"
+
+namespace headend {
+namespace {
+
+namespace fs = std::filesystem;
+using core::DeviceType;
+using core::NewDevice;
+using nlohmann::json;
+
+const std::vector<std::uint8_t> kKey(16, 0x11);
+constexpr const char* kHomeVin = "1HGCM82633A004352";      // Jane's PEV, enrolled at P1, guest charging allowed
+constexpr const char* kHomeOnlyVin = "1M8GDM9AXKP042788";  // enrolled at P1, home only
+constexpr const char* kUnenrolledVin = "11111111111111111";
+constexpr std::int64_t kTimeoutSeconds = 2;
+
+class BindingTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::random_device random;
+        root_ = fs::temp_directory_path() / ("headend-bind-" + std::to_string(random()));
+        auto manufacturer = pki::make_ca(root_ / "mfr", "Test Manufacturer CA");
+        ASSERT_TRUE(manufacturer) << manufacturer.error().message;
+        manufacturer_ = *manufacturer;
+
+        core::Config config;
+        config.listen_address = "127.0.0.1";
+        config.coaps_port = 0;
+        config.admin_port = 0;
+        config.data_dir = root_ / "data";
+        config.device_ca = {manufacturer_.cert};
+        config.plugins = {
+            {"pev-registration", PEV_REGISTRATION_PLUGIN, {{"programs_file", std::string(PROGRAMS_FILE)}}},
+            {"pev-binding", PEV_BINDING_PLUGIN, {{"binding_timeout_s", kTimeoutSeconds}}},
+        };
+        auto started = core::Daemon::start(config);
+        ASSERT_TRUE(started) << started.error().message;
+        daemon_ = std::move(*started);
+        for (const auto& [type, premises, identity] :
+             {std::tuple{DeviceType::Esci, "P1", "esci-1"}, std::tuple{DeviceType::Eumd, "P1", "eumd-1"},
+              std::tuple{DeviceType::Esci, "P2", "esci-2"}, std::tuple{DeviceType::Eumd, "P2", "eumd-2"}}) {
+            auto added = daemon_->devices().add_sync(
+                NewDevice{type, premises, std::nullopt, std::nullopt, identity, kKey, std::nullopt});
+            ASSERT_TRUE(added) << added.error().message;
+            ids_[identity] = added->id;
+        }
+        const std::string csv =
+            "account_id,customer_id,customer_name,premises_id,service_address,default_rate\n"
+            "A1,C1,Jane Doe,P1,1 Main St,DOM-FLAT\nA2,C2,John Roe,P2,2 Main St,DOM-FLAT\n";
+        ASSERT_EQ(admin("POST", "/api/v1/customers/import", csv).first, 200);
+        enroll(kHomeVin, "A1", "C1", "P1", true);
+        enroll(kHomeOnlyVin, "A1", "C1", "P1", false);
+        enroll("2T1BURHEXJC000001", "A2", "C2", "P2", true);  // makes P2 a premises that hosts guests
+        auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+        ASSERT_TRUE(codec);
+        codec_ = *codec;
+    }
+    void TearDown() override {
+        daemon_.reset();
+        fs::remove_all(root_);
+    }
+
+    std::pair<int, json> admin(const std::string& method, const std::string& path, const std::string& body = "") {
+        auto response = http::http_request("http://127.0.0.1:" + std::to_string(daemon_->admin_port()) + path, method,
+                                           body, {{"Authorization", "Bearer " + daemon_->admin_token()}});
+        EXPECT_TRUE(response) << path;
+        if (!response)
+            return {0, json()};
+        return {response->status, json::parse(response->body, nullptr, false)};
+    }
+    void enroll(const std::string& vin, const std::string& account, const std::string& customer,
+                const std::string& premises, bool guest) {
+        const json body = {{"account_id", account},   {"customer_id", customer},
+                           {"premises_id", premises}, {"vin", vin},
+                           {"program_id", "EV-TOU"},  {"allow_guest_charging", guest}};
+        ASSERT_EQ(admin("POST", "/api/v1/enrollments", body.dump()).first, 201) << vin;
+    }
+
+    pki::CertificateFiles pev_certificate(const std::string& name, const std::string& vin) {
+        auto made = pki::make_leaf(manufacturer_, root_ / "mfr", name, pki::LeafKind::device,
+                                   {.days = 30, .overwrite = false, .subject_serial = vin});
+        EXPECT_TRUE(made) << made.error().message;
+        return *made;
+    }
+    std::unique_ptr<han::DeviceClient> connect(const han::ClientCredentials& credentials) {
+        auto client = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), credentials);
+        EXPECT_TRUE(client) << client.error().message;
+        return client ? std::move(*client) : nullptr;
+    }
+    std::unique_ptr<han::DeviceClient> psk_device(const std::string& identity) {
+        return connect(han::ClientCredentials::psk(identity, kKey));
+    }
+    std::unique_ptr<han::DeviceClient> pev(const pki::CertificateFiles& files) {
+        return connect(han::ClientCredentials::certificate(files.cert, files.key, root_ / "data" / "tls" / "ca.pem"));
+    }
+
+    // The ESCI's binding request: an EndDevice with the PEV's identity and the PEV device category.
+    han::ClientResponse request_binding(han::DeviceClient& esci, const han::DeviceIdentity& pev) {
+        sep::EndDevice device;
+        device.device_category = 0x00010000;
+        device.lfdi = pev.lfdi;
+        device.sfdi = pev.sfdi;
+        auto answer = esci.post("/edev", sep::encode(device));
+        EXPECT_TRUE(answer);
+        return answer ? *answer : han::ClientResponse{};
+    }
+    sep::PEVBinding read_binding(han::DeviceClient& client, const std::string& path) {
+        auto answer = client.get(path);
+        EXPECT_TRUE(answer);
+        EXPECT_EQ(answer->code, 205) << path << " " << answer->body;
+        auto binding = codec_->decode<sep::PEVBinding>(answer->body);
+        EXPECT_TRUE(binding) << answer->body;
+        return binding ? *binding : sep::PEVBinding{};
+    }
+    int acknowledge(han::DeviceClient& client, const std::string& lfdi, const std::string& subject) {
+        sep::Response response;
+        response.end_device_lfdi = lfdi;
+        response.status = 1;
+        response.subject = subject;
+        auto answer = client.post("/rsps/bnd", sep::encode(response));
+        EXPECT_TRUE(answer);
+        return answer ? answer->code : 0;
+    }
+    int power(han::DeviceClient& client, const std::string& edev, std::uint8_t source) {
+        sep::PowerStatus status;
+        status.changed_time = 1;
+        status.current_power_source = source;
+        auto answer = client.put(edev + "/ps", sep::encode(status));
+        EXPECT_TRUE(answer);
+        return answer ? answer->code : 0;
+    }
+    json bindings(const std::string& query = "") { return admin("GET", "/api/v1/bindings" + query).second["bindings"]; }
+    std::vector<std::string> audit_steps(const std::string& vin) {
+        std::vector<std::string> steps;
+        const auto answer = admin("GET", "/api/v1/pevs/" + vin + "/audit");
+        EXPECT_EQ(answer.first, 200) << answer.second.dump();
+        for (const auto& event : answer.second["events"])
+            steps.push_back(event["step"]);
+        return steps;
+    }
+    std::string edev(std::int64_t id) const { return "/edev/" + std::to_string(id); }
+
+    fs::path root_;
+    pki::CertificateFiles manufacturer_;
+    std::unique_ptr<core::Daemon> daemon_;
+    std::shared_ptr<const sep::Codec> codec_;
+    std::map<std::string, std::int64_t> ids_;
+};
+
+TEST_F(BindingTest, FirstBindingThenRebindingWithThePskAndCachedLinks) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    auto eumd = psk_device("eumd-1");
+    ASSERT_TRUE(car && esci && eumd);
+
+    // Before the binding the PEV sees no EndDevice of its own.
+    auto empty = car->get("/edev?l=10");
+    ASSERT_TRUE(empty);
+    EXPECT_NE(empty->body.find("all=\"0\""), std::string::npos) << empty->body;
+
+    // Scenario 1: the ESCI asks, the head-end checks and confirms.
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201) << requested.body;
+    const std::string pev_path = requested.location_path;
+    const auto confirmation = read_binding(*car, pev_path + "/bnd");
+    EXPECT_EQ(confirmation.status, sep::BindingStatus::kConfirmed);
+    EXPECT_EQ(confirmation.premises_id, "P1");
+    EXPECT_EQ(confirmation.program_id, "EV-TOU");
+    EXPECT_EQ(confirmation.tariff_profile_link.href, "/tp/EV-TOU");
+    EXPECT_EQ(confirmation.interval_length, 900U);
+    ASSERT_TRUE(confirmation.rebind_psk_identity && confirmation.rebind_psk_key);
+    EXPECT_EQ(confirmation.rebind_psk_key->size(), 16U);
+    EXPECT_EQ(bindings()[0]["status"], "confirmed");
+
+    // The PEV acknowledges; the EUMD reads its configuration naming the PEV and acknowledges it: active.
+    EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
+    EXPECT_EQ(bindings()[0]["status"], "acknowledged");
+    const std::string eumd_binding = edev(ids_["eumd-1"]) + "/bnd";
+    const auto configuration = read_binding(*eumd, eumd_binding);
+    EXPECT_EQ(configuration.pev_lfdi, files.identity.lfdi);
+    EXPECT_EQ(configuration.interval_length, 900U);
+    EXPECT_FALSE(configuration.rebind_psk_key);  // the PEV's secret is for the PEV only
+    EXPECT_EQ(acknowledge(*eumd, core::lfdi_for_psk_identity("eumd-1"), configuration.mrid), 201);
+    auto active = bindings();
+    ASSERT_EQ(active.size(), 1U);
+    EXPECT_EQ(active[0]["status"], "active");
+    EXPECT_EQ(active[0]["vin"], kHomeVin);
+    EXPECT_EQ(active[0]["kind"], "home");
+    EXPECT_EQ(active[0]["payer_account"], "A1");
+    EXPECT_EQ(audit_steps(kHomeVin),
+              (std::vector<std::string>{"esci.requested", "pev.pinned", "binding.confirmed", "credential.issued",
+                                        "eumd.configured", "pev.read_binding", "binding.acknowledged",
+                                        "eumd.read_configuration", "eumd.acknowledged", "binding.active"}));
+
+    // Unplugged: the binding ends.
+    EXPECT_EQ(power(*car, pev_path, 2), 204);
+    EXPECT_EQ(bindings()[0]["status"], "ended");
+    car.reset();
+
+    // Scenario 2: the re-bind PSK, the cached /edev/{n} link, no discovery and no certificate.
+    std::string identity = *confirmation.rebind_psk_identity;
+    auto again = connect(han::ClientCredentials::psk(identity, *confirmation.rebind_psk_key));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(power(*again, pev_path, 1), 204);
+    const auto presence = request_binding(*esci, files.identity);
+    EXPECT_EQ(presence.code, 201);
+    EXPECT_EQ(presence.location_path, pev_path);
+    auto rebound = bindings();
+    ASSERT_EQ(rebound.size(), 2U);
+    EXPECT_EQ(rebound[0]["status"], "active");  // the EUMD already meters this PEV with this interval
+    EXPECT_EQ(rebound[0]["rebind"], true);
+    const auto told = read_binding(*eumd, eumd_binding);
+    EXPECT_EQ(told.status, sep::BindingStatus::kActive);
+    EXPECT_EQ(acknowledge(*eumd, core::lfdi_for_psk_identity("eumd-1"), told.mrid), 201);
+    const auto steps = audit_steps(kHomeVin);
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "eumd.acknowledged"), 2);
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "credential.issued"), 1);  // no new credential on re-binding
+}
+
+TEST_F(BindingTest, TheSameRequestRepeatedMakesOneBinding) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    const auto first = request_binding(*esci, files.identity);
+    const auto second = request_binding(*esci, files.identity);
+    EXPECT_EQ(first.code, 201);
+    EXPECT_EQ(second.code, 201);
+    EXPECT_EQ(first.location_path, second.location_path);
+    EXPECT_EQ(bindings().size(), 1U);
+}
+
+TEST_F(BindingTest, RefusalsRecordAFallbackAndTheReason) {
+    auto esci = psk_device("esci-1");
+    const auto stranger = pev_certificate("pev-stranger", kUnenrolledVin);
+    auto stranger_car = pev(stranger);
+    const auto refused = request_binding(*esci, stranger.identity);
+    EXPECT_EQ(refused.code, 403);
+    EXPECT_NE(refused.body.find("not enrolled"), std::string::npos) << refused.body;
+
+    // A home-only PEV at another customer's premises.
+    const auto home_only = pev_certificate("pev-home-only", kHomeOnlyVin);
+    auto home_only_car = pev(home_only);
+    ASSERT_EQ(request_binding(*esci, home_only.identity).code, 201);  // pinned at home first
+    auto neighbour = psk_device("esci-2");
+    const auto away = request_binding(*neighbour, home_only.identity);
+    EXPECT_EQ(away.code, 403);
+    EXPECT_NE(away.body.find("not enrolled for guest charging"), std::string::npos) << away.body;
+
+    const auto fallbacks = admin("GET", "/api/v1/fallbacks").second["fallbacks"];
+    ASSERT_EQ(fallbacks.size(), 2U);
+    EXPECT_EQ(fallbacks[0]["premises_id"], "P2");
+    EXPECT_EQ(fallbacks[1]["premises_id"], "P1");
+    EXPECT_EQ(bindings("?status=refused").size(), 2U);
+}
+
+TEST_F(BindingTest, AnotherCertificateClaimingAPinnedVinIsRefusedAndRaisesAnAlarm) {
+    auto esci = psk_device("esci-1");
+    const auto original = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(original);
+    ASSERT_EQ(request_binding(*esci, original.identity).code, 201);
+    const auto clone = pev_certificate("pev-clone", kHomeVin);
+    auto clone_car = pev(clone);
+    const auto refused = request_binding(*esci, clone.identity);
+    EXPECT_EQ(refused.code, 403);
+    const auto alarms = admin("GET", "/api/v1/alarms").second["alarms"];
+    ASSERT_EQ(alarms.size(), 1U);
+    EXPECT_EQ(alarms[0]["kind"], "clone_vin");
+    EXPECT_EQ(alarms[0]["lfdi"], clone.identity.lfdi);
+}
+
+TEST_F(BindingTest, GuestChargingIsBoundWithTheOwnerAsPayer) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    ASSERT_EQ(request_binding(*psk_device("esci-1"), files.identity).code, 201);
+    const auto guest = request_binding(*psk_device("esci-2"), files.identity);
+    EXPECT_EQ(guest.code, 201) << guest.body;
+    const auto list = bindings();
+    ASSERT_EQ(list.size(), 2U);
+    EXPECT_EQ(list[0]["kind"], "guest");
+    EXPECT_EQ(list[0]["premises_id"], "P2");
+    EXPECT_EQ(list[0]["payer_account"], "A1");
+    EXPECT_EQ(list[1]["status"], "ended");  // the home binding ended when it was bound elsewhere
+}
+
+TEST_F(BindingTest, NoAcknowledgementWithinTheTimeoutFallsBack) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    ASSERT_EQ(request_binding(*psk_device("esci-1"), files.identity).code, 201);
+    json list;
+    for (int i = 0; i < 50; ++i) {
+        list = bindings();
+        if (list[0]["status"] == "fallback")
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(list[0]["status"], "fallback");
+    EXPECT_NE(list[0]["reason"].get<std::string>().find("did not acknowledge"), std::string::npos);
+    EXPECT_EQ(admin("GET", "/api/v1/fallbacks?premises=P1").second["fallbacks"].size(), 1U);
+}
+
+TEST_F(BindingTest, TheOperatorChangesTheEumdIntervalAndTheEumdAppliesIt) {
+    auto eumd = psk_device("eumd-1");
+    auto [status, answer] = admin("PUT", "/api/v1/premises/P1/eumd-interval", R"({"seconds": 300})");
+    ASSERT_EQ(status, 200) << answer.dump();
+    const auto configuration = read_binding(*eumd, edev(ids_["eumd-1"]) + "/bnd");
+    EXPECT_EQ(configuration.interval_length, 300U);
+    EXPECT_EQ(acknowledge(*eumd, core::lfdi_for_psk_identity("eumd-1"), configuration.mrid), 201);
+    EXPECT_EQ(admin("PUT", "/api/v1/premises/P1/eumd-interval", R"({"seconds": 7})").first, 400);
+    EXPECT_EQ(admin("PUT", "/api/v1/premises/P9/eumd-interval", R"({"seconds": 300})").first, 404);
+}
+
+TEST_F(BindingTest, OnlyTheDeviceItselfReadsItsBinding) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    auto foreign = esci->get(requested.location_path + "/bnd");
+    ASSERT_TRUE(foreign);
+    EXPECT_EQ(foreign->code, 403);
+    auto wrong_ack = acknowledge(*car, files.identity.lfdi, std::string(32, 'A'));
+    EXPECT_EQ(wrong_ack, 400);
+    EXPECT_EQ(acknowledge(*car, std::string(40, 'B'), std::string(32, 'A')), 400);
+}
+
+}  // namespace
+}  // namespace headend
