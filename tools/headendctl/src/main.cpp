@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
         headendctl::register_device_commands(cli);
         headendctl::register_health_command(cli);
         headendctl::register_registration_commands(cli);
+        headendctl::register_binding_commands(cli);
         return cli.run(argc, argv, std::cout, std::cerr);
     } catch (const std::exception& e) {
         std::cerr << "headendctl: internal error: " << e.what() << '\n';
