@@ -1,6 +1,5 @@
-// Scenarios 1 and 2 of DESIGN §6 against the whole daemon with the pev-registration and pev-binding plugins loaded:
-// real DTLS clients for the ESCI, the EUMD and the PEV (certificate, then re-bind PSK), the admin API for the
-// operator's side.
+// The binding plugin's protocol edges against the whole daemon (pev-registration and pev-binding loaded), spoken to
+// with bare DTLS clients rather than the emulators: exact documents, access, repeats, and the operator's side.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +14,7 @@
 #include "pki/pki.hpp"
 #include "sep/codec.hpp"
 #include "sep/encode.hpp"
+#include "support/program_daemon.hpp"
 
 namespace headend {
 namespace {
@@ -24,90 +24,37 @@ using core::DeviceType;
 using core::NewDevice;
 using nlohmann::json;
 
-const std::vector<std::uint8_t> kKey(16, 0x11);
-constexpr const char* kHomeVin = "1HGCM82633A004352";      // Jane's PEV, enrolled at P1, guest charging allowed
-constexpr const char* kHomeOnlyVin = "1M8GDM9AXKP042788";  // enrolled at P1, home only
-constexpr const char* kUnenrolledVin = "11111111111111111";
-constexpr std::int64_t kTimeoutSeconds = 2;
+using testing::kDeviceKey;
+using testing::kGuestVin;
+using testing::kHomeOnlyVin;
+using testing::kUnenrolledVin;
+constexpr const char* kHomeVin = kGuestVin;
 
 class BindingTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::random_device random;
-        root_ = fs::temp_directory_path() / ("headend-bind-" + std::to_string(random()));
-        auto manufacturer = pki::make_ca(root_ / "mfr", "Test Manufacturer CA");
-        ASSERT_TRUE(manufacturer) << manufacturer.error().message;
-        manufacturer_ = *manufacturer;
-
-        core::Config config;
-        config.listen_address = "127.0.0.1";
-        config.coaps_port = 0;
-        config.admin_port = 0;
-        config.data_dir = root_ / "data";
-        config.device_ca = {manufacturer_.cert};
-        config.plugins = {
-            {"pev-registration", PEV_REGISTRATION_PLUGIN, {{"programs_file", std::string(PROGRAMS_FILE)}}},
-            {"pev-binding", PEV_BINDING_PLUGIN, {{"binding_timeout_s", kTimeoutSeconds}}},
-        };
-        auto started = core::Daemon::start(config);
-        ASSERT_TRUE(started) << started.error().message;
-        daemon_ = std::move(*started);
-        for (const auto& [type, premises, identity] :
-             {std::tuple{DeviceType::Esci, "P1", "esci-1"}, std::tuple{DeviceType::Eumd, "P1", "eumd-1"},
-              std::tuple{DeviceType::Esci, "P2", "esci-2"}, std::tuple{DeviceType::Eumd, "P2", "eumd-2"}}) {
-            auto added = daemon_->devices().add_sync(
-                NewDevice{type, premises, std::nullopt, std::nullopt, identity, kKey, std::nullopt});
-            ASSERT_TRUE(added) << added.error().message;
-            ids_[identity] = added->id;
-        }
-        const std::string csv =
-            "account_id,customer_id,customer_name,premises_id,service_address,default_rate\n"
-            "A1,C1,Jane Doe,P1,1 Main St,DOM-FLAT\nA2,C2,John Roe,P2,2 Main St,DOM-FLAT\n";
-        ASSERT_EQ(admin("POST", "/api/v1/customers/import", csv).first, 200);
-        enroll(kHomeVin, "A1", "C1", "P1", true);
-        enroll(kHomeOnlyVin, "A1", "C1", "P1", false);
-        enroll("2T1BURHEXJC000001", "A2", "C2", "P2", true);  // makes P2 a premises that hosts guests
+        ASSERT_TRUE(headend_.ok());
         auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
         ASSERT_TRUE(codec);
         codec_ = *codec;
     }
-    void TearDown() override {
-        daemon_.reset();
-        fs::remove_all(root_);
-    }
 
     std::pair<int, json> admin(const std::string& method, const std::string& path, const std::string& body = "") {
-        auto response = http::http_request("http://127.0.0.1:" + std::to_string(daemon_->admin_port()) + path, method,
-                                           body, {{"Authorization", "Bearer " + daemon_->admin_token()}});
-        EXPECT_TRUE(response) << path;
-        if (!response)
-            return {0, json()};
-        return {response->status, json::parse(response->body, nullptr, false)};
+        return headend_.admin(method, path, body);
     }
-    void enroll(const std::string& vin, const std::string& account, const std::string& customer,
-                const std::string& premises, bool guest) {
-        const json body = {{"account_id", account},   {"customer_id", customer},
-                           {"premises_id", premises}, {"vin", vin},
-                           {"program_id", "EV-TOU"},  {"allow_guest_charging", guest}};
-        ASSERT_EQ(admin("POST", "/api/v1/enrollments", body.dump()).first, 201) << vin;
-    }
-
     pki::CertificateFiles pev_certificate(const std::string& name, const std::string& vin) {
-        auto made = pki::make_leaf(manufacturer_, root_ / "mfr", name, pki::LeafKind::device,
-                                   {.days = 30, .overwrite = false, .subject_serial = vin});
-        EXPECT_TRUE(made) << made.error().message;
-        return *made;
+        return headend_.pev_certificate(name, vin);
     }
     std::unique_ptr<han::DeviceClient> connect(const han::ClientCredentials& credentials) {
-        auto client = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), credentials);
+        auto client = han::DeviceClient::connect("127.0.0.1", headend_.coaps_port(), credentials);
         EXPECT_TRUE(client) << client.error().message;
         return client ? std::move(*client) : nullptr;
     }
     std::unique_ptr<han::DeviceClient> psk_device(const std::string& identity) {
-        return connect(han::ClientCredentials::psk(identity, kKey));
+        return connect(han::ClientCredentials::psk(identity, kDeviceKey));
     }
     std::unique_ptr<han::DeviceClient> pev(const pki::CertificateFiles& files) {
-        return connect(han::ClientCredentials::certificate(files.cert, files.key, root_ / "data" / "tls" / "ca.pem"));
+        return connect(han::ClientCredentials::certificate(files.cert, files.key, headend_.server_ca()));
     }
 
     // The ESCI's binding request: an EndDevice with the PEV's identity and the PEV device category.
@@ -145,22 +92,12 @@ protected:
         EXPECT_TRUE(answer);
         return answer ? answer->code : 0;
     }
-    json bindings(const std::string& query = "") { return admin("GET", "/api/v1/bindings" + query).second["bindings"]; }
-    std::vector<std::string> audit_steps(const std::string& vin) {
-        std::vector<std::string> steps;
-        const auto answer = admin("GET", "/api/v1/pevs/" + vin + "/audit");
-        EXPECT_EQ(answer.first, 200) << answer.second.dump();
-        for (const auto& event : answer.second["events"])
-            steps.push_back(event["step"]);
-        return steps;
-    }
+    json bindings(const std::string& query = "") { return headend_.bindings(query); }
+    std::vector<std::string> audit_steps(const std::string& vin) { return headend_.audit_steps(vin); }
     std::string edev(std::int64_t id) const { return "/edev/" + std::to_string(id); }
 
-    fs::path root_;
-    pki::CertificateFiles manufacturer_;
-    std::unique_ptr<core::Daemon> daemon_;
+    testing::ProgramDaemon headend_;
     std::shared_ptr<const sep::Codec> codec_;
-    std::map<std::string, std::int64_t> ids_;
 };
 
 TEST_F(BindingTest, FirstBindingThenRebindingWithThePskAndCachedLinks) {
@@ -192,7 +129,7 @@ TEST_F(BindingTest, FirstBindingThenRebindingWithThePskAndCachedLinks) {
     // The PEV acknowledges; the EUMD reads its configuration naming the PEV and acknowledges it: active.
     EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
     EXPECT_EQ(bindings()[0]["status"], "acknowledged");
-    const std::string eumd_binding = edev(ids_["eumd-1"]) + "/bnd";
+    const std::string eumd_binding = edev(headend_.device_id("eumd-1")) + "/bnd";
     const auto configuration = read_binding(*eumd, eumd_binding);
     EXPECT_EQ(configuration.pev_lfdi, files.identity.lfdi);
     EXPECT_EQ(configuration.interval_length, 900U);
@@ -319,7 +256,7 @@ TEST_F(BindingTest, TheOperatorChangesTheEumdIntervalAndTheEumdAppliesIt) {
     auto eumd = psk_device("eumd-1");
     auto [status, answer] = admin("PUT", "/api/v1/premises/P1/eumd-interval", R"({"seconds": 300})");
     ASSERT_EQ(status, 200) << answer.dump();
-    const auto configuration = read_binding(*eumd, edev(ids_["eumd-1"]) + "/bnd");
+    const auto configuration = read_binding(*eumd, edev(headend_.device_id("eumd-1")) + "/bnd");
     EXPECT_EQ(configuration.interval_length, 300U);
     EXPECT_EQ(acknowledge(*eumd, core::lfdi_for_psk_identity("eumd-1"), configuration.mrid), 201);
     EXPECT_EQ(admin("PUT", "/api/v1/premises/P1/eumd-interval", R"({"seconds": 7})").first, 400);

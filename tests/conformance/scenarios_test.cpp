@@ -1,0 +1,438 @@
+// Conformance: the seed use case's scenario 1 (enrollment and first binding, steps 1-16) and scenario 2 (re-binding,
+// steps 1-7), driven by the HAN device emulators against the real daemon over DTLS. One test per seed step, each
+// running the scenario up to its step and asserting that step's observable result (stored state, audit entry,
+// response); then the faults the emulators can inject.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "emulator/devices.hpp"
+#include "headend/core/device_registry.hpp"
+#include "support/program_daemon.hpp"
+
+namespace headend {
+namespace {
+
+using nlohmann::json;
+using testing::ProgramDaemon;
+
+bool contains(const std::vector<std::string>& steps, const std::string& step) {
+    return std::find(steps.begin(), steps.end(), step) != steps.end();
+}
+
+class Conformance : public ::testing::Test {
+protected:
+    void SetUp() override { start({}); }
+
+    void start(testing::ProgramDaemonOptions options) {
+        headend_ = std::make_unique<ProgramDaemon>(std::move(options));
+        ASSERT_TRUE(headend_->ok());
+        auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+        ASSERT_TRUE(codec);
+        endpoint_.port = headend_->coaps_port();
+        endpoint_.server_ca = headend_->server_ca();
+        endpoint_.codec = *codec;
+        endpoint_.client.request_timeout = std::chrono::milliseconds(3000);
+        esci_ = std::make_unique<emulator::Esci>("esci-1", endpoint_, psk("esci-1"), log_);
+        eumd_ = std::make_unique<emulator::Eumd>("eumd-1", endpoint_, psk("eumd-1"), log_);
+        pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin));
+    }
+
+    static han::PskCredentials psk(const std::string& identity) { return {identity, testing::kDeviceKey}; }
+    std::unique_ptr<emulator::Pev> make_pev(const std::string& name, const pki::CertificateFiles& files,
+                                            emulator::Pev::Options options = {},
+                                            emulator::LocalClock clock = emulator::system_clock()) {
+        options.cert = files.cert;
+        options.key = files.key;
+        options.wait = std::chrono::milliseconds(1500);
+        options.poll_every = std::chrono::milliseconds(50);
+        return std::make_unique<emulator::Pev>(name, endpoint_, options, log_, std::move(clock));
+    }
+
+    // Scenario 1 up to and including `step` (steps 1-4 are the enrollment the fixture made).
+    void scenario1(int step) {
+        if (step >= 5) {
+            ASSERT_TRUE(pev_->plug_in());
+        }
+        if (step >= 7) {
+            auto found = pev_->discover();
+            ASSERT_TRUE(found);
+            EXPECT_FALSE(*found);  // no EndDevice before the ESCI's request
+        }
+        if (step >= 8) {
+            ASSERT_TRUE(esci_->connect());
+        }
+        if (step >= 9) {
+            auto answer = esci_->request_binding(pev_->identity());
+            ASSERT_TRUE(answer);
+            request_ = *answer;
+        }
+        if (step >= 11) {
+            ASSERT_TRUE(pev_->find_end_device());
+        }
+        if (step >= 12) {
+            ASSERT_TRUE(pev_->read_binding());
+        }
+        if (step >= 13) {
+            ASSERT_TRUE(pev_->acknowledge());
+        }
+        if (step >= 14) {
+            ASSERT_TRUE(eumd_->connect());
+            auto configuration = eumd_->read_configuration();
+            ASSERT_TRUE(configuration);
+            configuration_ = *configuration;
+        }
+        if (step >= 16) {
+            ASSERT_TRUE(eumd_->acknowledge());
+        }
+    }
+    // Scenario 2 after a complete scenario 1 and an unplug.
+    void scenario2(int step) {
+        scenario1(16);
+        ASSERT_TRUE(pev_->unplug());
+        if (step >= 1) {
+            ASSERT_TRUE(pev_->replug());
+        }
+        if (step >= 4) {
+            auto answer = esci_->request_binding(pev_->identity());
+            ASSERT_TRUE(answer);
+            request_ = *answer;
+        }
+        if (step >= 6) {
+            auto configuration = eumd_->read_configuration();
+            ASSERT_TRUE(configuration);
+            configuration_ = *configuration;
+        }
+        if (step >= 7) {
+            ASSERT_TRUE(eumd_->acknowledge());
+        }
+    }
+
+    json latest_binding() {
+        const auto list = headend_->bindings();
+        return list.empty() ? json() : list[0];
+    }
+    std::vector<std::string> audit() { return headend_->audit_steps(testing::kGuestVin); }
+
+    std::unique_ptr<ProgramDaemon> headend_;
+    emulator::Endpoint endpoint_;
+    emulator::StepLog log_;
+    std::unique_ptr<emulator::Esci> esci_;
+    std::unique_ptr<emulator::Eumd> eumd_;
+    std::unique_ptr<emulator::Pev> pev_;
+    emulator::Esci::BindingAnswer request_;
+    sep::PEVBinding configuration_;
+};
+
+class Scenario1 : public Conformance {};
+class Scenario2 : public Conformance {};
+class Faults : public Conformance {};
+
+// ---- Scenario 1: enrollment (steps 1-4, through the admin API the operator's CLI and the portal use)
+
+TEST_F(Scenario1, Step01_CustomerIsAuthenticatedAgainstTheCisRecords) {
+    const json wrong = {{"account_id", "A1"}, {"customer_id", "C1"},      {"premises_id", "P2"},
+                        {"vin", "1FTFW1ET9DFC10312"}, {"program_id", "EV-TOU"}};
+    const auto [status, body] = headend_->admin("POST", "/api/v1/enrollments", wrong.dump());
+    EXPECT_EQ(status, 422);
+    EXPECT_EQ(body["error"]["code"], "enrollment.premises_mismatch");
+    EXPECT_EQ(headend_->admin("GET", "/api/v1/enrollments/1FTFW1ET9DFC10312").first, 404);
+}
+
+TEST_F(Scenario1, Step02_VinIsChecked) {
+    const json bad = {{"account_id", "A1"}, {"customer_id", "C1"},      {"premises_id", "P1"},
+                      {"vin", "1FTFW1ET8DFC10312"}, {"program_id", "EV-TOU"}};
+    const auto [status, body] = headend_->admin("POST", "/api/v1/enrollments", bad.dump());
+    EXPECT_EQ(status, 400);
+    EXPECT_NE(body["error"]["message"].get<std::string>().find("check digit"), std::string::npos);
+}
+
+TEST_F(Scenario1, Step03_ProgramAndPreferencesAreStored) {
+    const auto [status, body] = headend_->admin("GET", std::string("/api/v1/enrollments/") + testing::kGuestVin);
+    ASSERT_EQ(status, 200);
+    EXPECT_EQ(body["enrollment"]["program_id"], "EV-TOU");
+    EXPECT_EQ(body["enrollment"]["allow_guest_charging"], true);
+    EXPECT_EQ(body["enrollment"]["guest_charging_payer"], "owner");
+}
+
+TEST_F(Scenario1, Step04_EnrollmentIsConfirmedAndThePremisesCountsAsEnrolled) {
+    const auto [status, body] = headend_->admin("GET", "/api/v1/premises?enrolled=false");
+    ASSERT_EQ(status, 200);
+    EXPECT_TRUE(body["premises"].empty());
+    const auto all = headend_->admin("GET", "/api/v1/premises").second["premises"];
+    EXPECT_EQ(all[0]["enrolled_pevs"], 2);
+}
+
+// ---- Scenario 1: first binding (steps 5-16, the emulators over DTLS)
+
+TEST_F(Scenario1, Step05_PevPlugsInAndOpensDtlsWithItsCertificate) {
+    scenario1(5);
+    EXPECT_TRUE(log_.has("pev-jane", "on_plug"));
+    EXPECT_TRUE(log_.has("pev-jane", "dtls.certificate"));
+    EXPECT_TRUE(pev_->connected());
+}
+
+TEST_F(Scenario1, Step06_PevKeepsTheHeadEndsTimeToOneSecond) {
+    scenario1(6);
+    EXPECT_TRUE(log_.has("pev-jane", "clock.sync"));
+    EXPECT_LE(std::abs(pev_->now() - emulator::system_clock()()), 1);
+}
+
+TEST_F(Scenario1, Step07_PevHasNoEndDeviceBeforeTheBindingRequest) {
+    scenario1(7);
+    EXPECT_TRUE(log_.has("pev-jane", "edev.none_yet"));
+    EXPECT_TRUE(headend_->bindings().empty());
+}
+
+TEST_F(Scenario1, Step08_EsciSeesThePevOnItsHan) {
+    scenario1(8);
+    EXPECT_TRUE(log_.has("esci-1", "dtls.psk"));
+    EXPECT_TRUE(esci_->connected());
+}
+
+TEST_F(Scenario1, Step09_EsciRequestsTheBinding) {
+    scenario1(9);
+    EXPECT_EQ(request_.code, 201);
+    EXPECT_TRUE(request_.edev_path.starts_with("/edev/"));
+    EXPECT_TRUE(contains(audit(), "esci.requested"));
+}
+
+TEST_F(Scenario1, Step10_HeadEndValidatesPevAndPremisesAndPinsTheLfdi) {
+    scenario1(10);
+    const auto binding = latest_binding();
+    EXPECT_EQ(binding["status"], "confirmed");
+    EXPECT_EQ(binding["kind"], "home");
+    EXPECT_EQ(binding["vin"], testing::kGuestVin);
+    EXPECT_EQ(binding["lfdi"], pev_->identity().lfdi);
+    EXPECT_TRUE(contains(audit(), "pev.pinned"));
+    EXPECT_TRUE(contains(audit(), "binding.confirmed"));
+}
+
+TEST_F(Scenario1, Step11_PevFindsItsEndDevice) {
+    scenario1(11);
+    EXPECT_EQ(pev_->edev_path(), request_.edev_path);
+}
+
+TEST_F(Scenario1, Step12_PevReadsTheConfirmationWithProgramTariffAndRebindCredentials) {
+    scenario1(12);
+    const auto& binding = *pev_->binding();
+    EXPECT_EQ(binding.status, sep::BindingStatus::kConfirmed);
+    EXPECT_EQ(binding.program_id, "EV-TOU");
+    EXPECT_EQ(binding.tariff_profile_link.href, "/tp/EV-TOU");
+    EXPECT_TRUE(binding.rebind_psk_identity.has_value());
+    EXPECT_EQ(binding.rebind_psk_key->size(), 16U);
+    EXPECT_EQ(pev_->charging_mode(), "program EV-TOU");
+    EXPECT_TRUE(contains(audit(), "pev.read_binding"));
+}
+
+TEST_F(Scenario1, Step13_PevAcknowledgesTheBinding) {
+    scenario1(13);
+    EXPECT_EQ(latest_binding()["status"], "acknowledged");
+    EXPECT_TRUE(log_.has("pev-jane", "binding.acknowledged"));
+    EXPECT_TRUE(contains(audit(), "binding.acknowledged"));
+}
+
+TEST_F(Scenario1, Step14_EumdConfigurationNamesThePevAndTheInterval) {
+    scenario1(14);
+    EXPECT_EQ(configuration_.pev_lfdi, pev_->identity().lfdi);
+    EXPECT_EQ(configuration_.interval_length, 900U);
+    EXPECT_TRUE(contains(audit(), "eumd.configured"));
+}
+
+TEST_F(Scenario1, Step15_EumdAppliesTheConfiguration) {
+    scenario1(15);
+    EXPECT_EQ(eumd_->interval(), 900U);
+    EXPECT_EQ(eumd_->metered_pev(), pev_->identity().lfdi);
+    EXPECT_TRUE(log_.has("eumd-1", "configuration.applied"));
+    EXPECT_TRUE(contains(audit(), "eumd.read_configuration"));
+}
+
+TEST_F(Scenario1, Step16_EumdAcknowledgesAndTheBindingIsActive) {
+    scenario1(16);
+    EXPECT_EQ(latest_binding()["status"], "active");
+    EXPECT_EQ(audit(), (std::vector<std::string>{"esci.requested", "pev.pinned", "binding.confirmed",
+                                                 "credential.issued", "eumd.configured", "pev.read_binding",
+                                                 "binding.acknowledged", "eumd.read_configuration",
+                                                 "eumd.acknowledged", "binding.active"}));
+    EXPECT_EQ(log_.failures(), 0U);
+}
+
+// ---- Scenario 2: re-binding
+
+TEST_F(Scenario2, Step01_PevPlugsInAgain) {
+    scenario2(1);
+    const auto list = headend_->bindings();
+    EXPECT_EQ(list[0]["status"], "ended");
+    EXPECT_TRUE(contains(audit(), "pev.unplugged"));
+}
+
+TEST_F(Scenario2, Step02_PevOpensDtlsWithTheRebindPskWithoutCertificateWork) {
+    scenario2(2);
+    const auto steps = log_.steps();
+    const auto last_session = std::find_if(steps.rbegin(), steps.rend(), [](const emulator::Step& step) {
+        return step.device == "pev-jane" && step.name.starts_with("dtls.");
+    });
+    ASSERT_NE(last_session, steps.rend());
+    EXPECT_EQ(last_session->name, "dtls.psk");
+    EXPECT_EQ(last_session->detail, "PSK-AES128-CCM8");
+}
+
+TEST_F(Scenario2, Step03_PevGoesStraightToItsCachedLinks) {
+    scenario2(3);
+    const auto steps = log_.steps();
+    const auto replug = std::find_if(steps.rbegin(), steps.rend(), [](const emulator::Step& step) {
+        return step.device == "pev-jane" && step.name == "on_plug";
+    });
+    // From the re-plug on: no discovery, just the plugged-in PowerStatus.
+    for (auto it = steps.rbegin(); it != replug; ++it) {
+        if (it->device == "pev-jane") {
+            EXPECT_TRUE(it->name == "dtls.psk" || it->name == "power_status.plugged_in") << it->name;
+        }
+    }
+    EXPECT_TRUE(log_.has("pev-jane", "power_status.plugged_in"));
+    EXPECT_TRUE(contains(audit(), "pev.plugged_in"));
+}
+
+TEST_F(Scenario2, Step04_EsciConfirmsPresence) {
+    scenario2(4);
+    EXPECT_EQ(request_.code, 201);
+    EXPECT_EQ(request_.edev_path, pev_->edev_path());
+    const auto steps = audit();
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "esci.requested"), 2);
+}
+
+TEST_F(Scenario2, Step05_BindingIsActiveWithoutANewCredential) {
+    scenario2(5);
+    const auto binding = latest_binding();
+    EXPECT_EQ(binding["status"], "active");
+    EXPECT_EQ(binding["rebind"], true);
+    const auto steps = audit();
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "credential.issued"), 1);
+}
+
+TEST_F(Scenario2, Step06_EumdIsTold) {
+    scenario2(6);
+    EXPECT_EQ(configuration_.status, sep::BindingStatus::kActive);
+    EXPECT_EQ(configuration_.pev_lfdi, pev_->identity().lfdi);
+}
+
+TEST_F(Scenario2, Step07_EumdAcknowledges) {
+    scenario2(7);
+    const auto steps = audit();
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "eumd.acknowledged"), 2);
+    EXPECT_EQ(log_.failures(), 0U);
+}
+
+// ---- Faults and the other paths of DESIGN §6
+
+TEST_F(Faults, DroppedAcknowledgementFallsBackAfterTheTimeout) {
+    pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin),
+                    {.cert = {}, .key = {}, .wait = {}, .poll_every = {}, .drop_acknowledgement = true});
+    scenario1(13);
+    EXPECT_TRUE(log_.has("pev-jane", "binding.acknowledgement_dropped"));
+    json binding;
+    for (int i = 0; i < 60 && binding["status"] != "fallback"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        binding = latest_binding();
+    }
+    EXPECT_EQ(binding["status"], "fallback");
+    EXPECT_EQ(headend_->admin("GET", "/api/v1/fallbacks?premises=P1").second["fallbacks"].size(), 1U);
+}
+
+TEST_F(Faults, EsciUnreachableThePevWaitsThenChargesAnyway) {
+    ASSERT_TRUE(pev_->plug_in());
+    EXPECT_FALSE(pev_->find_end_device());  // nobody asks for the binding
+    EXPECT_EQ(pev_->charging_mode(), "default rate");
+    EXPECT_TRUE(log_.has("pev-jane", "charging_anyway"));
+    EXPECT_TRUE(headend_->bindings().empty());
+}
+
+TEST_F(Faults, BadCertificateFailsTheHandshakeAndThePevChargesAnyway) {
+    pev_ = make_pev("pev-rogue", headend_->untrusted_certificate("pev-rogue", testing::kGuestVin));
+    EXPECT_FALSE(pev_->plug_in());
+    EXPECT_EQ(pev_->charging_mode(), "default rate");
+}
+
+TEST_F(Faults, UnenrolledVinIsRefusedWithAFallback) {
+    pev_ = make_pev("pev-stranger", headend_->pev_certificate("pev-stranger", testing::kUnenrolledVin));
+    ASSERT_TRUE(pev_->plug_in());
+    ASSERT_TRUE(esci_->connect());
+    auto answer = esci_->request_binding(pev_->identity());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, 403);
+    EXPECT_NE(answer->reason.find("not enrolled"), std::string::npos);
+    EXPECT_EQ(latest_binding()["status"], "refused");
+    EXPECT_EQ(headend_->admin("GET", "/api/v1/fallbacks").second["fallbacks"].size(), 1U);
+}
+
+TEST_F(Faults, WrongPremisesForAHomeOnlyPevIsRefusedWithAFallback) {
+    pev_ = make_pev("pev-home", headend_->pev_certificate("pev-home", testing::kHomeOnlyVin));
+    scenario1(9);  // bound and pinned at home first
+    auto neighbour = emulator::Esci("esci-2", endpoint_, psk("esci-2"), log_);
+    ASSERT_TRUE(neighbour.connect());
+    auto answer = neighbour.request_binding(pev_->identity());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, 403);
+    EXPECT_NE(answer->reason.find("not enrolled for guest charging"), std::string::npos);
+    const auto fallbacks = headend_->admin("GET", "/api/v1/fallbacks?premises=P2").second["fallbacks"];
+    ASSERT_EQ(fallbacks.size(), 1U);
+}
+
+TEST_F(Faults, ClonedVinIsRefusedAndRaisesAnAlarm) {
+    scenario1(10);
+    auto clone = make_pev("pev-clone", headend_->pev_certificate("pev-clone", testing::kGuestVin));
+    ASSERT_TRUE(clone->plug_in());
+    auto answer = esci_->request_binding(clone->identity());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, 403);
+    const auto alarms = headend_->admin("GET", "/api/v1/alarms").second["alarms"];
+    ASSERT_EQ(alarms.size(), 1U);
+    EXPECT_EQ(alarms[0]["kind"], "clone_vin");
+    EXPECT_EQ(alarms[0]["lfdi"], clone->identity().lfdi);
+    EXPECT_EQ(headend_->bindings("?status=confirmed").size(), 1U);  // the original is untouched
+}
+
+TEST_F(Faults, ClockSkewIsCorrectedFromTheHeadEndsTime) {
+    const auto skewed = [] { return emulator::system_clock()() - 300; };
+    pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin), {}, skewed);
+    ASSERT_TRUE(pev_->plug_in());
+    const auto steps = log_.steps();
+    const auto sync = std::find_if(steps.begin(), steps.end(),
+                                   [](const emulator::Step& step) { return step.name == "clock.sync"; });
+    ASSERT_NE(sync, steps.end());
+    EXPECT_NE(sync->detail.find("corrected by 30"), std::string::npos) << sync->detail;
+    EXPECT_LE(std::abs(pev_->now() - emulator::system_clock()()), 1);
+}
+
+TEST_F(Faults, GuestChargingIsBoundAndTheOwnerPays) {
+    scenario1(16);
+    ASSERT_TRUE(pev_->unplug());
+    auto host = emulator::Esci("esci-2", endpoint_, psk("esci-2"), log_);
+    ASSERT_TRUE(host.connect());
+    auto answer = host.request_binding(pev_->identity());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, 201);
+    const auto binding = latest_binding();
+    EXPECT_EQ(binding["kind"], "guest");
+    EXPECT_EQ(binding["premises_id"], "P2");
+    EXPECT_EQ(binding["payer_account"], "A1");
+}
+
+TEST_F(Faults, RoamingPevOfAnotherUtilityIsBoundThroughTheClearinghouse) {
+    const std::string visitor = "5YJ3E1EA2KF317000";
+    start({.binding_timeout_s = 2, .roaming_vins = {visitor}});
+    pev_ = make_pev("pev-visitor", headend_->roaming_certificate(visitor));
+    ASSERT_TRUE(pev_->plug_in());
+    ASSERT_TRUE(esci_->connect());
+    auto answer = esci_->request_binding(pev_->identity());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, 201) << answer->reason;
+    const auto binding = latest_binding();
+    EXPECT_EQ(binding["kind"], "roaming");
+    EXPECT_EQ(binding["home_utility"], "OTHER-UTILITY");
+    EXPECT_TRUE(binding["payer_account"].is_null());  // the clearinghouse settles it
+}
+
+}  // namespace
+}  // namespace headend

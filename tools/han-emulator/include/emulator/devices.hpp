@@ -1,0 +1,177 @@
+// HAN device emulators: an ESCI, an EUMD and PEVs, each a real DTLS client (han::DeviceClient) with its own
+// credentials, following DESIGN §6 step by step and writing every step to a shared log. Used by the han-emulator
+// tool and by the conformance tests.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "han/device_client.hpp"
+#include "han/identity.hpp"
+#include "headend/plugin/result.hpp"
+#include "sep/codec.hpp"
+#include "sep/types.hpp"
+
+namespace emulator {
+
+// Seconds since the epoch by the device's own clock (tests inject one; a skewed clock is a fault to correct).
+using LocalClock = std::function<std::int64_t()>;
+LocalClock system_clock();
+
+struct Step {
+    std::int64_t at = 0;  // head-end time as the device knows it
+    std::string device;
+    std::string name;
+    std::string detail;
+    bool ok = true;
+};
+
+// Thread-safe: many emulated devices may share one log.
+class StepLog {
+public:
+    void add(Step step);
+    std::vector<Step> steps() const;
+    bool has(const std::string& device, const std::string& name) const;
+    std::size_t failures() const;
+    nlohmann::json summary() const;
+    void print(std::ostream& out) const;
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<Step> steps_;
+};
+
+struct Endpoint {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 5684;
+    std::filesystem::path server_ca;  // the head-end's CA (data/tls/ca.pem); devices verify the head-end with it
+    han::ClientOptions client;
+    std::shared_ptr<const sep::Codec> codec;  // loaded once, shared by every emulated device
+};
+
+// Shared by the three devices: a session and the head-end's clock.
+class Device {
+public:
+    Device(std::string name, Endpoint endpoint, StepLog& log, LocalClock clock);
+    virtual ~Device() = default;
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+
+    const std::string& name() const { return name_; }
+    // GET /tm: the offset that makes now() the head-end's time. Returns the correction applied, in seconds.
+    headend::Result<std::int64_t> sync_clock();
+    std::int64_t now() const { return clock_() + offset_; }
+    bool connected() const { return client_ && client_->connected(); }
+    void disconnect() { client_.reset(); }
+
+protected:
+    headend::Result<void> open(const han::ClientCredentials& credentials, const std::string& step);
+    void step(const std::string& name, const std::string& detail, bool ok = true);
+    // A request whose failure (transport or a code outside 2.xx) is logged as a failed step.
+    headend::Result<han::ClientResponse> exchange(const han::ClientRequest& request);
+    template <typename T>
+    headend::Result<T> get_document(const std::string& path);
+    headend::Result<int> post_response(const std::string& lfdi, const std::string& subject);
+
+    std::string name_;
+    Endpoint endpoint_;
+    StepLog& log_;
+    LocalClock clock_;
+    std::int64_t offset_ = 0;
+    std::unique_ptr<han::DeviceClient> client_;
+};
+
+class Esci final : public Device {
+public:
+    Esci(std::string name, Endpoint endpoint, han::PskCredentials credentials, StepLog& log,
+         LocalClock clock = system_clock());
+    headend::Result<void> connect();
+
+    struct BindingAnswer {
+        int code = 0;  // 201 accepted, 403 refused
+        std::string edev_path;
+        std::string reason;
+    };
+    // Seed steps 8-9: the ESCI sees the PEV on the HAN and asks the head-end to bind it (POST /edev). In scenario 2
+    // the same request confirms the PEV's presence.
+    headend::Result<BindingAnswer> request_binding(const han::DeviceIdentity& pev);
+
+private:
+    han::PskCredentials credentials_;
+};
+
+class Eumd final : public Device {
+public:
+    Eumd(std::string name, Endpoint endpoint, han::PskCredentials credentials, StepLog& log,
+         LocalClock clock = system_clock());
+    // Connects and finds its own EndDevice (the first of its /edev list).
+    headend::Result<void> connect();
+    // Seed steps 14-15: reads /edev/{n}/bnd and applies it (which PEV, which interval).
+    headend::Result<sep::PEVBinding> read_configuration();
+    // Seed step 16: acknowledges the configuration it applied.
+    headend::Result<int> acknowledge();
+    std::uint32_t interval() const { return interval_; }
+    const std::optional<std::string>& metered_pev() const { return metered_pev_; }
+
+private:
+    han::PskCredentials credentials_;
+    std::string lfdi_;
+    std::string edev_path_;
+    std::optional<sep::PEVBinding> applied_;
+    std::uint32_t interval_ = 0;
+    std::optional<std::string> metered_pev_;
+};
+
+class Pev final : public Device {
+public:
+    struct Options {
+        std::filesystem::path cert;
+        std::filesystem::path key;
+        std::chrono::milliseconds wait{60'000};     // for the binding before charging anyway
+        std::chrono::milliseconds poll_every{100};  // while waiting
+        bool drop_acknowledgement = false;          // fault: never send the binding's Response
+    };
+    Pev(std::string name, Endpoint endpoint, Options options, StepLog& log, LocalClock clock = system_clock());
+
+    const han::DeviceIdentity& identity() const { return identity_; }
+    // Seed steps 5-6: On-Plug; DTLS with the certificate. A failed handshake means charging anyway.
+    headend::Result<void> plug_in();
+    // Seed step 7: /dcap and one look at /edev; true once the ESCI's request registered the PEV's EndDevice.
+    headend::Result<bool> discover();
+    // Seed step 11: discover() until the EndDevice appears, at most the wait; then charging anyway.
+    headend::Result<std::string> find_end_device();
+    // Seed step 12: the binding confirmation, polled until it is no longer "requested" or the wait is over.
+    headend::Result<sep::PEVBinding> read_binding();
+    // Seed step 13: the PEV's Response (skipped under the drop-acknowledgement fault).
+    headend::Result<int> acknowledge();
+    // Unplugs: PowerStatus on battery, session closed.
+    headend::Result<void> unplug();
+    // Scenario 2 steps 1-3: DTLS with the re-bind PSK, straight to the cached /edev/{n}/ps (plugged in).
+    headend::Result<void> replug();
+    // After the wait or the binding: how this charge is billed as the PEV understands it.
+    std::string charging_mode() const;
+    // No binding within the wait (or no session at all): the PEV charges anyway at the premises' default rate.
+    void charge_anyway(const std::string& why);
+
+    const std::optional<sep::PEVBinding>& binding() const { return binding_; }
+    const std::string& edev_path() const { return edev_path_; }
+
+private:
+    headend::Result<int> put_power_status(std::uint8_t source);
+
+    Options options_;
+    han::DeviceIdentity identity_;
+    std::string edev_path_;
+    std::optional<sep::PEVBinding> binding_;
+    std::string charging_;
+};
+
+}  // namespace emulator

@@ -1,0 +1,363 @@
+#include "emulator/devices.hpp"
+
+#include <ostream>
+#include <thread>
+
+#include "sep/encode.hpp"
+
+namespace emulator {
+
+namespace {
+
+constexpr std::uint32_t kPevCategory = 0x00010000;  // DeviceCategoryType: electric vehicle
+constexpr std::uint8_t kMains = 1;
+constexpr std::uint8_t kBattery = 2;
+constexpr std::uint8_t kResponseReceived = 1;
+
+headend::Error failure(const std::string& message) {
+    return headend::make_error("emulator", message);
+}
+
+}  // namespace
+
+LocalClock system_clock() {
+    return [] {
+        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+}
+
+void StepLog::add(Step step) {
+    std::lock_guard lock(mutex_);
+    steps_.push_back(std::move(step));
+}
+
+std::vector<Step> StepLog::steps() const {
+    std::lock_guard lock(mutex_);
+    return steps_;
+}
+
+bool StepLog::has(const std::string& device, const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    return std::any_of(steps_.begin(), steps_.end(),
+                       [&](const Step& step) { return step.device == device && step.name == name && step.ok; });
+}
+
+std::size_t StepLog::failures() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(steps_.begin(), steps_.end(), [](const Step& step) { return !step.ok; }));
+}
+
+nlohmann::json StepLog::summary() const {
+    std::lock_guard lock(mutex_);
+    nlohmann::json steps = nlohmann::json::array();
+    std::size_t failed = 0;
+    for (const auto& step : steps_) {
+        steps.push_back(
+            {{"at", step.at}, {"device", step.device}, {"step", step.name}, {"detail", step.detail}, {"ok", step.ok}});
+        failed += step.ok ? 0 : 1;
+    }
+    return {{"steps", steps}, {"failures", failed}};
+}
+
+void StepLog::print(std::ostream& out) const {
+    for (const auto& step : steps()) {
+        out << step.at << "  " << step.device << "  " << (step.ok ? "" : "FAILED ") << step.name
+            << (step.detail.empty() ? "" : "  " + step.detail) << '\n';
+    }
+}
+
+Device::Device(std::string name, Endpoint endpoint, StepLog& log, LocalClock clock)
+    : name_(std::move(name)), endpoint_(std::move(endpoint)), log_(log), clock_(std::move(clock)) {}
+
+void Device::step(const std::string& name, const std::string& detail, bool ok) {
+    log_.add(Step{now(), name_, name, detail, ok});
+}
+
+headend::Result<void> Device::open(const han::ClientCredentials& credentials, const std::string& step_name) {
+    auto client =
+        han::DeviceClient::connect(endpoint_.host, endpoint_.port, credentials, endpoint_.client);
+    if (!client) {
+        step(step_name, client.error().message, false);
+        return client.error();
+    }
+    client_ = std::move(*client);
+    step(step_name, client_->cipher_suite());
+    return {};
+}
+
+headend::Result<han::ClientResponse> Device::exchange(const han::ClientRequest& request) {
+    if (!client_)
+        return failure(name_ + " has no session");
+    auto answer = client_->request(request);
+    if (!answer) {
+        step("coap.failed", request.path + ": " + answer.error().message, false);
+        return answer.error();
+    }
+    return answer;
+}
+
+template <typename T>
+headend::Result<T> Device::get_document(const std::string& path) {
+    han::ClientRequest request;
+    request.path = path;
+    auto answer = exchange(request);
+    if (!answer)
+        return answer.error();
+    if (answer->code != 205)
+        return headend::make_error("coap." + std::to_string(answer->code), path + " answered " +
+                                                                               std::to_string(answer->code));
+    return endpoint_.codec->decode<T>(answer->body);
+}
+
+headend::Result<std::int64_t> Device::sync_clock() {
+    auto time = get_document<sep::Time>("/tm");
+    if (!time) {
+        step("clock.sync", time.error().message, false);
+        return time.error();
+    }
+    const std::int64_t correction = time->current_time - now();
+    offset_ += correction;
+    step("clock.sync", "corrected by " + std::to_string(correction) + " s");
+    return correction;
+}
+
+headend::Result<int> Device::post_response(const std::string& lfdi, const std::string& subject) {
+    sep::Response response;
+    response.created_date_time = now();
+    response.end_device_lfdi = lfdi;
+    response.status = kResponseReceived;
+    response.subject = subject;
+    han::ClientRequest request;
+    request.method = han::Method::post;
+    request.path = "/rsps/bnd";
+    request.body = sep::encode(response);
+    request.content_format = 41;
+    auto answer = exchange(request);
+    if (!answer)
+        return answer.error();
+    return answer->code;
+}
+
+// ---- ESCI
+
+Esci::Esci(std::string name, Endpoint endpoint, han::PskCredentials credentials, StepLog& log, LocalClock clock)
+    : Device(std::move(name), std::move(endpoint), log, std::move(clock)), credentials_(std::move(credentials)) {}
+
+headend::Result<void> Esci::connect() {
+    if (auto opened = open(han::ClientCredentials::psk(credentials_.identity, credentials_.key), "dtls.psk"); !opened)
+        return opened;
+    if (auto synced = sync_clock(); !synced)
+        return synced.error();
+    return {};
+}
+
+headend::Result<Esci::BindingAnswer> Esci::request_binding(const han::DeviceIdentity& pev) {
+    step("han.pev_seen", "lFDI " + pev.lfdi);
+    sep::EndDevice device;
+    device.device_category = kPevCategory;
+    device.lfdi = pev.lfdi;
+    device.sfdi = pev.sfdi;
+    device.changed_time = now();
+    han::ClientRequest request;
+    request.method = han::Method::post;
+    request.path = "/edev";
+    request.body = sep::encode(device);
+    request.content_format = 41;
+    auto answer = exchange(request);
+    if (!answer)
+        return answer.error();
+    BindingAnswer result{answer->code, answer->location_path, answer->code == 201 ? "" : answer->body};
+    step("binding.requested", answer->code == 201 ? "accepted: " + answer->location_path : "refused: " + answer->body,
+         true);
+    return result;
+}
+
+// ---- EUMD
+
+Eumd::Eumd(std::string name, Endpoint endpoint, han::PskCredentials credentials, StepLog& log, LocalClock clock)
+    : Device(std::move(name), std::move(endpoint), log, std::move(clock)), credentials_(std::move(credentials)) {}
+
+headend::Result<void> Eumd::connect() {
+    if (auto opened = open(han::ClientCredentials::psk(credentials_.identity, credentials_.key), "dtls.psk"); !opened)
+        return opened;
+    if (auto synced = sync_clock(); !synced)
+        return synced.error();
+    // Its own EndDevice is the only one it may see.
+    auto list = get_document<sep::EndDeviceList>("/edev?l=1");
+    if (!list || list->end_devices.empty() || !list->end_devices[0].href || !list->end_devices[0].lfdi) {
+        step("edev.self", "own EndDevice not found", false);
+        return failure(name_ + ": own EndDevice not found");
+    }
+    edev_path_ = *list->end_devices[0].href;
+    lfdi_ = *list->end_devices[0].lfdi;
+    step("edev.self", edev_path_);
+    return {};
+}
+
+headend::Result<sep::PEVBinding> Eumd::read_configuration() {
+    auto configuration = get_document<sep::PEVBinding>(edev_path_ + "/bnd");
+    if (!configuration) {
+        step("configuration.read", configuration.error().message, false);
+        return configuration.error();
+    }
+    applied_ = *configuration;
+    interval_ = configuration->interval_length;
+    metered_pev_ = configuration->pev_lfdi;
+    step("configuration.read", std::string(sep::to_string(configuration->status)) + " pev=" +
+                                   configuration->pev_lfdi.value_or("-"));
+    step("configuration.applied", "interval " + std::to_string(interval_) + " s");
+    return configuration;
+}
+
+headend::Result<int> Eumd::acknowledge() {
+    if (!applied_)
+        return failure(name_ + ": no configuration applied yet");
+    auto code = post_response(lfdi_, applied_->mrid);
+    if (code)
+        step("configuration.acknowledged", "answered " + std::to_string(*code), *code == 201);
+    return code;
+}
+
+// ---- PEV
+
+Pev::Pev(std::string name, Endpoint endpoint, Options options, StepLog& log, LocalClock clock)
+    : Device(std::move(name), std::move(endpoint), log, std::move(clock)), options_(std::move(options)) {
+    if (auto identity = han::identity_from_pem_file(options_.cert))
+        identity_ = *identity;
+}
+
+headend::Result<void> Pev::plug_in() {
+    step("on_plug", "");
+    auto opened = open(han::ClientCredentials::certificate(options_.cert, options_.key, endpoint_.server_ca),
+                       "dtls.certificate");
+    if (!opened) {
+        charge_anyway("no session with the head-end");
+        return opened;
+    }
+    if (auto synced = sync_clock(); !synced)
+        return synced.error();
+    return {};
+}
+
+headend::Result<bool> Pev::discover() {
+    if (auto dcap = get_document<sep::DeviceCapability>("/dcap"); !dcap)
+        return dcap.error();
+    auto list = get_document<sep::EndDeviceList>("/edev?l=1");
+    if (!list)
+        return list.error();
+    if (list->end_devices.empty() || !list->end_devices[0].href) {
+        step("edev.none_yet", "waiting for the ESCI's binding request");
+        return false;
+    }
+    edev_path_ = *list->end_devices[0].href;
+    step("edev.found", edev_path_);
+    return true;
+}
+
+headend::Result<std::string> Pev::find_end_device() {
+    const auto deadline = std::chrono::steady_clock::now() + options_.wait;
+    while (true) {
+        auto found = discover();
+        if (!found)
+            return found.error();
+        if (*found)
+            return edev_path_;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            charge_anyway("no EndDevice within the wait");
+            return failure(name_ + ": no EndDevice within the wait");
+        }
+        std::this_thread::sleep_for(options_.poll_every);
+    }
+}
+
+headend::Result<sep::PEVBinding> Pev::read_binding() {
+    const auto deadline = std::chrono::steady_clock::now() + options_.wait;
+    while (true) {
+        auto binding = get_document<sep::PEVBinding>(edev_path_ + "/bnd");
+        if (binding && binding->status != sep::BindingStatus::kRequested) {
+            binding_ = *binding;
+            step("binding.read", std::string(sep::to_string(binding->status)) + " program=" + binding->program_id +
+                                     " tariff=" + binding->tariff_profile_link.href +
+                                     (binding->reason ? " reason=" + *binding->reason : ""));
+            if (binding->status == sep::BindingStatus::kRefused || binding->status == sep::BindingStatus::kFallback)
+                charge_anyway("binding " + std::string(sep::to_string(binding->status)));
+            else
+                charging_ = "program " + binding->program_id;
+            return binding;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            charge_anyway("no binding within the wait");
+            return failure(name_ + ": no binding within the wait");
+        }
+        std::this_thread::sleep_for(options_.poll_every);
+    }
+}
+
+headend::Result<int> Pev::acknowledge() {
+    if (!binding_)
+        return failure(name_ + ": no binding to acknowledge");
+    if (options_.drop_acknowledgement) {
+        step("binding.acknowledgement_dropped", "fault injected");
+        return 0;
+    }
+    auto code = post_response(identity_.lfdi, binding_->mrid);
+    if (code)
+        step("binding.acknowledged", "answered " + std::to_string(*code), *code == 201);
+    return code;
+}
+
+headend::Result<int> Pev::put_power_status(std::uint8_t source) {
+    sep::PowerStatus status;
+    status.changed_time = now();
+    status.current_power_source = source;
+    han::ClientRequest request;
+    request.method = han::Method::put;
+    request.path = edev_path_ + "/ps";
+    request.body = sep::encode(status);
+    request.content_format = 41;
+    auto answer = exchange(request);
+    if (!answer)
+        return answer.error();
+    return answer->code;
+}
+
+headend::Result<void> Pev::unplug() {
+    auto code = put_power_status(kBattery);
+    step("unplugged", code ? "PowerStatus answered " + std::to_string(*code) : code.error().message, code.ok());
+    disconnect();
+    if (!code)
+        return code.error();
+    return {};
+}
+
+headend::Result<void> Pev::replug() {
+    step("on_plug", "re-binding");
+    if (!binding_ || !binding_->rebind_psk_identity || !binding_->rebind_psk_key) {
+        step("dtls.psk", "no re-bind credential cached", false);
+        return failure(name_ + ": no re-bind credential");
+    }
+    if (auto opened = open(han::ClientCredentials::psk(*binding_->rebind_psk_identity, *binding_->rebind_psk_key),
+                           "dtls.psk");
+        !opened)
+        return opened;
+    // Straight to the cached link: no /dcap, no /edev.
+    auto code = put_power_status(kMains);
+    step("power_status.plugged_in", code ? "answered " + std::to_string(*code) : code.error().message,
+         code && *code == 204);
+    if (!code)
+        return code.error();
+    return {};
+}
+
+void Pev::charge_anyway(const std::string& why) {
+    charging_ = "default rate";
+    step("charging_anyway", why);
+}
+
+std::string Pev::charging_mode() const {
+    return charging_.empty() ? "not charging" : charging_;
+}
+
+}  // namespace emulator
