@@ -241,6 +241,68 @@ TEST(Cli, OperatorImportsCustomersAndEnrollsAPev) {
     fs::remove_all(dir);
 }
 
+// Issue 3, the demo's path: an emulated premises (han-emulator as its own process) runs scenarios 1 and 2 against
+// the daemon; the operator reads the audit trail and changes the EUMD's interval, which the EUMD then applies.
+TEST(Cli, AnEmulatedPremisesRunsBothScenariosAndTheOperatorSeesEveryStep) {
+    const fs::path dir = temp_dir();
+    ASSERT_EQ(run(std::string(HEADEND_PKI_BIN) + " ca --out " + (dir / "mfr").string()).exit_code, 0);
+    std::ofstream(dir / "headend.toml") << "[tls]\ndevice_ca = [\"" << (dir / "mfr" / "ca.pem").string() << "\"]\n"
+                                        << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \""
+                                        << PEV_REGISTRATION_PLUGIN << "\"\n[[plugins]]\nname = \"pev-binding\"\n"
+                                        << "library = \"" << PEV_BINDING_PLUGIN << "\"\n[plugin.pev-registration]\n"
+                                        << "programs_file = \"" << PROGRAMS_FILE << "\"\n";
+    std::ofstream(dir / "cis.csv") << "account_id,customer_id,customer_name,premises_id,service_address,default_rate\n"
+                                   << "A1,C1,Jane Doe,P1,1 Main St,DOM-FLAT\n";
+    {
+        DaemonProcess daemon(dir, dir / "headend.toml");
+        ASSERT_NE(daemon.coaps_port(), 0) << daemon.stderr_text();
+        const std::string key = "6465766963652d6b65792d313233343536";
+        for (const auto& [type, identity] : {std::pair{"esci", "esci-p1"}, std::pair{"eumd", "eumd-p1"}}) {
+            ASSERT_EQ(run(daemon.ctl(std::string("device add --type ") + type + " --premises P1 --psk-identity " +
+                                     identity + " --psk-key " + key))
+                          .exit_code,
+                      0);
+        }
+        ASSERT_EQ(run(daemon.ctl("import customers " + (dir / "cis.csv").string())).exit_code, 0);
+        ASSERT_EQ(
+            run(daemon.ctl("enroll --account A1 --customer C1 --premises P1 --vin 1HGCM82633A004352 --program EV-TOU"))
+                .exit_code,
+            0);
+        const std::string emulator = std::string(HAN_EMULATOR_BIN) + " --port " + std::to_string(daemon.coaps_port()) +
+                                     " --server-ca " + (dir / "data" / "tls" / "ca.pem").string() +
+                                     " --esci esci-p1:" + key + " --eumd eumd-p1:" + key + " --mfr-ca " +
+                                     (dir / "mfr").string() + " --vin 1HGCM82633A004352 --wait 5";
+        auto scenarios = run(emulator);
+        ASSERT_EQ(scenarios.exit_code, 0) << scenarios.output;
+        EXPECT_NE(scenarios.output.find("power_status.plugged_in"), std::string::npos) << scenarios.output;
+        EXPECT_NE(scenarios.output.find("charging: program EV-TOU"), std::string::npos) << scenarios.output;
+
+        auto listed = run(daemon.ctl("--json binding list --vin 1HGCM82633A004352"));
+        ASSERT_EQ(listed.exit_code, 0) << listed.output;
+        const auto bindings = nlohmann::json::parse(listed.output)["bindings"];
+        ASSERT_EQ(bindings.size(), 2U);
+        EXPECT_EQ(bindings[0]["status"], "active");
+        EXPECT_EQ(bindings[0]["rebind"], true);
+        EXPECT_EQ(bindings[1]["status"], "ended");
+
+        auto reconfigured = run(daemon.ctl("eumd set-interval --premises P1 --seconds 300"));
+        EXPECT_EQ(reconfigured.exit_code, 0) << reconfigured.output;
+        auto applied = run(emulator + " --scenario 1");
+        EXPECT_NE(applied.output.find("interval 300 s"), std::string::npos) << applied.output;
+
+        auto audit = run(daemon.ctl("pev audit 1HGCM82633A004352"));
+        ASSERT_EQ(audit.exit_code, 0) << audit.output;
+        for (const char* step : {"esci.requested", "pev.pinned", "binding.confirmed", "credential.issued",
+                                 "pev.read_binding", "binding.acknowledged", "eumd.acknowledged", "binding.active",
+                                 "pev.unplugged", "binding.ended", "eumd.reconfigured", "eumd.interval_applied"}) {
+            EXPECT_NE(audit.output.find(step), std::string::npos) << step << "\n" << audit.output;
+        }
+        EXPECT_EQ(run(daemon.ctl("pev audit 1M8GDM9AXKP042788")).exit_code, 1);
+        EXPECT_EQ(daemon.terminate(), 0);
+    }
+    fs::remove_all(dir);
+}
+
 TEST(Cli, APluginThatCannotStartStopsTheDaemonWithItsReason) {
     const fs::path dir = temp_dir();
     std::ofstream(dir / "headend.toml") << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \""

@@ -76,8 +76,7 @@ void Device::step(const std::string& name, const std::string& detail, bool ok) {
 }
 
 headend::Result<void> Device::open(const han::ClientCredentials& credentials, const std::string& step_name) {
-    auto client =
-        han::DeviceClient::connect(endpoint_.host, endpoint_.port, credentials, endpoint_.client);
+    auto client = han::DeviceClient::connect(endpoint_.host, endpoint_.port, credentials, endpoint_.client);
     if (!client) {
         step(step_name, client.error().message, false);
         return client.error();
@@ -106,8 +105,8 @@ headend::Result<T> Device::get_document(const std::string& path) {
     if (!answer)
         return answer.error();
     if (answer->code != 205)
-        return headend::make_error("coap." + std::to_string(answer->code), path + " answered " +
-                                                                               std::to_string(answer->code));
+        return headend::make_error("coap." + std::to_string(answer->code),
+                                   path + " answered " + std::to_string(answer->code));
     return endpoint_.codec->decode<T>(answer->body);
 }
 
@@ -205,8 +204,8 @@ headend::Result<sep::PEVBinding> Eumd::read_configuration() {
     applied_ = *configuration;
     interval_ = configuration->interval_length;
     metered_pev_ = configuration->pev_lfdi;
-    step("configuration.read", std::string(sep::to_string(configuration->status)) + " pev=" +
-                                   configuration->pev_lfdi.value_or("-"));
+    step("configuration.read",
+         std::string(sep::to_string(configuration->status)) + " pev=" + configuration->pev_lfdi.value_or("-"));
     step("configuration.applied", "interval " + std::to_string(interval_) + " s");
     return configuration;
 }
@@ -230,8 +229,8 @@ Pev::Pev(std::string name, Endpoint endpoint, Options options, StepLog& log, Loc
 
 headend::Result<void> Pev::plug_in() {
     step("on_plug", "");
-    auto opened = open(han::ClientCredentials::certificate(options_.cert, options_.key, endpoint_.server_ca),
-                       "dtls.certificate");
+    auto opened =
+        open(han::ClientCredentials::certificate(options_.cert, options_.key, endpoint_.server_ca), "dtls.certificate");
     if (!opened) {
         charge_anyway("no session with the head-end");
         return opened;
@@ -248,7 +247,9 @@ headend::Result<bool> Pev::discover() {
     if (!list)
         return list.error();
     if (list->end_devices.empty() || !list->end_devices[0].href) {
-        step("edev.none_yet", "waiting for the ESCI's binding request");
+        if (!announced_waiting_)
+            step("edev.none_yet", "waiting for the ESCI's binding request");
+        announced_waiting_ = true;
         return false;
     }
     edev_path_ = *list->end_devices[0].href;
@@ -338,8 +339,8 @@ headend::Result<void> Pev::replug() {
         step("dtls.psk", "no re-bind credential cached", false);
         return failure(name_ + ": no re-bind credential");
     }
-    if (auto opened = open(han::ClientCredentials::psk(*binding_->rebind_psk_identity, *binding_->rebind_psk_key),
-                           "dtls.psk");
+    if (auto opened =
+            open(han::ClientCredentials::psk(*binding_->rebind_psk_identity, *binding_->rebind_psk_key), "dtls.psk");
         !opened)
         return opened;
     // Straight to the cached link: no /dcap, no /edev.

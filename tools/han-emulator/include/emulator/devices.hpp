@@ -172,6 +172,7 @@ private:
     std::string edev_path_;
     std::optional<sep::PEVBinding> binding_;
     std::string charging_;
+    bool announced_waiting_ = false;
 };
 
 }  // namespace emulator

@@ -1,0 +1,228 @@
+// han-emulator: one premises' HAN (an ESCI, an EUMD and a PEV) running seed scenarios 1 and 2 against the head-end
+// over real DTLS, printing each step; faults by flag.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <random>
+
+#include "emulator/devices.hpp"
+#include "pki/pki.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct Settings {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 5684;
+    fs::path server_ca;
+    fs::path schema_dir = HEADEND_DEFAULT_SCHEMA_DIR;
+    std::string esci;
+    std::string eumd;
+    std::string away_esci;
+    fs::path pev_cert;
+    fs::path pev_key;
+    fs::path mfr_ca;
+    std::string vin;
+    std::string scenario = "both";
+    std::string fault;
+    double wait_seconds = 60;
+    std::int64_t skew_seconds = 300;
+    bool json = false;
+};
+
+// "identity:hexkey"
+std::optional<han::PskCredentials> parse_psk(const std::string& text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || (text.size() - colon - 1) % 2 != 0)
+        return std::nullopt;
+    han::PskCredentials psk{text.substr(0, colon), {}};
+    for (std::size_t i = colon + 1; i + 1 < text.size(); i += 2) {
+        unsigned value = 0;
+        if (std::sscanf(text.c_str() + i, "%2x", &value) != 1)
+            return std::nullopt;
+        psk.key.push_back(static_cast<std::uint8_t>(value));
+    }
+    return psk.key.empty() ? std::nullopt : std::optional(psk);
+}
+
+fs::path scratch_dir() {
+    std::random_device random;
+    auto dir = fs::temp_directory_path() / ("han-emulator-" + std::to_string(random()));
+    fs::create_directories(dir);
+    return dir;
+}
+
+// A PEV certificate naming `vin`, from the manufacturer CA or (bad-certificate) from a CA nobody trusts. A PEV keeps
+// its certificate: one minted before in `dir` is used again, so the same VIN is the same PEV across runs.
+headend::Result<headend::pki::CertificateFiles> mint(const Settings& settings, const fs::path& dir,
+                                                     const std::string& name, bool untrusted) {
+    if (!untrusted && fs::exists(dir / (name + ".pem")) && fs::exists(dir / (name + ".key"))) {
+        auto identity = han::identity_from_pem_file(dir / (name + ".pem"));
+        if (!identity)
+            return identity.error();
+        return headend::pki::CertificateFiles{name, dir / (name + ".pem"), dir / (name + ".key"), dir / (name + ".der"),
+                                              *identity};
+    }
+    headend::pki::IssueOptions options{.days = 30, .overwrite = true, .subject_serial = settings.vin};
+    auto ca = untrusted ? headend::pki::make_ca(dir / "rogue", "Untrusted CA", options)
+                        : headend::pki::load_ca(settings.mfr_ca);
+    if (!ca)
+        return ca.error();
+    return headend::pki::make_leaf(*ca, dir, name, headend::pki::LeafKind::device, options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Settings settings;
+    CLI::App app{"Emulates one premises' HAN (ESCI, EUMD, PEV) running seed scenarios 1 and 2 against the head-end."};
+    app.add_option("--host", settings.host, "Head-end address")->capture_default_str();
+    app.add_option("--port", settings.port, "Head-end CoAPS port")->capture_default_str();
+    app.add_option("--server-ca", settings.server_ca, "CA the head-end's certificate chains to (DATA/tls/ca.pem)")
+        ->required();
+    app.add_option("--schema-dir", settings.schema_dir, "SEP schemas")->capture_default_str();
+    app.add_option("--esci", settings.esci, "The ESCI's PSK as IDENTITY:HEXKEY")->required();
+    app.add_option("--eumd", settings.eumd, "The EUMD's PSK as IDENTITY:HEXKEY")->required();
+    app.add_option("--away-esci", settings.away_esci, "Another premises' ESCI (for --fault wrong-premises)");
+    auto* cert = app.add_option("--pev-cert", settings.pev_cert, "The PEV's certificate (PEM)");
+    app.add_option("--pev-key", settings.pev_key, "The PEV's key (PEM)");
+    app.add_option("--mfr-ca", settings.mfr_ca,
+                   "Manufacturer CA folder: mint the PEV's certificate for --vin there (kept as pev-VIN.pem)");
+    app.add_option("--vin", settings.vin, "The PEV's VIN when minting its certificate");
+    app.add_option("--scenario", settings.scenario, "1, 2 (after 1) or both")
+        ->check(CLI::IsMember({"1", "2", "both"}))
+        ->capture_default_str();
+    app.add_option("--fault", settings.fault, "Inject one fault")
+        ->check(CLI::IsMember({"esci-unreachable", "bad-certificate", "unenrolled-vin", "wrong-premises", "cloned-vin",
+                               "clock-skew", "drop-ack"}));
+    app.add_option("--wait", settings.wait_seconds, "Seconds the PEV waits for its binding before charging anyway")
+        ->capture_default_str();
+    app.add_option("--skew", settings.skew_seconds, "PEV clock error for --fault clock-skew, seconds")
+        ->capture_default_str();
+    app.add_flag("--json", settings.json, "Print a JSON summary instead of the step log");
+    app.footer(
+        "Exit codes: 0 every step as expected, 1 a step failed, 2 usage.\n"
+        "Faults: unenrolled-vin mints a certificate for an unenrolled VIN (needs --mfr-ca); cloned-vin mints a "
+        "second certificate with the same VIN after the first binding (needs --mfr-ca); bad-certificate uses "
+        "a CA the head-end does not trust.");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? kExitOk : kExitUsage;
+    }
+    const auto esci_psk = parse_psk(settings.esci);
+    const auto eumd_psk = parse_psk(settings.eumd);
+    if (!esci_psk || !eumd_psk) {
+        std::cerr << "han-emulator: --esci and --eumd take IDENTITY:HEXKEY\n";
+        return kExitUsage;
+    }
+    if (settings.fault == "unenrolled-vin")
+        settings.vin = "11111111111111111";  // valid, and never enrolled by the demo
+    const bool minting = cert->count() == 0;
+    if (minting && (settings.mfr_ca.empty() || settings.vin.empty())) {
+        std::cerr << "han-emulator: give --pev-cert and --pev-key, or --mfr-ca and --vin\n";
+        return kExitUsage;
+    }
+    if (settings.fault == "wrong-premises" && !parse_psk(settings.away_esci)) {
+        std::cerr << "han-emulator: --fault wrong-premises needs --away-esci IDENTITY:HEXKEY\n";
+        return kExitUsage;
+    }
+    if ((settings.fault == "unenrolled-vin" || settings.fault == "cloned-vin") && settings.mfr_ca.empty()) {
+        std::cerr << "han-emulator: --fault " << settings.fault << " needs --mfr-ca\n";
+        return kExitUsage;
+    }
+
+    auto codec = sep::Codec::load(settings.schema_dir);
+    if (!codec) {
+        std::cerr << "han-emulator: " << codec.error().message << '\n';
+        return kExitUsage;
+    }
+    emulator::Endpoint endpoint{settings.host, settings.port, settings.server_ca, {}, *codec};
+    emulator::StepLog log;
+    const fs::path scratch = scratch_dir();
+    auto cleanup = std::unique_ptr<const fs::path, void (*)(const fs::path*)>(
+        &scratch, [](const fs::path* dir) { fs::remove_all(*dir); });
+
+    emulator::Pev::Options options;
+    options.wait = std::chrono::milliseconds(static_cast<std::int64_t>(settings.wait_seconds * 1000));
+    options.drop_acknowledgement = settings.fault == "drop-ack";
+    if (minting || settings.fault == "bad-certificate" || settings.fault == "unenrolled-vin") {
+        const bool untrusted = settings.fault == "bad-certificate";
+        auto files = mint(settings, untrusted ? scratch : settings.mfr_ca, "pev-" + settings.vin, untrusted);
+        if (!files) {
+            std::cerr << "han-emulator: " << files.error().message << '\n';
+            return kExitUsage;
+        }
+        options.cert = files->cert;
+        options.key = files->key;
+    } else {
+        options.cert = settings.pev_cert;
+        options.key = settings.pev_key;
+    }
+    emulator::LocalClock clock = emulator::system_clock();
+    if (settings.fault == "clock-skew")
+        clock = [skew = settings.skew_seconds] { return emulator::system_clock()() + skew; };
+
+    emulator::Esci esci("esci", endpoint, *esci_psk, log);
+    emulator::Eumd eumd("eumd", endpoint, *eumd_psk, log);
+    emulator::Pev pev("pev", endpoint, options, log, clock);
+    std::optional<emulator::Esci> away;
+    if (settings.fault == "wrong-premises")
+        away.emplace("away-esci", endpoint, *parse_psk(settings.away_esci), log);
+    emulator::Esci& requester = away ? *away : esci;
+
+    const auto scenario1 = [&]() -> bool {
+        if (!pev.plug_in() || !pev.discover())
+            return false;
+        if (settings.fault != "esci-unreachable") {
+            if (!requester.connect() || !requester.request_binding(pev.identity()))
+                return false;
+        }
+        if (!pev.find_end_device() || !pev.read_binding())
+            return false;
+        const auto status = pev.binding()->status;
+        if (status == sep::BindingStatus::kRefused || status == sep::BindingStatus::kFallback ||
+            status == sep::BindingStatus::kEnded)
+            return false;
+        // Bound already (a second run while plugged in): nothing to acknowledge again.
+        if (status == sep::BindingStatus::kConfirmed && !pev.acknowledge())
+            return false;
+        if (!eumd.connect() || !eumd.read_configuration() || !eumd.acknowledge())
+            return false;
+        if (settings.fault == "cloned-vin") {
+            fs::remove(scratch / ("pev-" + settings.vin + "-clone.pem"));
+            auto files = mint(settings, scratch, "pev-" + settings.vin + "-clone", false);
+            if (!files)
+                return false;
+            emulator::Pev clone("pev-clone", endpoint,
+                                {files->cert, files->key, options.wait, options.poll_every, false}, log);
+            if (clone.plug_in())
+                (void)esci.request_binding(clone.identity());
+        }
+        return true;
+    };
+    const auto scenario2 = [&]() -> bool {
+        return pev.unplug() && pev.replug() && esci.request_binding(pev.identity()) && eumd.read_configuration() &&
+               eumd.acknowledge();
+    };
+
+    bool completed = scenario1();
+    if (completed && settings.scenario != "1")
+        completed = scenario2();
+    if (settings.json) {
+        auto summary = log.summary();
+        summary["charging"] = pev.charging_mode();
+        summary["completed"] = completed;
+        if (pev.binding())
+            summary["binding_status"] = std::string(sep::to_string(pev.binding()->status));
+        std::cout << summary.dump(2) << '\n';
+    } else {
+        log.print(std::cout);
+        std::cout << "charging: " << pev.charging_mode() << '\n';
+    }
+    return log.failures() == 0 ? kExitOk : kExitFailed;
+}
