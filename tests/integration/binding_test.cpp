@@ -141,6 +141,9 @@ TEST_F(BindingTest, FirstBindingThenRebindingWithThePskAndCachedLinks) {
     EXPECT_EQ(active[0]["vin"], kHomeVin);
     EXPECT_EQ(active[0]["kind"], "home");
     EXPECT_EQ(active[0]["payer_account"], "A1");
+    // Repeated acknowledgements change nothing.
+    EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
+    EXPECT_EQ(acknowledge(*eumd, core::lfdi_for_psk_identity("eumd-1"), configuration.mrid), 201);
     EXPECT_EQ(audit_steps(kHomeVin),
               (std::vector<std::string>{"esci.requested", "pev.pinned", "binding.confirmed", "credential.issued",
                                         "eumd.configured", "pev.read_binding", "binding.acknowledged",

@@ -70,7 +70,7 @@ int http_post(std::uint16_t port, const std::string& target, const std::string& 
 }  // namespace
 
 HeadendFixture::HeadendFixture(const std::filesystem::path& headend, const std::filesystem::path& work_dir,
-                               const std::vector<std::filesystem::path>& device_cas) {
+                               const std::vector<std::filesystem::path>& device_cas, const std::string& extra_config) {
     const auto data_dir = work_dir / "data";
     std::filesystem::create_directories(data_dir);
     const auto config = work_dir / "headend.toml";
@@ -80,7 +80,7 @@ HeadendFixture::HeadendFixture(const std::filesystem::path& headend, const std::
             << "data_dir = " << nlohmann::json(data_dir.string()).dump() << "\n\n[tls]\ndevice_ca = [";
         for (std::size_t i = 0; i < device_cas.size(); ++i)
             out << (i ? ", " : "") << nlohmann::json(device_cas[i].string()).dump();
-        out << "]\n";
+        out << "]\n" << extra_config;
     }
     process_ = std::make_unique<ChildProcess>(std::vector<std::string>{headend.string(), "--config", config.string()},
                                               work_dir / "headend.log");
@@ -103,6 +103,10 @@ void HeadendFixture::add_psk_device(const std::string& identity, const std::stri
 
 void HeadendFixture::add_certificate_device(const std::filesystem::path& cert_pem) {
     post_device(nlohmann::json{{"type", "esci"}, {"premises_id", "P1"}, {"cert_pem", read_file(cert_pem)}}.dump());
+}
+
+int HeadendFixture::admin_post(const std::string& target, const std::string& body) {
+    return http_post(admin_port_, target, token_, body);
 }
 
 void HeadendFixture::post_device(const std::string& json_body) {

@@ -14,11 +14,14 @@ namespace bench {
 class HeadendFixture {
 public:
     // Writes a config (loopback, ports 0, log level warn, the given device CAs) and waits for the ready line.
+    // `extra_config` is appended to the config (plugins and their sections, limits).
     HeadendFixture(const std::filesystem::path& headend, const std::filesystem::path& work_dir,
-                   const std::vector<std::filesystem::path>& device_cas = {});
+                   const std::vector<std::filesystem::path>& device_cas = {}, const std::string& extra_config = {});
 
     void add_psk_device(const std::string& identity, const std::string& key);
     void add_certificate_device(const std::filesystem::path& cert_pem);
+    // POSTs to the admin API and returns the HTTP status.
+    int admin_post(const std::string& target, const std::string& body);
 
     std::uint16_t coaps_port() const { return coaps_port_; }
     ChildProcess& process() { return *process_; }

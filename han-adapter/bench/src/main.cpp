@@ -20,6 +20,7 @@
 #include "headend_fixture.hpp"
 #include "pki/pki.hpp"
 #include "psk_load.hpp"
+#include "storm.hpp"
 
 namespace {
 
@@ -259,10 +260,19 @@ int main(int argc, char** argv) {
     handshakes->add_option("--seconds", handshake_seconds, "timed window")->check(CLI::Range(1.0, 600.0));
     handshakes->add_option("--concurrency", concurrency, "client processes")->check(CLI::Range(1, 64));
 
+    bench::StormOptions storm_options;
+    auto* storm = app.add_subcommand("storm", "binding storm: PEVs bind for the first time, then all re-bind");
+    storm->add_option("--headend", headend_path, "the headend binary")->required();
+    storm->add_option("--pevs", storm_options.pevs, "emulated PEVs")->check(CLI::Range(1, 20000));
+    storm->add_option("--premises", storm_options.premises, "premises they are spread over")
+        ->check(CLI::Range(1, 5000));
+    storm->add_option("--threads", storm_options.threads, "emulator threads")->check(CLI::Range(1, 64));
+
     CLI11_PARSE(app, argc, argv);
     try {
-        const json report = tm->parsed() ? run_tm(headend_path, sessions, outstanding, tm_seconds)
-                                         : run_handshakes(headend_path, handshake_seconds, concurrency);
+        const json report = tm->parsed()           ? run_tm(headend_path, sessions, outstanding, tm_seconds)
+                            : handshakes->parsed() ? run_handshakes(headend_path, handshake_seconds, concurrency)
+                                                   : bench::run_storm(headend_path, storm_options);
         if (as_json)
             std::cout << report.dump(2) << "\n";
         else

@@ -559,67 +559,86 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             });
     }
 
+    // The EUMD's view of its premises' configuration. With `record`, the first read of a configuration is written
+    // to the audit trail; without, `unrecorded` says whether that is still to do.
+    Result<void> eumd_view(Transaction& tx, const headend::plugin::DeviceRecord& device,
+                           std::optional<sep::PEVBinding>& document, bool record, bool& unrecorded) {
+        auto eumd = store::eumd_settings(tx, *device.premises_id);
+        if (!eumd)
+            return eumd.error();
+        if (!*eumd)
+            return {};
+        const store::EumdSettings& config = **eumd;
+        std::optional<Binding> binding;
+        if (config.binding_id) {
+            auto found = store::binding_by_id(tx, *config.binding_id);
+            if (!found)
+                return found.error();
+            binding = std::move(*found);
+        }
+        sep::PEVBinding view;
+        view.href = binding_path(device.id);
+        view.status =
+            binding ? wire_status(binding->status).value_or(sep::BindingStatus::kEnded) : sep::BindingStatus::kEnded;
+        view.premises_id = config.premises_id;
+        if (binding) {
+            view.program_id = binding->program_id;
+        } else {
+            auto rate = tx.query("SELECT default_rate FROM pev_premises_v1 WHERE premises_id = ?",
+                                 std::vector<Value>{config.premises_id});
+            if (!rate)
+                return rate.error();
+            view.program_id = rate->empty() ? "-" : rate->front().text(0);
+        }
+        view.tariff_profile_link = sep::Link{"/tp/" + view.program_id};
+        view.interval_length = config.interval_length;
+        view.pev_lfdi = config.pev_lfdi;
+        view.mrid = config.config_mrid;
+        document = std::move(view);
+        unrecorded = config.read_mrid != config.config_mrid;
+        if (!unrecorded || !record)
+            return {};
+        auto marked = tx.execute("UPDATE eumd_settings SET read_mrid = ? WHERE premises_id = ?",
+                                 std::vector<Value>{config.config_mrid, config.premises_id});
+        if (!marked)
+            return marked.error();
+        const json detail = {
+            {"eumd", device.id}, {"config_mrid", config.config_mrid}, {"interval_length", config.interval_length}};
+        return binding ? store::record(tx, &*binding, now(), "eumd.read_configuration", detail)
+                       : store::record_unbound(tx, std::nullopt, config.premises_id, now(), "eumd.read_configuration",
+                                               detail);
+    }
+
     void get_eumd_binding(const headend::plugin::DeviceRecord& device, const Responder& respond) {
         if (!device.premises_id) {
             respond(plain(Code::NotFound));
             return;
         }
-        auto document = std::make_shared<std::optional<sep::PEVBinding>>();
-        auto first_read = std::make_shared<bool>(false);
+        // Reads are the common case (polling, notifications); only a configuration's first read is written.
+        std::optional<sep::PEVBinding> document;
+        bool unrecorded = false;
+        auto read = context.database.read(
+            [&](Transaction& tx) -> Result<void> { return eumd_view(tx, device, document, false, unrecorded); });
+        if (!read) {
+            respond(plain(Code::InternalServerError));
+            return;
+        }
+        if (!unrecorded) {
+            respond(document ? xml(context.sep.encode(*document)) : plain(Code::NotFound));
+            return;
+        }
+        auto recorded = std::make_shared<std::optional<sep::PEVBinding>>();
         context.database.write(
-            [self = shared_from_this(), device, document, first_read](Transaction& tx) -> Result<void> {
-                auto eumd = store::eumd_settings(tx, *device.premises_id);
-                if (!eumd)
-                    return eumd.error();
-                if (!*eumd)
-                    return {};
-                const store::EumdSettings& config = **eumd;
-                std::optional<Binding> binding;
-                if (config.binding_id) {
-                    auto found = store::binding_by_id(tx, *config.binding_id);
-                    if (!found)
-                        return found.error();
-                    binding = std::move(*found);
-                }
-                sep::PEVBinding view;
-                view.href = binding_path(device.id);
-                view.status = binding ? wire_status(binding->status).value_or(sep::BindingStatus::kEnded)
-                                      : sep::BindingStatus::kEnded;
-                view.premises_id = config.premises_id;
-                if (binding) {
-                    view.program_id = binding->program_id;
-                } else {
-                    auto rate = tx.query("SELECT default_rate FROM pev_premises_v1 WHERE premises_id = ?",
-                                         std::vector<Value>{config.premises_id});
-                    if (!rate)
-                        return rate.error();
-                    view.program_id = rate->empty() ? "-" : rate->front().text(0);
-                }
-                view.tariff_profile_link = sep::Link{"/tp/" + view.program_id};
-                view.interval_length = config.interval_length;
-                view.pev_lfdi = config.pev_lfdi;
-                view.mrid = config.config_mrid;
-                *document = std::move(view);
-                if (config.read_mrid == config.config_mrid)
-                    return {};
-                *first_read = true;
-                auto marked = tx.execute("UPDATE eumd_settings SET read_mrid = ? WHERE premises_id = ?",
-                                         std::vector<Value>{config.config_mrid, config.premises_id});
-                if (!marked)
-                    return marked.error();
-                const json detail = {{"eumd", device.id},
-                                     {"config_mrid", config.config_mrid},
-                                     {"interval_length", config.interval_length}};
-                return binding ? store::record(tx, &*binding, self->now(), "eumd.read_configuration", detail)
-                               : store::record_unbound(tx, std::nullopt, config.premises_id, self->now(),
-                                                       "eumd.read_configuration", detail);
+            [self = shared_from_this(), device, recorded](Transaction& tx) -> Result<void> {
+                bool still_unrecorded = false;
+                return self->eumd_view(tx, device, *recorded, true, still_unrecorded);
             },
-            [self = shared_from_this(), document, respond](Result<void> committed) {
+            [self = shared_from_this(), recorded, respond](Result<void> committed) {
                 if (!committed) {
                     respond(plain(Code::InternalServerError));
                     return;
                 }
-                respond(*document ? xml(self->context.sep.encode(**document)) : plain(Code::NotFound));
+                respond(*recorded ? xml(self->context.sep.encode(**recorded)) : plain(Code::NotFound));
             });
     }
 
@@ -716,18 +735,13 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             binding = std::move(*found);
         }
         // The first acknowledgement of this configuration for this binding counts; repeats change nothing.
-        auto seen = tx.query(
-            "SELECT 1 FROM binding_events WHERE step = 'eumd.acknowledged' AND premises_id = ? AND "
-            "json_extract(detail, '$.config_mrid') = ? AND binding_id IS ?",
-            std::vector<Value>{*peer.premises_id, subject, binding ? Value(binding->id) : Value()});
-        if (!seen)
-            return seen.error();
-        if (!seen->empty())
+        const std::int64_t binding_id = binding ? binding->id : 0;  // row ids start at 1
+        if ((*config)->acknowledged_mrid == subject && (*config)->acknowledged_binding_id.value_or(0) == binding_id)
             return {};
         auto stored = tx.execute(
-            "UPDATE eumd_settings SET acknowledged_mrid = ?, acknowledged_at = ?, reconfigured = 0 "
-            "WHERE premises_id = ?",
-            std::vector<Value>{subject, at, *peer.premises_id});
+            "UPDATE eumd_settings SET acknowledged_mrid = ?, acknowledged_at = ?, acknowledged_binding_id = ?, "
+            "reconfigured = 0 WHERE premises_id = ?",
+            std::vector<Value>{subject, at, binding ? Value(binding_id) : Value(), *peer.premises_id});
         if (!stored)
             return stored.error();
         const json detail = {

@@ -118,7 +118,10 @@ std::vector<headend::storage::Migration> migrations() {
                   lfdi TEXT PRIMARY KEY,
                   plugged_in INTEGER NOT NULL,
                   changed_at INTEGER NOT NULL,
-                  document TEXT NOT NULL);)"}};
+                  document TEXT NOT NULL);)"},
+            {2, "index bindings by PEV; remember which binding an EUMD acknowledged",
+             R"(CREATE INDEX bindings_by_lfdi ON bindings(lfdi, binding_id);
+                ALTER TABLE eumd_settings ADD COLUMN acknowledged_binding_id INTEGER;)"}};
 }
 
 Result<std::optional<Binding>> binding_where(Transaction& tx, const std::string& condition, std::vector<Value> params) {
@@ -148,7 +151,7 @@ Result<std::optional<EumdSettings>> eumd_settings(Transaction& tx, const std::st
     const std::vector<Value> params = {premises_id};
     auto rows = tx.query(
         "SELECT premises_id, interval_length, config_mrid, pev_lfdi, binding_id, acknowledged_mrid, read_mrid, "
-        "reconfigured FROM eumd_settings WHERE premises_id = ?",
+        "reconfigured, acknowledged_binding_id FROM eumd_settings WHERE premises_id = ?",
         params);
     if (!rows)
         return rows.error();
@@ -164,6 +167,7 @@ Result<std::optional<EumdSettings>> eumd_settings(Transaction& tx, const std::st
     settings.acknowledged_mrid = row.optional_text(5);
     settings.read_mrid = row.optional_text(6);
     settings.reconfigured = row.integer(7) != 0;
+    settings.acknowledged_binding_id = row.optional_integer(8);
     return std::optional(settings);
 }
 

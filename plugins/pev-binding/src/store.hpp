@@ -48,6 +48,7 @@ struct EumdSettings {
     std::optional<std::string> acknowledged_mrid;
     std::optional<std::string> read_mrid;
     bool reconfigured = false;
+    std::optional<std::int64_t> acknowledged_binding_id;  // the binding current when the EUMD last acknowledged
 };
 
 std::vector<headend::storage::Migration> migrations();

@@ -76,7 +76,9 @@ void Device::step(const std::string& name, const std::string& detail, bool ok) {
 }
 
 headend::Result<void> Device::open(const han::ClientCredentials& credentials, const std::string& step_name) {
+    const auto started = std::chrono::steady_clock::now();
     auto client = han::DeviceClient::connect(endpoint_.host, endpoint_.port, credentials, endpoint_.client);
+    handshake_time_ += std::chrono::steady_clock::now() - started;
     if (!client) {
         step(step_name, client.error().message, false);
         return client.error();
@@ -89,6 +91,7 @@ headend::Result<void> Device::open(const han::ClientCredentials& credentials, co
 headend::Result<han::ClientResponse> Device::exchange(const han::ClientRequest& request) {
     if (!client_)
         return failure(name_ + " has no session");
+    ++exchanges_;
     auto answer = client_->request(request);
     if (!answer) {
         step("coap.failed", request.path + ": " + answer.error().message, false);

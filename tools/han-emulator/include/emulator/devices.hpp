@@ -71,6 +71,9 @@ public:
     std::int64_t now() const { return clock_() + offset_; }
     bool connected() const { return client_ && client_->connected(); }
     void disconnect() { client_.reset(); }
+    // CoAP exchanges made and time spent in DTLS handshakes so far, for the binding storm's accounting.
+    std::size_t exchanges() const { return exchanges_; }
+    std::chrono::nanoseconds handshake_time() const { return handshake_time_; }
 
 protected:
     headend::Result<void> open(const han::ClientCredentials& credentials, const std::string& step);
@@ -87,6 +90,8 @@ protected:
     LocalClock clock_;
     std::int64_t offset_ = 0;
     std::unique_ptr<han::DeviceClient> client_;
+    std::size_t exchanges_ = 0;
+    std::chrono::nanoseconds handshake_time_{0};
 };
 
 class Esci final : public Device {
