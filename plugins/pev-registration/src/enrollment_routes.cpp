@@ -102,6 +102,14 @@ Result<std::string> channel_field(const std::optional<std::string>& given) {
     return *given;
 }
 
+// The "channel" field of a body: who took the request (operator, portal, api).
+Result<std::string> channel_in(const json& document) {
+    auto text = field<std::string>(document, "channel");
+    if (!text)
+        return text.error();
+    return channel_field(*text);
+}
+
 Result<EnrollmentRequest> parse_enroll(const std::string& body) {
     auto document = parse_object(body, {"account_id", "customer_id", "premises_id", "vin", "program_id",
                                         "allow_guest_charging", "guest_charging_payer", "allow_roaming", "channel"});
@@ -128,10 +136,7 @@ Result<EnrollmentRequest> parse_enroll(const std::string& body) {
     if (!payer)
         return payer.error();
     request.preferences.guest_charging_payer = payer->value_or(GuestPayer::Owner);
-    auto channel_text = field<std::string>(*document, "channel");
-    if (!channel_text)
-        return channel_text.error();
-    auto channel = channel_field(*channel_text);
+    auto channel = channel_in(*document);
     if (!channel)
         return channel.error();
     request.channel = std::move(*channel);
@@ -159,10 +164,7 @@ Result<EnrollmentChange> parse_change(const std::string& body) {
     if (!payer)
         return payer.error();
     change.guest_charging_payer = *payer;
-    auto channel_text = field<std::string>(*document, "channel");
-    if (!channel_text)
-        return channel_text.error();
-    auto channel = channel_field(*channel_text);
+    auto channel = channel_in(*document);
     if (!channel)
         return channel.error();
     change.channel = std::move(*channel);

@@ -105,6 +105,23 @@ const tariff::Program* TariffResources::program_of(const Request& request) const
     return catalog_.find(request.segments[1]);
 }
 
+const tariff::Program* TariffResources::program_or_not_found(const Request& request, const Responder& respond) const {
+    const tariff::Program* program = program_of(request);
+    if (program == nullptr)
+        respond(not_found());
+    return program;
+}
+
+std::optional<headend::coap::ListQuery> TariffResources::list_query_or_bad_request(const Request& request,
+                                                                                   const Responder& respond) const {
+    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
+    if (!query) {
+        respond(bad_request(query.error().message));
+        return std::nullopt;
+    }
+    return *query;
+}
+
 std::string TariffResources::mrid(const std::string& kind, const std::string& key) const {
     std::array<char, 33> text{};
     std::snprintf(text.data(), text.size(), "%016llX%08X%08X", static_cast<unsigned long long>(fnv1a(kind + ":" + key)),
@@ -153,11 +170,9 @@ sep::TariffProfile TariffResources::profile_of(const tariff::Program& program) c
 }
 
 void TariffResources::get_profiles(const Request& request, const Responder& respond) const {
-    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
-    if (!query) {
-        respond(bad_request(query.error().message));
+    const auto query = list_query_or_bad_request(request, respond);
+    if (!query)
         return;
-    }
     sep::TariffProfileList list;
     list.href = "/tp";
     list.all = count_of(catalog_.programs);
@@ -169,11 +184,9 @@ void TariffResources::get_profiles(const Request& request, const Responder& resp
 }
 
 void TariffResources::get_profile(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_of(request);
-    if (program == nullptr) {
-        respond(not_found());
+    const tariff::Program* program = program_or_not_found(request, respond);
+    if (program == nullptr)
         return;
-    }
     respond(xml(codec_.encode(profile_of(*program))));
 }
 
@@ -191,16 +204,12 @@ sep::RateComponent TariffResources::component_of(const tariff::Program& program,
 }
 
 void TariffResources::get_components(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_of(request);
-    if (program == nullptr) {
-        respond(not_found());
+    const tariff::Program* program = program_or_not_found(request, respond);
+    if (program == nullptr)
         return;
-    }
-    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
-    if (!query) {
-        respond(bad_request(query.error().message));
+    const auto query = list_query_or_bad_request(request, respond);
+    if (!query)
         return;
-    }
     sep::RateComponentList list;
     list.href = tariff_profile_path(program->id) + "/rc";
     list.all = 1;
@@ -211,20 +220,16 @@ void TariffResources::get_components(const Request& request, const Responder& re
 }
 
 void TariffResources::get_component(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_of(request);
-    if (program == nullptr) {
-        respond(not_found());
+    const tariff::Program* program = program_or_not_found(request, respond);
+    if (program == nullptr)
         return;
-    }
     respond(xml(codec_.encode(component_of(*program, clock_.now()))));
 }
 
 void TariffResources::get_reading_type(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_of(request);
-    if (program == nullptr) {
-        respond(not_found());
+    const tariff::Program* program = program_or_not_found(request, respond);
+    if (program == nullptr)
         return;
-    }
     int tiers = 0;
     for (const auto& season : program->seasons) {
         for (const auto& period : season.periods)
@@ -252,16 +257,12 @@ void TariffResources::get_active_intervals(const Request& request, const Respond
 
 void TariffResources::list_intervals(const Request& request, const Responder& respond, const std::string& path,
                                      bool active_only) const {
-    const tariff::Program* program = program_of(request);
-    if (program == nullptr) {
-        respond(not_found());
+    const tariff::Program* program = program_or_not_found(request, respond);
+    if (program == nullptr)
         return;
-    }
-    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
-    if (!query) {
-        respond(bad_request(query.error().message));
+    const auto query = list_query_or_bad_request(request, respond);
+    if (!query)
         return;
-    }
     const std::int64_t now = clock_.now();
     auto spans = upcoming(*program, now);
     if (active_only && spans.size() > 1)
@@ -307,11 +308,9 @@ void TariffResources::get_prices(const Request& request, const Responder& respon
         respond(not_found());
         return;
     }
-    auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
-    if (!query) {
-        respond(bad_request(query.error().message));
+    const auto query = list_query_or_bad_request(request, respond);
+    if (!query)
         return;
-    }
     sep::ConsumptionTariffIntervalList list;
     list.href = request.path;
     list.all = 1;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "headend/plugin/list_query.hpp"
 #include "headend/plugin/plugin.hpp"
 #include "tariff/calendar.hpp"
 #include "tariff/catalog.hpp"
@@ -40,6 +41,11 @@ public:
 
 private:
     const tariff::Program* program_of(const headend::coap::Request& request) const;
+    // These answer 4.04 / 4.00 themselves when they return nothing.
+    const tariff::Program* program_or_not_found(const headend::coap::Request& request,
+                                                const headend::coap::Responder& respond) const;
+    std::optional<headend::coap::ListQuery> list_query_or_bad_request(const headend::coap::Request& request,
+                                                                      const headend::coap::Responder& respond) const;
     std::string mrid(const std::string& kind, const std::string& key) const;
     sep::TariffProfile profile_of(const tariff::Program& program) const;
     sep::RateComponent component_of(const tariff::Program& program, std::int64_t now) const;
