@@ -132,8 +132,11 @@ class Faults : public Conformance {};
 // ---- Scenario 1: enrollment (steps 1-4, through the admin API the operator's CLI and the portal use)
 
 TEST_F(Scenario1, Step01_CustomerIsAuthenticatedAgainstTheCisRecords) {
-    const json wrong = {{"account_id", "A1"}, {"customer_id", "C1"},      {"premises_id", "P2"},
-                        {"vin", "1FTFW1ET9DFC10312"}, {"program_id", "EV-TOU"}};
+    const json wrong = {{"account_id", "A1"},
+                        {"customer_id", "C1"},
+                        {"premises_id", "P2"},
+                        {"vin", "1FTFW1ET9DFC10312"},
+                        {"program_id", "EV-TOU"}};
     const auto [status, body] = headend_->admin("POST", "/api/v1/enrollments", wrong.dump());
     EXPECT_EQ(status, 422);
     EXPECT_EQ(body["error"]["code"], "enrollment.premises_mismatch");
@@ -141,8 +144,11 @@ TEST_F(Scenario1, Step01_CustomerIsAuthenticatedAgainstTheCisRecords) {
 }
 
 TEST_F(Scenario1, Step02_VinIsChecked) {
-    const json bad = {{"account_id", "A1"}, {"customer_id", "C1"},      {"premises_id", "P1"},
-                      {"vin", "1FTFW1ET8DFC10312"}, {"program_id", "EV-TOU"}};
+    const json bad = {{"account_id", "A1"},
+                      {"customer_id", "C1"},
+                      {"premises_id", "P1"},
+                      {"vin", "1FTFW1ET8DFC10312"},
+                      {"program_id", "EV-TOU"}};
     const auto [status, body] = headend_->admin("POST", "/api/v1/enrollments", bad.dump());
     EXPECT_EQ(status, 400);
     EXPECT_NE(body["error"]["message"].get<std::string>().find("check digit"), std::string::npos);
@@ -251,10 +257,10 @@ TEST_F(Scenario1, Step15_EumdAppliesTheConfiguration) {
 TEST_F(Scenario1, Step16_EumdAcknowledgesAndTheBindingIsActive) {
     scenario1(16);
     EXPECT_EQ(latest_binding()["status"], "active");
-    EXPECT_EQ(audit(), (std::vector<std::string>{"esci.requested", "pev.pinned", "binding.confirmed",
-                                                 "credential.issued", "eumd.configured", "pev.read_binding",
-                                                 "binding.acknowledged", "eumd.read_configuration",
-                                                 "eumd.acknowledged", "binding.active"}));
+    EXPECT_EQ(audit(),
+              (std::vector<std::string>{"esci.requested", "pev.pinned", "binding.confirmed", "credential.issued",
+                                        "eumd.configured", "pev.read_binding", "binding.acknowledged",
+                                        "eumd.read_configuration", "eumd.acknowledged", "binding.active"}));
     EXPECT_EQ(log_.failures(), 0U);
 }
 
@@ -317,10 +323,14 @@ TEST_F(Scenario2, Step06_EumdIsTold) {
     EXPECT_EQ(configuration_.pev_lfdi, pev_->identity().lfdi);
 }
 
-TEST_F(Scenario2, Step07_EumdAcknowledges) {
+TEST_F(Scenario2, Step07_EumdKnowsTheConfigurationAndKeepsMetering) {
     scenario2(7);
+    // Same PEV, same interval: a configuration it acknowledged at the first binding, so no new acknowledgement.
+    EXPECT_TRUE(log_.has("eumd-1", "configuration.known"));
+    EXPECT_EQ(eumd_->metered_pev(), pev_->identity().lfdi);
     const auto steps = audit();
-    EXPECT_EQ(std::count(steps.begin(), steps.end(), "eumd.acknowledged"), 2);
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "eumd.acknowledged"), 1);
+    EXPECT_EQ(latest_binding()["status"], "active");
     EXPECT_EQ(log_.failures(), 0U);
 }
 
@@ -398,8 +408,8 @@ TEST_F(Faults, ClockSkewIsCorrectedFromTheHeadEndsTime) {
     pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin), {}, skewed);
     ASSERT_TRUE(pev_->plug_in());
     const auto steps = log_.steps();
-    const auto sync = std::find_if(steps.begin(), steps.end(),
-                                   [](const emulator::Step& step) { return step.name == "clock.sync"; });
+    const auto sync =
+        std::find_if(steps.begin(), steps.end(), [](const emulator::Step& step) { return step.name == "clock.sync"; });
     ASSERT_NE(sync, steps.end());
     EXPECT_NE(sync->detail.find("corrected by 30"), std::string::npos) << sync->detail;
     EXPECT_LE(std::abs(pev_->now() - emulator::system_clock()()), 1);

@@ -35,8 +35,9 @@ std::string hex(const std::string& bytes) {
     return out;
 }
 
-// One HTTP/1.1 request with Connection: close; returns the status code.
-int http_post(std::uint16_t port, const std::string& target, const std::string& token, const std::string& body) {
+// One HTTP/1.1 request with Connection: close; returns the status code and the response body.
+std::pair<int, std::string> http_call(std::uint16_t port, const std::string& method, const std::string& target,
+                                      const std::string& token, const std::string& body) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -48,7 +49,8 @@ int http_post(std::uint16_t port, const std::string& target, const std::string& 
         close(fd);
         throw std::runtime_error("cannot connect to the admin API");
     }
-    const std::string request = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
+    const std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                                token +
                                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                                 "\r\nConnection: close\r\n\r\n" + body;
     for (std::size_t sent = 0; sent < request.size();) {
@@ -64,7 +66,12 @@ int http_post(std::uint16_t port, const std::string& target, const std::string& 
     close(fd);
     int status = 0;
     std::sscanf(response.c_str(), "HTTP/1.1 %d", &status);
-    return status;
+    const auto body_start = response.find("\r\n\r\n");
+    return {status, body_start == std::string::npos ? std::string() : response.substr(body_start + 4)};
+}
+
+int http_post(std::uint16_t port, const std::string& target, const std::string& token, const std::string& body) {
+    return http_call(port, "POST", target, token, body).first;
 }
 
 }  // namespace
@@ -107,6 +114,13 @@ void HeadendFixture::add_certificate_device(const std::filesystem::path& cert_pe
 
 int HeadendFixture::admin_post(const std::string& target, const std::string& body) {
     return http_post(admin_port_, target, token_, body);
+}
+
+std::string HeadendFixture::admin_get(const std::string& target) {
+    auto [status, body] = http_call(admin_port_, "GET", target, token_, "");
+    if (status != 200)
+        throw std::runtime_error("GET " + target + " answered HTTP " + std::to_string(status));
+    return body;
 }
 
 void HeadendFixture::post_device(const std::string& json_body) {

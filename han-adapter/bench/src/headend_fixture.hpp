@@ -22,6 +22,8 @@ public:
     void add_certificate_device(const std::filesystem::path& cert_pem);
     // POSTs to the admin API and returns the HTTP status.
     int admin_post(const std::string& target, const std::string& body);
+    // GETs from the admin API; throws unless 200.
+    std::string admin_get(const std::string& target);
 
     std::uint16_t coaps_port() const { return coaps_port_; }
     ChildProcess& process() { return *process_; }

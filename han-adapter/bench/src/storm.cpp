@@ -113,6 +113,16 @@ json phase_json(const PhaseResult& phase) {
             {"server_cpu_ms_per_binding", phase.server_cpu_seconds * 1000.0 / bindings}};
 }
 
+// Bindings in `status` over all premises, from the head-end's own records.
+std::size_t count_bindings(HeadendFixture& daemon, unsigned premises, const std::string& status) {
+    std::size_t count = 0;
+    for (unsigned p = 0; p < premises; ++p)
+        count += json::parse(daemon.admin_get("/api/v1/bindings?status=" + status + "&premises=" + premises_for(p)))
+                     .at("bindings")
+                     .size();
+    return count;
+}
+
 }  // namespace
 
 json run_storm(const fs::path& headend, const StormOptions& options) {
@@ -209,6 +219,8 @@ json run_storm(const fs::path& headend, const StormOptions& options) {
     });
     Totals after = totals(premises);
     first.bindings = options.pevs;
+    const std::size_t active_after_first = count_bindings(daemon, options.premises, "active");
+    const auto sessions_after_first = json::parse(daemon.admin_get("/api/v1/health"))["coaps"]["sessions"];
     first.exchanges = after.exchanges - before.exchanges;
     first.pev_handshake_time = after.pev_handshakes - before.pev_handshakes;
 
@@ -233,6 +245,8 @@ json run_storm(const fs::path& headend, const StormOptions& options) {
     });
     after = totals(premises);
     again.bindings = options.pevs;
+    const std::size_t active_after_rebinding = count_bindings(daemon, options.premises, "active");
+    const auto sessions_after_rebinding = json::parse(daemon.admin_get("/api/v1/health"))["coaps"]["sessions"];
     again.exchanges = after.exchanges - before.exchanges;
     again.pev_handshake_time = after.pev_handshakes - before.pev_handshakes;
 
@@ -243,6 +257,11 @@ json run_storm(const fs::path& headend, const StormOptions& options) {
     report["first_binding"] = phase_json(first);
     report["rebinding"] = phase_json(again);
     report["failed_steps"] = log.failures();
+    // Checked on the head-end's side: every PEV's binding is active after each phase.
+    report["first_binding"]["active_bindings"] = active_after_first;
+    report["rebinding"]["active_bindings"] = active_after_rebinding;
+    report["first_binding"]["server_sessions_after"] = sessions_after_first;
+    report["rebinding"]["server_sessions_after"] = sessions_after_rebinding;
     const double first_rate = report["first_binding"]["bindings_per_s"];
     const double again_rate = report["rebinding"]["bindings_per_s"];
     report["ratio_rebinding_rate_to_first"] = again_rate / first_rate;

@@ -312,6 +312,12 @@ Result<void> DeviceRegistry::remove(std::int64_t id) {
             by_lfdi_.erase(it->second.lfdi);
             if (it->second.psk_identity)
                 by_psk_.erase(*it->second.psk_identity);
+            if (it->second.premises_id) {
+                auto& ids = by_premises_[*it->second.premises_id];
+                ids.erase(id);
+                if (ids.empty())
+                    by_premises_.erase(*it->second.premises_id);
+            }
             by_id_.erase(it);
         }
     }
@@ -330,6 +336,8 @@ void DeviceRegistry::index(const Device& device, std::vector<std::uint8_t> psk_k
     std::unique_lock lock(mutex_);
     by_id_[device.id] = device;
     by_lfdi_[device.lfdi] = device.id;
+    if (device.premises_id)
+        by_premises_[*device.premises_id].insert(device.id);
     if (device.psk_identity)
         by_psk_[*device.psk_identity] = {device.id, std::move(psk_key)};
 }
@@ -352,14 +360,21 @@ std::optional<Device> DeviceRegistry::find_lfdi(const std::string& lfdi) const {
 
 std::vector<Device> DeviceRegistry::list(const DeviceFilter& filter) const {
     std::vector<Device> result;
+    const auto take = [&](const Device& device) {
+        if (!filter.type || device.type == *filter.type)
+            result.push_back(device);
+    };
     {
         std::shared_lock lock(mutex_);
-        for (const auto& [id, device] : by_id_) {
-            if (filter.type && device.type != *filter.type)
-                continue;
-            if (filter.premises_id && device.premises_id != filter.premises_id)
-                continue;
-            result.push_back(device);
+        // A premises has a handful of devices: find them through the index, not by walking every device.
+        if (filter.premises_id) {
+            if (auto ids = by_premises_.find(*filter.premises_id); ids != by_premises_.end()) {
+                for (const auto id : ids->second)
+                    take(by_id_.at(id));
+            }
+        } else {
+            for (const auto& [id, device] : by_id_)
+                take(device);
         }
     }
     std::sort(result.begin(), result.end(), [](const Device& a, const Device& b) { return a.id < b.id; });

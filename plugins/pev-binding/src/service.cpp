@@ -225,14 +225,21 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                              {{"interval_length", interval}, {"config_mrid", mrid}, {"eumds", eumds}});
     }
 
-    // acknowledged + an EUMD acknowledgement of the configuration naming this PEV → active.
+    // acknowledged + the premises' EUMD has acknowledged the configuration naming this PEV (now or at an earlier
+    // charge: a configuration's mRID names premises, PEV and interval) → active.
     Result<void> try_activate(Transaction& tx, Binding& binding, std::int64_t at) {
         if (binding.status != "acknowledged")
             return {};
         auto eumd = store::eumd_settings(tx, binding.premises_id);
         if (!eumd)
             return eumd.error();
-        if (!*eumd || (*eumd)->pev_lfdi != binding.lfdi || (*eumd)->acknowledged_mrid != (*eumd)->config_mrid)
+        if (!*eumd || (*eumd)->pev_lfdi != binding.lfdi)
+            return {};
+        auto known = tx.query("SELECT 1 FROM eumd_acknowledgements WHERE premises_id = ? AND config_mrid = ?",
+                              std::vector<Value>{binding.premises_id, (*eumd)->config_mrid});
+        if (!known)
+            return known.error();
+        if (known->empty())
             return {};
         return store::set_status(tx, binding, "active", at);
     }
@@ -744,6 +751,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             std::vector<Value>{subject, at, binding ? Value(binding_id) : Value(), *peer.premises_id});
         if (!stored)
             return stored.error();
+        auto remembered = tx.execute(
+            "INSERT INTO eumd_acknowledgements(premises_id, config_mrid, acknowledged_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(premises_id, config_mrid) DO NOTHING",
+            std::vector<Value>{*peer.premises_id, subject, at});
+        if (!remembered)
+            return remembered.error();
         const json detail = {
             {"eumd", *peer.device_id}, {"config_mrid", subject}, {"interval_length", (*config)->interval_length}};
         const auto acknowledged =

@@ -121,7 +121,13 @@ std::vector<headend::storage::Migration> migrations() {
                   document TEXT NOT NULL);)"},
             {2, "index bindings by PEV; remember which binding an EUMD acknowledged",
              R"(CREATE INDEX bindings_by_lfdi ON bindings(lfdi, binding_id);
-                ALTER TABLE eumd_settings ADD COLUMN acknowledged_binding_id INTEGER;)"}};
+                ALTER TABLE eumd_settings ADD COLUMN acknowledged_binding_id INTEGER;)"},
+            {3, "every configuration a premises' EUMD has acknowledged, so a re-binding needs no new one",
+             R"(CREATE TABLE eumd_acknowledgements(
+                  premises_id TEXT NOT NULL,
+                  config_mrid TEXT NOT NULL,
+                  acknowledged_at INTEGER NOT NULL,
+                  PRIMARY KEY (premises_id, config_mrid));)"}};
 }
 
 Result<std::optional<Binding>> binding_where(Transaction& tx, const std::string& condition, std::vector<Value> params) {

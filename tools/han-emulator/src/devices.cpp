@@ -216,9 +216,15 @@ headend::Result<sep::PEVBinding> Eumd::read_configuration() {
 headend::Result<int> Eumd::acknowledge() {
     if (!applied_)
         return failure(name_ + ": no configuration applied yet");
+    if (acknowledged_.contains(applied_->mrid)) {
+        step("configuration.known", "acknowledged before: " + applied_->mrid);
+        return 0;
+    }
     auto code = post_response(lfdi_, applied_->mrid);
     if (code)
         step("configuration.acknowledged", "answered " + std::to_string(*code), *code == 201);
+    if (code && *code == 201)
+        acknowledged_.insert(applied_->mrid);
     return code;
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,7 +122,8 @@ public:
     headend::Result<void> connect();
     // Seed steps 14-15: reads /edev/{n}/bnd and applies it (which PEV, which interval).
     headend::Result<sep::PEVBinding> read_configuration();
-    // Seed step 16: acknowledges the configuration it applied.
+    // Seed step 16: acknowledges the configuration it applied. A configuration it acknowledged before (the same
+    // PEV and interval at a later charge) needs no new acknowledgement: returns 0 without sending one.
     headend::Result<int> acknowledge();
     std::uint32_t interval() const { return interval_; }
     const std::optional<std::string>& metered_pev() const { return metered_pev_; }
@@ -133,6 +135,7 @@ private:
     std::optional<sep::PEVBinding> applied_;
     std::uint32_t interval_ = 0;
     std::optional<std::string> metered_pev_;
+    std::set<std::string> acknowledged_;  // configuration mRIDs
 };
 
 class Pev final : public Device {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -98,6 +99,7 @@ private:
     mutable std::shared_mutex mutex_;
     std::unordered_map<std::int64_t, Device> by_id_;
     std::unordered_map<std::string, std::int64_t> by_lfdi_;
+    std::unordered_map<std::string, std::set<std::int64_t>> by_premises_;
     std::unordered_map<std::string, std::pair<std::int64_t, std::vector<std::uint8_t>>> by_psk_;
     std::vector<Listener> listeners_;  // registered at start-up, before any change
 };
