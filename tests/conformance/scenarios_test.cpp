@@ -230,6 +230,16 @@ TEST_F(Scenario1, Step12_PevReadsTheConfirmationWithProgramTariffAndRebindCreden
     EXPECT_EQ(binding.rebind_psk_key->size(), 16U);
     EXPECT_EQ(pev_->charging_mode(), "program EV-TOU");
     EXPECT_TRUE(contains(audit(), "pev.read_binding"));
+    // The rate program it read lets it plan: the cheapest upcoming EV-TOU period, which is never on-peak.
+    auto planned = pev_->plan_charging();
+    ASSERT_TRUE(planned);
+    EXPECT_GE(*planned, pev_->now() - 1);
+    const auto steps = log_.steps();
+    const auto plan = std::find_if(steps.begin(), steps.end(),
+                                   [](const emulator::Step& step) { return step.name == "charging.planned"; });
+    ASSERT_NE(plan, steps.end());
+    EXPECT_NE(plan->detail.find("off-peak"), std::string::npos) << plan->detail;
+    EXPECT_EQ(plan->detail.find("on-peak'"), std::string::npos) << plan->detail;
 }
 
 TEST_F(Scenario1, Step13_PevAcknowledgesTheBinding) {

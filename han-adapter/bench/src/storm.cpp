@@ -1,5 +1,7 @@
 #include "storm.hpp"
 
+#include <sys/resource.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -52,9 +54,17 @@ struct PremisesDevices {
     std::vector<std::unique_ptr<emulator::Pev>> pevs;
 };
 
+double own_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 struct PhaseResult {
     double seconds = 0;
     double server_cpu_seconds = 0;
+    double emulator_cpu_seconds = 0;
     std::size_t exchanges = 0;
     std::chrono::nanoseconds pev_handshake_time{0};
     std::size_t bindings = 0;
@@ -67,6 +77,7 @@ PhaseResult run_phase(std::vector<PremisesDevices>& premises, unsigned threads, 
     std::atomic<std::size_t> next{0};
     std::atomic<std::size_t> failures{0};
     const double cpu_before = daemon.cpu_seconds();
+    const double own_before = own_cpu_seconds();
     const auto started = Clock::now();
     std::vector<std::thread> workers;
     for (unsigned t = 0; t < threads; ++t) {
@@ -80,6 +91,7 @@ PhaseResult run_phase(std::vector<PremisesDevices>& premises, unsigned threads, 
     PhaseResult result;
     result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     result.server_cpu_seconds = daemon.cpu_seconds() - cpu_before;
+    result.emulator_cpu_seconds = own_cpu_seconds() - own_before;
     result.failures = failures;
     return result;
 }
@@ -110,7 +122,8 @@ json phase_json(const PhaseResult& phase) {
             {"exchanges_per_binding", static_cast<double>(phase.exchanges) / bindings},
             {"pev_handshake_ms_mean",
              std::chrono::duration<double, std::milli>(phase.pev_handshake_time).count() / bindings},
-            {"server_cpu_ms_per_binding", phase.server_cpu_seconds * 1000.0 / bindings}};
+            {"server_cpu_ms_per_binding", phase.server_cpu_seconds * 1000.0 / bindings},
+            {"emulator_cpu_ms_per_binding", phase.emulator_cpu_seconds * 1000.0 / bindings}};
 }
 
 // Bindings in `status` over all premises, from the head-end's own records.

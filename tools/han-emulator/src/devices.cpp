@@ -1,5 +1,6 @@
 #include "emulator/devices.hpp"
 
+#include <algorithm>
 #include <ostream>
 #include <thread>
 
@@ -303,6 +304,25 @@ headend::Result<sep::PEVBinding> Pev::read_binding() {
         }
         std::this_thread::sleep_for(options_.poll_every);
     }
+}
+
+headend::Result<std::int64_t> Pev::plan_charging() {
+    if (!binding_)
+        return failure(name_ + ": no binding, no program");
+    auto intervals = get_document<sep::TimeTariffIntervalList>(binding_->tariff_profile_link.href + "/rc/1/tti?l=255");
+    if (!intervals || intervals->time_tariff_intervals.empty()) {
+        step("charging.planned", intervals ? "no intervals" : intervals.error().message, false);
+        return intervals ? failure(name_ + ": no tariff intervals") : intervals.error();
+    }
+    // touTier 1 is the program's cheapest price; the first such interval is the plan.
+    const auto& all = intervals->time_tariff_intervals;
+    const auto cheapest = std::min_element(all.begin(), all.end(), [](const auto& a, const auto& b) {
+        return a.tou_tier < b.tou_tier || (a.tou_tier == b.tou_tier && a.interval.start < b.interval.start);
+    });
+    const std::int64_t start = std::max(cheapest->interval.start, now());
+    step("charging.planned", "cheapest period '" + cheapest->description.value_or("?") + "' (tier " +
+                                 std::to_string(cheapest->tou_tier) + ") from " + std::to_string(start));
+    return start;
 }
 
 headend::Result<int> Pev::acknowledge() {

@@ -188,6 +188,8 @@ int main(int argc, char** argv) {
         if (status == sep::BindingStatus::kRefused || status == sep::BindingStatus::kFallback ||
             status == sep::BindingStatus::kEnded)
             return false;
+        if (!pev.plan_charging())
+            return false;
         // Bound already (a second run while plugged in): nothing to acknowledge again.
         if (status == sep::BindingStatus::kConfirmed && !pev.acknowledge())
             return false;

@@ -158,6 +158,9 @@ public:
     headend::Result<std::string> find_end_device();
     // Seed step 12: the binding confirmation, polled until it is no longer "requested" or the wait is over.
     headend::Result<sep::PEVBinding> read_binding();
+    // Reads its program's time-of-use intervals (the binding's TariffProfileLink) and picks the start of the cheapest
+    // upcoming one: when it would begin charging to pay least. Returns that UTC time.
+    headend::Result<std::int64_t> plan_charging();
     // Seed step 13: the PEV's Response (skipped under the drop-acknowledgement fault).
     headend::Result<int> acknowledge();
     // Unplugs: PowerStatus on battery, session closed.
