@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 
 #include <array>
 #include <atomic>
@@ -117,6 +118,12 @@ struct SessionInfo {
     std::string certificate_serial;
     std::string psk_identity;
 };
+
+coap_tick_t now_ticks() {
+    coap_tick_t now = 0;
+    coap_ticks(&now);
+    return now;
+}
 
 // The subject's serialNumber attribute, or empty.
 std::string subject_serial_number(X509* certificate) {
@@ -233,6 +240,7 @@ private:
     ServerOptions options_;
     std::shared_ptr<const SecurityStore> security_;
     boost::asio::posix::stream_descriptor descriptor_;
+    int epoll_fd_ = -1;  // libcoap's own epoll set (descriptor_ holds a duplicate for Asio)
     boost::asio::steady_timer timer_;
 
     coap_context_t* context_ = nullptr;
@@ -378,7 +386,9 @@ headend::Result<void> CoapServer::Impl::start() {
     const int fd = coap_context_get_coap_fd(context_);
     if (fd < 0)
         return headend::make_error("coap.epoll", "libcoap was built without epoll support");
+    epoll_fd_ = fd;
     descriptor_.assign(::dup(fd));
+    coap_io_prepare_epoll(context_, now_ticks());  // arms libcoap's timer before the first wake-up
     arm_io();
     schedule_housekeeping();
     return {};
@@ -427,8 +437,22 @@ void CoapServer::Impl::arm_io() {
 
 // libcoap's own timers (retransmissions, notifications, session expiry) sit on a timerfd inside its epoll set, so
 // they wake this descriptor too; nothing else needs arming.
+//
+// coap_io_process() reads one datagram per call and walks every session first (coap_io_prepare_epoll), so under
+// load the walk is paid per packet. Instead: handle every ready event, several rounds while datagrams keep coming,
+// then walk once for timers, retransmissions and notifications (libcoap's documented own-loop use).
 void CoapServer::Impl::process_io() {
-    coap_io_process(context_, COAP_IO_NO_WAIT);
+    constexpr int kMaxEvents = 16;
+    constexpr int kMaxRounds = 32;  // bounds the time before timers are looked at under a flood
+    std::array<epoll_event, kMaxEvents> events{};
+    for (int round = 0; round < kMaxRounds && !stopped_; ++round) {
+        const int ready = epoll_wait(epoll_fd_, events.data(), kMaxEvents, 0);
+        if (ready <= 0)
+            break;
+        coap_io_do_epoll(context_, events.data(), static_cast<std::size_t>(ready));
+    }
+    if (!stopped_)
+        coap_io_prepare_epoll(context_, now_ticks());
 }
 
 // Block1 transfers left unfinished are dropped once a second.
