@@ -266,6 +266,22 @@ TEST_F(BindingTest, TheOperatorChangesTheEumdIntervalAndTheEumdAppliesIt) {
     EXPECT_EQ(admin("PUT", "/api/v1/premises/P9/eumd-interval", R"({"seconds": 300})").first, 404);
 }
 
+TEST_F(BindingTest, DeviceCapabilityLinksTheProgramTariffs) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);  // a PEV before its first binding may read /dcap and the public tariffs
+    auto answer = car->get("/dcap");
+    ASSERT_TRUE(answer);
+    auto capability = codec_->decode<sep::DeviceCapability>(answer->body);
+    ASSERT_TRUE(capability) << answer->body;
+    ASSERT_TRUE(capability->tariff_profile_list_link);
+    EXPECT_EQ(capability->tariff_profile_list_link->href, "/tp");
+    auto profiles = car->get(capability->tariff_profile_list_link->href + "?l=10");
+    ASSERT_TRUE(profiles);
+    auto list = codec_->decode<sep::TariffProfileList>(profiles->body);
+    ASSERT_TRUE(list) << profiles->body;
+    EXPECT_EQ(list->all, 2U);
+}
+
 TEST_F(BindingTest, OnlyTheDeviceItselfReadsItsBinding) {
     const auto files = pev_certificate("pev-jane", kHomeVin);
     auto car = pev(files);

@@ -165,6 +165,7 @@ TEST_F(DaemonTest, PskClientDiscoversItsOwnResources) {
     EXPECT_EQ(capability->time_link->href, "/tm");
     EXPECT_EQ(capability->end_device_list_link->href, "/edev");
     EXPECT_EQ(capability->end_device_list_link->all, 2U);  // itself and the PEV of its premises
+    EXPECT_FALSE(capability->tariff_profile_list_link);    // no plugin serves /tp here
 
     auto list = client->get("/edev?l=10");
     ASSERT_TRUE(list);

@@ -174,6 +174,7 @@ public:
     void close();
 
     std::uint16_t port() const { return port_; }
+    bool serves(const std::string& path) const { return router_.known(split_path(path)); }
     std::optional<std::string> certificate_serial(const std::string& lfdi) const {
         const auto found = live_certificates_.find(lfdi);
         return found == live_certificates_.end() ? std::nullopt : std::optional(found->second.serial);
@@ -1072,6 +1073,9 @@ void CoapServer::unpublish(const std::string& path) {
 }
 void CoapServer::notify(const std::string& path) {
     impl_->notify(path);
+}
+bool CoapServer::serves(const std::string& path) const {
+    return impl_->serves(path);
 }
 
 }  // namespace han

@@ -179,6 +179,9 @@ void SepResources::get_dcap(const Request& request, const Responder& respond) co
     dcap.time_link = sep::Link{"/tm"};
     dcap.end_device_list_link =
         sep::ListLink{"/edev", static_cast<std::uint32_t>(visible_devices(request.peer).size())};
+    // The program tariffs, when a plugin serves them (pev-registration): how a PEV finds its rate programs.
+    if (registry_.serves("/tp"))
+        dcap.tariff_profile_list_link = sep::ListLink{"/tp", std::nullopt};
     respond(xml(sep::encode(dcap)));
 }
 

@@ -76,6 +76,8 @@ public:
     void publish(const std::string& path) override;
     void unpublish(const std::string& path) override;
     void notify(const std::string& path) override;
+    // Patterns are added before serving, so this reads them without a lock.
+    bool serves(const std::string& path) const override;
 
     class Impl;
 

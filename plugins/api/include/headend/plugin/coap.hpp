@@ -95,6 +95,8 @@ public:
     virtual void unpublish(const std::string& path) = 0;
     // Tells the observers of `path` that it changed. Safe from any thread.
     virtual void notify(const std::string& path) = 0;
+    // Whether some registered pattern answers `path` (so the core can link a plugin's resources from /dcap).
+    virtual bool serves(const std::string& path) const = 0;
 };
 
 }  // namespace headend::coap

@@ -34,6 +34,7 @@ public:
     void publish(const std::string& path) override { published.push_back(path); }
     void unpublish(const std::string& path) override { unpublished.push_back(path); }
     void notify(const std::string& path) override { notified.push_back(path); }
+    bool serves(const std::string& path) const override { return handlers.contains(path); }  // literal patterns
 
     std::map<std::string, coap::Handler> handlers;
     std::vector<std::string> published, unpublished, notified;
