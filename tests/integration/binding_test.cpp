@@ -266,6 +266,30 @@ TEST_F(BindingTest, TheOperatorChangesTheEumdIntervalAndTheEumdAppliesIt) {
     EXPECT_EQ(admin("PUT", "/api/v1/premises/P9/eumd-interval", R"({"seconds": 300})").first, 404);
 }
 
+TEST_F(BindingTest, BadDocumentsAreRefusedAndChangeNothing) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const auto before = audit_steps(kHomeVin);
+    const auto status_before = bindings()[0]["status"];
+    for (const std::string& body :
+         {std::string("<PowerStatus xmlns=\"urn:ieee:std:2030.5:ns\"><batteryStatus>"),           // truncated
+          std::string("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><PowerStatus/>"),  // DOCTYPE
+          std::string("<PowerStatus xmlns=\"urn:ieee:std:2030.5:ns\"><changedTime>1</changedTime>"
+                      "<batteryStatus>0</batteryStatus><currentPowerSource>1</currentPowerSource></PowerStatus>")}) {
+        auto answer = car->put(requested.location_path + "/ps", body);  // the last one: elements out of order
+        ASSERT_TRUE(answer);
+        EXPECT_EQ(answer->code, 400) << body;
+        auto ack = car->post("/rsps/bnd", body);
+        ASSERT_TRUE(ack);
+        EXPECT_EQ(ack->code, 400) << body;
+    }
+    EXPECT_EQ(audit_steps(kHomeVin), before);
+    EXPECT_EQ(bindings()[0]["status"], status_before);
+}
+
 TEST_F(BindingTest, DeviceCapabilityLinksTheProgramTariffs) {
     const auto files = pev_certificate("pev-jane", kHomeVin);
     auto car = pev(files);  // a PEV before its first binding may read /dcap and the public tariffs

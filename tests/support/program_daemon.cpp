@@ -62,8 +62,9 @@ ProgramDaemon::ProgramDaemon(ProgramDaemonOptions options) {
     for (const auto& [vin, account, customer, premises, guest] :
          {std::tuple{kGuestVin, "A1", "C1", "P1", true}, std::tuple{kHomeOnlyVin, "A1", "C1", "P1", false},
           std::tuple{kHostVin, "A2", "C2", "P2", true}}) {
-        const json body = {{"account_id", account}, {"customer_id", customer}, {"premises_id", premises},
-                           {"vin", vin},            {"program_id", "EV-TOU"},  {"allow_guest_charging", guest}};
+        const json body = {{"account_id", account},   {"customer_id", customer},
+                           {"premises_id", premises}, {"vin", vin},
+                           {"program_id", "EV-TOU"},  {"allow_guest_charging", guest}};
         EXPECT_EQ(admin("POST", "/api/v1/enrollments", body.dump()).first, 201) << vin;
     }
 }
@@ -73,10 +74,9 @@ ProgramDaemon::~ProgramDaemon() {
     fs::remove_all(root_);
 }
 
-std::pair<int, json> ProgramDaemon::admin(const std::string& method, const std::string& path,
-                                          const std::string& body) {
-    auto response = http::http_request("http://127.0.0.1:" + std::to_string(daemon_->admin_port()) + path, method,
-                                       body, {{"Authorization", "Bearer " + daemon_->admin_token()}});
+std::pair<int, json> ProgramDaemon::admin(const std::string& method, const std::string& path, const std::string& body) {
+    auto response = http::http_request("http://127.0.0.1:" + std::to_string(daemon_->admin_port()) + path, method, body,
+                                       {{"Authorization", "Bearer " + daemon_->admin_token()}});
     EXPECT_TRUE(response) << path;
     if (!response)
         return {0, json()};

@@ -881,30 +881,6 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
 BindingService::BindingService(headend::plugin::Context& context, RoamingRegistry roaming, BindingSettings settings)
     : impl_(std::make_shared<Impl>(context, std::move(roaming), std::move(settings))) {}
 
-void BindingService::on_registration(const headend::plugin::PevRegistrationRequest& request,
-                                     const std::function<void(headend::plugin::PevRegistrationDecision)>& decide) {
-    impl_->on_registration(request, decide);
-}
-void BindingService::get_binding(const Request& request, const Responder& respond) {
-    impl_->get_binding(request, respond);
-}
-void BindingService::post_response(const Request& request, const Responder& respond) {
-    impl_->post_response(request, respond);
-}
-void BindingService::put_power_status(const Request& request, const Responder& respond) {
-    impl_->put_power_status(request, respond);
-}
-void BindingService::get_power_status(const Request& request, const Responder& respond) {
-    impl_->get_power_status(request, respond);
-}
-void BindingService::expire(std::int64_t binding_id) {
-    impl_->expire(binding_id);
-}
-
-}  // namespace binding
-
-namespace binding {
-
 std::vector<headend::storage::Migration> binding_migrations() {
     return store::migrations();
 }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pev/customer_records.hpp"
 #include "pev/vin.hpp"
 
 namespace pev {
@@ -44,6 +45,16 @@ Result<std::optional<Enrollment>> current(Transaction& tx, const std::string& vi
     if (rows->empty())
         return std::optional<Enrollment>();
     return std::optional(from_row(rows->front()));
+}
+
+// The VIN's current enrollment, or enrollment.not_found.
+Result<Enrollment> enrolled(Transaction& tx, const std::string& vin) {
+    auto existing = current(tx, vin);
+    if (!existing)
+        return existing.error();
+    if (!*existing)
+        return make_error("enrollment.not_found", "VIN " + vin + " is not enrolled");
+    return std::move(**existing);
 }
 
 Result<void> record_event(Transaction& tx, std::int64_t enrollment_id, std::int64_t at, const std::string& channel,
@@ -147,6 +158,13 @@ std::vector<headend::storage::Migration> enrollment_migrations() {
                          EXISTS(SELECT 1 FROM enrollments e WHERE e.premises_id = p.premises_id AND e.ended_at IS NULL
                                 AND e.allow_guest_charging = 1) AS hosts_guests
                   FROM cis_premises p;)"}};
+}
+
+std::vector<headend::storage::Migration> registration_migrations() {
+    auto all = customer_record_migrations();
+    for (auto& migration : enrollment_migrations())
+        all.push_back(std::move(migration));
+    return all;
 }
 
 Result<void> Enrollments::check_program(const std::string& program_id) const {
@@ -273,19 +291,17 @@ Result<Enrollment> Enrollments::change(const std::string& vin_text, const Enroll
     const std::int64_t now = clock_.now();
     Enrollment result;
     auto written = database_.write_sync([&](Transaction& tx) -> Result<void> {
-        auto existing = current(tx, *vin);
+        auto existing = enrolled(tx, *vin);
         if (!existing)
             return existing.error();
-        if (!*existing)
-            return make_error("enrollment.not_found", "VIN " + *vin + " is not enrolled");
-        Enrollment updated = **existing;
+        Enrollment updated = *existing;
         updated.program_id = change.program_id.value_or(updated.program_id);
         auto& preferences = updated.preferences;
         preferences.allow_guest_charging = change.allow_guest_charging.value_or(preferences.allow_guest_charging);
         preferences.guest_charging_payer = change.guest_charging_payer.value_or(preferences.guest_charging_payer);
         preferences.allow_roaming = change.allow_roaming.value_or(preferences.allow_roaming);
-        if (updated.program_id == (*existing)->program_id && preferences == (*existing)->preferences) {
-            result = **existing;
+        if (updated.program_id == existing->program_id && preferences == existing->preferences) {
+            result = *existing;
             return {};
         }
         const std::vector<Value> values = {updated.program_id,
@@ -320,20 +336,17 @@ Result<Enrollment> Enrollments::unenroll(const std::string& vin_text, const std:
     const std::int64_t now = clock_.now();
     Enrollment ended;
     auto written = database_.write_sync([&](Transaction& tx) -> Result<void> {
-        auto existing = current(tx, *vin);
+        auto existing = enrolled(tx, *vin);
         if (!existing)
             return existing.error();
-        if (!*existing)
-            return make_error("enrollment.not_found", "VIN " + *vin + " is not enrolled");
-        const std::vector<Value> values = {now, now, (*existing)->id};
+        const std::vector<Value> values = {now, now, existing->id};
         auto changed =
             tx.execute("UPDATE enrollments SET ended_at = ?, updated_at = ? WHERE enrollment_id = ?", values);
         if (!changed)
             return changed.error();
-        if (auto event = record_event(tx, (*existing)->id, now, channel, "unenrolled", nlohmann::json::object());
-            !event)
+        if (auto event = record_event(tx, existing->id, now, channel, "unenrolled", nlohmann::json::object()); !event)
             return event;
-        ended = **existing;
+        ended = std::move(*existing);
         return {};
     });
     if (!written)

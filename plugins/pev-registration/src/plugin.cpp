@@ -57,13 +57,6 @@ private:
     std::unique_ptr<pev::TariffResources> tariffs_;
 };
 
-std::vector<headend::storage::Migration> migrations() {
-    auto all = pev::customer_record_migrations();
-    for (auto& migration : pev::enrollment_migrations())
-        all.push_back(std::move(migration));
-    return all;
-}
-
 std::vector<headend::plugin::ConfigKey> config_keys() {
     return {{"programs_file", std::string(), "the program catalog (TOML, format in config/programs.toml)"},
             {"tariff_horizon_hours", std::int64_t{48}, "how far ahead /tp lists time-of-use intervals (1..744)"},
@@ -74,8 +67,8 @@ std::unique_ptr<headend::plugin::Plugin> create() {
     return std::make_unique<RegistrationPlugin>();
 }
 
-const headend::plugin::Descriptor descriptor{
-    headend::plugin::kApiVersion, "pev-registration", "1.0", &migrations, &config_keys, &create};
+const headend::plugin::Descriptor descriptor{headend::plugin::kApiVersion,  "pev-registration", "1.0",
+                                             &pev::registration_migrations, &config_keys,       &create};
 
 }  // namespace
 

@@ -24,9 +24,7 @@ protected:
         auto opened = headend::storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
         ASSERT_TRUE(opened);
         database_ = std::move(*opened);
-        auto migrations = customer_record_migrations();
-        for (auto& migration : enrollment_migrations())
-            migrations.push_back(migration);
+        const auto migrations = registration_migrations();
         ASSERT_TRUE(database_->migrate("pev-registration", migrations));
         auto catalog = tariff::load_catalog(PROGRAMS_FILE);
         ASSERT_TRUE(catalog) << catalog.error().message;

@@ -246,7 +246,8 @@ struct DateTimeInterval {
 };
 
 struct EventStatus {
-    std::uint8_t current_status = 0;  // 0 scheduled, 1 active, 2 cancelled, 3 cancelled with randomization, 4 superseded
+    std::uint8_t current_status =
+        0;  // 0 scheduled, 1 active, 2 cancelled, 3 cancelled with randomization, 4 superseded
     std::int64_t date_time = 0;
     bool potentially_superseded = false;
     std::optional<std::int64_t> potentially_superseded_time;

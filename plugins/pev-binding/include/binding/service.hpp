@@ -40,15 +40,6 @@ public:
     // down, then registers the hook, the CoAP resources and the admin routes.
     headend::Result<void> start();
 
-    // Entry points, public for tests.
-    void on_registration(const headend::plugin::PevRegistrationRequest& request,
-                         const std::function<void(headend::plugin::PevRegistrationDecision)>& decide);
-    void get_binding(const headend::coap::Request& request, const headend::coap::Responder& respond);
-    void post_response(const headend::coap::Request& request, const headend::coap::Responder& respond);
-    void put_power_status(const headend::coap::Request& request, const headend::coap::Responder& respond);
-    void get_power_status(const headend::coap::Request& request, const headend::coap::Responder& respond);
-    void expire(std::int64_t binding_id);
-
     headend::Result<nlohmann::json> list_bindings(const std::map<std::string, std::string>& query) const;
     headend::Result<nlohmann::json> audit(const std::string& vin_or_lfdi) const;
     headend::Result<nlohmann::json> alarms() const;

@@ -96,6 +96,8 @@ private:
 };
 
 std::vector<headend::storage::Migration> enrollment_migrations();
+// The plugin's whole schema: customer records, then enrollments.
+std::vector<headend::storage::Migration> registration_migrations();
 
 std::string_view to_string(GuestPayer payer);
 std::optional<GuestPayer> parse_guest_payer(std::string_view text);
