@@ -111,6 +111,13 @@ std::string etag_of(const std::string& body) {
     return {reinterpret_cast<const char*>(digest.data()), 8};
 }
 
+// Options stay in number order, as they go on the wire.
+void insert_option(CachedResponse& response, std::uint16_t number, std::string value) {
+    const auto after = std::find_if(response.options.begin(), response.options.end(),
+                                    [number](const CachedOption& option) { return option.number > number; });
+    response.options.insert(after, CachedOption{number, std::move(value)});
+}
+
 struct SessionInfo {
     std::string key;  // unique for the life of the process
     bool certificate = false;
@@ -191,7 +198,7 @@ public:
     }
 
     void publish(const std::string& path) {
-        boost::asio::post(io_, [self = shared_from_this(), path] { self->publish_now(path); });
+        boost::asio::post(io_, [self = shared_from_this(), path] { self->observable_.insert(path); });
     }
     void unpublish(const std::string& path) {
         boost::asio::post(io_, [self = shared_from_this(), path] { self->unpublish_now(path); });
@@ -201,9 +208,11 @@ public:
     }
 
     // libcoap callbacks (C linkage targets; never throw).
-    static void on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+    static void on_request(coap_resource_t*, coap_session_t* session, const coap_pdu_t* request,
                            const coap_string_t* query, coap_pdu_t* response) noexcept;
     static int on_event(coap_session_t* session, coap_event_t event) noexcept;
+    static void on_nack(coap_session_t* session, const coap_pdu_t* sent, coap_nack_reason_t reason,
+                        coap_mid_t mid) noexcept;
     static const coap_bin_const_t* on_psk_identity(coap_bin_const_t* identity, coap_session_t* session,
                                                    void* arg) noexcept;
     static int on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept;
@@ -212,20 +221,38 @@ public:
     static std::shared_ptr<Impl> server_of(const coap_session_t* session);
 
 private:
-    void handle(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
-                const coap_string_t* query, coap_pdu_t* response);
+    void handle(coap_session_t* session, const coap_pdu_t* request, const coap_string_t* query, coap_pdu_t* response);
     SessionInfo& session_info(coap_session_t* session);
     Peer resolve_peer(coap_session_t* session);
     void forget_session(coap_session_t* session);
-    bool admit_observer(const Peer& peer, const std::string& session_key, const std::string& token);
+
+    // Observation (RFC 7641) is kept here rather than in libcoap: libcoap 4.3.1 walks every resource it holds on
+    // each ACK of a confirmable 2.xx it sent (coap_touch_observer, net.c), and every separate response is one, so a
+    // libcoap resource per observable path would cost a walk over all devices per device write.
+    struct Observation {
+        coap_session_t* session = nullptr;  // referenced while the observation lasts
+        std::string path;
+        std::map<std::string, std::string> query;
+        std::string identity;
+    };
+    bool may_observe(const std::string& identity, const ObserverKey& key) const;
+    void start_observation(const ObserverKey& key, Observation observation);
+    void end_observation(const ObserverKey& key);
+    // Registers the observer if the answer to its GET with Observe 0 is a success, adding the Observe option.
+    void complete_registration(const ObserverKey& key, const Observation& observation, CachedResponse& answer);
+    void refresh_observer(const ObserverKey& key);
+    void deliver_notification(const ObserverKey& key, const Response& answer);
+    std::string next_observe_value() {
+        observe_sequence_ = (observe_sequence_ + 1) & 0xFFFFFFU;  // 24 bits (RFC 7641 §4.4)
+        return encode_uint(observe_sequence_);
+    }
 
     CachedResponse build_response(const Response& response, const coap_pdu_t* request, coap_session_t* session,
                                   const std::optional<std::string>& block1_echo) const;
     static void write_response(coap_pdu_t* pdu, const CachedResponse& response);
-    void send_separate(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
-                       const CachedResponse& response);
+    void send_message(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
+                      const CachedResponse& response);
 
-    void publish_now(const std::string& path);
     void unpublish_now(const std::string& path);
     void notify_now(const std::string& path);
 
@@ -249,7 +276,7 @@ private:
     bool stopped_ = false;
 
     Router<RouteTarget> router_;
-    std::map<std::string, coap_resource_t*> published_;
+    std::set<std::string> observable_;  // published paths
     std::unordered_map<coap_session_t*, SessionInfo> sessions_;
     struct LiveCertificate {
         std::string serial;
@@ -260,7 +287,10 @@ private:
     ExchangeCache exchanges_;
     std::atomic<std::size_t> exchanges_remembered_{0};  // exchanges_.size(), readable from other threads
     Block1Assembler block1_;
-    std::map<std::string, std::set<ObserverKey>> observers_;  // by identity
+    std::map<ObserverKey, Observation> observations_;
+    std::map<std::string, std::set<ObserverKey>> observers_by_path_;
+    std::map<std::string, std::set<ObserverKey>> observers_by_identity_;  // for the cap per identity
+    std::uint32_t observe_sequence_ = 0;
 
     // Kept alive for libcoap: the decoy PSK key and the handed-out key of the current lookup.
     std::vector<std::uint8_t> decoy_psk_;
@@ -298,6 +328,7 @@ headend::Result<void> CoapServer::Impl::start() {
         servers[context_] = weak_from_this();
     }
     coap_register_event_handler(context_, &Impl::on_event);
+    coap_register_nack_handler(context_, &Impl::on_nack);
     coap_context_set_max_idle_sessions(context_, static_cast<unsigned>(options_.limits.max_sessions));
     coap_context_set_max_handshake_sessions(context_, static_cast<unsigned>(options_.limits.max_handshakes));
     coap_context_set_session_timeout(context_, static_cast<unsigned>(options_.limits.idle_timeout.count()));
@@ -408,6 +439,12 @@ void CoapServer::Impl::close() {
             std::lock_guard lock(servers_mutex);
             servers.erase(context_);
         }
+        // libcoap frees sessions only when nothing holds them.
+        for (auto& [key, observation] : observations_)
+            coap_session_release(observation.session);
+        observations_.clear();
+        observers_by_path_.clear();
+        observers_by_identity_.clear();
         coap_free_context(context_);
         context_ = nullptr;
     }
@@ -440,20 +477,29 @@ void CoapServer::Impl::arm_io() {
 // they wake this descriptor too; nothing else needs arming.
 //
 // coap_io_process() reads one datagram per call and walks every session first (coap_io_prepare_epoll), so under
-// load the walk is paid per packet. Instead: handle every ready event, several rounds while datagrams keep coming,
-// then walk once for timers, retransmissions and notifications (libcoap's documented own-loop use).
+// load the walk is paid per packet. libcoap 4.3.1's coap_io_do_epoll() is no better on its own: all DTLS sessions
+// share the endpoint's one socket, so epoll reports it once however many datagrams wait, coap_io_do_epoll() reads
+// one datagram per event and then walks every session (net.c). So the endpoint's event is handed over once per
+// datagram it may hold, up to a bound: one walk per batch. A read that finds the socket empty returns at once and
+// only logs (libcoap's logging is off here). The timerfd's event (null data) is passed once.
 void CoapServer::Impl::process_io() {
     constexpr int kMaxEvents = 16;
-    constexpr int kMaxRounds = 32;  // bounds the time before timers are looked at under a flood
-    std::array<epoll_event, kMaxEvents> events{};
+    constexpr int kDatagramsPerWalk = 16;
+    constexpr int kMaxRounds = 16;  // bounds the time spent here under a flood
+    std::array<epoll_event, kMaxEvents> ready_events{};
+    std::array<epoll_event, kMaxEvents * kDatagramsPerWalk> batch{};
     for (int round = 0; round < kMaxRounds && !stopped_; ++round) {
-        const int ready = epoll_wait(epoll_fd_, events.data(), kMaxEvents, 0);
+        const int ready = epoll_wait(epoll_fd_, ready_events.data(), kMaxEvents, 0);
         if (ready <= 0)
             break;
-        coap_io_do_epoll(context_, events.data(), static_cast<std::size_t>(ready));
+        std::size_t count = 0;
+        for (int i = 0; i < ready; ++i) {
+            const bool socket = ready_events[i].data.ptr != nullptr && (ready_events[i].events & EPOLLIN) != 0;
+            for (int copy = 0; copy < (socket ? kDatagramsPerWalk : 1); ++copy)
+                batch[count++] = ready_events[i];
+        }
+        coap_io_do_epoll(context_, batch.data(), count);
     }
-    if (!stopped_)
-        coap_io_prepare_epoll(context_, now_ticks());
 }
 
 // Block1 transfers left unfinished are dropped once a second.
@@ -543,24 +589,123 @@ void CoapServer::Impl::forget_session(coap_session_t* session) {
     const std::string& key = it->second.key;
     exchanges_.forget_session(key);
     block1_.forget_prefix(key + '|');
-    for (auto& [identity, keys] : observers_) {
-        std::erase_if(keys, [&](const ObserverKey& observer) { return observer.session_key == key; });
-    }
+    std::vector<ObserverKey> ended;
+    for (auto o = observations_.lower_bound(ObserverKey{key, {}});
+         o != observations_.end() && o->first.session_key == key; ++o)
+        ended.push_back(o->first);
+    for (const auto& observer : ended)
+        end_observation(observer);
     sessions_.erase(it);
     std::lock_guard lock(stats_mutex_);
     stats_.sessions = sessions_.size();
 }
 
-bool CoapServer::Impl::admit_observer(const Peer& peer, const std::string& session_key, const std::string& token) {
-    const std::string identity = peer.lfdi.empty() ? peer.psk_identity : peer.lfdi;
-    auto& keys = observers_[identity];
-    const ObserverKey key{session_key, token};
-    if (keys.contains(key))
+bool CoapServer::Impl::may_observe(const std::string& identity, const ObserverKey& key) const {
+    const auto found = observers_by_identity_.find(identity);
+    if (found == observers_by_identity_.end() || found->second.contains(key))
         return true;
-    if (keys.size() >= options_.limits.max_observers_per_identity)
-        return false;
-    keys.insert(key);
-    return true;
+    return found->second.size() < options_.limits.max_observers_per_identity;
+}
+
+void CoapServer::Impl::start_observation(const ObserverKey& key, Observation observation) {
+    auto existing = observations_.find(key);
+    if (existing != observations_.end()) {
+        // The same token again: a re-registration, which keeps the observation (RFC 7641 §4.1).
+        observation.session = existing->second.session;
+        if (existing->second.path != observation.path) {
+            observers_by_path_[existing->second.path].erase(key);
+            observers_by_path_[observation.path].insert(key);
+        }
+        existing->second = std::move(observation);
+        return;
+    }
+    coap_session_reference(observation.session);
+    observers_by_path_[observation.path].insert(key);
+    observers_by_identity_[observation.identity].insert(key);
+    observations_.emplace(key, std::move(observation));
+    std::lock_guard lock(stats_mutex_);
+    stats_.observations = observations_.size();
+}
+
+void CoapServer::Impl::end_observation(const ObserverKey& key) {
+    auto found = observations_.find(key);
+    if (found == observations_.end())
+        return;
+    const auto drop = [&key](std::map<std::string, std::set<ObserverKey>>& index, const std::string& name) {
+        auto entry = index.find(name);
+        if (entry == index.end())
+            return;
+        entry->second.erase(key);
+        if (entry->second.empty())
+            index.erase(entry);
+    };
+    drop(observers_by_path_, found->second.path);
+    drop(observers_by_identity_, found->second.identity);
+    coap_session_release(found->second.session);
+    observations_.erase(found);
+    std::lock_guard lock(stats_mutex_);
+    stats_.observations = observations_.size();
+}
+
+void CoapServer::Impl::complete_registration(const ObserverKey& key, const Observation& observation,
+                                             CachedResponse& answer) {
+    if (answer.code / 100 != 2) {
+        end_observation(key);  // an error answer to a re-registration ends the observation too
+        return;
+    }
+    start_observation(key, observation);
+    insert_option(answer, kOptionObserve, next_observe_value());
+}
+
+// The observer's GET again, with its identity as it is now: one that lost access hears so and stops observing.
+void CoapServer::Impl::refresh_observer(const ObserverKey& key) {
+    auto found = observations_.find(key);
+    if (found == observations_.end())
+        return;
+    const Observation& observation = found->second;
+    Request req;
+    req.peer = resolve_peer(observation.session);
+    req.method = Method::Get;
+    req.path = observation.path;
+    req.segments = split_path(req.path);
+    req.query = observation.query;
+    auto match = router_.match(req.segments);
+    if (!match) {
+        deliver_notification(key, Response{Code::NotFound, "", headend::coap::kContentFormatXml, "", {}});
+        return;
+    }
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    headend::coap::Responder responder = [weak = weak_from_this(), key, answered](Response answer) {
+        auto self = weak.lock();
+        if (!self || answered->exchange(true))
+            return;  // a second answer is a handler bug; the first one stands
+        boost::asio::post(self->io_, [weak, key, answer = std::move(answer)] {
+            if (auto server = weak.lock(); server && !server->stopped_)
+                server->deliver_notification(key, answer);
+        });
+    };
+    try {
+        match->target->handler(req, std::move(responder));
+    } catch (const std::exception& error) {
+        spdlog::error("[HAN_HANDLER_EXCEPTION] notification of {}: {}", req.path, error.what());
+        deliver_notification(key, Response{Code::InternalServerError, "", headend::coap::kContentFormatXml, "", {}});
+    }
+}
+
+// Confirmable, so an observer that went away is noticed (no ACK, or a Reset) and dropped (on_nack).
+void CoapServer::Impl::deliver_notification(const ObserverKey& key, const Response& answer) {
+    auto found = observations_.find(key);
+    if (found == observations_.end())
+        return;  // ended while the handler worked
+    coap_session_t* session = found->second.session;
+    CachedResponse built = build_response(answer, nullptr, session, std::nullopt);
+    const bool observing = built.code / 100 == 2;
+    if (observing)
+        insert_option(built, kOptionObserve, next_observe_value());
+    send_message(session, COAP_MESSAGE_CON, key.token, built);
+    count(&ServerStats::notifications);
+    if (!observing)
+        end_observation(key);  // a notification that is not 2.xx ends the observation (RFC 7641 §3.2)
 }
 
 CachedResponse CoapServer::Impl::build_response(const Response& response, const coap_pdu_t* request,
@@ -580,7 +725,8 @@ CachedResponse CoapServer::Impl::build_response(const Response& response, const 
 
     // Block2 when the body does not fit one datagram, or when the client asked for blocks.
     coap_block_b_t requested{};
-    const bool wants_block = coap_get_block_b(session, request, COAP_OPTION_BLOCK2, &requested) != 0;
+    const bool wants_block =
+        request != nullptr && coap_get_block_b(session, request, COAP_OPTION_BLOCK2, &requested) != 0;
     const std::size_t max_pdu = coap_session_max_pdu_size(session);
     unsigned szx = 6;
     while (szx > 0 && (std::size_t{1} << (szx + 4)) + 64 > max_pdu)
@@ -620,32 +766,27 @@ void CoapServer::Impl::write_response(coap_pdu_t* pdu, const CachedResponse& res
     }
 }
 
-void CoapServer::Impl::send_separate(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
-                                     const CachedResponse& response) {
+void CoapServer::Impl::send_message(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
+                                    const CachedResponse& response) {
     coap_pdu_t* pdu =
         coap_pdu_init(type, COAP_EMPTY_CODE, coap_new_message_id(session), coap_session_max_pdu_size(session));
-    if (pdu != nullptr) {
-        coap_add_token(pdu, token.size(), reinterpret_cast<const std::uint8_t*>(token.data()));
-        write_response(pdu, response);
-        coap_send(session, pdu);
-        count(&ServerStats::separate_responses);
-    }
-    coap_session_release(session);
+    if (pdu == nullptr)
+        return;
+    coap_add_token(pdu, token.size(), reinterpret_cast<const std::uint8_t*>(token.data()));
+    write_response(pdu, response);
+    coap_send(session, pdu);
 }
 
-void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
-                              const coap_string_t* query, coap_pdu_t* response) {
+void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request, const coap_string_t* query,
+                              coap_pdu_t* response) {
     count(&ServerStats::requests);
     const auto now = ExchangeCache::Clock::now();
     Peer peer = resolve_peer(session);
     const std::string session_key = peer.session_key;
 
-    // libcoap answers a CON request with an ACK and a notification with a fresh CON/NON whose MID it copies
-    // into the cached request; only real confirmable exchanges are deduplicated, and only those that change
-    // something: a repeated GET is answered again (RFC 7252 §4.5), which keeps the cache to the write rate instead
-    // of the read rate.
+    // Only confirmable exchanges that change something are deduplicated: a repeated GET is answered again (RFC 7252
+    // §4.5), which keeps the cache to the write rate instead of the read rate.
     const bool acknowledged = coap_pdu_get_type(response) == COAP_MESSAGE_ACK;
-    const bool notification = !acknowledged && coap_pdu_get_mid(request) == coap_pdu_get_mid(response);
     const bool confirmable_exchange = acknowledged && coap_pdu_get_code(request) != COAP_REQUEST_CODE_GET;
     const auto mid = static_cast<std::uint16_t>(coap_pdu_get_mid(request));
     if (confirmable_exchange) {
@@ -739,16 +880,21 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
     }
     const RouteTarget& target = *match->target;
 
-    // Observation bookkeeping: libcoap keeps the subscription; we cap them per identity.
-    const bool observable_instance = resource != nullptr && published_.contains(req.path);
-    if (req.method == Method::Get && req.observe && observable_instance && !notification) {
-        const std::string identity = req.peer.lfdi.empty() ? req.peer.psk_identity : req.peer.lfdi;
-        if (*req.observe == 0 && !admit_observer(req.peer, session_key, token)) {
-            answer_now(CachedResponse{static_cast<int>(Code::ServiceUnavailable), {}, "too many observations"});
-            return;
+    // GET with Observe 0 registers (once the answer is a success), Observe 1 deregisters; capped per identity.
+    std::optional<std::pair<ObserverKey, Observation>> registering;
+    if (req.method == Method::Get && req.observe && observable_.contains(req.path)) {
+        const ObserverKey key{session_key, token};
+        if (*req.observe == 0) {
+            Observation observation{session, req.path, req.query,
+                                    req.peer.lfdi.empty() ? req.peer.psk_identity : req.peer.lfdi};
+            if (!may_observe(observation.identity, key)) {
+                answer_now(CachedResponse{static_cast<int>(Code::ServiceUnavailable), {}, "too many observations"});
+                return;
+            }
+            registering.emplace(key, std::move(observation));
+        } else if (*req.observe == 1) {
+            end_observation(key);
         }
-        if (*req.observe == 1)
-            observers_[identity].erase(ObserverKey{session_key, token});
     }
 
     // The handler answers now (piggybacked) or later (separate response). State shared with the Responder.
@@ -765,7 +911,8 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
     coap_session_reference(session);  // released once the answer has gone out
 
     headend::coap::Responder responder = [pending, weak, session, separate_type, token, session_key, mid,
-                                          confirmable_exchange, block1_echo, now](Response answer) mutable {
+                                          confirmable_exchange, block1_echo, now,
+                                          registering](Response answer) mutable {
         {
             std::lock_guard lock(pending->mutex);
             if (pending->answered)
@@ -780,29 +927,20 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
         if (!self)
             return;
         boost::asio::post(self->io_, [weak, session, separate_type, token, session_key, mid, confirmable_exchange,
-                                      block1_echo, now, answer = std::move(answer)] {
+                                      block1_echo, now, registering, answer = std::move(answer)] {
             auto server = weak.lock();
             if (!server || server->stopped_)
                 return;
-            CachedResponse built;
-            built.code = static_cast<int>(answer.code);
-            if (!answer.location.empty()) {
-                for (const auto& segment : split_path(answer.location)) {
-                    built.options.push_back({kOptionLocationPath, segment});
-                }
-            }
-            if (!answer.body.empty()) {
-                built.options.push_back(
-                    {kOptionContentFormat, encode_uint(static_cast<unsigned>(answer.content_format))});
-            }
-            if (block1_echo)
-                built.options.push_back({kOptionBlock1, *block1_echo});
-            built.payload = answer.body;
+            CachedResponse built = server->build_response(answer, nullptr, session, block1_echo);
+            if (registering)
+                server->complete_registration(registering->first, registering->second, built);
             if (confirmable_exchange) {
                 server->exchanges_.put(session_key, mid, built, now);
                 server->exchanges_remembered_ = server->exchanges_.size();
             }
-            server->send_separate(session, separate_type, token, std::move(built));
+            server->send_message(session, separate_type, token, built);
+            server->count(&ServerStats::separate_responses);
+            coap_session_release(session);
         });
     };
 
@@ -819,34 +957,13 @@ void CoapServer::Impl::handle(coap_resource_t* resource, coap_session_t* session
 
     std::unique_lock lock(pending->mutex);
     pending->in_handler = false;
-    if (notification) {
-        // A notification cannot wait for a late answer: ignore one.
-        const std::optional<Response> early = std::move(pending->early);
-        pending->answered = true;
-        lock.unlock();
-        coap_session_release(session);
-        if (early && static_cast<int>(early->code) / 100 == 2) {
-            answer_now(build_response(*early, request, session, block1_echo));
-            return;
-        }
-        // libcoap 4.3.1 frees an observation whose notification carries an error and then touches it again. So the
-        // observer that lost the resource gets 2.03 Valid now, and then every observer of the path is told 4.04 by
-        // re-creating the resource; those still allowed to see it observe again.
-        // Non-confirmable, so no unacknowledged notification holds back libcoap's 4.04 to this observer.
-        write_response(response, CachedResponse{static_cast<int>(Code::Valid), {}, {}});
-        coap_pdu_set_type(response, COAP_MESSAGE_NON);
-        boost::asio::post(io_, [weak = weak_from_this(), path = req.path] {
-            if (auto self = weak.lock()) {
-                self->unpublish_now(path);
-                self->publish_now(path);
-            }
-        });
-        return;
-    }
     if (pending->early) {
         lock.unlock();
         coap_session_release(session);
-        answer_now(build_response(*pending->early, request, session, block1_echo));
+        CachedResponse built = build_response(*pending->early, request, session, block1_echo);
+        if (registering)
+            complete_registration(registering->first, registering->second, built);
+        answer_now(built);
         return;
     }
     lock.unlock();
@@ -861,15 +978,13 @@ std::shared_ptr<CoapServer::Impl> CoapServer::Impl::server_of(const coap_session
     return it == servers.end() ? nullptr : it->second.lock();
 }
 
-void CoapServer::Impl::on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+void CoapServer::Impl::on_request(coap_resource_t*, coap_session_t* session, const coap_pdu_t* request,
                                   const coap_string_t* query, coap_pdu_t* response) noexcept {
     std::shared_ptr<Impl> self = server_of(session);
     if (!self)
         return;
     try {
-        // Resources created by publish() are observable; the catch-all resource is not.
-        const bool published = coap_resource_get_userdata(resource) != nullptr;
-        self->handle(published ? resource : nullptr, session, request, query, response);
+        self->handle(session, request, query, response);
     } catch (const std::exception& error) {
         spdlog::error("[HAN_REQUEST_FAILED] {}", error.what());
         coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(500)));
@@ -904,6 +1019,26 @@ int CoapServer::Impl::on_event(coap_session_t* session, coap_event_t event) noex
         spdlog::error("[HAN_EVENT_FAILED] {}", error.what());
     }
     return 0;
+}
+
+// A confirmable notification the observer reset or never acknowledged ends its observation (RFC 7641 §4.5).
+void CoapServer::Impl::on_nack(coap_session_t* session, const coap_pdu_t* sent, coap_nack_reason_t reason,
+                               coap_mid_t) noexcept {
+    if (sent == nullptr || (reason != COAP_NACK_RST && reason != COAP_NACK_TOO_MANY_RETRIES))
+        return;
+    std::shared_ptr<Impl> self = server_of(session);
+    if (!self)
+        return;
+    try {
+        const auto info = self->sessions_.find(session);
+        if (info == self->sessions_.end())
+            return;
+        const coap_bin_const_t token = coap_pdu_get_token(sent);
+        self->end_observation(
+            ObserverKey{info->second.key, std::string(reinterpret_cast<const char*>(token.s), token.length)});
+    } catch (const std::exception& error) {
+        spdlog::error("[HAN_EVENT_FAILED] {}", error.what());
+    }
 }
 
 const coap_bin_const_t* CoapServer::Impl::on_psk_identity(coap_bin_const_t* identity, coap_session_t*,
@@ -1004,37 +1139,25 @@ int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) no
     return 1;
 }
 
-void CoapServer::Impl::publish_now(const std::string& path) {
-    if (stopped_ || published_.contains(path))
-        return;
-    const std::string uri = path.starts_with('/') ? path.substr(1) : path;
-    coap_str_const_t* name = coap_new_str_const(reinterpret_cast<const std::uint8_t*>(uri.data()), uri.size());
-    coap_resource_t* resource =
-        coap_resource_init(name, COAP_RESOURCE_FLAGS_RELEASE_URI | COAP_RESOURCE_FLAGS_NOTIFY_CON);
-    coap_register_request_handler(resource, COAP_REQUEST_GET, &Impl::on_request);
-    coap_register_request_handler(resource, COAP_REQUEST_PUT, &Impl::on_request);
-    coap_register_request_handler(resource, COAP_REQUEST_POST, &Impl::on_request);
-    coap_register_request_handler(resource, COAP_REQUEST_DELETE, &Impl::on_request);
-    coap_resource_set_get_observable(resource, 1);
-    coap_resource_set_userdata(resource, this);
-    coap_add_resource(context_, resource);
-    published_[path] = resource;
-}
-
+// Observers of a path that is no longer observable are told it is gone, which ends their observation.
 void CoapServer::Impl::unpublish_now(const std::string& path) {
-    auto it = published_.find(path);
-    if (stopped_ || it == published_.end())
+    if (stopped_ || observable_.erase(path) == 0)
         return;
-    coap_delete_resource(context_, it->second);
-    published_.erase(it);
+    auto observers = observers_by_path_.find(path);
+    if (observers == observers_by_path_.end())
+        return;
+    const std::vector<ObserverKey> keys(observers->second.begin(), observers->second.end());
+    for (const auto& key : keys)
+        deliver_notification(key, Response{Code::NotFound, "", headend::coap::kContentFormatXml, "", {}});
 }
 
 void CoapServer::Impl::notify_now(const std::string& path) {
-    auto it = published_.find(path);
-    if (stopped_ || it == published_.end())
+    auto observers = observers_by_path_.find(path);
+    if (stopped_ || observers == observers_by_path_.end())
         return;
-    // libcoap arms its epoll timer at once, which sends the notifications.
-    coap_resource_notify_observers(it->second, nullptr);
+    const std::vector<ObserverKey> keys(observers->second.begin(), observers->second.end());
+    for (const auto& key : keys)
+        refresh_observer(key);
 }
 
 CoapServer::CoapServer(boost::asio::io_context& io, ServerOptions options,

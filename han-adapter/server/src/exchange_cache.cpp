@@ -4,14 +4,14 @@ namespace han {
 
 const CachedResponse* ExchangeCache::find(const std::string& session_key, std::uint16_t mid, Clock::time_point now) {
     expire(now);
-    auto it = entries_.find(key(session_key, mid));
+    auto it = entries_.find(Key{session_key, mid});
     return it == entries_.end() ? nullptr : &it->second.response;
 }
 
 void ExchangeCache::put(const std::string& session_key, std::uint16_t mid, CachedResponse response,
                         Clock::time_point now) {
     expire(now);
-    auto k = key(session_key, mid);
+    Key k{session_key, mid};
     auto it = entries_.find(k);
     if (it != entries_.end()) {
         it->second.response = std::move(response);  // pending → final; the exchange's lifetime runs from its start
@@ -22,8 +22,7 @@ void ExchangeCache::put(const std::string& session_key, std::uint16_t mid, Cache
 }
 
 void ExchangeCache::forget_session(const std::string& session_key) {
-    const std::string prefix = session_key + '#';
-    std::erase_if(entries_, [&](const auto& entry) { return entry.first.compare(0, prefix.size(), prefix) == 0; });
+    entries_.erase(entries_.lower_bound(Key{session_key, 0}), entries_.upper_bound(Key{session_key, 0xFFFF}));
 }
 
 void ExchangeCache::expire(Clock::time_point now) {

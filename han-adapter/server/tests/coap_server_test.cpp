@@ -54,44 +54,138 @@ protected:
     boost::asio::io_context io_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_{
         boost::asio::make_work_guard(io_)};
+    std::unique_ptr<DeviceClient> connect() {
+        auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey));
+        EXPECT_TRUE(client) << client.error().message;
+        return client ? std::move(*client) : nullptr;
+    }
+    template <typename Done>
+    static void poll_until(DeviceClient& client, Done done) {
+        for (int i = 0; i < 40 && !done(); ++i)
+            client.poll(std::chrono::milliseconds(50));
+    }
+
     std::unique_ptr<CoapServer> server_;
     std::thread thread_;
     std::atomic<bool> allowed_{true};
 };
 
-TEST_F(CoapServerTest, AnObserverThatLosesAccessIsToldTheResourceIsGoneAndTheServerCarriesOn) {
-    auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey));
-    ASSERT_TRUE(client) << client.error().message;
+TEST_F(CoapServerTest, AnObserverThatLosesAccessIsToldSoAndStopsObserving) {
+    auto client = connect();
     std::vector<int> codes;
-    auto observation = (*client)->observe("/thing", [&](const ClientResponse& n) { codes.push_back(n.code); });
+    auto observation = client->observe("/thing", [&](const ClientResponse& n) { codes.push_back(n.code); });
     ASSERT_TRUE(observation);
     ASSERT_NE(observation->id, 0U);
+    EXPECT_EQ(server_->stats().observations, 1U);
 
-    // The next notification would be an error, which libcoap 4.3.1 cannot send safely.
     allowed_ = false;
     server_->notify("/thing");
-    for (int i = 0; i < 40 && std::find(codes.begin(), codes.end(), 404) == codes.end(); ++i)
-        (*client)->poll(std::chrono::milliseconds(50));
-    EXPECT_NE(std::find(codes.begin(), codes.end(), 404), codes.end()) << ::testing::PrintToString(codes);
+    poll_until(*client, [&] { return !codes.empty(); });
+    EXPECT_EQ(codes, std::vector<int>{403});
+    EXPECT_EQ(server_->stats().observations, 0U);
 
-    // The server carries on: the path is observable again, for whoever may see it.
-    auto refused = (*client)->observe("/thing", [](const ClientResponse&) {});
+    // Nothing more for it, and the server carries on: the path is observable again, for whoever may see it.
+    allowed_ = true;
+    server_->notify("/thing");
+    client->poll(std::chrono::milliseconds(200));
+    EXPECT_EQ(codes.size(), 1U);
+    allowed_ = false;
+    auto refused = client->observe("/thing", [](const ClientResponse&) {});
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->response.code, 403);
     EXPECT_EQ(refused->id, 0U);
+    EXPECT_EQ(server_->stats().observations, 0U);
     allowed_ = true;
-    auto again = (*client)->observe("/thing", [](const ClientResponse&) {});
+    auto again = client->observe("/thing", [](const ClientResponse&) {});
     ASSERT_TRUE(again);
     EXPECT_EQ(again->response.code, 205);
     EXPECT_NE(again->id, 0U);
 }
 
+TEST_F(CoapServerTest, NotificationsCarryIncreasingObserveNumbersUntilTheObserverDeregisters) {
+    auto client = connect();
+    std::vector<ClientResponse> notifications;
+    auto observation = client->observe("/thing", [&](const ClientResponse& n) { notifications.push_back(n); });
+    ASSERT_TRUE(observation);
+    ASSERT_TRUE(observation->response.observe.has_value());
+    for (int i = 0; i < 2; ++i) {
+        server_->notify("/thing");
+        poll_until(*client, [&] { return notifications.size() == static_cast<std::size_t>(i + 1); });
+    }
+    ASSERT_EQ(notifications.size(), 2U);
+    for (const auto& notification : notifications) {
+        EXPECT_EQ(notification.code, 205);
+        EXPECT_EQ(notification.body, "<x/>");
+        EXPECT_EQ(notification.type, MessageType::con);
+    }
+    ASSERT_TRUE(notifications[0].observe && notifications[1].observe);
+    EXPECT_GT(*notifications[0].observe, *observation->response.observe);
+    EXPECT_GT(*notifications[1].observe, *notifications[0].observe);
+    EXPECT_EQ(server_->stats().notifications, 2U);
+
+    auto cancelled = client->cancel_observe(observation->id);
+    ASSERT_TRUE(cancelled);
+    EXPECT_EQ(cancelled->code, 205);
+    EXPECT_FALSE(cancelled->observe.has_value());
+    EXPECT_EQ(server_->stats().observations, 0U);
+    server_->notify("/thing");
+    client->poll(std::chrono::milliseconds(200));
+    EXPECT_EQ(notifications.size(), 2U);
+}
+
+TEST_F(CoapServerTest, AnObserverThatResetsANotificationIsDropped) {
+    auto client = connect();
+    // A registration the client does not keep: its next notification meets a Reset (RFC 7641 §3.6).
+    ClientRequest request;
+    request.path = "/thing";
+    request.extra_options = {{6, ""}};
+    auto registered = client->request(request);
+    ASSERT_TRUE(registered);
+    ASSERT_TRUE(registered->observe.has_value());
+    EXPECT_EQ(server_->stats().observations, 1U);
+    server_->notify("/thing");
+    poll_until(*client, [&] { return server_->stats().observations == 0; });
+    EXPECT_EQ(server_->stats().observations, 0U);
+}
+
+TEST_F(CoapServerTest, ObserversOfAPathNoLongerPublishedAreToldItIsGone) {
+    auto client = connect();
+    std::vector<int> codes;
+    auto observation = client->observe("/thing", [&](const ClientResponse& n) { codes.push_back(n.code); });
+    ASSERT_TRUE(observation);
+    ASSERT_NE(observation->id, 0U);
+    server_->unpublish("/thing");
+    poll_until(*client, [&] { return !codes.empty(); });
+    EXPECT_EQ(codes, std::vector<int>{404});
+    EXPECT_EQ(server_->stats().observations, 0U);
+    // Still served, no longer observable: the answer carries no Observe option.
+    auto plain = client->observe("/thing", [](const ClientResponse&) {});
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->response.code, 205);
+    EXPECT_EQ(plain->id, 0U);
+}
+
+TEST_F(CoapServerTest, ObservationsEndWithTheirSession) {
+    {
+        auto client = connect();
+        for (int registration = 0; registration < 2; ++registration) {
+            auto observation = client->observe("/thing", [](const ClientResponse&) {});
+            ASSERT_TRUE(observation) << registration;
+            ASSERT_NE(observation->id, 0U);
+        }
+        EXPECT_EQ(server_->stats().observations, 2U);
+    }
+    for (int i = 0; i < 40 && server_->stats().observations != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(server_->stats().observations, 0U);
+}
+
 TEST_F(CoapServerTest, RepeatedGetsAreAnsweredAgainAndNotRemembered) {
-    auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey));
+    auto client = connect();
     ASSERT_TRUE(client);
     for (int i = 0; i < 50; ++i)
-        ASSERT_EQ((*client)->get("/thing")->code, 205);
-    auto responses = (*client)->send_repeated(Method::get, "/thing", "", 0x1234, 2);
+        ASSERT_EQ(client->get("/thing")->code, 205);
+    auto responses = client->send_repeated(Method::get, "/thing", "", 0x1234, 2);
     ASSERT_TRUE(responses);
     EXPECT_EQ(responses->size(), 2U);
     EXPECT_EQ(server_->stats().retransmissions_answered_from_cache, 0U);

@@ -39,11 +39,16 @@ TEST(ExchangeCache, ExpiresAfterTheExchangeLifetime) {
 TEST(ExchangeCache, ForgetsAClosedSession) {
     ExchangeCache cache;
     const auto now = ExchangeCache::Clock::now();
-    cache.put("s1", 1, CachedResponse{205, {}, ""}, now);
+    for (const std::uint16_t mid : {0, 1, 0xFFFF})
+        cache.put("s1", mid, CachedResponse{205, {}, ""}, now);
     cache.put("s10", 1, CachedResponse{205, {}, ""}, now);
+    cache.put("s0", 0xFFFF, CachedResponse{205, {}, ""}, now);
     cache.forget_session("s1");
-    EXPECT_EQ(cache.find("s1", 1, now), nullptr);
+    for (const std::uint16_t mid : {0, 1, 0xFFFF})
+        EXPECT_EQ(cache.find("s1", mid, now), nullptr) << mid;
     EXPECT_NE(cache.find("s10", 1, now), nullptr);
+    EXPECT_NE(cache.find("s0", 0xFFFF, now), nullptr);
+    EXPECT_EQ(cache.size(), 2U);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The HAN-facing CoAP/DTLS server: libcoap 4.3.1 driven from a Boost.Asio io_context (DESIGN §3), with the
 // request handling libcoap lacks done here: Block1 reassembly, a per-exchange response cache, separate responses
-// for writes that finish after a commit, identity from the DTLS session only, and limits.
+// for writes that finish after a commit, observation (RFC 7641) of published paths, identity from the DTLS session
+// only, and limits.
 //
 // Threading: construct, add() and start() before running the io_context or on its thread; everything libcoap
 // runs on the io_context's thread. notify(), publish(), unpublish() and Responders are safe from any thread.
@@ -50,6 +51,8 @@ struct ServerStats {
     std::uint64_t retransmissions_answered_from_cache = 0;
     std::size_t exchanges_remembered = 0;  // confirmable writes held for retransmissions
     std::uint64_t separate_responses = 0;
+    std::uint64_t notifications = 0;  // sent to observers, errors that ended an observation included
+    std::size_t observations = 0;     // current
     std::uint64_t handshake_failures = 0;
     std::size_t sessions = 0;
 };

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace han {
@@ -38,9 +38,8 @@ public:
     std::size_t size() const { return entries_.size(); }
 
 private:
-    static std::string key(const std::string& session_key, std::uint16_t mid) {
-        return session_key + '#' + std::to_string(mid);
-    }
+    // Ordered by session first, so a session's exchanges are one range to drop when it closes.
+    using Key = std::pair<std::string, std::uint16_t>;
     void expire(Clock::time_point now);
 
     struct Entry {
@@ -48,8 +47,8 @@ private:
         Clock::time_point stored;
     };
     std::chrono::seconds lifetime_;
-    std::unordered_map<std::string, Entry> entries_;
-    std::deque<std::pair<Clock::time_point, std::string>> order_;  // insertion order, for expiry
+    std::map<Key, Entry> entries_;
+    std::deque<std::pair<Clock::time_point, Key>> order_;  // insertion order, for expiry
 };
 
 }  // namespace han
