@@ -186,7 +186,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
     if (mode->size() != 1 || (*mode)[0].size() != 1 || (*mode)[0].optional_text(0) != "wal") {
         return make_error("storage.error", "could not put " + file.string() + " in WAL mode");
     }
-    for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    // temp_store=MEMORY: statement journals and sort b-trees stay in memory instead of files created and unlinked
+    // inside a transaction (a create and an unlink per such statement on the writer).
+    for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
         if (auto set = connection->control(pragma); !set) {
             return set.error();
         }
