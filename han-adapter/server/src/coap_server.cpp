@@ -479,15 +479,17 @@ void CoapServer::Impl::arm_io() {
 // coap_io_process() reads one datagram per call and walks every session first (coap_io_prepare_epoll), so under
 // load the walk is paid per packet. libcoap 4.3.1's coap_io_do_epoll() is no better on its own: all DTLS sessions
 // share the endpoint's one socket, so epoll reports it once however many datagrams wait, coap_io_do_epoll() reads
-// one datagram per event and then walks every session (net.c). So the endpoint's event is handed over once per
-// datagram it may hold, up to a bound: one walk per batch. A read that finds the socket empty returns at once and
-// only logs (libcoap's logging is off here). The timerfd's event (null data) is passed once.
+// one datagram per event and then walks every session (net.c). So while the socket stays readable the endpoint's
+// event is handed over more times per round (1, 2, 4 … 16): one walk serves a batch under load, and a lone
+// datagram costs one read. A read that finds the socket empty returns at once (libcoap only logs it, and its
+// logging is off here). The timerfd's event (null data) is passed once.
 void CoapServer::Impl::process_io() {
     constexpr int kMaxEvents = 16;
-    constexpr int kDatagramsPerWalk = 16;
+    constexpr int kMaxDatagramsPerWalk = 16;
     constexpr int kMaxRounds = 16;  // bounds the time spent here under a flood
     std::array<epoll_event, kMaxEvents> ready_events{};
-    std::array<epoll_event, kMaxEvents * kDatagramsPerWalk> batch{};
+    std::array<epoll_event, kMaxEvents * kMaxDatagramsPerWalk> batch{};
+    int copies = 1;
     for (int round = 0; round < kMaxRounds && !stopped_; ++round) {
         const int ready = epoll_wait(epoll_fd_, ready_events.data(), kMaxEvents, 0);
         if (ready <= 0)
@@ -495,10 +497,11 @@ void CoapServer::Impl::process_io() {
         std::size_t count = 0;
         for (int i = 0; i < ready; ++i) {
             const bool socket = ready_events[i].data.ptr != nullptr && (ready_events[i].events & EPOLLIN) != 0;
-            for (int copy = 0; copy < (socket ? kDatagramsPerWalk : 1); ++copy)
+            for (int copy = 0; copy < (socket ? copies : 1); ++copy)
                 batch[count++] = ready_events[i];
         }
         coap_io_do_epoll(context_, batch.data(), count);
+        copies = std::min(copies * 2, kMaxDatagramsPerWalk);
     }
 }
 
