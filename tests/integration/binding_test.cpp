@@ -266,6 +266,30 @@ TEST_F(BindingTest, TheOperatorChangesTheEumdIntervalAndTheEumdAppliesIt) {
     EXPECT_EQ(admin("PUT", "/api/v1/premises/P9/eumd-interval", R"({"seconds": 300})").first, 404);
 }
 
+TEST_F(BindingTest, AnEumdObservingItsConfigurationIsToldOfTheNewInterval) {
+    auto eumd = psk_device("eumd-1");
+    ASSERT_TRUE(eumd);
+    ASSERT_EQ(admin("PUT", "/api/v1/premises/P1/eumd-interval", R"({"seconds": 600})").first, 200);
+    std::vector<han::ClientResponse> notifications;
+    auto observation = eumd->observe(edev(headend_.device_id("eumd-1")) + "/bnd",
+                                     [&](const han::ClientResponse& n) { notifications.push_back(n); });
+    ASSERT_TRUE(observation) << observation.error().message;
+    ASSERT_NE(observation->id, 0U);
+    EXPECT_EQ(observation->response.code, 205);
+
+    ASSERT_EQ(admin("PUT", "/api/v1/premises/P1/eumd-interval", R"({"seconds": 300})").first, 200);
+    for (int i = 0; i < 40 && notifications.empty(); ++i)
+        eumd->poll(std::chrono::milliseconds(50));
+    ASSERT_EQ(notifications.size(), 1U);
+    EXPECT_EQ(notifications[0].code, 205);
+    EXPECT_EQ(notifications[0].type, han::MessageType::con);
+    ASSERT_TRUE(notifications[0].observe && observation->response.observe);
+    EXPECT_GT(*notifications[0].observe, *observation->response.observe);
+    auto configuration = codec_->decode<sep::PEVBinding>(notifications[0].body);
+    ASSERT_TRUE(configuration) << notifications[0].body;
+    EXPECT_EQ(configuration->interval_length, 300U);
+}
+
 TEST_F(BindingTest, BadDocumentsAreRefusedAndChangeNothing) {
     const auto files = pev_certificate("pev-jane", kHomeVin);
     auto car = pev(files);

@@ -197,12 +197,6 @@ public:
         router_.add(pattern, RouteTarget{std::move(handler), options});
     }
 
-    void publish(const std::string& path) {
-        boost::asio::post(io_, [self = shared_from_this(), path] { self->observable_.insert(path); });
-    }
-    void unpublish(const std::string& path) {
-        boost::asio::post(io_, [self = shared_from_this(), path] { self->unpublish_now(path); });
-    }
     void notify(const std::string& path) {
         boost::asio::post(io_, [self = shared_from_this(), path] { self->notify_now(path); });
     }
@@ -253,7 +247,6 @@ private:
     void send_message(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
                       const CachedResponse& response);
 
-    void unpublish_now(const std::string& path);
     void notify_now(const std::string& path);
 
     void arm_io();
@@ -276,7 +269,6 @@ private:
     bool stopped_ = false;
 
     Router<RouteTarget> router_;
-    std::set<std::string> observable_;  // published paths
     std::unordered_map<coap_session_t*, SessionInfo> sessions_;
     struct LiveCertificate {
         std::string serial;
@@ -488,7 +480,7 @@ void CoapServer::Impl::process_io() {
     constexpr int kMaxDatagramsPerWalk = 16;
     constexpr int kMaxRounds = 16;  // bounds the time spent here under a flood
     std::array<epoll_event, kMaxEvents> ready_events{};
-    std::array<epoll_event, kMaxEvents * kMaxDatagramsPerWalk> batch{};
+    std::array<epoll_event, std::size_t{kMaxEvents} * kMaxDatagramsPerWalk> batch{};
     int copies = 1;
     for (int round = 0; round < kMaxRounds && !stopped_; ++round) {
         const int ready = epoll_wait(epoll_fd_, ready_events.data(), kMaxEvents, 0);
@@ -885,7 +877,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
 
     // GET with Observe 0 registers (once the answer is a success), Observe 1 deregisters; capped per identity.
     std::optional<std::pair<ObserverKey, Observation>> registering;
-    if (req.method == Method::Get && req.observe && observable_.contains(req.path)) {
+    if (req.method == Method::Get && req.observe && target.options.observable) {
         const ObserverKey key{session_key, token};
         if (*req.observe == 0) {
             Observation observation{session, req.path, req.query,
@@ -1142,18 +1134,6 @@ int CoapServer::Impl::on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) no
     return 1;
 }
 
-// Observers of a path that is no longer observable are told it is gone, which ends their observation.
-void CoapServer::Impl::unpublish_now(const std::string& path) {
-    if (stopped_ || observable_.erase(path) == 0)
-        return;
-    auto observers = observers_by_path_.find(path);
-    if (observers == observers_by_path_.end())
-        return;
-    const std::vector<ObserverKey> keys(observers->second.begin(), observers->second.end());
-    for (const auto& key : keys)
-        deliver_notification(key, Response{Code::NotFound, "", headend::coap::kContentFormatXml, "", {}});
-}
-
 void CoapServer::Impl::notify_now(const std::string& path) {
     auto observers = observers_by_path_.find(path);
     if (stopped_ || observers == observers_by_path_.end())
@@ -1190,12 +1170,6 @@ std::optional<std::string> CoapServer::certificate_serial(const std::string& lfd
 void CoapServer::add(const std::string& pattern, headend::coap::Handler handler,
                      headend::coap::ResourceOptions options) {
     impl_->add_route(pattern, std::move(handler), options);
-}
-void CoapServer::publish(const std::string& path) {
-    impl_->publish(path);
-}
-void CoapServer::unpublish(const std::string& path) {
-    impl_->unpublish(path);
 }
 void CoapServer::notify(const std::string& path) {
     impl_->notify(path);

@@ -34,14 +34,17 @@ protected:
         ServerOptions options;
         options.port = 0;
         server_ = std::make_unique<CoapServer>(io_, options, std::make_shared<OneDevice>());
-        server_->add("/thing",
-                     [this](const headend::coap::Request&, const headend::coap::Responder& respond) {
-                         respond(allowed_ ? Response{Code::Content, "<x/>", 41, "", std::nullopt}
-                                          : Response{Code::Forbidden, "", 41, "", std::nullopt});
-                     },
-                     {.observable = true});
+        const auto answer = [this](const headend::coap::Request&, const headend::coap::Responder& respond) {
+            if (gone_)
+                respond(Response{Code::NotFound, "", 41, "", std::nullopt});
+            else if (!allowed_)
+                respond(Response{Code::Forbidden, "", 41, "", std::nullopt});
+            else
+                respond(Response{Code::Content, "<x/>", 41, "", std::nullopt});
+        };
+        server_->add("/thing", answer, {.observable = true});
+        server_->add("/plain", answer);
         ASSERT_TRUE(server_->start());
-        server_->publish("/thing");
         thread_ = std::thread([this] { io_.run(); });
     }
     void TearDown() override {
@@ -68,6 +71,7 @@ protected:
     std::unique_ptr<CoapServer> server_;
     std::thread thread_;
     std::atomic<bool> allowed_{true};
+    std::atomic<bool> gone_{false};
 };
 
 TEST_F(CoapServerTest, AnObserverThatLosesAccessIsToldSoAndStopsObserving) {
@@ -148,21 +152,27 @@ TEST_F(CoapServerTest, AnObserverThatResetsANotificationIsDropped) {
     EXPECT_EQ(server_->stats().observations, 0U);
 }
 
-TEST_F(CoapServerTest, ObserversOfAPathNoLongerPublishedAreToldItIsGone) {
+TEST_F(CoapServerTest, ObserversOfAnInstanceThatIsGoneAreToldSo) {
     auto client = connect();
     std::vector<int> codes;
     auto observation = client->observe("/thing", [&](const ClientResponse& n) { codes.push_back(n.code); });
     ASSERT_TRUE(observation);
     ASSERT_NE(observation->id, 0U);
-    server_->unpublish("/thing");
+    gone_ = true;
+    server_->notify("/thing");
     poll_until(*client, [&] { return !codes.empty(); });
     EXPECT_EQ(codes, std::vector<int>{404});
     EXPECT_EQ(server_->stats().observations, 0U);
-    // Still served, no longer observable: the answer carries no Observe option.
-    auto plain = client->observe("/thing", [](const ClientResponse&) {});
+}
+
+TEST_F(CoapServerTest, APatternNotMarkedObservableIsAnsweredWithoutRegistering) {
+    auto client = connect();
+    auto plain = client->observe("/plain", [](const ClientResponse&) {});
     ASSERT_TRUE(plain);
     EXPECT_EQ(plain->response.code, 205);
+    EXPECT_FALSE(plain->response.observe.has_value());
     EXPECT_EQ(plain->id, 0U);
+    EXPECT_EQ(server_->stats().observations, 0U);
 }
 
 TEST_F(CoapServerTest, ObservationsEndWithTheirSession) {

@@ -123,18 +123,10 @@ void SepResources::start() {
                                                  {Method::Put, bind(&SepResources::put_device_information)},
                                                  {Method::Post, bind(&SepResources::put_device_information)}}));
 
-    registry_.publish("/tm");
     schedule_time_notification();
-    for (const auto& device : devices_.list())
-        registry_.publish(edev_path(device.id));
-    devices_.on_change([this](const Device& device, bool removed) {
-        // Unpublishing tells the observers of a removed device that it is gone (4.04).
-        if (removed) {
-            registry_.unpublish(edev_path(device.id));
-        } else {
-            registry_.publish(edev_path(device.id));
-        }
-    });
+    // A changed device's observers see it again; those of a removed one are told it is gone (4.04), which ends
+    // their observation.
+    devices_.on_change([this](const Device& device, bool) { registry_.notify(edev_path(device.id)); });
 }
 
 void SepResources::schedule_time_notification() {

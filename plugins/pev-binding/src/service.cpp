@@ -140,7 +140,6 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
 
     void notify_premises_eumds(const std::string& premises_id) {
         for (const auto& eumd : context.devices.list(DeviceType::Eumd, premises_id)) {
-            context.resources.publish(binding_path(eumd.id));
             context.resources.notify(binding_path(eumd.id));
         }
     }
@@ -530,7 +529,6 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             respond(plain(Code::NotFound));
             return;
         }
-        context.resources.publish(binding_path(device.id));
         const bool live =
             latest->status == "confirmed" || latest->status == "acknowledged" || latest->status == "active";
         if (!live || !latest->credential_identity || latest->credential_installed) {
@@ -921,10 +919,6 @@ Result<void> BindingService::start() {
     });
     context.resources.add("/rsps/bnd",
                           [self](const Request& request, Responder respond) { self->post_response(request, respond); });
-    for (const auto type : {DeviceType::Eumd, DeviceType::Pev}) {
-        for (const auto& device : context.devices.list(type, std::nullopt))
-            context.resources.publish(binding_path(device.id));
-    }
 
     const auto reply = [](Result<json> result, int ok_status = 200) {
         if (result)

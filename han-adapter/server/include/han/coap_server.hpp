@@ -1,10 +1,10 @@
 // The HAN-facing CoAP/DTLS server: libcoap 4.3.1 driven from a Boost.Asio io_context (DESIGN §3), with the
 // request handling libcoap lacks done here: Block1 reassembly, a per-exchange response cache, separate responses
-// for writes that finish after a commit, observation (RFC 7641) of published paths, identity from the DTLS session
+// for writes that finish after a commit, observation (RFC 7641) of observable patterns, identity from the DTLS session
 // only, and limits.
 //
 // Threading: construct, add() and start() before running the io_context or on its thread; everything libcoap
-// runs on the io_context's thread. notify(), publish(), unpublish() and Responders are safe from any thread.
+// runs on the io_context's thread. notify() and Responders are safe from any thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -76,8 +76,6 @@ public:
 
     void add(const std::string& pattern, headend::coap::Handler handler,
              headend::coap::ResourceOptions options = {}) override;
-    void publish(const std::string& path) override;
-    void unpublish(const std::string& path) override;
     void notify(const std::string& path) override;
     // Patterns are added before serving, so this reads them without a lock.
     bool serves(const std::string& path) const override;

@@ -37,8 +37,8 @@ public:
                  std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, plugin::Timers& timers,
                  SepSettings settings);
 
-    // Registers the resources and publishes the observable instances (/tm, every /edev/{n}); /tm observers are
-    // notified at every DST transition and new year.
+    // Registers the resources (/tm and /edev/{n} observable); /tm observers are notified at every DST transition and
+    // new year, an EndDevice's observers when the device changes or goes.
     void start();
 
     // Hands the decision on PEV registrations by an ESCI (the binding request) to a plugin. Set before serving.

@@ -81,7 +81,9 @@ using Responder = std::function<void(Response)>;
 using Handler = std::function<void(const Request&, Responder)>;
 
 struct ResourceOptions {
-    bool observable = false;  // instances announced with ResourceRegistry::publish can be observed
+    // A GET with Observe 0 on any path of the pattern registers the caller as an observer when the answer is a
+    // success (RFC 7641); what the caller may see is the handler's decision, as for any GET.
+    bool observable = false;
 };
 
 // Paths are patterns of literal segments and `{name}` placeholders: "/edev/{n}/bnd". The most specific pattern
@@ -90,10 +92,9 @@ class ResourceRegistry {
 public:
     virtual ~ResourceRegistry() = default;
     virtual void add(const std::string& pattern, Handler handler, ResourceOptions options = {}) = 0;
-    // Announces a concrete path of an observable pattern so that devices can observe it.
-    virtual void publish(const std::string& path) = 0;
-    virtual void unpublish(const std::string& path) = 0;
-    // Tells the observers of `path` that it changed. Safe from any thread.
+    // Tells the observers of `path` that it changed: its GET runs again for each, with that observer's identity.
+    // An answer that is not a success (the instance is gone, or the observer may no longer see it) goes out as the
+    // last notification and ends the observation. Safe from any thread.
     virtual void notify(const std::string& path) = 0;
     // Whether some registered pattern answers `path` (so the core can link a plugin's resources from /dcap).
     virtual bool serves(const std::string& path) const = 0;

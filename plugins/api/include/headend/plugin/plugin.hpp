@@ -24,7 +24,8 @@
 namespace headend::plugin {
 
 // Bumped whenever anything in this folder changes incompatibly; the host refuses other versions.
-inline constexpr int kApiVersion = 2;  // 2: Context::sep and Context::devices
+// 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable); no publish().
+inline constexpr int kApiVersion = 3;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 

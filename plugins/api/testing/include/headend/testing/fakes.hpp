@@ -31,13 +31,11 @@ public:
     void add(const std::string& pattern, coap::Handler handler, coap::ResourceOptions) override {
         handlers[pattern] = std::move(handler);
     }
-    void publish(const std::string& path) override { published.push_back(path); }
-    void unpublish(const std::string& path) override { unpublished.push_back(path); }
     void notify(const std::string& path) override { notified.push_back(path); }
     bool serves(const std::string& path) const override { return handlers.contains(path); }  // literal patterns
 
     std::map<std::string, coap::Handler> handlers;
-    std::vector<std::string> published, unpublished, notified;
+    std::vector<std::string> notified;
 };
 
 class FakeRoutes final : public http::RouteRegistry {
