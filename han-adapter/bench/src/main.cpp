@@ -125,7 +125,9 @@ struct HandshakeCounts {
     std::uint64_t failures = 0;
 };
 
-// One worker process: full handshakes (a fresh DTLS context each, so no resumption) each followed by GET /tm.
+// One worker process: full handshakes (a fresh DTLS context each, so no resumption), each session closed at once.
+// A handshake counts when both Finished messages verified; the worker's first session also GETs /tm, to show the
+// head-end serves the identity it accepted (a request after every handshake would be CoAP work, not handshakes).
 HandshakeCounts handshake_worker(std::uint16_t port, const headend::pki::CertificateFiles& device, double seconds) {
     HandshakeCounts counts;
     const auto credentials = han::ClientCredentials::certificate(device.cert, device.key);
@@ -139,8 +141,14 @@ HandshakeCounts handshake_worker(std::uint16_t port, const headend::pki::Certifi
             ++counts.failures;
             continue;
         }
-        auto response = (*client)->get("/tm");
-        (response && response->code == 205) ? ++counts.successes : ++counts.failures;
+        if (i == 0) {
+            auto response = (*client)->get("/tm");
+            if (!response || response->code != 205) {
+                ++counts.failures;
+                continue;
+            }
+        }
+        ++counts.successes;
     }
     return counts;
 }
