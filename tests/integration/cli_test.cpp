@@ -315,6 +315,21 @@ TEST(Cli, APluginThatCannotStartStopsTheDaemonWithItsReason) {
     fs::remove_all(dir);
 }
 
+TEST(Cli, AProgramCatalogOfAnotherTimeZoneStopsTheDaemon) {
+    const fs::path dir = temp_dir();
+    std::ofstream(dir / "headend.toml") << "[territory]\ntime_zone = \"America/New_York\"\n"
+                                        << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \""
+                                        << PEV_REGISTRATION_PLUGIN << "\"\n[plugin.pev-registration]\n"
+                                        << "programs_file = \"" << PROGRAMS_FILE << "\"\n";
+    auto result = run(std::string(HEADEND_BIN) + " --data-dir " + (dir / "data").string() +
+                      " --coaps-port 0 --admin-port 0 --config " + (dir / "headend.toml").string());
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.output.find("time_zone 'America/Los_Angeles' is not the territory's ('America/New_York'"),
+              std::string::npos)
+        << result.output;
+    fs::remove_all(dir);
+}
+
 TEST(Cli, ABadConfigKeyStopsTheDaemonNamingTheKey) {
     const fs::path dir = temp_dir();
     std::ofstream(dir / "bad.toml") << "[limits]\nmax_sesions = 10\n";

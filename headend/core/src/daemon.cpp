@@ -253,8 +253,8 @@ Result<void> Daemon::Impl::start() {
 
     plugin_codec = sep::make_plugin_codec(*codec);
     plugin_devices = std::make_unique<PluginDevices>(*devices, *coap, *resources);
-    plugins = std::make_unique<PluginHost>(
-        HostServices{*coap, *http, *events, *database, *clock, *timers, *plugin_codec, *plugin_devices});
+    plugins = std::make_unique<PluginHost>(HostServices{*coap, *http, *events, *database, *clock, *timers,
+                                                        *plugin_codec, *plugin_devices, config.time_zone});
     for (const auto& plugin : config.plugins) {
         if (auto result = plugins->load(plugin); !result)
             return result.error();

@@ -21,7 +21,7 @@ protected:
         ASSERT_TRUE(codec);
         sep_ = sep::make_plugin_codec(*codec);
         host_ = std::make_unique<PluginHost>(
-            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_, devices_});
+            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_, devices_, "UTC"});
     }
 
     bool table_exists(const std::string& name) {

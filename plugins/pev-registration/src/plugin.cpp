@@ -28,6 +28,13 @@ public:
             auto catalog = tariff::load_catalog(file);
             if (!catalog)
                 return catalog.error();
+            // Time-of-use periods are the territory's: a catalog written for another zone would bill every period
+            // at the wrong hours.
+            if (catalog->time_zone != context.territory_time_zone) {
+                return headend::make_error("config", file + ": time_zone '" + catalog->time_zone +
+                                                         "' is not the territory's ('" + context.territory_time_zone +
+                                                         "', territory.time_zone)");
+            }
             catalog_ = std::make_unique<tariff::Catalog>(std::move(*catalog));
             enrollments_ = std::make_unique<pev::Enrollments>(context.database, *catalog_, context.clock);
             pev::add_customer_routes(context.routes, context.database, context.clock, *catalog_);

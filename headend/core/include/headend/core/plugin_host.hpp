@@ -21,6 +21,7 @@ struct HostServices {
     plugin::Timers& timers;
     const plugin::SepCodec& sep;
     plugin::DeviceDirectory& devices;
+    std::string territory_time_zone;
 };
 
 class PluginHost {

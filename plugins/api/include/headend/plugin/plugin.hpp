@@ -24,7 +24,8 @@
 namespace headend::plugin {
 
 // Bumped whenever anything in this folder changes incompatibly; the host refuses other versions.
-// 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable); no publish().
+// 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable), no publish();
+// Context::territory_time_zone.
 inline constexpr int kApiVersion = 3;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
@@ -99,6 +100,7 @@ struct Context {
     Timers& timers;
     const SepCodec& sep;
     DeviceDirectory& devices;
+    const std::string& territory_time_zone;  // IANA name (territory.time_zone): /tm and time-of-use periods use it
 };
 
 class Plugin {
