@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "han/device_client.hpp"
@@ -433,12 +434,19 @@ TEST_F(DaemonTest, ObservationsOfEndDeviceAndTimeAreAccepted) {
                                   [&](const han::ClientResponse& notification) { codes.push_back(notification.code); });
     ASSERT_TRUE(device);
     EXPECT_NE(device->id, 0U);
+    const auto observations = [this] {
+        auto health = http::http_request("http://127.0.0.1:" + std::to_string(daemon_->admin_port()) + "/api/v1/health",
+                                         "GET", "", {{"Authorization", "Bearer " + daemon_->admin_token()}});
+        return health ? nlohmann::json::parse(health->body)["coaps"]["observations"].get<int>() : -1;
+    };
+    EXPECT_EQ(observations(), 2);
     // Removing the device is a change its observers hear about: the answer a GET now gets (4.03, as for any path
     // the caller may not see), which ends the observation.
     ASSERT_TRUE(daemon_->devices().remove(pev_id_));
     for (int i = 0; i < 30 && codes.empty(); ++i)
         client->poll(std::chrono::milliseconds(100));
     EXPECT_EQ(codes, std::vector<int>{403});
+    EXPECT_EQ(observations(), 1);  // /tm's
 }
 
 TEST_F(DaemonTest, ObservationsPerIdentityAreCapped) {

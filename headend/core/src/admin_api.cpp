@@ -165,13 +165,15 @@ void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std:
     routes.add("GET", "/api/v1/health",
                [&devices, health = std::move(health), started_at, &clock](const http::Request&) {
                    const HealthReport report = health();
-                   return http::json_response(
-                       200, json{{"status", report.database_ok ? "ok" : "degraded"},
-                                 {"version", HEADEND_VERSION},
-                                 {"uptime_s", clock.now() - started_at},
-                                 {"database", {{"ok", report.database_ok}}},
-                                 {"coaps", {{"port", report.coaps_port}, {"sessions", report.sessions}}},
-                                 {"devices", devices.size()}});
+                   return http::json_response(200, json{{"status", report.database_ok ? "ok" : "degraded"},
+                                                        {"version", HEADEND_VERSION},
+                                                        {"uptime_s", clock.now() - started_at},
+                                                        {"database", {{"ok", report.database_ok}}},
+                                                        {"coaps",
+                                                         {{"port", report.coaps_port},
+                                                          {"sessions", report.sessions},
+                                                          {"observations", report.observations}}},
+                                                        {"devices", devices.size()}});
                });
 }
 

@@ -246,7 +246,9 @@ Result<void> Daemon::Impl::start() {
                                      })
                                      .ok();
             report.coaps_port = coap->port();
-            report.sessions = coap->stats().sessions;
+            const han::ServerStats stats = coap->stats();
+            report.sessions = stats.sessions;
+            report.observations = stats.observations;
             return report;
         },
         clock->now(), *clock);

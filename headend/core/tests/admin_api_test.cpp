@@ -26,7 +26,7 @@ protected:
         add_admin_routes(
             routes_, *devices_,
             [] {
-                return HealthReport{true, 5684, 3};
+                return HealthReport{true, 5684, 3, 2};
             },
             100, clock_);
     }
@@ -66,6 +66,7 @@ TEST_F(AdminApiTest, HealthReportsTheServices) {
     EXPECT_EQ(health["status"], "ok");
     EXPECT_EQ(health["uptime_s"], 1000);
     EXPECT_EQ(health["coaps"]["sessions"], 3);
+    EXPECT_EQ(health["coaps"]["observations"], 2);
 }
 
 TEST_F(AdminApiTest, BadBodiesAreRefusedWithTheReasonAndStoreNothing) {

@@ -21,8 +21,8 @@ void show_health(const json& answer, std::ostream& out) {
     }
     std::string coaps = "-";
     if (answer.contains("coaps") && answer["coaps"].is_object()) {
-        coaps =
-            fmt::format("port {}, {} sessions", text_of(answer["coaps"], "port"), text_of(answer["coaps"], "sessions"));
+        coaps = fmt::format("port {}, {} sessions, {} observations", text_of(answer["coaps"], "port"),
+                            text_of(answer["coaps"], "sessions"), text_of(answer["coaps"], "observations"));
     }
     print_fields({{"status", text_of(answer, "status")},
                   {"version", text_of(answer, "version")},

@@ -192,7 +192,7 @@ protected:
                                    {"version", "0.1.0"},
                                    {"uptime_s", 93784},
                                    {"database", {{"ok", true}}},
-                                   {"coaps", {{"port", 5684}, {"sessions", 7}}},
+                                   {"coaps", {{"port", 5684}, {"sessions", 7}, {"observations", 2}}},
                                    {"devices", 42}});
     };
 };
@@ -454,7 +454,7 @@ TEST_F(HeadendctlTest, HealthOk) {
               "version:  0.1.0\n"
               "uptime:   1d 2h 3m 4s\n"
               "database: ok\n"
-              "coaps:    port 5684, 7 sessions\n"
+              "coaps:    port 5684, 7 sessions, 2 observations\n"
               "devices:  42\n");
     const auto requests = received();
     ASSERT_EQ(requests.size(), 1U);

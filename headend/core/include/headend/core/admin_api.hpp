@@ -13,6 +13,7 @@ struct HealthReport {
     bool database_ok = false;
     std::uint16_t coaps_port = 0;
     std::size_t sessions = 0;
+    std::size_t observations = 0;  // RFC 7641 observations in force
 };
 
 // The body of POST /api/v1/devices as a NewDevice, or why it is not one ("device.invalid"). Exposed for tests and
