@@ -246,6 +246,20 @@ private:
     static void write_response(coap_pdu_t* pdu, const CachedResponse& response);
     void send_message(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
                       const CachedResponse& response);
+    // A session referenced while a handler's answer is pending; close() gives back what is still held, since
+    // libcoap frees sessions only when nothing holds them (and asserts it).
+    void hold_for_answer(coap_session_t* session) {
+        coap_session_reference(session);
+        ++answer_holds_[session];
+    }
+    void release_answer_hold(coap_session_t* session) {
+        auto held = answer_holds_.find(session);
+        if (held == answer_holds_.end())
+            return;
+        if (--held->second == 0)
+            answer_holds_.erase(held);
+        coap_session_release(session);
+    }
 
     void notify_now(const std::string& path);
 
@@ -280,6 +294,7 @@ private:
     std::atomic<std::size_t> exchanges_remembered_{0};  // exchanges_.size(), readable from other threads
     Block1Assembler block1_;
     std::map<ObserverKey, Observation> observations_;
+    std::unordered_map<coap_session_t*, std::size_t> answer_holds_;
     std::map<std::string, std::set<ObserverKey>> observers_by_path_;
     std::map<std::string, std::set<ObserverKey>> observers_by_identity_;  // for the cap per identity
     std::uint32_t observe_sequence_ = 0;
@@ -434,6 +449,10 @@ void CoapServer::Impl::close() {
         // libcoap frees sessions only when nothing holds them.
         for (auto& [key, observation] : observations_)
             coap_session_release(observation.session);
+        for (auto& [session, holds] : answer_holds_)
+            for (std::size_t i = 0; i < holds; ++i)
+                coap_session_release(session);
+        answer_holds_.clear();
         observations_.clear();
         observers_by_path_.clear();
         observers_by_identity_.clear();
@@ -903,7 +922,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     std::weak_ptr<Impl> weak = weak_from_this();
     const coap_pdu_type_t separate_type =
         coap_pdu_get_type(request) == COAP_MESSAGE_CON ? COAP_MESSAGE_CON : COAP_MESSAGE_NON;
-    coap_session_reference(session);  // released once the answer has gone out
+    hold_for_answer(session);  // released once the answer has gone out (or the server stops)
 
     headend::coap::Responder responder = [pending, weak, session, separate_type, token, session_key, mid,
                                           confirmable_exchange, block1_echo, now,
@@ -926,6 +945,14 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
             auto server = weak.lock();
             if (!server || server->stopped_)
                 return;
+            // The session may have closed while the handler worked: then the answer has nobody to go to (sending
+            // on a closed session would make libcoap start a client handshake), and no observation may start.
+            const auto info = server->sessions_.find(session);
+            if (info == server->sessions_.end() || info->second.key != session_key ||
+                coap_session_get_state(session) != COAP_SESSION_STATE_ESTABLISHED) {
+                server->release_answer_hold(session);
+                return;
+            }
             CachedResponse built = server->build_response(answer, nullptr, session, block1_echo);
             if (registering)
                 server->complete_registration(registering->first, registering->second, built);
@@ -935,7 +962,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
             }
             server->send_message(session, separate_type, token, built);
             server->count(&ServerStats::separate_responses);
-            coap_session_release(session);
+            server->release_answer_hold(session);
         });
     };
 
@@ -954,7 +981,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     pending->in_handler = false;
     if (pending->early) {
         lock.unlock();
-        coap_session_release(session);
+        release_answer_hold(session);
         CachedResponse built = build_response(*pending->early, request, session, block1_echo);
         if (registering)
             complete_registration(registering->first, registering->second, built);

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "han/device_client.hpp"
@@ -44,6 +46,13 @@ protected:
         };
         server_->add("/thing", answer, {.observable = true});
         server_->add("/plain", answer);
+        // Answers when the test says so, as a handler waiting for a commit would.
+        server_->add("/slow",
+                     [this](const headend::coap::Request&, headend::coap::Responder respond) {
+                         std::lock_guard lock(held_mutex_);
+                         held_ = std::move(respond);
+                     },
+                     {.observable = true});
         ASSERT_TRUE(server_->start());
         thread_ = std::thread([this] { io_.run(); });
     }
@@ -72,6 +81,8 @@ protected:
     std::thread thread_;
     std::atomic<bool> allowed_{true};
     std::atomic<bool> gone_{false};
+    std::mutex held_mutex_;
+    std::optional<headend::coap::Responder> held_;
 };
 
 TEST_F(CoapServerTest, AnObserverThatLosesAccessIsToldSoAndStopsObserving) {
@@ -173,6 +184,40 @@ TEST_F(CoapServerTest, APatternNotMarkedObservableIsAnsweredWithoutRegistering) 
     EXPECT_FALSE(plain->response.observe.has_value());
     EXPECT_EQ(plain->id, 0U);
     EXPECT_EQ(server_->stats().observations, 0U);
+}
+
+TEST_F(CoapServerTest, ARegistrationAnsweredAfterItsSessionClosedStartsNothing) {
+    {
+        ClientOptions options;
+        options.request_timeout = std::chrono::milliseconds(300);
+        auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey), options);
+        ASSERT_TRUE(client);
+        EXPECT_FALSE((*client)->observe("/slow", [](const ClientResponse&) {}));  // no answer yet
+    }                                                                             // the client leaves
+    for (int i = 0; i < 40 && server_->stats().sessions != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(server_->stats().sessions, 0U);
+    {
+        std::lock_guard lock(held_mutex_);
+        ASSERT_TRUE(held_.has_value());
+        (*held_)(Response{Code::Content, "<x/>", 41, "", std::nullopt});
+    }
+    server_->notify("/slow");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(server_->stats().observations, 0U);
+    EXPECT_EQ(server_->stats().sessions, 0U);  // nothing was sent towards the device that left
+    EXPECT_EQ(server_->stats().separate_responses, 0U);
+}
+
+TEST_F(CoapServerTest, StoppingWithAnAnswerPendingGivesItsSessionBack) {
+    ClientOptions options;
+    options.request_timeout = std::chrono::milliseconds(300);
+    auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey), options);
+    ASSERT_TRUE(client);
+    EXPECT_FALSE((*client)->get("/slow"));
+    std::lock_guard lock(held_mutex_);
+    EXPECT_TRUE(held_.has_value());
+    // TearDown stops the server with the answer still pending: libcoap asserts that no session is held then.
 }
 
 TEST_F(CoapServerTest, ObservationsEndWithTheirSession) {

@@ -124,8 +124,8 @@ void SepResources::start() {
                                                  {Method::Post, bind(&SepResources::put_device_information)}}));
 
     schedule_time_notification();
-    // A changed device's observers see it again; those of a removed one are told it is gone (4.04), which ends
-    // their observation.
+    // A changed device's observers see it again; those of a removed one get the 4.03 of a path they may not see,
+    // which ends their observation.
     devices_.on_change([this](const Device& device, bool) { registry_.notify(edev_path(device.id)); });
 }
 
