@@ -66,8 +66,8 @@ protected:
     boost::asio::io_context io_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_{
         boost::asio::make_work_guard(io_)};
-    std::unique_ptr<DeviceClient> connect() {
-        auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey));
+    std::unique_ptr<DeviceClient> connect(const ClientOptions& options = {}) {
+        auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey), options);
         EXPECT_TRUE(client) << client.error().message;
         return client ? std::move(*client) : nullptr;
     }
@@ -75,6 +75,13 @@ protected:
     static void poll_until(DeviceClient& client, Done done) {
         for (int i = 0; i < 40 && !done(); ++i)
             client.poll(std::chrono::milliseconds(50));
+    }
+
+    // For requests to /slow, which answers only when the test says so.
+    static ClientOptions impatient() {
+        ClientOptions options;
+        options.request_timeout = std::chrono::milliseconds(300);
+        return options;
     }
 
     std::unique_ptr<CoapServer> server_;
@@ -188,12 +195,10 @@ TEST_F(CoapServerTest, APatternNotMarkedObservableIsAnsweredWithoutRegistering) 
 
 TEST_F(CoapServerTest, ARegistrationAnsweredAfterItsSessionClosedStartsNothing) {
     {
-        ClientOptions options;
-        options.request_timeout = std::chrono::milliseconds(300);
-        auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey), options);
+        auto client = connect(impatient());
         ASSERT_TRUE(client);
-        EXPECT_FALSE((*client)->observe("/slow", [](const ClientResponse&) {}));  // no answer yet
-    }                                                                             // the client leaves
+        EXPECT_FALSE(client->observe("/slow", [](const ClientResponse&) {}));  // no answer yet
+    }                                                                          // the client leaves
     for (int i = 0; i < 40 && server_->stats().sessions != 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_EQ(server_->stats().sessions, 0U);
@@ -210,11 +215,9 @@ TEST_F(CoapServerTest, ARegistrationAnsweredAfterItsSessionClosedStartsNothing) 
 }
 
 TEST_F(CoapServerTest, StoppingWithAnAnswerPendingGivesItsSessionBack) {
-    ClientOptions options;
-    options.request_timeout = std::chrono::milliseconds(300);
-    auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey), options);
+    auto client = connect(impatient());
     ASSERT_TRUE(client);
-    EXPECT_FALSE((*client)->get("/slow"));
+    EXPECT_FALSE(client->get("/slow"));
     std::lock_guard lock(held_mutex_);
     EXPECT_TRUE(held_.has_value());
     // TearDown stops the server with the answer still pending: libcoap asserts that no session is held then.
