@@ -16,13 +16,18 @@ Result<TimeInfo> time_info(const std::string& zone_name, std::int64_t now_utc) {
     }
     using std::chrono::seconds;
     const date::sys_seconds now{seconds(now_utc)};
-    const auto today = date::year_month_day(date::floor<date::days>(now));
-    const date::sys_seconds year_start{date::sys_days(today.year() / 1 / 1)};
-    const date::sys_seconds year_end{date::sys_days((today.year() + date::years(1)) / 1 / 1)};
+    const date::sys_info current = zone->get_info(now);
+    // The year is the territory's local year: its DST rule applies from local New Year, not from UTC's.
+    const date::local_seconds local_now{seconds(now_utc + current.offset.count())};
+    const auto today = date::year_month_day(date::floor<date::days>(local_now));
+    const auto local_new_year = [zone](date::year year) {
+        return zone->to_sys(date::local_seconds(date::local_days(year / 1 / 1)), date::choose::earliest);
+    };
+    const date::sys_seconds year_start = local_new_year(today.year());
+    const date::sys_seconds year_end = local_new_year(today.year() + date::years(1));
 
     TimeInfo info;
     info.current_time = now_utc;
-    const date::sys_info current = zone->get_info(now);
     info.local_time = now_utc + current.offset.count();
     info.dst_start_time = info.dst_end_time = year_start.time_since_epoch().count();
 

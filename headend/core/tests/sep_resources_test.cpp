@@ -51,6 +51,28 @@ TEST(SepResources, TimeObserversAreNotifiedAtEachDstTransition) {
     auto time = (*codec)->decode<sep::Time>(body);
     ASSERT_TRUE(time) << time.error().message;
     EXPECT_EQ(time->local_time, 1772964001 - 7 * 3600);
+
+    // After DST ends the next change is local New Year (08:00Z), not UTC's midnight eight hours earlier.
+    clock.set(1793523601);
+    timers.pending[1].second();
+    ASSERT_EQ(timers.pending.size(), 3U);
+    EXPECT_EQ(timers.pending[2].first, std::chrono::seconds(1798790400 - 1793523601 + 1));
+    const auto read_time = [&] {
+        resources.handlers.at("/tm")(coap::Request{}, [&](coap::Response response) { body = response.body; });
+        return (*codec)->decode<sep::Time>(body);
+    };
+    clock.set(1798776000);  // 2027-01-01T04:00:00Z: still 31 December in Los Angeles
+    auto evening = read_time();
+    ASSERT_TRUE(evening) << evening.error().message;
+    EXPECT_EQ(evening->dst_start_time, 1772964000);
+    EXPECT_EQ(evening->dst_end_time, 1793523600);
+    clock.set(1798790401);  // just after local midnight
+    timers.pending[2].second();
+    EXPECT_EQ(resources.notified.size(), 3U);
+    auto new_year = read_time();
+    ASSERT_TRUE(new_year) << new_year.error().message;
+    EXPECT_EQ(new_year->dst_start_time, 1805018400);  // 2027-03-14T10:00:00Z
+    EXPECT_EQ(new_year->dst_end_time, 1825578000);    // 2027-11-07T09:00:00Z
 }
 
 }  // namespace

@@ -24,8 +24,25 @@ TEST(TimeInfo, LosAngelesInSummer) {
 TEST(TimeInfo, NextChangeIsTheNextTransitionOrTheNewYear) {
     EXPECT_EQ(time_info("America/Los_Angeles", kJanuary2026)->next_change, 1772964000);  // DST starts
     EXPECT_EQ(time_info("America/Los_Angeles", kJuly2026)->next_change, 1793523600);     // DST ends
-    EXPECT_EQ(time_info("America/Los_Angeles", 1793523600)->next_change, 1798761600);    // 2027-01-01T00:00:00Z
+    EXPECT_EQ(time_info("America/Los_Angeles", 1793523600)->next_change, 1798790400);    // local New Year, 08:00Z
     EXPECT_EQ(time_info("UTC", kJuly2026)->next_change, 1798761600);
+}
+
+// New Year's Eve evening in Los Angeles is already 1 January in UTC: the values stay 2026's until local midnight.
+TEST(TimeInfo, TheYearIsTheTerritorysLocalYear) {
+    auto evening = time_info("America/Los_Angeles", 1798776000);  // 2027-01-01T04:00:00Z, 20:00 PST on 31 Dec
+    ASSERT_TRUE(evening);
+    EXPECT_EQ(evening->dst_start_time, 1772964000);  // 2026-03-08T10:00:00Z
+    EXPECT_EQ(evening->dst_end_time, 1793523600);    // 2026-11-01T09:00:00Z
+    EXPECT_EQ(evening->next_change, 1798790400);     // 2027-01-01T08:00:00Z, local midnight
+    auto last_second = time_info("America/Los_Angeles", 1798790399);
+    ASSERT_TRUE(last_second);
+    EXPECT_EQ(last_second->dst_start_time, 1772964000);
+    auto new_year = time_info("America/Los_Angeles", 1798790400);
+    ASSERT_TRUE(new_year);
+    EXPECT_EQ(new_year->dst_start_time, 1805018400);  // 2027-03-14T10:00:00Z
+    EXPECT_EQ(new_year->dst_end_time, 1825578000);    // 2027-11-07T09:00:00Z
+    EXPECT_EQ(new_year->next_change, 1805018400);
 }
 
 TEST(TimeInfo, LosAngelesInWinterUsesTheStandardOffset) {
