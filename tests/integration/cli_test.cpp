@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
@@ -145,6 +146,26 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         EXPECT_EQ(daemon.terminate(), 0);
         EXPECT_NE(daemon.stderr_text().find("[HEADEND_STOPPED] clean shutdown"), std::string::npos)
             << daemon.stderr_text();
+    }
+    fs::remove_all(dir);
+}
+
+// A peer-supplied string (here an unauthenticated PSK identity) cannot forge a log line: its newline is escaped.
+TEST(Cli, APskIdentityWithANewlineCannotForgeALogLine) {
+    const fs::path dir = temp_dir();
+    {
+        DaemonProcess daemon(dir);
+        ASSERT_NE(daemon.coaps_port(), 0) << daemon.stderr_text();
+        run("coap-client-openssl -B 2 -m get -u \"$(printf 'x\\n[HEADEND_STARTED] forged')\" -k some-key "
+            "coaps://127.0.0.1:" +
+            std::to_string(daemon.coaps_port()) + "/tm");
+        EXPECT_EQ(daemon.terminate(), 0);
+        const std::string log = daemon.stderr_text();
+        EXPECT_NE(log.find("identity 'x\\n[HEADEND_STARTED] forged'"), std::string::npos) << log;
+        std::istringstream lines(log);
+        std::string line;
+        while (std::getline(lines, line))
+            EXPECT_NE(line.rfind("[HEADEND_STARTED]", 0), 0U) << "a forged line: " << line;
     }
     fs::remove_all(dir);
 }

@@ -460,15 +460,42 @@ TEST_F(DaemonTest, ObservationsPerIdentityAreCapped) {
         ASSERT_TRUE(observation) << observation.error().message;
         EXPECT_NE(observation->id, 0U) << path;
     }
-    auto over = client->observe("/tm", ignore);
+    // Over the cap a GET is served without registering (RFC 7641 §4.1); a query names another resource.
+    auto over = client->observe("/tm?a=1", ignore);
     ASSERT_TRUE(over);
-    EXPECT_EQ(over->response.code, 503);
+    EXPECT_EQ(over->response.code, 205);
+    EXPECT_FALSE(over->response.observe.has_value());
     EXPECT_EQ(over->id, 0U);
+    // The same resource again from the same identity replaces its registration instead of taking another slot.
+    auto again = client->observe("/tm", ignore);
+    ASSERT_TRUE(again);
+    EXPECT_NE(again->id, 0U);
     // Another identity has its own allowance.
     auto pev = connect(pev_credentials(*pev_));
     auto other = pev->observe("/tm", ignore);
     ASSERT_TRUE(other);
     EXPECT_NE(other->id, 0U);
+}
+
+TEST_F(DaemonTest, RemovingADeviceClosesItsOpenSessions) {
+    han::ClientOptions impatient;
+    impatient.request_timeout = std::chrono::milliseconds(1500);
+    auto psk_device = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(),
+                                                 han::ClientCredentials::psk("esci-1", kEsciKey), impatient);
+    auto certificate_device =
+        han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), pev_credentials(*pev_), impatient);
+    ASSERT_TRUE(psk_device && certificate_device);
+    ASSERT_EQ((*psk_device)->get("/tm")->code, 205);
+    ASSERT_EQ((*certificate_device)->get("/tm")->code, 205);
+    ASSERT_TRUE(daemon_->devices().remove(esci_id_));
+    ASSERT_TRUE(daemon_->devices().remove(pev_id_));
+    // The sessions are gone: what the devices send on them is answered no more, public resources included.
+    for (auto* device : {psk_device->get(), certificate_device->get()}) {
+        for (const char* path : {"/tm", "/dcap", "/tp"}) {
+            auto answer = device->get(path);
+            EXPECT_FALSE(answer && answer->code / 100 == 2) << path;
+        }
+    }
 }
 
 TEST_F(DaemonTest, DebianCoapClientReadsTimeOverPsk) {

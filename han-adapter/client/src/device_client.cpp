@@ -528,6 +528,8 @@ struct DeviceClient::Impl {
         const std::string token = new_token();
         Outgoing out{Method::get, true, uri_options(path), {}, std::nullopt};
         out.options.emplace_back(COAP_OPTION_OBSERVE, encode_uint(COAP_OBSERVE_ESTABLISH));
+        if (options.block2_size != 0)  // a registration is a GET, and its notifications come in that size too
+            out.options.emplace_back(COAP_OPTION_BLOCK2, encode_block(0, false, *szx_for(options.block2_size)));
         if (auto sent = send_and_wait(out, token, "observe registration"); !sent) {
             exchanges.erase(token);
             return sent.error();

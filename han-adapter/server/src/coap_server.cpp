@@ -40,6 +40,7 @@ constexpr std::uint16_t kOptionObserve = 6;
 constexpr std::uint16_t kOptionLocationPath = 8;
 constexpr std::uint16_t kOptionContentFormat = 12;
 constexpr std::uint16_t kOptionMaxAge = 14;
+constexpr std::uint16_t kOptionAccept = 17;
 constexpr std::uint16_t kOptionBlock2 = 23;
 constexpr std::uint16_t kOptionBlock1 = 27;
 constexpr std::uint16_t kOptionSize2 = 28;
@@ -104,6 +105,18 @@ std::optional<Method> method_of(coap_pdu_code_t code) {
     }
 }
 
+// The Block2 option of a request: which block of the answer, and how big (RFC 7959 §2.2).
+struct Block2Request {
+    std::uint32_t num = 0;
+    unsigned szx = 6;
+};
+
+// SZX 7 is reserved (RFC 7959 §2.2): a block option carrying it is malformed.
+bool reserved_block_size(const coap_pdu_t* pdu, std::uint16_t number) {
+    const auto value = option_uint(pdu, number);
+    return value && (*value & 7U) == 7U;
+}
+
 // A short strong validator so block-wise readers notice a representation that changed between blocks.
 std::string etag_of(const std::string& body) {
     std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
@@ -120,6 +133,8 @@ void insert_option(CachedResponse& response, std::uint16_t number, std::string v
 
 struct SessionInfo {
     std::string key;  // unique for the life of the process
+    // When the device last sent a request, or when its observations were last checked for liveness.
+    std::chrono::steady_clock::time_point last_heard = std::chrono::steady_clock::now();
     bool certificate = false;
     std::string lfdi;
     std::string certificate_serial;
@@ -173,6 +188,7 @@ public:
           security_(std::move(security)),
           descriptor_(io),
           timer_(io),
+          coap_timer_(io),
           block1_(options_.limits.max_body_bytes, options_.limits.block1_timeout) {}
 
     ~Impl() { close(); }
@@ -181,6 +197,7 @@ public:
     void close();
 
     std::uint16_t port() const { return port_; }
+    boost::asio::io_context& io() { return io_; }
     bool serves(const std::string& path) const { return router_.known(split_path(path)); }
     std::optional<std::string> certificate_serial(const std::string& lfdi) const {
         const auto found = live_certificates_.find(lfdi);
@@ -228,10 +245,31 @@ private:
         std::string path;
         std::map<std::string, std::string> query;
         std::string identity;
+        std::optional<unsigned> block_szx;  // the block size the registration asked for
+        bool refreshing = false;            // one GET in flight per observer, so notifications go out in order
+        bool changed_meanwhile = false;     // notified while refreshing: the answer in flight is stale
     };
-    bool may_observe(const std::string& identity, const ObserverKey& key) const;
+    // A registration takes its slot under the identity's cap when it arrives, so registrations answered late
+    // cannot pass the cap together. False when the cap is reached: the GET is then served without registering.
+    bool reserve_observation(const std::string& identity, const ObserverKey& key);
+    void release_reservation(const std::string& identity, const ObserverKey& key);
+    // A device that rebooted registers again from a new session: its registration for the same resource replaces
+    // the one it left behind (the identity decides, not the address).
+    void replace_earlier_registration(const std::string& identity, const ObserverKey& key, const std::string& path,
+                                      const std::map<std::string, std::string>& query);
     void start_observation(const ObserverKey& key, Observation observation);
     void end_observation(const ObserverKey& key);
+    void end_observations_of(const std::string& session_key);
+    // Observed sessions that went quiet get a confirmable notification; an observer that never acknowledges it
+    // is gone, and its session with it (RFC 7641 §4.5).
+    void check_quiet_observers(std::chrono::steady_clock::time_point now);
+    void close_session_later(coap_session_t* session, const std::string& session_key);
+    void close_session(coap_session_t* session, const std::string& session_key);
+
+public:
+    void close_sessions_of(const std::string& lfdi, const std::optional<std::string>& psk_identity);
+
+private:
     // Registers the observer if the answer to its GET with Observe 0 is a success, adding the Observe option.
     void complete_registration(const ObserverKey& key, const Observation& observation, CachedResponse& answer);
     void refresh_observer(const ObserverKey& key);
@@ -241,8 +279,8 @@ private:
         return encode_uint(observe_sequence_);
     }
 
-    CachedResponse build_response(const Response& response, const coap_pdu_t* request, coap_session_t* session,
-                                  const std::optional<std::string>& block1_echo) const;
+    CachedResponse build_response(const Response& response, const std::optional<Block2Request>& block2,
+                                  coap_session_t* session, const std::optional<std::string>& block1_echo) const;
     static void write_response(coap_pdu_t* pdu, const CachedResponse& response);
     void send_message(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
                       const CachedResponse& response);
@@ -262,9 +300,20 @@ private:
     }
 
     void notify_now(const std::string& path);
+    void apply_transmission_parameters(coap_session_t* session) const {
+        const auto ms = options_.limits.ack_timeout.count();
+        coap_session_set_ack_timeout(
+            session, coap_fixed_point_t{static_cast<uint16_t>(ms / 1000), static_cast<uint16_t>(ms % 1000)});
+        coap_session_set_max_retransmit(session, options_.limits.max_retransmit);
+    }
 
     void arm_io();
     void process_io();
+    // libcoap's own timer (a timerfd in its epoll set) can end up disarmed with work due (coap_io_prepare_epoll
+    // disarms it when the deadline passed during its walk), and then retransmissions, DTLS handshake timers and
+    // session expiry wait for the next datagram. This timer runs libcoap's timeouts itself, armed from the next
+    // timeout libcoap reports and at least once a second.
+    void run_coap_timers();
     void schedule_housekeeping();
     void count(std::uint64_t ServerStats::*field) {
         std::lock_guard lock(stats_mutex_);
@@ -277,6 +326,7 @@ private:
     boost::asio::posix::stream_descriptor descriptor_;
     int epoll_fd_ = -1;  // libcoap's own epoll set (descriptor_ holds a duplicate for Asio)
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer coap_timer_;
 
     coap_context_t* context_ = nullptr;
     std::uint16_t port_ = 0;
@@ -299,7 +349,8 @@ private:
     std::map<std::string, std::set<ObserverKey>> observers_by_identity_;  // for the cap per identity
     std::uint32_t observe_sequence_ = 0;
 
-    // Kept alive for libcoap: the decoy PSK key and the handed-out key of the current lookup.
+    // Kept alive for libcoap: the decoy PSK key (libcoap's default key, and the key of every unknown identity) and the
+    // handed-out key of the current lookup.
     std::vector<std::uint8_t> decoy_psk_;
     std::vector<std::uint8_t> psk_scratch_;
     coap_bin_const_t psk_answer_{};
@@ -427,7 +478,7 @@ headend::Result<void> CoapServer::Impl::start() {
         return headend::make_error("coap.epoll", "libcoap was built without epoll support");
     epoll_fd_ = fd;
     descriptor_.assign(::dup(fd));
-    coap_io_prepare_epoll(context_, now_ticks());  // arms libcoap's timer before the first wake-up
+    run_coap_timers();
     arm_io();
     schedule_housekeeping();
     return {};
@@ -439,6 +490,7 @@ void CoapServer::Impl::close() {
     stopped_ = true;
     boost::system::error_code ignored;
     timer_.cancel();
+    coap_timer_.cancel();
     descriptor_.cancel(ignored);
     descriptor_.close(ignored);
     if (context_ != nullptr) {
@@ -501,7 +553,8 @@ void CoapServer::Impl::process_io() {
     std::array<epoll_event, kMaxEvents> ready_events{};
     std::array<epoll_event, std::size_t{kMaxEvents} * kMaxDatagramsPerWalk> batch{};
     int copies = 1;
-    for (int round = 0; round < kMaxRounds && !stopped_; ++round) {
+    int round = 0;
+    for (; round < kMaxRounds && !stopped_; ++round) {
         const int ready = epoll_wait(epoll_fd_, ready_events.data(), kMaxEvents, 0);
         if (ready <= 0)
             break;
@@ -514,6 +567,29 @@ void CoapServer::Impl::process_io() {
         coap_io_do_epoll(context_, batch.data(), count);
         copies = std::min(copies * 2, kMaxDatagramsPerWalk);
     }
+    // Stopped at the round limit with datagrams possibly still queued: the descriptor's edge-triggered wait would
+    // not wake again until the next datagram, so carry on after whatever else is waiting on the loop.
+    if (round == kMaxRounds && !stopped_) {
+        boost::asio::post(io_, [weak = weak_from_this()] {
+            if (auto self = weak.lock(); self && !self->stopped_)
+                self->process_io();
+        });
+    }
+}
+
+void CoapServer::Impl::run_coap_timers() {
+    if (stopped_)
+        return;
+    constexpr unsigned kMaxWaitMs = 1000;
+    const unsigned next_ms = coap_io_prepare_epoll(context_, now_ticks());
+    const unsigned wait_ms = next_ms == 0 ? kMaxWaitMs : std::clamp(next_ms, 1U, kMaxWaitMs);
+    coap_timer_.expires_after(std::chrono::milliseconds(wait_ms));
+    coap_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
+        auto self = weak.lock();
+        if (!self || error || self->stopped_)
+            return;
+        self->run_coap_timers();
+    });
 }
 
 // Block1 transfers left unfinished are dropped once a second.
@@ -526,6 +602,7 @@ void CoapServer::Impl::schedule_housekeeping() {
         if (!self || error || self->stopped_)
             return;
         self->block1_.expire(Block1Assembler::Clock::now());
+        self->check_quiet_observers(std::chrono::steady_clock::now());
         self->schedule_housekeeping();
     });
 }
@@ -536,6 +613,7 @@ SessionInfo& CoapServer::Impl::session_info(coap_session_t* session) {
         return it->second;
     SessionInfo info;
     info.key = "s" + std::to_string(next_session_id_++);
+    apply_transmission_parameters(session);
     coap_tls_library_t library{};
     auto* ssl = static_cast<SSL*>(coap_session_get_tls(session, &library));
     X509* certificate = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
@@ -603,22 +681,49 @@ void CoapServer::Impl::forget_session(coap_session_t* session) {
     const std::string& key = it->second.key;
     exchanges_.forget_session(key);
     block1_.forget_prefix(key + '|');
-    std::vector<ObserverKey> ended;
-    for (auto o = observations_.lower_bound(ObserverKey{key, {}});
-         o != observations_.end() && o->first.session_key == key; ++o)
-        ended.push_back(o->first);
-    for (const auto& observer : ended)
-        end_observation(observer);
+    end_observations_of(key);
     sessions_.erase(it);
     std::lock_guard lock(stats_mutex_);
     stats_.sessions = sessions_.size();
 }
 
-bool CoapServer::Impl::may_observe(const std::string& identity, const ObserverKey& key) const {
-    const auto found = observers_by_identity_.find(identity);
-    if (found == observers_by_identity_.end() || found->second.contains(key))
+bool CoapServer::Impl::reserve_observation(const std::string& identity, const ObserverKey& key) {
+    auto& slots = observers_by_identity_[identity];
+    if (slots.contains(key))
         return true;
-    return found->second.size() < options_.limits.max_observers_per_identity;
+    if (slots.size() >= options_.limits.max_observers_per_identity)
+        return false;
+    slots.insert(key);
+    return true;
+}
+
+void CoapServer::Impl::release_reservation(const std::string& identity, const ObserverKey& key) {
+    const auto observed = observations_.find(key);
+    if (observed != observations_.end() && observed->second.identity == identity)
+        return;  // the slot is the observation's now
+    auto slots = observers_by_identity_.find(identity);
+    if (slots == observers_by_identity_.end())
+        return;
+    slots->second.erase(key);
+    if (slots->second.empty())
+        observers_by_identity_.erase(slots);
+}
+
+void CoapServer::Impl::replace_earlier_registration(const std::string& identity, const ObserverKey& key,
+                                                    const std::string& path,
+                                                    const std::map<std::string, std::string>& query) {
+    const auto slots = observers_by_identity_.find(identity);
+    if (slots == observers_by_identity_.end())
+        return;
+    std::vector<ObserverKey> earlier;
+    for (const auto& other : slots->second) {
+        const auto observed = observations_.find(other);
+        if (other != key && observed != observations_.end() && observed->second.path == path &&
+            observed->second.query == query)
+            earlier.push_back(other);
+    }
+    for (const auto& other : earlier)
+        end_observation(other);
 }
 
 void CoapServer::Impl::start_observation(const ObserverKey& key, Observation observation) {
@@ -626,9 +731,16 @@ void CoapServer::Impl::start_observation(const ObserverKey& key, Observation obs
     if (existing != observations_.end()) {
         // The same token again: a re-registration, which keeps the observation (RFC 7641 §4.1).
         observation.session = existing->second.session;
+        observation.refreshing = existing->second.refreshing;
         if (existing->second.path != observation.path) {
             observers_by_path_[existing->second.path].erase(key);
             observers_by_path_[observation.path].insert(key);
+        }
+        if (existing->second.identity != observation.identity) {
+            // Registered again under another identity (the device's record changed): the slot moves with it.
+            const std::string old_identity = existing->second.identity;
+            existing->second.identity = observation.identity;
+            release_reservation(old_identity, key);
         }
         existing->second = std::move(observation);
         return;
@@ -665,10 +777,67 @@ void CoapServer::Impl::complete_registration(const ObserverKey& key, const Obser
                                              CachedResponse& answer) {
     if (answer.code / 100 != 2) {
         end_observation(key);  // an error answer to a re-registration ends the observation too
+        release_reservation(observation.identity, key);
         return;
     }
     start_observation(key, observation);
     insert_option(answer, kOptionObserve, next_observe_value());
+}
+
+void CoapServer::Impl::end_observations_of(const std::string& session_key) {
+    std::vector<ObserverKey> ended;
+    for (auto o = observations_.lower_bound(ObserverKey{session_key, {}});
+         o != observations_.end() && o->first.session_key == session_key; ++o)
+        ended.push_back(o->first);
+    for (const auto& observer : ended)
+        end_observation(observer);
+}
+
+void CoapServer::Impl::check_quiet_observers(std::chrono::steady_clock::time_point now) {
+    const auto quiet_after = options_.limits.idle_timeout;
+    std::vector<ObserverKey> to_check;
+    const std::string* previous_session = nullptr;
+    for (const auto& [key, observation] : observations_) {
+        if (previous_session != nullptr && *previous_session == key.session_key)
+            continue;  // one notification per session is enough
+        previous_session = &key.session_key;
+        auto info = sessions_.find(observation.session);
+        if (info == sessions_.end() || now - info->second.last_heard < quiet_after)
+            continue;
+        info->second.last_heard = now;
+        to_check.push_back(key);
+    }
+    for (const auto& key : to_check)
+        refresh_observer(key);
+}
+
+void CoapServer::Impl::close_session_later(coap_session_t* session, const std::string& session_key) {
+    boost::asio::post(io_, [weak = weak_from_this(), session, session_key] {
+        if (auto self = weak.lock(); self && !self->stopped_)
+            self->close_session(session, session_key);
+    });
+}
+
+// libcoap frees a server session once nothing holds it, at its next timer run.
+void CoapServer::Impl::close_session(coap_session_t* session, const std::string& session_key) {
+    const auto info = sessions_.find(session);
+    if (info == sessions_.end() || info->second.key != session_key)
+        return;  // already gone
+    forget_session(session);
+    coap_session_disconnected(session, COAP_NACK_NOT_DELIVERABLE);
+}
+
+void CoapServer::Impl::close_sessions_of(const std::string& lfdi, const std::optional<std::string>& psk_identity) {
+    if (stopped_)
+        return;
+    std::vector<std::pair<coap_session_t*, std::string>> closing;
+    for (const auto& [session, info] : sessions_) {
+        if ((info.certificate && !lfdi.empty() && info.lfdi == lfdi) ||
+            (!info.certificate && psk_identity && info.psk_identity == *psk_identity))
+            closing.emplace_back(session, info.key);
+    }
+    for (const auto& [session, key] : closing)
+        close_session(session, key);
 }
 
 // The observer's GET again, with its identity as it is now: one that lost access hears so and stops observing.
@@ -676,7 +845,12 @@ void CoapServer::Impl::refresh_observer(const ObserverKey& key) {
     auto found = observations_.find(key);
     if (found == observations_.end())
         return;
-    const Observation& observation = found->second;
+    Observation& observation = found->second;
+    if (observation.refreshing) {
+        observation.changed_meanwhile = true;  // one more GET once the one in flight is back, not a second now
+        return;
+    }
+    observation.refreshing = true;
     Request req;
     req.peer = resolve_peer(observation.session);
     req.method = Method::Get;
@@ -711,8 +885,19 @@ void CoapServer::Impl::deliver_notification(const ObserverKey& key, const Respon
     auto found = observations_.find(key);
     if (found == observations_.end())
         return;  // ended while the handler worked
-    coap_session_t* session = found->second.session;
-    CachedResponse built = build_response(answer, nullptr, session, std::nullopt);
+    Observation& observation = found->second;
+    observation.refreshing = false;
+    if (observation.changed_meanwhile) {
+        observation.changed_meanwhile = false;  // this answer is older than the change: fetch the newer one
+        refresh_observer(key);
+        return;
+    }
+    coap_session_t* session = observation.session;
+    // The first block, in the size the registration asked for, with an ETag (RFC 7959 §2.6).
+    std::optional<Block2Request> block2;
+    if (observation.block_szx)
+        block2 = Block2Request{0, *observation.block_szx};
+    CachedResponse built = build_response(answer, block2, session, std::nullopt);
     const bool observing = built.code / 100 == 2;
     if (observing)
         insert_option(built, kOptionObserve, next_observe_value());
@@ -722,7 +907,7 @@ void CoapServer::Impl::deliver_notification(const ObserverKey& key, const Respon
         end_observation(key);  // a notification that is not 2.xx ends the observation (RFC 7641 §3.2)
 }
 
-CachedResponse CoapServer::Impl::build_response(const Response& response, const coap_pdu_t* request,
+CachedResponse CoapServer::Impl::build_response(const Response& response, const std::optional<Block2Request>& block2,
                                                 coap_session_t* session,
                                                 const std::optional<std::string>& block1_echo) const {
     CachedResponse out;
@@ -738,18 +923,15 @@ CachedResponse CoapServer::Impl::build_response(const Response& response, const 
         out.options.push_back({kOptionMaxAge, encode_uint(*response.max_age)});
 
     // Block2 when the body does not fit one datagram, or when the client asked for blocks.
-    coap_block_b_t requested{};
-    const bool wants_block =
-        request != nullptr && coap_get_block_b(session, request, COAP_OPTION_BLOCK2, &requested) != 0;
     const std::size_t max_pdu = coap_session_max_pdu_size(session);
     unsigned szx = 6;
     while (szx > 0 && (std::size_t{1} << (szx + 4)) + 64 > max_pdu)
         --szx;
-    if (wants_block)
-        szx = std::min(szx, static_cast<unsigned>(requested.szx));
+    if (block2)
+        szx = std::min(szx, block2->szx);
     const std::size_t block_size = std::size_t{1} << (szx + 4);
-    if (has_body && (wants_block || response.body.size() > block_size)) {
-        const std::size_t num = wants_block ? requested.num : 0;
+    if (has_body && (block2 || response.body.size() > block_size)) {
+        const std::size_t num = block2 ? block2->num : 0;
         const std::size_t offset = num * block_size;
         if (offset >= response.body.size()) {
             out = CachedResponse{static_cast<int>(Code::BadOption), {}, "block number out of range"};
@@ -797,6 +979,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     const auto now = ExchangeCache::Clock::now();
     Peer peer = resolve_peer(session);
     const std::string session_key = peer.session_key;
+    session_info(session).last_heard = std::chrono::steady_clock::now();
 
     // Only confirmable exchanges that change something are deduplicated: a repeated GET is answered again (RFC 7252
     // §4.5), which keeps the cache to the write rate instead of the read rate.
@@ -845,6 +1028,19 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
         remember(answer);
         write_response(response, answer);
     };
+
+    if (reserved_block_size(request, kOptionBlock1) || reserved_block_size(request, kOptionBlock2)) {
+        answer_now(CachedResponse{static_cast<int>(Code::BadRequest), {}, "reserved block size (SZX 7)"});
+        return;
+    }
+    // Every representation served here is application/xml.
+    if (auto accept = option_uint(request, kOptionAccept); accept && *accept != headend::coap::kContentFormatXml) {
+        answer_now(CachedResponse{static_cast<int>(Code::NotAcceptable), {}, "only application/xml (41)"});
+        return;
+    }
+    std::optional<Block2Request> block2;
+    if (auto value = option_uint(request, kOptionBlock2))
+        block2 = Block2Request{static_cast<std::uint32_t>(*value >> 4), static_cast<unsigned>(*value & 7U)};
 
     // Request bodies: Block1 reassembled here, whole bodies capped.
     std::size_t length = 0;
@@ -895,17 +1091,21 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     const RouteTarget& target = *match->target;
 
     // GET with Observe 0 registers (once the answer is a success), Observe 1 deregisters; capped per identity.
+    // Over the cap the GET is answered without registering (RFC 7641 §4.1).
     std::optional<std::pair<ObserverKey, Observation>> registering;
     if (req.method == Method::Get && req.observe && target.options.observable) {
         const ObserverKey key{session_key, token};
         if (*req.observe == 0) {
-            Observation observation{session, req.path, req.query,
-                                    req.peer.lfdi.empty() ? req.peer.psk_identity : req.peer.lfdi};
-            if (!may_observe(observation.identity, key)) {
-                answer_now(CachedResponse{static_cast<int>(Code::ServiceUnavailable), {}, "too many observations"});
-                return;
-            }
-            registering.emplace(key, std::move(observation));
+            Observation observation;
+            observation.session = session;
+            observation.path = req.path;
+            observation.query = req.query;
+            observation.identity = req.peer.lfdi.empty() ? req.peer.psk_identity : req.peer.lfdi;
+            if (block2)
+                observation.block_szx = block2->szx;
+            replace_earlier_registration(observation.identity, key, req.path, req.query);
+            if (reserve_observation(observation.identity, key))
+                registering.emplace(key, std::move(observation));
         } else if (*req.observe == 1) {
             end_observation(key);
         }
@@ -925,7 +1125,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     hold_for_answer(session);  // released once the answer has gone out (or the server stops)
 
     headend::coap::Responder responder = [pending, weak, session, separate_type, token, session_key, mid,
-                                          confirmable_exchange, block1_echo, now,
+                                          confirmable_exchange, block1_echo, block2, now,
                                           registering](Response answer) mutable {
         {
             std::lock_guard lock(pending->mutex);
@@ -941,7 +1141,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
         if (!self)
             return;
         boost::asio::post(self->io_, [weak, session, separate_type, token, session_key, mid, confirmable_exchange,
-                                      block1_echo, now, registering, answer = std::move(answer)] {
+                                      block1_echo, block2, now, registering, answer = std::move(answer)] {
             auto server = weak.lock();
             if (!server || server->stopped_)
                 return;
@@ -950,10 +1150,12 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
             const auto info = server->sessions_.find(session);
             if (info == server->sessions_.end() || info->second.key != session_key ||
                 coap_session_get_state(session) != COAP_SESSION_STATE_ESTABLISHED) {
+                if (registering)
+                    server->release_reservation(registering->second.identity, registering->first);
                 server->release_answer_hold(session);
                 return;
             }
-            CachedResponse built = server->build_response(answer, nullptr, session, block1_echo);
+            CachedResponse built = server->build_response(answer, block2, session, block1_echo);
             if (registering)
                 server->complete_registration(registering->first, registering->second, built);
             if (confirmable_exchange) {
@@ -982,7 +1184,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     if (pending->early) {
         lock.unlock();
         release_answer_hold(session);
-        CachedResponse built = build_response(*pending->early, request, session, block1_echo);
+        CachedResponse built = build_response(*pending->early, block2, session, block1_echo);
         if (registering)
             complete_registration(registering->first, registering->second, built);
         answer_now(built);
@@ -1043,7 +1245,8 @@ int CoapServer::Impl::on_event(coap_session_t* session, coap_event_t event) noex
     return 0;
 }
 
-// A confirmable notification the observer reset or never acknowledged ends its observation (RFC 7641 §4.5).
+// A confirmable notification the observer reset ends its observation (RFC 7641 §3.6); a confirmable message the
+// device never acknowledged means the device is gone: its observations end and its session closes (§4.5).
 void CoapServer::Impl::on_nack(coap_session_t* session, const coap_pdu_t* sent, coap_nack_reason_t reason,
                                coap_mid_t) noexcept {
     if (sent == nullptr || (reason != COAP_NACK_RST && reason != COAP_NACK_TOO_MANY_RETRIES))
@@ -1055,6 +1258,11 @@ void CoapServer::Impl::on_nack(coap_session_t* session, const coap_pdu_t* sent, 
         const auto info = self->sessions_.find(session);
         if (info == self->sessions_.end())
             return;
+        if (reason == COAP_NACK_TOO_MANY_RETRIES) {
+            self->end_observations_of(info->second.key);
+            self->close_session_later(session, info->second.key);
+            return;
+        }
         const coap_bin_const_t token = coap_pdu_get_token(sent);
         self->end_observation(
             ObserverKey{info->second.key, std::string(reinterpret_cast<const char*>(token.s), token.length)});
@@ -1070,8 +1278,12 @@ const coap_bin_const_t* CoapServer::Impl::on_psk_identity(coap_bin_const_t* iden
         const std::string name(reinterpret_cast<const char*>(identity->s), identity->length);
         auto credential = self->security_->find_psk(name);
         if (!credential || credential->key.empty()) {
-            spdlog::info("[HAN_PSK_UNKNOWN] handshake refused for unknown PSK identity '{}'", name);
-            return nullptr;
+            // An unknown identity goes on with a key nobody has, so it fails as a wrong key does: silently, at the
+            // Finished message. Refusing it here would send an alert and tell a prober which identities exist.
+            spdlog::info("[HAN_PSK_UNKNOWN] handshake with unknown PSK identity '{}' will fail", name);
+            self->psk_answer_.s = self->decoy_psk_.data();
+            self->psk_answer_.length = self->decoy_psk_.size();
+            return &self->psk_answer_;
         }
         // libcoap copies the key into the session before the next lookup can overwrite it.
         self->psk_scratch_ = std::move(credential->key);
@@ -1200,6 +1412,12 @@ void CoapServer::add(const std::string& pattern, headend::coap::Handler handler,
 }
 void CoapServer::notify(const std::string& path) {
     impl_->notify(path);
+}
+void CoapServer::close_sessions(const std::string& lfdi, const std::optional<std::string>& psk_identity) {
+    boost::asio::post(impl_->io(), [weak = std::weak_ptr<Impl>(impl_), lfdi, psk_identity] {
+        if (auto impl = weak.lock())
+            impl->close_sessions_of(lfdi, psk_identity);
+    });
 }
 bool CoapServer::serves(const std::string& path) const {
     return impl_->serves(path);

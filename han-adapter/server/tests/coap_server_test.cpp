@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "han/device_client.hpp"
+#include "lossy_link.hpp"
 
 namespace han {
 namespace {
@@ -32,9 +33,13 @@ public:
 
 class CoapServerTest : public ::testing::Test {
 protected:
+    // What a test changes of the defaults before the server starts.
+    virtual void configure(ServerOptions&) {}
+
     void SetUp() override {
         ServerOptions options;
         options.port = 0;
+        configure(options);
         server_ = std::make_unique<CoapServer>(io_, options, std::make_shared<OneDevice>());
         const auto answer = [this](const headend::coap::Request&, const headend::coap::Responder& respond) {
             if (gone_)
@@ -45,12 +50,20 @@ protected:
                 respond(Response{Code::Content, "<x/>", 41, "", std::nullopt});
         };
         server_->add("/thing", answer, {.observable = true});
+        server_->add("/other", answer, {.observable = true});
         server_->add("/plain", answer);
         // Answers when the test says so, as a handler waiting for a commit would.
         server_->add("/slow",
                      [this](const headend::coap::Request&, headend::coap::Responder respond) {
                          std::lock_guard lock(held_mutex_);
-                         held_ = std::move(respond);
+                         held_.push_back(std::move(respond));
+                     },
+                     {.observable = true});
+        server_->add("/late",
+                     [this](const headend::coap::Request&, headend::coap::Responder respond) {
+                         boost::asio::post(io_, [respond = std::move(respond)] {
+                             respond(Response{Code::Content, std::string(kLateBody), 41, "", std::nullopt});
+                         });
                      },
                      {.observable = true});
         ASSERT_TRUE(server_->start());
@@ -67,7 +80,10 @@ protected:
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_{
         boost::asio::make_work_guard(io_)};
     std::unique_ptr<DeviceClient> connect(const ClientOptions& options = {}) {
-        auto client = DeviceClient::connect("127.0.0.1", server_->port(), ClientCredentials::psk("dev", kKey), options);
+        return connect_to(server_->port(), options);
+    }
+    std::unique_ptr<DeviceClient> connect_to(std::uint16_t port, const ClientOptions& options = {}) {
+        auto client = DeviceClient::connect("127.0.0.1", port, ClientCredentials::psk("dev", kKey), options);
         EXPECT_TRUE(client) << client.error().message;
         return client ? std::move(*client) : nullptr;
     }
@@ -89,7 +105,9 @@ protected:
     std::atomic<bool> allowed_{true};
     std::atomic<bool> gone_{false};
     std::mutex held_mutex_;
-    std::optional<headend::coap::Responder> held_;
+    std::vector<headend::coap::Responder> held_;
+    // A 40-byte body answered after the handler returned, as a separate response or a late notification.
+    static constexpr std::string_view kLateBody = "<late>0123456789abcdef0123456789a</late>";
 };
 
 TEST_F(CoapServerTest, AnObserverThatLosesAccessIsToldSoAndStopsObserving) {
@@ -204,8 +222,8 @@ TEST_F(CoapServerTest, ARegistrationAnsweredAfterItsSessionClosedStartsNothing) 
     ASSERT_EQ(server_->stats().sessions, 0U);
     {
         std::lock_guard lock(held_mutex_);
-        ASSERT_TRUE(held_.has_value());
-        (*held_)(Response{Code::Content, "<x/>", 41, "", std::nullopt});
+        ASSERT_EQ(held_.size(), 1U);
+        held_[0](Response{Code::Content, "<x/>", 41, "", std::nullopt});
     }
     server_->notify("/slow");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -219,16 +237,16 @@ TEST_F(CoapServerTest, StoppingWithAnAnswerPendingGivesItsSessionBack) {
     ASSERT_TRUE(client);
     EXPECT_FALSE(client->get("/slow"));
     std::lock_guard lock(held_mutex_);
-    EXPECT_TRUE(held_.has_value());
+    EXPECT_EQ(held_.size(), 1U);
     // TearDown stops the server with the answer still pending: libcoap asserts that no session is held then.
 }
 
 TEST_F(CoapServerTest, ObservationsEndWithTheirSession) {
     {
         auto client = connect();
-        for (int registration = 0; registration < 2; ++registration) {
-            auto observation = client->observe("/thing", [](const ClientResponse&) {});
-            ASSERT_TRUE(observation) << registration;
+        for (const char* path : {"/thing", "/other"}) {
+            auto observation = client->observe(path, [](const ClientResponse&) {});
+            ASSERT_TRUE(observation) << path;
             ASSERT_NE(observation->id, 0U);
         }
         EXPECT_EQ(server_->stats().observations, 2U);
@@ -248,6 +266,337 @@ TEST_F(CoapServerTest, RepeatedGetsAreAnsweredAgainAndNotRemembered) {
     EXPECT_EQ(responses->size(), 2U);
     EXPECT_EQ(server_->stats().retransmissions_answered_from_cache, 0U);
     EXPECT_EQ(server_->stats().exchanges_remembered, 0U);
+}
+
+template <typename Done>
+bool wait_for(Done done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return done();
+}
+
+using testing::LossyLink;
+using Direction = LossyLink::Direction;
+
+TEST_F(CoapServerTest, ALostNotificationIsSentAgainWithNoOtherTraffic) {
+    LossyLink link(server_->port());
+    auto client = connect_to(link.port());
+    ASSERT_TRUE(client);
+    std::vector<ClientResponse> notifications;
+    auto observation = client->observe("/thing", [&](const ClientResponse& n) { notifications.push_back(n); });
+    ASSERT_TRUE(observation);
+    ASSERT_NE(observation->id, 0U);
+    const std::size_t sent_so_far = link.count(Direction::to_device, false);
+    link.set_filter([sent_so_far](Direction direction, std::size_t index, std::string_view) {
+        return direction == Direction::to_device && index == sent_so_far;  // the notification's first copy
+    });
+    server_->notify("/thing");
+    // The device only listens: the copy that arrives is the server's own retransmission (ACK_TIMEOUT 2-3 s).
+    for (int i = 0; i < 120 && notifications.empty(); ++i)
+        client->poll(std::chrono::milliseconds(50));
+    ASSERT_EQ(notifications.size(), 1U);
+    EXPECT_EQ(notifications[0].body, "<x/>");
+    EXPECT_EQ(link.count(Direction::to_device, true), 1U);
+}
+
+TEST_F(CoapServerTest, ALostHandshakeFlightIsSentAgainWithNoOtherTraffic) {
+    LossyLink link(server_->port());
+    // The device's flight after the cookie exchange is lost, and so is every copy of it while `deaf` holds: the
+    // server hears nothing more, and must retransmit its own flight from its timer alone.
+    std::atomic<bool> deaf{true};
+    link.set_filter([&deaf](Direction direction, std::size_t index, std::string_view) {
+        return deaf && direction == Direction::to_server && index >= 2;
+    });
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(15);
+    std::unique_ptr<DeviceClient> client;
+    std::thread device([&] { client = connect_to(link.port(), options); });
+    ASSERT_TRUE(wait_for([&] { return link.count(Direction::to_server, true) >= 1; }, std::chrono::seconds(5)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const std::size_t before = link.count(Direction::to_device, false);
+    const std::size_t heard = link.count(Direction::to_server, false);
+    EXPECT_TRUE(wait_for([&] { return link.count(Direction::to_device, false) > before; }, std::chrono::seconds(4)));
+    EXPECT_EQ(link.count(Direction::to_server, false), heard);  // nothing reached the server meanwhile
+    deaf = false;
+    device.join();
+    ASSERT_TRUE(client);
+    EXPECT_EQ(client->get("/thing")->code, 205);
+}
+
+class CoapServerIdleTest : public CoapServerTest {
+protected:
+    void configure(ServerOptions& options) override {
+        options.limits.idle_timeout = std::chrono::seconds(1);
+        options.limits.ack_timeout = std::chrono::seconds(1);  // libcoap 4.3.1 takes nothing shorter
+        options.limits.max_retransmit = 1;
+    }
+};
+
+TEST_F(CoapServerIdleTest, IdleSessionsCloseWithNoOtherTraffic) {
+    auto client = connect();
+    ASSERT_TRUE(client);
+    ASSERT_EQ(client->get("/thing")->code, 205);
+    EXPECT_EQ(server_->stats().sessions, 1U);
+    // The client stays silent and nothing else arrives: the server's timers alone must close the session.
+    EXPECT_TRUE(wait_for([&] { return server_->stats().sessions == 0; }, std::chrono::seconds(5)));
+}
+
+TEST_F(CoapServerIdleTest, ManyIdleSessionsCloseOnTimeWithNoOtherTraffic) {
+    // Sessions made a few milliseconds apart expire a few milliseconds apart: libcoap 4.3.1 disarms its own timer
+    // when the next expiry has passed by the time it arms it, and then waits for a datagram that never comes.
+    std::vector<std::unique_ptr<DeviceClient>> clients;
+    for (int i = 0; i < 60; ++i) {
+        clients.push_back(connect());
+        ASSERT_TRUE(clients.back());
+    }
+    EXPECT_TRUE(wait_for([&] { return server_->stats().sessions == 0; }, std::chrono::seconds(6)))
+        << server_->stats().sessions << " sessions still open";
+}
+
+TEST_F(CoapServerIdleTest, AnObservedSessionThatWentQuietIsKeptWhileTheDeviceAnswers) {
+    auto client = connect();
+    ASSERT_TRUE(client);
+    std::vector<ClientResponse> notifications;
+    ASSERT_NE(client->observe("/thing", [&](const ClientResponse& n) { notifications.push_back(n); })->id, 0U);
+    // Quiet for three idle timeouts, but listening: each liveness check is a notification the device acknowledges.
+    for (int i = 0; i < 70; ++i)
+        client->poll(std::chrono::milliseconds(50));
+    EXPECT_GE(notifications.size(), 2U);
+    EXPECT_EQ(server_->stats().observations, 1U);
+    EXPECT_EQ(server_->stats().sessions, 1U);
+}
+
+TEST_F(CoapServerIdleTest, AnObservedSessionOfADeviceThatVanishedIsClosed) {
+    LossyLink link(server_->port());
+    auto client = connect_to(link.port());
+    ASSERT_TRUE(client);
+    ASSERT_NE(client->observe("/thing", [](const ClientResponse&) {})->id, 0U);
+    link.cut();  // powered off without a word
+    EXPECT_TRUE(wait_for([&] { return server_->stats().observations == 0; }, std::chrono::seconds(12)));
+    EXPECT_TRUE(wait_for([&] { return server_->stats().sessions == 0; }, std::chrono::seconds(8)));
+    EXPECT_GE(link.count(Direction::to_device, true), 1U);  // the liveness check the device never answered
+}
+
+class CoapServerCapTest : public CoapServerTest {
+protected:
+    void configure(ServerOptions& options) override { options.limits.max_observers_per_identity = 4; }
+};
+
+TEST_F(CoapServerCapTest, ADeviceThatRebootsFiveTimesCanStillObserve) {
+    // Each boot comes from a new port, registers, and dies without deregistering or closing its session.
+    for (int boot = 0; boot < 5; ++boot) {
+        LossyLink link(server_->port());
+        auto client = connect_to(link.port());
+        ASSERT_TRUE(client) << boot;
+        auto observation = client->observe("/thing", [](const ClientResponse&) {});
+        ASSERT_TRUE(observation) << boot;
+        EXPECT_NE(observation->id, 0U) << boot;
+        link.cut();
+    }
+    auto client = connect();
+    auto observation = client->observe("/thing", [](const ClientResponse&) {});
+    ASSERT_TRUE(observation);
+    EXPECT_EQ(observation->response.code, 205);
+    EXPECT_NE(observation->id, 0U);
+    EXPECT_EQ(server_->stats().observations, 1U);  // each registration replaced the one before it
+}
+
+TEST_F(CoapServerCapTest, OverTheCapTheGetIsServedWithoutRegistering) {
+    auto client = connect();
+    for (const char* path : {"/thing", "/other", "/thing?a=1", "/other?a=1"})
+        ASSERT_NE(client->observe(path, [](const ClientResponse&) {})->id, 0U) << path;
+    auto over = client->observe("/thing?a=2", [](const ClientResponse&) {});
+    ASSERT_TRUE(over);
+    EXPECT_EQ(over->response.code, 205);
+    EXPECT_EQ(over->response.body, "<x/>");
+    EXPECT_FALSE(over->response.observe.has_value());
+    EXPECT_EQ(over->id, 0U);
+    EXPECT_EQ(server_->stats().observations, 4U);
+}
+
+TEST_F(CoapServerCapTest, RegistrationsAnsweredLateCannotPassTheCapTogether) {
+    auto client = connect();
+    for (const char* path : {"/thing", "/other", "/thing?a=1"})
+        ASSERT_NE(client->observe(path, [](const ClientResponse&) {})->id, 0U) << path;
+    // Two registrations for the last slot, both waiting for a commit, from two sessions of the device.
+    std::vector<std::optional<Observation>> results(2);
+    std::vector<std::unique_ptr<DeviceClient>> sessions;
+    for (int i = 0; i < 2; ++i)
+        sessions.push_back(connect());
+    std::vector<std::thread> devices;
+    for (int i = 0; i < 2; ++i) {
+        devices.emplace_back([&, i] {
+            auto observed = sessions[i]->observe("/slow?n=" + std::to_string(i), [](const ClientResponse&) {});
+            if (observed)
+                results[i] = *observed;
+        });
+    }
+    ASSERT_TRUE(wait_for(
+        [&] {
+            std::lock_guard lock(held_mutex_);
+            return held_.size() == 2;
+        },
+        std::chrono::seconds(5)));
+    {
+        std::lock_guard lock(held_mutex_);
+        for (auto& respond : held_)
+            respond(Response{Code::Content, "<x/>", 41, "", std::nullopt});
+    }
+    for (auto& device : devices)
+        device.join();
+    ASSERT_TRUE(results[0] && results[1]);
+    EXPECT_EQ(results[0]->response.code, 205);
+    EXPECT_EQ(results[1]->response.code, 205);
+    EXPECT_EQ((results[0]->id != 0 ? 1 : 0) + (results[1]->id != 0 ? 1 : 0), 1);
+    EXPECT_EQ(server_->stats().observations, 4U);
+}
+
+TEST_F(CoapServerTest, QuickChangesAreNotifiedInOrderWithOneRefreshAtATime) {
+    auto client = connect();
+    std::vector<ClientResponse> notifications;
+    std::thread answer_registration([&] {
+        ASSERT_TRUE(wait_for(
+            [&] {
+                std::lock_guard lock(held_mutex_);
+                return !held_.empty();
+            },
+            std::chrono::seconds(5)));
+        std::lock_guard lock(held_mutex_);
+        held_[0](Response{Code::Content, "<v>0</v>", 41, "", std::nullopt});
+        held_.clear();
+    });
+    auto observation = client->observe("/slow", [&](const ClientResponse& n) { notifications.push_back(n); });
+    answer_registration.join();
+    ASSERT_TRUE(observation);
+    ASSERT_NE(observation->id, 0U);
+
+    server_->notify("/slow");
+    server_->notify("/slow");  // while the first refresh is still waiting for its answer
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    {
+        std::lock_guard lock(held_mutex_);
+        ASSERT_EQ(held_.size(), 1U);  // one refresh in flight, not two racing each other
+        held_[0](Response{Code::Content, "<v>1</v>", 41, "", std::nullopt});
+        held_.clear();
+    }
+    // The answer in flight is older than the second change: it is fetched again, and only the newer one goes out.
+    ASSERT_TRUE(wait_for(
+        [&] {
+            std::lock_guard lock(held_mutex_);
+            return held_.size() == 1;
+        },
+        std::chrono::seconds(2)));
+    {
+        std::lock_guard lock(held_mutex_);
+        held_[0](Response{Code::Content, "<v>2</v>", 41, "", std::nullopt});
+        held_.clear();
+    }
+    poll_until(*client, [&] { return !notifications.empty(); });
+    client->poll(std::chrono::milliseconds(200));
+    ASSERT_EQ(notifications.size(), 1U);
+    EXPECT_EQ(notifications[0].body, "<v>2</v>");
+    ASSERT_TRUE(notifications[0].observe && observation->response.observe);
+    EXPECT_GT(*notifications[0].observe, *observation->response.observe);
+}
+
+TEST_F(CoapServerTest, ALateAnswerHonoursTheRequestedBlock) {
+    ClientOptions options;
+    options.block2_size = 16;
+    auto client = connect(options);
+    auto response = client->get("/late");
+    ASSERT_TRUE(response) << response.error().message;
+    EXPECT_EQ(response->code, 205);
+    EXPECT_EQ(response->body, kLateBody);
+    ASSERT_TRUE(response->block2.has_value());  // the last of three 16-byte blocks, each answered late
+    EXPECT_EQ(response->block2->num, 2U);
+    EXPECT_EQ(response->block2->size, 16U);
+    EXPECT_TRUE(response->etag.has_value());
+
+    // Block 1 asked for directly, answered late: bytes 16..31, not the body from byte 0.
+    ClientRequest second;
+    second.path = "/late";
+    second.extra_options = {{23, std::string(1, static_cast<char>(0x18))}};  // NUM 1, M 0, SZX 0 (16 bytes)
+    auto block = client->request(second);
+    ASSERT_TRUE(block);
+    EXPECT_EQ(block->body, kLateBody.substr(16, 16));
+}
+
+TEST_F(CoapServerTest, NotificationsCarryTheFirstBlockWithAnETag) {
+    ClientOptions options;
+    options.block2_size = 16;
+    auto client = connect(options);
+    std::vector<ClientResponse> notifications;
+    auto observation = client->observe("/late", [&](const ClientResponse& n) { notifications.push_back(n); });
+    ASSERT_TRUE(observation);
+    ASSERT_NE(observation->id, 0U);
+    server_->notify("/late");
+    poll_until(*client, [&] { return !notifications.empty(); });
+    ASSERT_EQ(notifications.size(), 1U);
+    EXPECT_EQ(notifications[0].body, kLateBody);  // the client fetched the rest block by block
+    ASSERT_TRUE(notifications[0].block2.has_value());
+    EXPECT_EQ(notifications[0].block2->size, 16U);
+    EXPECT_TRUE(notifications[0].etag.has_value());
+}
+
+TEST_F(CoapServerTest, AReservedBlockSizeIsABadRequest) {
+    auto client = connect();
+    for (std::uint16_t option : {23, 27}) {
+        ClientRequest request;
+        request.method = option == 23 ? Method::get : Method::post;
+        request.path = "/thing";
+        request.body = option == 23 ? "" : "<x/>";
+        request.content_format = 41;
+        request.extra_options = {{option, std::string(1, static_cast<char>(0x07))}};  // NUM 0, SZX 7
+        auto response = client->request(request);
+        ASSERT_TRUE(response) << option;
+        EXPECT_EQ(response->code, 400) << option;
+    }
+}
+
+TEST_F(CoapServerTest, AnAcceptOtherThanXmlIsNotAcceptable) {
+    auto client = connect();
+    ClientRequest request;
+    request.path = "/thing";
+    request.accept = 50;  // application/json
+    auto response = client->request(request);
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->code, 406);
+    request.accept = 41;
+    EXPECT_EQ(client->request(request)->code, 205);
+}
+
+// What the server sends while a PSK handshake fails: record content types and sizes, in order.
+std::vector<std::pair<int, std::size_t>> failed_handshake_on_the_wire(std::uint16_t server_port,
+                                                                      const std::string& identity) {
+    LossyLink link(server_port);
+    ClientOptions options;
+    options.connect_timeout = std::chrono::milliseconds(2500);
+    auto client =
+        DeviceClient::connect("127.0.0.1", link.port(), ClientCredentials::psk(identity, "wrong-key"), options);
+    EXPECT_FALSE(client);
+    std::vector<std::pair<int, std::size_t>> records;
+    for (const auto& datagram : link.log()) {
+        if (datagram.direction == Direction::to_device && !datagram.bytes.empty())
+            records.emplace_back(static_cast<unsigned char>(datagram.bytes[0]), datagram.bytes.size());
+    }
+    return records;
+}
+
+TEST_F(CoapServerTest, AnUnknownPskIdentityFailsAsAWrongKeyDoes) {
+    const auto unknown = failed_handshake_on_the_wire(server_->port(), "nobody");
+    const auto known = failed_handshake_on_the_wire(server_->port(), "dev");
+    ASSERT_GE(unknown.size(), 2U);
+    ASSERT_GE(known.size(), 2U);
+    constexpr int kAlert = 21;
+    for (const auto& record : unknown)
+        EXPECT_NE(record.first, kAlert) << "an alert tells the prober the identity is unknown";
+    for (const auto& record : known)
+        EXPECT_NE(record.first, kAlert);
+    // The same flights (retransmissions may differ in number, not in kind).
+    const std::size_t common = std::min(unknown.size(), known.size());
+    EXPECT_EQ(std::vector(unknown.begin(), unknown.begin() + static_cast<std::ptrdiff_t>(common)),
+              std::vector(known.begin(), known.begin() + static_cast<std::ptrdiff_t>(common)));
 }
 
 }  // namespace

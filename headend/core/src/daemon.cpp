@@ -220,6 +220,12 @@ Result<void> Daemon::Impl::start() {
 
     coap = std::make_unique<han::CoapServer>(
         io, coap_options, std::shared_ptr<const han::SecurityStore>(devices.get(), [](const han::SecurityStore*) {}));
+    // A removed device loses its open sessions, not only its next handshake. (The registry's writer stops before the
+    // server does.)
+    devices->on_change([server = coap.get()](const Device& device, bool removed) {
+        if (removed)
+            server->close_sessions(device.lfdi, device.psk_identity);
+    });
     http::HttpServerOptions http_options;
     http_options.address = config.admin_address;
     http_options.port = config.admin_port;

@@ -7,6 +7,7 @@
 
 #include "headend/core/config.hpp"
 #include "headend/core/daemon.hpp"
+#include "headend/core/log_format.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"PEV head-end: serves IEEE 2030.5 resources to HAN devices over CoAP/DTLS.", "headend"};
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     // Logs go to stderr; stdout carries only the readiness line scripts wait for.
     spdlog::set_default_logger(spdlog::stderr_color_mt("headend"));
     spdlog::set_level(spdlog::level::from_str(config->log_level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    spdlog::set_formatter(std::make_unique<headend::core::EscapingFormatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v"));
 
     auto daemon = headend::core::Daemon::start(std::move(*config));
     if (!daemon) {

@@ -28,6 +28,10 @@ struct ServerLimits {
     std::size_t max_observers_per_identity = 16;
     std::size_t max_body_bytes = 16384;       // reassembled request bodies; 4.13 beyond
     std::chrono::seconds block1_timeout{60};  // an unfinished Block1 upload is forgotten after this
+    // CoAP transmission parameters (RFC 7252 §4.8) for what the server sends confirmable: separate responses,
+    // notifications, the liveness checks of observed sessions.
+    std::chrono::milliseconds ack_timeout{2000};  // at least 1 s (libcoap 4.3.1 ignores less)
+    unsigned max_retransmit = 4;
 };
 
 struct ServerCredentials {
@@ -73,6 +77,10 @@ public:
     // The subject serialNumber of the certificate with this LFDI if a live session presents it (a PEV's VIN before
     // its first binding); empty string when the certificate has none. Call on the io_context's thread.
     std::optional<std::string> certificate_serial(const std::string& lfdi) const;
+
+    // Closes the sessions of a device that was removed: certificate sessions with this LFDI, PSK sessions with this
+    // identity. Their observations end; what the device sends on them afterwards goes unanswered. Any thread.
+    void close_sessions(const std::string& lfdi, const std::optional<std::string>& psk_identity);
 
     void add(const std::string& pattern, headend::coap::Handler handler,
              headend::coap::ResourceOptions options = {}) override;
