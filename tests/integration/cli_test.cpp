@@ -84,6 +84,13 @@ public:
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     int coaps_port() const { return coaps_port_; }
+    // A curl command line for an admin route, with the token unless told otherwise.
+    std::string curl(const std::string& path, bool with_token = true) const {
+        const std::string token =
+            "-H \"Authorization: Bearer $(cat " + (dir_ / "data" / "admin.token").string() + ")\" ";
+        return "curl -sS " + (with_token ? token : std::string()) + "http://127.0.0.1:" + std::to_string(admin_port_) +
+               path;
+    }
     std::string ctl(const std::string& arguments) const {
         return std::string(HEADENDCTL_BIN) + " --admin http://127.0.0.1:" + std::to_string(admin_port_) +
                " --token-file " + (dir_ / "data" / "admin.token").string() + " " + arguments;
@@ -136,6 +143,13 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         EXPECT_EQ(report["status"], "ok");
         EXPECT_EQ(report["coaps"]["port"], daemon.coaps_port());
         EXPECT_EQ(report["devices"], 1);
+        EXPECT_EQ(report["database"]["checkpoint_lag_frames"].is_number_unsigned(), true) << health.output;
+        EXPECT_EQ(report["database"]["wal_bytes"].is_number_unsigned(), true) << health.output;
+        auto human = run(daemon.ctl("health"));
+        ASSERT_EQ(human.exit_code, 0) << human.output;
+        EXPECT_TRUE(
+            std::regex_search(human.output, std::regex("\nstorage: +WAL [0-9.]+ (B|KiB|MiB), .*write queue 0\n")))
+            << human.output;
 
         auto removed = run(daemon.ctl("device remove " + device["id"].dump()));
         EXPECT_EQ(removed.exit_code, 0) << removed.output;
@@ -305,6 +319,19 @@ TEST(Cli, AnEmulatedPremisesRunsBothScenariosAndTheOperatorSeesEveryStep) {
         EXPECT_EQ(bindings[0]["status"], "active");
         EXPECT_EQ(bindings[0]["rebind"], true);
         EXPECT_EQ(bindings[1]["status"], "ended");
+
+        // Issue 8: the bindings by state in /metrics (contributed by the plugin), behind the admin token.
+        auto unauthorized = run(daemon.curl("/metrics", false) + " -o /dev/null -w '%{http_code}'");
+        EXPECT_EQ(unauthorized.output, "401") << unauthorized.output;
+        auto scraped = run(daemon.curl("/metrics"));
+        ASSERT_EQ(scraped.exit_code, 0) << scraped.output;
+        for (const char* line :
+             {"# TYPE headend_pev_bindings gauge\n", "headend_pev_bindings{state=\"active\"} 1\n",
+              "headend_pev_bindings{state=\"ended\"} 1\n", "headend_pev_bindings{state=\"fallback\"} 0\n"}) {
+            EXPECT_NE(scraped.output.find(line), std::string::npos) << line << scraped.output;
+        }
+        auto checked = run(daemon.curl("/metrics") + " | promtool check metrics");
+        EXPECT_EQ(checked.exit_code, 0) << checked.output;
 
         auto reconfigured = run(daemon.ctl("eumd set-interval --premises P1 --seconds 300"));
         EXPECT_EQ(reconfigured.exit_code, 0) << reconfigured.output;

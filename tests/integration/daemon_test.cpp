@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <thread>
 
 #include "han/device_client.hpp"
 #include "headend/core/daemon.hpp"
@@ -80,6 +87,7 @@ protected:
         config.device_ca = {*manufacturer_ca_};
         config.max_body_bytes = 1024;
         config.max_observers_per_identity = 3;
+        configure(config);
         auto started = core::Daemon::start(config);
         ASSERT_TRUE(started) << started.error().message;
         daemon_ = std::move(*started);
@@ -103,6 +111,22 @@ protected:
     }
 
     void TearDown() override { daemon_.reset(); }
+
+    // Changes to the configuration a fixture derived from this one wants.
+    virtual void configure(core::Config& /*config*/) {}
+
+    std::string admin_url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(daemon_->admin_port()) + path;
+    }
+    // GET with the admin token.
+    Result<http::ClientResponse> admin_get(const std::string& path) const {
+        return http::http_request(admin_url(path), "GET", "", {{"Authorization", "Bearer " + daemon_->admin_token()}});
+    }
+    nlohmann::json health() const {
+        auto answer = admin_get("/api/v1/health");
+        EXPECT_TRUE(answer);
+        return answer ? nlohmann::json::parse(answer->body) : nlohmann::json();
+    }
 
     std::unique_ptr<han::DeviceClient> connect(const han::ClientCredentials& credentials) {
         auto client = han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), credentials);
@@ -527,6 +551,151 @@ TEST_F(DaemonTest, AdminTokenIsPrivateAndGuardsTheApi) {
     ASSERT_TRUE(listed);
     EXPECT_EQ(listed->status, 200);
     EXPECT_NE(listed->body.find("esci-1"), std::string::npos);
+}
+
+// The value of an unlabelled sample ("name value") in a scrape, or -1.
+double sample(const std::string& scrape, const std::string& name) {
+    const std::string start = name + " ";
+    for (std::size_t at = 0; at < scrape.size();) {
+        const std::size_t end = std::min(scrape.find('\n', at), scrape.size());
+        if (scrape.compare(at, start.size(), start) == 0)
+            return std::stod(scrape.substr(at + start.size(), end - at - start.size()));
+        at = end + 1;
+    }
+    return -1;
+}
+
+// promtool (Debian package prometheus) parses and lints a scrape: its exit code and what it said.
+testing::Command promtool_check(const fs::path& dir, const std::string& scrape) {
+    const fs::path file = dir / "scrape.txt";
+    std::ofstream(file) << scrape;
+    return run("promtool check metrics < " + file.string());
+}
+
+// Issue 8: /metrics in the Prometheus text format on the admin listener, behind the admin token.
+TEST_F(DaemonTest, MetricsAreServedInThePrometheusTextFormatWithTheToken) {
+    auto refused = http::http_request(admin_url("/metrics"));
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 401);
+    auto wrong = http::http_request(admin_url("/metrics"), "GET", "", {{"Authorization", "Bearer not-the-token"}});
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 401);
+
+    // A device session with two requests.
+    auto client = esci();
+    ASSERT_TRUE(client);
+    for (const char* path : {"/tm", "/dcap"}) {
+        auto answer = client->get(path);
+        ASSERT_TRUE(answer) << answer.error().message;
+        EXPECT_EQ(answer->code, 205);
+    }
+    auto scraped = admin_get("/metrics");
+    ASSERT_TRUE(scraped);
+    ASSERT_EQ(scraped->status, 200) << scraped->body;
+    EXPECT_EQ(scraped->headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    const std::string& text = scraped->body;
+    EXPECT_EQ(sample(text, "headend_devices"), 3) << text;
+    EXPECT_GE(sample(text, "headend_coaps_sessions"), 1) << text;
+    EXPECT_GE(sample(text, "headend_coaps_requests_total"), 2) << text;
+    EXPECT_GE(sample(text, "headend_coaps_handshake_failures_total"), 0) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_observations"), 0) << text;
+    EXPECT_GE(sample(text, "headend_coaps_separate_responses_total"), 0) << text;
+    EXPECT_GE(sample(text, "headend_coaps_retransmissions_answered_from_cache_total"), 0) << text;
+    EXPECT_GE(sample(text, "headend_coaps_exchanges_remembered"), 0) << text;
+    EXPECT_EQ(sample(text, "headend_storage_write_queue_depth"), 0) << text;
+    // The devices added in SetUp and the migrations committed through the writer, each timed.
+    EXPECT_GE(sample(text, "headend_storage_commit_duration_seconds_count"), 3) << text;
+    EXPECT_EQ(sample(text, "headend_storage_commit_duration_seconds_count"),
+              sample(text, "headend_storage_commits_total"))
+        << text;
+    EXPECT_NE(text.find("headend_storage_commit_duration_seconds_bucket{le=\"+Inf\"} "), std::string::npos);
+    EXPECT_GE(sample(text, "headend_storage_wal_bytes"), 0) << text;
+    EXPECT_GE(sample(text, "headend_storage_wal_checkpoint_lag_frames"), 0) << text;
+    EXPECT_NE(text.find("# TYPE headend_coaps_requests_total counter\n"), std::string::npos);
+    EXPECT_NE(text.find("# HELP headend_storage_commit_duration_seconds "), std::string::npos);
+
+    const auto checked = promtool_check(data_dir_, text);
+    EXPECT_EQ(checked.exit_code, 0) << checked.output << "\n" << text;
+}
+
+// Issue 8, part 4: a long reader (an operator's sqlite3 shell) lets the WAL grow; health shows its size and the
+// checkpoint lag, a warning is logged past storage.wal_warn_bytes, and once the reader lets go the WAL is
+// checkpointed and truncated back under storage.journal_size_limit_bytes without any further write.
+class DaemonWalTest : public DaemonTest {
+protected:
+    static constexpr std::int64_t kLimit = 128 * 1024;
+
+    void SetUp() override {
+        spdlog::default_logger()->sinks().push_back(log_);
+        DaemonTest::SetUp();
+    }
+    void TearDown() override {
+        DaemonTest::TearDown();
+        auto& sinks = spdlog::default_logger()->sinks();
+        sinks.erase(std::remove(sinks.begin(), sinks.end(), log_), sinks.end());
+    }
+    void configure(core::Config& config) override {
+        config.journal_size_limit_bytes = kLimit;
+        config.wal_warn_bytes = 2 * kLimit;
+    }
+    bool logged(const std::string& id) const {
+        for (const auto& line : log_->last_formatted())
+            if (line.find(id) != std::string::npos)
+                return true;
+        return false;
+    }
+    std::uint64_t wal_file_bytes() const {
+        std::error_code ec;
+        const auto size = fs::file_size(data_dir_ / "headend.db-wal", ec);
+        return ec ? 0 : size;
+    }
+
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
+};
+
+TEST_F(DaemonWalTest, ALongReaderGrowsTheWalHealthShowsItAndItShrinksOnceTheReaderLetsGo) {
+    sqlite3* reader = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((data_dir_ / "headend.db").c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT COUNT(*) FROM devices;", nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(reader);
+
+    for (int i = 0; i < 300; ++i) {
+        auto added = daemon_->devices().add_sync(NewDevice{DeviceType::Esci, "P9", std::nullopt, std::nullopt,
+                                                           "bulk-" + std::to_string(i), kEsciKey, std::nullopt});
+        ASSERT_TRUE(added) << added.error().message;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past a checkpoint interval: nothing can shrink
+
+    const auto held = health();
+    const auto& database = held["database"];
+    EXPECT_GT(database["wal_bytes"].get<std::uint64_t>(), static_cast<std::uint64_t>(2 * kLimit)) << held.dump();
+    EXPECT_EQ(database["wal_warn_bytes"], 2 * kLimit);
+    EXPECT_GT(database["checkpoint_lag_frames"].get<std::uint64_t>(), 300U) << held.dump();
+    EXPECT_GE(database["checkpoint_lag_s"].get<double>(), 1.0) << held.dump();
+    EXPECT_GT(wal_file_bytes(), static_cast<std::uint64_t>(2 * kLimit));
+    EXPECT_TRUE(logged("[STORAGE_WAL_LARGE]"));
+    auto scraped = admin_get("/metrics");
+    ASSERT_TRUE(scraped);
+    EXPECT_GT(sample(scraped->body, "headend_storage_wal_bytes"), 2 * kLimit) << scraped->body;
+    EXPECT_GT(sample(scraped->body, "headend_storage_wal_checkpoint_lag_frames"), 300) << scraped->body;
+
+    ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    // No write from here on: the writer's periodic checkpoint catches up and truncates.
+    nlohmann::json after;
+    for (int i = 0; i < 100; ++i) {
+        after = health();
+        if (after["database"]["wal_bytes"].get<std::uint64_t>() <= static_cast<std::uint64_t>(kLimit) &&
+            after["database"]["checkpoint_lag_frames"] == 0)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_LE(after["database"]["wal_bytes"].get<std::uint64_t>(), static_cast<std::uint64_t>(kLimit)) << after.dump();
+    EXPECT_EQ(after["database"]["checkpoint_lag_frames"], 0) << after.dump();
+    EXPECT_EQ(after["database"]["checkpoint_lag_s"], 0.0) << after.dump();
+    EXPECT_LE(wal_file_bytes(), static_cast<std::uint64_t>(kLimit));
+    // Still open (not the last connection going away) when the WAL shrank.
+    sqlite3_close(reader);
+    EXPECT_EQ(device_count(), 303U);
 }
 
 }  // namespace

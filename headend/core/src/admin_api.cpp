@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -165,15 +166,22 @@ void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std:
     routes.add("GET", "/api/v1/health",
                [&devices, health = std::move(health), started_at, &clock](const http::Request&) {
                    const HealthReport report = health();
-                   return http::json_response(200, json{{"status", report.database_ok ? "ok" : "degraded"},
-                                                        {"version", HEADEND_VERSION},
-                                                        {"uptime_s", clock.now() - started_at},
-                                                        {"database", {{"ok", report.database_ok}}},
-                                                        {"coaps",
-                                                         {{"port", report.coaps_port},
-                                                          {"sessions", report.sessions},
-                                                          {"observations", report.observations}}},
-                                                        {"devices", devices.size()}});
+                   return http::json_response(
+                       200, json{{"status", report.database_ok ? "ok" : "degraded"},
+                                 {"version", HEADEND_VERSION},
+                                 {"uptime_s", clock.now() - started_at},
+                                 {"database",
+                                  {{"ok", report.database_ok},
+                                   {"write_queue", report.write_queue},
+                                   {"wal_bytes", report.wal_bytes},
+                                   {"wal_warn_bytes", report.wal_warn_bytes},
+                                   {"checkpoint_lag_frames", report.checkpoint_lag_frames},
+                                   {"checkpoint_lag_s", std::round(report.checkpoint_lag_seconds * 10) / 10}}},
+                                 {"coaps",
+                                  {{"port", report.coaps_port},
+                                   {"sessions", report.sessions},
+                                   {"observations", report.observations}}},
+                                 {"devices", devices.size()}});
                });
 }
 

@@ -128,7 +128,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     }
 
     Config config;
-    const std::set<std::string> sections = {"server", "tls", "territory", "limits", "plugins", "plugin"};
+    const std::set<std::string> sections = {"server", "tls", "territory", "limits", "storage", "plugins", "plugin"};
     for (const auto& [key, node] : root) {
         if (!sections.contains(std::string(key.str())))
             return config_error(origin, std::string(key.str()), "unknown key");
@@ -210,6 +210,18 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     limits.positive("max_list_limit", config.max_list_limit);
     limits.refuse_unknown_keys();
     if (auto error = limits.error())
+        return *error;
+
+    Section storage(root["storage"].as_table(), "storage.", origin);
+    storage.read<std::int64_t>("journal_size_limit_bytes", [&](std::int64_t v) -> std::optional<std::string> {
+        if (v < 0)
+            return "must be 0 or more bytes";
+        config.journal_size_limit_bytes = v;
+        return std::nullopt;
+    });
+    storage.positive("wal_warn_bytes", config.wal_warn_bytes);
+    storage.refuse_unknown_keys();
+    if (auto error = storage.error())
         return *error;
 
     // [[plugins]] name = "...", library = "..."; settings in [plugin.NAME].
@@ -306,6 +318,12 @@ max_observers_per_identity = 16   # RFC 7641 observations per device identity (5
 max_body_bytes = 16384            # request bodies after Block1 reassembly (4.13 beyond)
 block1_timeout_s = 60             # unfinished Block1 uploads are dropped after this
 max_list_limit = 255              # upper bound of the 2030.5 list query parameter l
+
+[storage]
+# SQLite's write-ahead log: checkpoints catch up once readers let go, and a WAL file larger than this is truncated
+# (journal_size_limit) as soon as every frame is checkpointed and no reader uses it.
+journal_size_limit_bytes = 16777216   # 16 MiB
+wal_warn_bytes = 67108864             # 64 MiB: [STORAGE_WAL_LARGE] warnings while the WAL is larger
 
 # Plugins are shared libraries loaded at start, in this order:
 # [[plugins]]

@@ -18,9 +18,11 @@
 #include <sstream>
 #include <thread>
 
+#include "daemon_metrics.hpp"
 #include "encoding.hpp"
 #include "han/coap_server.hpp"
 #include "headend/core/admin_api.hpp"
+#include "headend/core/metrics.hpp"
 #include "headend/core/plugin_devices.hpp"
 #include "headend/core/plugin_host.hpp"
 #include "headend/core/sep_resources.hpp"
@@ -141,6 +143,7 @@ public:
     std::unique_ptr<SepResources> resources;
     std::unique_ptr<plugin::SepCodec> plugin_codec;
     std::unique_ptr<PluginDevices> plugin_devices;
+    MetricsRegistry metrics;
     std::unique_ptr<PluginHost> plugins;
     std::thread io_thread;
     std::optional<boost::asio::signal_set> signals;
@@ -200,7 +203,10 @@ Result<void> Daemon::Impl::start() {
         coap_options.credentials.trusted_ca_der.push_back(std::move(*der));
     }
 
-    auto opened = storage::SqliteDatabase::open(config.data_dir / "headend.db");
+    storage::SqliteOptions storage_options;
+    storage_options.journal_size_limit_bytes = config.journal_size_limit_bytes;
+    storage_options.wal_warn_bytes = static_cast<std::uint64_t>(config.wal_warn_bytes);
+    auto opened = storage::SqliteDatabase::open(config.data_dir / "headend.db", storage_options);
     if (!opened)
         return make_error("startup", "database: " + opened.error().message);
     database = std::move(*opened);
@@ -255,14 +261,30 @@ Result<void> Daemon::Impl::start() {
             const han::ServerStats stats = coap->stats();
             report.sessions = stats.sessions;
             report.observations = stats.observations;
+            const storage::WriterStats writer = database->stats();
+            report.write_queue = writer.queue_depth;
+            report.wal_bytes = writer.wal_bytes;
+            report.wal_warn_bytes = static_cast<std::uint64_t>(config.wal_warn_bytes);
+            report.checkpoint_lag_frames = writer.checkpoint_lag_frames;
+            report.checkpoint_lag_seconds = writer.checkpoint_lag_seconds;
             return report;
         },
         clock->now(), *clock);
 
+    const std::int64_t started_at = clock->now();
+    metrics.add_writer([this, started_at](MetricsText& out) {
+        out.gauge("headend_start_time_seconds", "when the head-end started, in Unix seconds",
+                  static_cast<double>(started_at));
+        out.gauge("headend_devices", "registered devices", static_cast<double>(devices->size()));
+        write_coap_metrics(out, coap->stats());
+        write_storage_metrics(out, database->stats());
+    });
+    add_metrics_route(*http, metrics);
+
     plugin_codec = sep::make_plugin_codec(*codec);
     plugin_devices = std::make_unique<PluginDevices>(*devices, *coap, *resources);
     plugins = std::make_unique<PluginHost>(HostServices{*coap, *http, *events, *database, *clock, *timers,
-                                                        *plugin_codec, *plugin_devices, config.time_zone});
+                                                        *plugin_codec, *plugin_devices, config.time_zone, metrics});
     for (const auto& plugin : config.plugins) {
         if (auto result = plugins->load(plugin); !result)
             return result.error();

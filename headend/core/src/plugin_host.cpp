@@ -64,9 +64,10 @@ Result<void> PluginHost::load(const PluginConfig& config) {
         return fail(std::string("threw during load: ") + error.what());
     }
     loaded->logger = std::make_unique<SpdLogger>(config.name);
-    loaded->context = std::make_unique<plugin::Context>(plugin::Context{
-        services_.resources, services_.routes, services_.events, services_.database, loaded->config, *loaded->logger,
-        services_.clock, services_.timers, services_.sep, services_.devices, services_.territory_time_zone});
+    loaded->context = std::make_unique<plugin::Context>(
+        plugin::Context{services_.resources, services_.routes, services_.events, services_.database, loaded->config,
+                        *loaded->logger, services_.clock, services_.timers, services_.sep, services_.devices,
+                        services_.territory_time_zone, services_.metrics});
     plugins_.push_back(std::move(loaded));
     return {};
 }

@@ -12,6 +12,8 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
     EXPECT_EQ(config->admin_address, "127.0.0.1");
     EXPECT_EQ(config->time_zone, "America/Los_Angeles");
     EXPECT_EQ(config->max_body_bytes, 16384U);
+    EXPECT_EQ(config->journal_size_limit_bytes, 16 * 1024 * 1024);
+    EXPECT_EQ(config->wal_warn_bytes, 64 * 1024 * 1024);
 }
 
 TEST(Config, TheDefaultFileParsesToTheDefaults) {
@@ -19,6 +21,8 @@ TEST(Config, TheDefaultFileParsesToTheDefaults) {
     ASSERT_TRUE(config) << config.error().message;
     EXPECT_EQ(config->coaps_port, 5684);
     EXPECT_TRUE(config->device_ca.empty());
+    EXPECT_EQ(config->journal_size_limit_bytes, Config{}.journal_size_limit_bytes);
+    EXPECT_EQ(config->wal_warn_bytes, Config{}.wal_warn_bytes);
 }
 
 TEST(Config, ReadsEverySection) {
@@ -36,6 +40,9 @@ time_zone = "Europe/Berlin"
 [limits]
 max_body_bytes = 2048
 idle_timeout_s = 30
+[storage]
+journal_size_limit_bytes = 1048576
+wal_warn_bytes = 4194304
 )",
                                "t.toml");
     ASSERT_TRUE(config) << config.error().message;
@@ -46,6 +53,8 @@ idle_timeout_s = 30
     EXPECT_EQ(config->time_zone, "Europe/Berlin");
     EXPECT_EQ(config->max_body_bytes, 2048U);
     EXPECT_EQ(config->idle_timeout, std::chrono::seconds(30));
+    EXPECT_EQ(config->journal_size_limit_bytes, 1048576);
+    EXPECT_EQ(config->wal_warn_bytes, 4194304);
 }
 
 struct BadConfig {
@@ -72,6 +81,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadConfig{"[limits]\nmax_sessions = 0\n", "limits.max_sessions"},
                       BadConfig{"[limits]\nmax_sesions = 5\n", "limits.max_sesions"},
                       BadConfig{"[tls]\ndevice_ca = \"one.pem\"\n", "tls.device_ca"},
+                      BadConfig{"[storage]\nwal_warn_bytes = 0\n", "storage.wal_warn_bytes"},
+                      BadConfig{"[storage]\njournal_size_limit_bytes = -1\n", "storage.journal_size_limit_bytes"},
+                      BadConfig{"[storage]\nwal_limit = 1\n", "storage.wal_limit"},
                       BadConfig{"[tls]\nserver_certificate = \"a.pem\"\n", "tls.server_key"},
                       BadConfig{"[bogus]\nx = 1\n", "bogus"}, BadConfig{"[plugin.nothing]\nx = 1\n", "plugin.nothing"},
                       BadConfig{"[[plugins]]\nname = \"p\"\n", "plugins[0].library"},

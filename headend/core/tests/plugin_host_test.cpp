@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "headend/core/metrics.hpp"
 #include "headend/storage/sqlite_database.hpp"
 #include "headend/testing/fakes.hpp"
 #include "sep/plugin_codec.hpp"
@@ -21,7 +22,7 @@ protected:
         ASSERT_TRUE(codec);
         sep_ = sep::make_plugin_codec(*codec);
         host_ = std::make_unique<PluginHost>(
-            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_, devices_, "UTC"});
+            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_, devices_, "UTC", metrics_});
     }
 
     bool table_exists(const std::string& name) {
@@ -47,6 +48,7 @@ protected:
     std::unique_ptr<storage::SqliteDatabase> database_;
     std::unique_ptr<plugin::SepCodec> sep_;
     testing::FakeDevices devices_;
+    MetricsRegistry metrics_;
     std::unique_ptr<PluginHost> host_;
 };
 
@@ -60,6 +62,11 @@ TEST_F(PluginHostTest, LoadsMigratesConfiguresAndStartsAPlugin) {
     std::string answer;
     resources_.handlers["/hello"](coap::Request{}, [&](coap::Response response) { answer = response.body; });
     EXPECT_EQ(answer, "hi there");
+    // Its metrics collector is asked on each scrape.
+    EXPECT_NE(metrics_.render().find("# TYPE headend_test_greetings_total counter\n"
+                                     "headend_test_greetings_total{greeting=\"hi there\"} 1\n"),
+              std::string::npos)
+        << metrics_.render();
     host_->stop_all();
 }
 

@@ -17,6 +17,12 @@ public:
         context.routes.add("GET", "/api/v1/hello", [greeting](const headend::http::Request&) {
             return headend::http::Response{200, "\"" + greeting + "\"", "application/json", {}};
         });
+        context.metrics.add_collector([greeting] {
+            return std::vector<headend::plugin::MetricFamily>{{"headend_test_greetings_total",
+                                                               "greetings configured",
+                                                               headend::plugin::MetricType::Counter,
+                                                               {{{{"greeting", greeting}}, 1}}}};
+        });
         context.logger.info("TEST_PLUGIN_STARTED", "started");
         return {};
 #endif

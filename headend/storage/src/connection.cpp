@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <climits>
@@ -174,7 +175,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
         sqlite3_close(db);
         return error;
     }
-    std::unique_ptr<Connection> connection(new Connection(db, access));
+    std::unique_ptr<Connection> connection(new Connection(db, access, busy_timeout));
     sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
 
     // Only a writer may change the journal mode; readers check that the writer did.
@@ -263,6 +264,55 @@ Result<void> Connection::execute_script(std::string_view sql) {
 
 bool Connection::in_transaction() const {
     return sqlite3_get_autocommit(db_) == 0;
+}
+
+Result<void> Connection::take_over_checkpoints(std::int64_t journal_size_limit_bytes) {
+    if (auto set = control("PRAGMA journal_size_limit=" + std::to_string(journal_size_limit_bytes)); !set) {
+        return set;
+    }
+    // The WAL hook is what runs SQLite's automatic checkpoints (sqlite3_wal_autocheckpoint): ours replaces it.
+    sqlite3_wal_hook(db_, &Connection::on_wal_commit, this);
+    return {};
+}
+
+void Connection::on_commit(std::function<void(int)> callback) {
+    on_commit_ = std::move(callback);
+}
+
+int Connection::on_wal_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) noexcept {
+    auto* connection = static_cast<Connection*>(self);
+    try {
+        if (connection->on_commit_) {
+            connection->on_commit_(frames);
+        }
+    } catch (...) {
+        // Only bookkeeping runs here; the commit itself has succeeded.
+    }
+    return SQLITE_OK;
+}
+
+Result<Connection::CheckpointResult> Connection::checkpoint(CheckpointMode mode) {
+    int log_frames = -1;
+    int checkpointed_frames = -1;
+    int rc = SQLITE_OK;
+    if (mode == CheckpointMode::passive) {
+        rc = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames, &checkpointed_frames);
+    } else {
+        // TRUNCATE would wait (busy handler) for readers to leave the WAL: try once instead, and again later.
+        sqlite3_busy_timeout(db_, 0);
+        rc = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &checkpointed_frames);
+        sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_.count()));
+    }
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) {
+        return sqlite_error(db_, rc,
+                            mode == CheckpointMode::passive ? "checkpoint (PASSIVE)" : "checkpoint (TRUNCATE)");
+    }
+    CheckpointResult result;
+    result.ran = log_frames >= 0;
+    result.log_frames = std::max(log_frames, 0);
+    result.checkpointed_frames = std::max(checkpointed_frames, 0);
+    result.complete = rc == SQLITE_OK && log_frames >= 0 && log_frames == checkpointed_frames;
+    return result;
 }
 
 Result<std::int64_t> Connection::run(std::string_view sql, std::span<const Value> params, bool from_work,

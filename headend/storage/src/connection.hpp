@@ -47,6 +47,23 @@ public:
 
     bool in_transaction() const;
 
+    // WAL upkeep on the writer: sets journal_size_limit and turns SQLite's automatic checkpoints off (the engine
+    // runs them); `on_commit` is then called after every commit with the number of frames in the WAL, on the
+    // committing thread.
+    Result<void> take_over_checkpoints(std::int64_t journal_size_limit_bytes);
+    void on_commit(std::function<void(int)> callback);
+
+    struct CheckpointResult {
+        bool ran = false;       // false: busy (another checkpoint), nothing known
+        bool complete = false;  // every frame of the WAL is in the database (and, for TRUNCATE, the WAL is empty)
+        int log_frames = 0;     // frames in the WAL afterwards
+        int checkpointed_frames = 0;
+    };
+    // PASSIVE never waits; TRUNCATE checkpoints and truncates the WAL to zero bytes only when no reader uses it,
+    // without waiting for one (busy is not an error: complete stays false).
+    enum class CheckpointMode { passive, truncate };
+    Result<CheckpointResult> checkpoint(CheckpointMode mode);
+
 private:
     struct CachedStatement {
         sqlite3_stmt* stmt;
@@ -57,7 +74,9 @@ private:
         std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
     };
 
-    Connection(sqlite3* db, Access access) : db_(db), access_(access) {}
+    Connection(sqlite3* db, Access access, std::chrono::milliseconds busy_timeout)
+        : db_(db), access_(access), busy_timeout_(busy_timeout) {}
+    static int on_wal_commit(void* self, sqlite3* db, const char* schema, int frames) noexcept;
 
     Result<std::int64_t> run(std::string_view sql, std::span<const Value> params, bool from_work,
                              std::vector<Row>* rows);
@@ -67,6 +86,8 @@ private:
 
     sqlite3* db_;
     Access access_;
+    std::chrono::milliseconds busy_timeout_;
+    std::function<void(int)> on_commit_;
     std::unordered_map<std::string, CachedStatement, SqlHash, std::equal_to<>> cache_;
 };
 

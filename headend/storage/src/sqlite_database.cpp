@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <exception>
@@ -78,10 +79,12 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::filesystem::path& file, SqliteOptions options) {
-    if (options.reader_connections < 1 || options.max_units_per_commit < 1 || options.busy_timeout.count() < 0) {
+    if (options.reader_connections < 1 || options.max_units_per_commit < 1 || options.busy_timeout.count() < 0 ||
+        options.journal_size_limit_bytes < 0 || options.checkpoint_frames < 1 ||
+        options.checkpoint_interval.count() < 1) {
         return make_error("storage.error",
-                          "invalid options: need at least one reader, one unit per commit and a "
-                          "non-negative busy timeout");
+                          "invalid options: need at least one reader, one unit per commit, a non-negative busy "
+                          "timeout and journal size limit, and positive checkpoint frames and interval");
     }
     const auto folder = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
     std::error_code ec;
@@ -95,6 +98,9 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::filesyst
     if (!writer) {
         return writer.error();
     }
+    if (auto taken = (*writer)->take_over_checkpoints(options.journal_size_limit_bytes); !taken) {
+        return taken.error();
+    }
     std::vector<std::unique_ptr<Connection>> readers;
     for (int i = 0; i < options.reader_connections; ++i) {
         auto reader = Connection::open(file, Access::read_only, options.busy_timeout);
@@ -103,15 +109,19 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::filesyst
         }
         readers.push_back(std::move(*reader));
     }
-    return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(options, std::move(*writer), std::move(readers)));
+    return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(file, options, std::move(*writer), std::move(readers)));
 }
 
-SqliteDatabase::SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer,
+SqliteDatabase::SqliteDatabase(std::filesystem::path file, SqliteOptions options, std::unique_ptr<Connection> writer,
                                std::vector<std::unique_ptr<Connection>> readers)
-    : options_(options), writer_connection_(std::move(writer)), readers_(std::move(readers)) {
+    : wal_file_(file.string() + "-wal"),
+      options_(options),
+      writer_connection_(std::move(writer)),
+      readers_(std::move(readers)) {
     for (const auto& reader : readers_) {
         free_readers_.push_back(reader.get());
     }
+    writer_connection_->on_commit([this](int frames) { note_wal_commit(frames); });
     writer_thread_ = std::thread([this] { writer_loop(); });
     writer_id_ = writer_thread_.get_id();
 }
@@ -154,27 +164,123 @@ Result<void> SqliteDatabase::enqueue_sync(WriteWork work, bool alone) {
 }
 
 void SqliteDatabase::writer_loop() {
+    using SteadyClock = std::chrono::steady_clock;
     std::vector<Unit> batch;
+    auto next_upkeep = SteadyClock::now() + options_.checkpoint_interval;
     for (;;) {
         batch.clear();
         {
             std::unique_lock lock(queue_mutex_);
-            queue_cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-            if (queue_.empty()) {
+            queue_cv_.wait_until(lock, next_upkeep, [this] { return closing_ || !queue_.empty(); });
+            if (queue_.empty() && closing_) {
                 return;  // closing, and everything queued has been committed
             }
-            const bool alone = queue_.front().alone;
-            do {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            } while (!alone && !queue_.empty() && !queue_.front().alone &&
-                     batch.size() < options_.max_units_per_commit);
+            if (!queue_.empty()) {
+                const bool alone = queue_.front().alone;
+                do {
+                    batch.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                } while (!alone && !queue_.empty() && !queue_.front().alone &&
+                         batch.size() < options_.max_units_per_commit);
+            }
         }
         std::size_t next = 0;
         while (next < batch.size()) {
             next = run_transaction(batch, next);
         }
+        bool due = SteadyClock::now() >= next_upkeep;
+        if (!due) {
+            const std::lock_guard lock(wal_mutex_);
+            due = wal_frames_ >= static_cast<std::uint64_t>(options_.checkpoint_frames) &&
+                  backfilled_frames_ < wal_frames_;
+        }
+        if (due) {
+            wal_upkeep();
+            next_upkeep = SteadyClock::now() + options_.checkpoint_interval;
+        }
     }
+}
+
+// Called by SQLite inside each COMMIT on the writer thread with the frames now in the WAL.
+void SqliteDatabase::note_wal_commit(int frames) {
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(wal_mutex_);
+    const auto count = static_cast<std::uint64_t>(std::max(frames, 0));
+    if (count < wal_frames_) {
+        backfilled_frames_ = 0;  // the WAL was restarted from its beginning
+    }
+    wal_frames_ = count;
+    if (wal_frames_ > backfilled_frames_ && !behind_since_) {
+        behind_since_ = now;
+    }
+}
+
+void SqliteDatabase::note_checkpoint(int log_frames, int checkpointed_frames) {
+    const std::lock_guard lock(wal_mutex_);
+    wal_frames_ = static_cast<std::uint64_t>(log_frames);
+    backfilled_frames_ = static_cast<std::uint64_t>(checkpointed_frames);
+    if (backfilled_frames_ >= wal_frames_) {
+        behind_since_.reset();
+        ++checkpoints_;
+    }
+}
+
+// A PASSIVE checkpoint while frames wait; once nothing waits and the file is over the limit, a TRUNCATE.
+void SqliteDatabase::wal_upkeep() {
+    Connection& connection = *writer_connection_;
+    bool behind = false;
+    {
+        const std::lock_guard lock(wal_mutex_);
+        behind = backfilled_frames_ < wal_frames_;
+    }
+    bool caught_up = !behind;
+    if (behind) {
+        auto passive = connection.checkpoint(Connection::CheckpointMode::passive);
+        if (!passive) {
+            spdlog::warn("[STORAGE_CHECKPOINT_FAILED] {}", passive.error().message);
+        } else if (passive->ran) {
+            note_checkpoint(passive->log_frames, passive->checkpointed_frames);
+            caught_up = passive->complete;
+        }
+    }
+    std::uint64_t wal_bytes = wal_file_bytes();
+    if (caught_up && wal_bytes > static_cast<std::uint64_t>(options_.journal_size_limit_bytes)) {
+        auto truncate = connection.checkpoint(Connection::CheckpointMode::truncate);
+        if (!truncate) {
+            spdlog::warn("[STORAGE_CHECKPOINT_FAILED] {}", truncate.error().message);
+        } else if (truncate->ran) {
+            note_checkpoint(truncate->log_frames, truncate->checkpointed_frames);
+            wal_bytes = wal_file_bytes();
+        }
+    }
+    warn_about_wal_size(wal_bytes);
+}
+
+void SqliteDatabase::warn_about_wal_size(std::uint64_t wal_bytes) {
+    constexpr auto repeat_after = std::chrono::minutes(1);
+    const auto now = std::chrono::steady_clock::now();
+    if (wal_bytes > options_.wal_warn_bytes) {
+        if (wal_warned_ && now - wal_warned_at_ < repeat_after) {
+            return;
+        }
+        const WriterStats current = stats();
+        spdlog::warn(
+            "[STORAGE_WAL_LARGE] the write-ahead log {} has {} bytes, over storage.wal_warn_bytes ({}): {} frames "
+            "have waited {:.0f} s for a checkpoint (a long read transaction keeps them?)",
+            wal_file_.string(), wal_bytes, options_.wal_warn_bytes, current.checkpoint_lag_frames,
+            current.checkpoint_lag_seconds);
+        wal_warned_ = true;
+        wal_warned_at_ = now;
+    } else if (wal_warned_) {
+        spdlog::info("[STORAGE_WAL_SHRUNK] the write-ahead log {} is back to {} bytes", wal_file_.string(), wal_bytes);
+        wal_warned_ = false;
+    }
+}
+
+std::uint64_t SqliteDatabase::wal_file_bytes() const {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(wal_file_, ec);
+    return ec ? 0 : static_cast<std::uint64_t>(size);
 }
 
 // Runs batch[first..] in one transaction and calls their done callbacks; returns the index of the first unit it
@@ -198,6 +304,7 @@ std::size_t SqliteDatabase::run_transaction(std::vector<Unit>& batch, std::size_
         }
     };
 
+    const auto began = std::chrono::steady_clock::now();
     if (auto begin = connection.control("BEGIN IMMEDIATE"); !begin) {
         for (std::size_t i = first; i < batch.size(); ++i) {
             finish(batch[i], begin.error());
@@ -231,6 +338,14 @@ std::size_t SqliteDatabase::run_transaction(std::vector<Unit>& batch, std::size_
         return batch.size();
     }
     commits_.fetch_add(1, std::memory_order_relaxed);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+    const auto bucket = static_cast<std::size_t>(
+        std::lower_bound(kCommitDurationBuckets.begin(), kCommitDurationBuckets.end(), took.count()) -
+        kCommitDurationBuckets.begin());
+    commit_duration_counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+    commit_duration_sum_ns_.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+        std::memory_order_relaxed);
     for (std::size_t i = first; i < batch.size(); ++i) {
         finish(batch[i], std::move(results[i - first]));
     }
@@ -435,8 +550,27 @@ void SqliteDatabase::close() {
 }
 
 WriterStats SqliteDatabase::stats() const {
-    return WriterStats{commits_.load(std::memory_order_relaxed), units_.load(std::memory_order_relaxed),
-                       failed_units_.load(std::memory_order_relaxed)};
+    WriterStats stats;
+    stats.commits = commits_.load(std::memory_order_relaxed);
+    stats.units = units_.load(std::memory_order_relaxed);
+    stats.failed_units = failed_units_.load(std::memory_order_relaxed);
+    {
+        const std::lock_guard lock(queue_mutex_);
+        stats.queue_depth = queue_.size();
+    }
+    for (std::size_t i = 0; i < commit_duration_counts_.size(); ++i) {
+        stats.commit_duration_counts[i] = commit_duration_counts_[i].load(std::memory_order_relaxed);
+    }
+    stats.commit_duration_sum_seconds =
+        static_cast<double>(commit_duration_sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+    stats.wal_bytes = wal_file_bytes();
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(wal_mutex_);
+    stats.wal_frames = wal_frames_;
+    stats.checkpoint_lag_frames = wal_frames_ > backfilled_frames_ ? wal_frames_ - backfilled_frames_ : 0;
+    stats.checkpoint_lag_seconds = behind_since_ ? std::chrono::duration<double>(now - *behind_since_).count() : 0.0;
+    stats.checkpoints = checkpoints_;
+    return stats;
 }
 
 }  // namespace headend::storage

@@ -1,14 +1,35 @@
 // The pev-binding plugin: binds PEVs on every charge (scenarios 1 and 2), configures EUMDs, records fallbacks, pins
 // LFDIs. Load it after pev-registration, whose views it reads.
+#include <map>
 #include <memory>
 
 #include "binding/roaming.hpp"
 #include "binding/service.hpp"
 #include "headend/plugin/plugin.hpp"
+#include "store.hpp"
 
 namespace {
 
 using headend::Result;
+
+// For /metrics: headend_pev_bindings{state="..."}, every state present. Nothing when the database cannot be read.
+std::vector<headend::plugin::MetricFamily> binding_metrics(headend::storage::Database& database) {
+    std::map<std::string, std::int64_t> counts;
+    auto read = database.read([&](headend::storage::Transaction& tx) -> Result<void> {
+        auto found = binding::store::bindings_by_status(tx);
+        if (!found)
+            return found.error();
+        counts = std::move(*found);
+        return {};
+    });
+    if (!read)
+        return {};
+    headend::plugin::MetricFamily family{
+        "headend_pev_bindings", "PEV bindings by state", headend::plugin::MetricType::Gauge, {}};
+    for (const char* status : binding::store::kStatuses)
+        family.samples.push_back({{{"state", status}}, static_cast<double>(counts[status])});
+    return {std::move(family)};
+}
 
 class BindingPlugin final : public headend::plugin::Plugin {
 public:
@@ -38,6 +59,7 @@ public:
             service_ = std::make_unique<binding::BindingService>(context, std::move(roaming), settings);
             if (auto started = service_->start(); !started)
                 return started;
+            context.metrics.add_collector([&database = context.database] { return binding_metrics(database); });
             context.logger.info("BIND_STARTED", "binding timeout " + std::to_string(settings.timeout_seconds) +
                                                     " s, EUMD interval " +
                                                     std::to_string(settings.default_interval_seconds) + " s");

@@ -234,4 +234,14 @@ Result<void> record_fallback(Transaction& tx, const Binding& binding, std::int64
     return record(tx, &binding, at, "fallback.recorded", {{"reason", reason}});
 }
 
+Result<std::map<std::string, std::int64_t>> bindings_by_status(Transaction& tx) {
+    auto rows = tx.query("SELECT status, COUNT(*) FROM bindings GROUP BY status");
+    if (!rows)
+        return rows.error();
+    std::map<std::string, std::int64_t> counts;
+    for (const auto& row : *rows)
+        counts[row.text(0)] = row.integer(1);
+    return counts;
+}
+
 }  // namespace binding::store

@@ -1,7 +1,9 @@
 // SQL of the binding plugin: rows, audit events and the few statements several entry points share.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,6 +18,10 @@ using headend::storage::Transaction;
 
 // Bindings not yet ended, refused or fallen back.
 inline constexpr const char* kOpen = "('requested', 'confirmed', 'acknowledged', 'active')";
+
+// Every status a binding can have (the CHECK of the bindings table).
+inline constexpr std::array<const char*, 7> kStatuses{"requested", "confirmed", "acknowledged", "active",
+                                                      "ended",     "refused",   "fallback"};
 
 struct Binding {
     std::int64_t id = 0;
@@ -71,6 +77,9 @@ Result<void> record_unbound(Transaction& tx, const std::optional<std::string>& l
 Result<void> set_status(Transaction& tx, Binding& binding, const std::string& status, std::int64_t at,
                         const std::optional<std::string>& reason = std::nullopt,
                         nlohmann::json detail = nlohmann::json::object());
+
+// How many bindings have each status; statuses without one are absent.
+Result<std::map<std::string, std::int64_t>> bindings_by_status(Transaction& tx);
 
 // The fallback record billing uses: energy at the premises goes to its account at its default rate.
 Result<void> record_fallback(Transaction& tx, const Binding& binding, std::int64_t at, const std::string& reason);

@@ -191,7 +191,13 @@ protected:
         return json_response(200, {{"status", "ok"},
                                    {"version", "0.1.0"},
                                    {"uptime_s", 93784},
-                                   {"database", {{"ok", true}}},
+                                   {"database",
+                                    {{"ok", true},
+                                     {"write_queue", 3},
+                                     {"wal_bytes", 1258291},
+                                     {"wal_warn_bytes", 67108864},
+                                     {"checkpoint_lag_frames", 340},
+                                     {"checkpoint_lag_s", 12.5}}},
                                    {"coaps", {{"port", 5684}, {"sessions", 7}, {"observations", 2}}},
                                    {"devices", 42}});
     };
@@ -454,13 +460,35 @@ TEST_F(HeadendctlTest, HealthOk) {
               "version:  0.1.0\n"
               "uptime:   1d 2h 3m 4s\n"
               "database: ok\n"
+              "storage:  WAL 1.2 MiB, 340 frames not checkpointed for 12.5 s, write queue 3\n"
               "coaps:    port 5684, 7 sessions, 2 observations\n"
               "devices:  42\n");
     const auto requests = received();
     ASSERT_EQ(requests.size(), 1U);
     EXPECT_EQ(requests[0].method, "GET");
     EXPECT_EQ(requests[0].path, "/api/v1/health");
-    EXPECT_EQ(json::parse(ctl({"health", "--json"}).out)["devices"], 42);
+    const auto scripted = json::parse(ctl({"health", "--json"}).out);
+    EXPECT_EQ(scripted["devices"], 42);
+    EXPECT_EQ(scripted["database"]["wal_bytes"], 1258291);
+    EXPECT_EQ(scripted["database"]["checkpoint_lag_frames"], 340);
+}
+
+TEST_F(HeadendctlTest, HealthFlagsAWalOverItsWarningSize) {
+    health_ = [](const Request&) {
+        return json_response(200, {{"status", "ok"},
+                                   {"database",
+                                    {{"ok", true},
+                                     {"write_queue", 0},
+                                     {"wal_bytes", 100 * 1024 * 1024},
+                                     {"wal_warn_bytes", 64 * 1024 * 1024},
+                                     {"checkpoint_lag_frames", 0},
+                                     {"checkpoint_lag_s", 0}}}});
+    };
+    const auto result = ctl({"health"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_THAT(
+        result.out,
+        HasSubstr("storage:  WAL 100.0 MiB (over the warning size, 64.0 MiB), all checkpointed, write queue 0\n"));
 }
 
 TEST_F(HeadendctlTest, HealthDegradedExitsOne) {

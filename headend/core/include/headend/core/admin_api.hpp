@@ -14,6 +14,12 @@ struct HealthReport {
     std::uint16_t coaps_port = 0;
     std::size_t sessions = 0;
     std::size_t observations = 0;  // RFC 7641 observations in force
+    // The storage writer and its write-ahead log.
+    std::size_t write_queue = 0;
+    std::uint64_t wal_bytes = 0;
+    std::uint64_t wal_warn_bytes = 0;
+    std::uint64_t checkpoint_lag_frames = 0;  // frames in the WAL not yet checkpointed
+    double checkpoint_lag_seconds = 0;        // how long the oldest of them has waited
 };
 
 // The body of POST /api/v1/devices as a NewDevice, or why it is not one ("device.invalid"). Exposed for tests and

@@ -51,6 +51,10 @@ struct Config {
     std::chrono::seconds block1_timeout{60};
     std::uint32_t max_list_limit = 255;  // upper bound for the 2030.5 `l` query parameter
 
+    // [storage]
+    std::int64_t journal_size_limit_bytes = std::int64_t{16} * 1024 * 1024;  // the WAL is truncated back to this
+    std::int64_t wal_warn_bytes = std::int64_t{64} * 1024 * 1024;            // [STORAGE_WAL_LARGE] beyond this
+
     std::vector<PluginConfig> plugins;
 };
 

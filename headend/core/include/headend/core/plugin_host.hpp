@@ -22,6 +22,7 @@ struct HostServices {
     const plugin::SepCodec& sep;
     plugin::DeviceDirectory& devices;
     std::string territory_time_zone;
+    plugin::Metrics& metrics;
 };
 
 class PluginHost {

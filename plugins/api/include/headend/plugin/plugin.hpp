@@ -17,6 +17,7 @@
 #include "headend/plugin/coap.hpp"
 #include "headend/plugin/devices.hpp"
 #include "headend/plugin/http.hpp"
+#include "headend/plugin/metrics.hpp"
 #include "headend/plugin/result.hpp"
 #include "headend/plugin/sep_codec.hpp"
 #include "headend/plugin/storage.hpp"
@@ -25,8 +26,8 @@ namespace headend::plugin {
 
 // Bumped whenever anything in this folder changes incompatibly; the host refuses other versions.
 // 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable), no publish();
-// Context::territory_time_zone.
-inline constexpr int kApiVersion = 3;
+// Context::territory_time_zone. 4: Context::metrics.
+inline constexpr int kApiVersion = 4;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 
@@ -101,6 +102,7 @@ struct Context {
     const SepCodec& sep;
     DeviceDirectory& devices;
     const std::string& territory_time_zone;  // IANA name (territory.time_zone): /tm and time-of-use periods use it
+    Metrics& metrics;                        // gauges and counters for /metrics
 };
 
 class Plugin {

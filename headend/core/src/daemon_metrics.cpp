@@ -1,0 +1,78 @@
+#include "daemon_metrics.hpp"
+
+#include <array>
+
+namespace headend::core {
+
+namespace {
+
+enum class Kind { counter, gauge };
+
+// One line per figure of han::ServerStats: name, help, kind and how to read it.
+struct CoapFigure {
+    const char* name;
+    const char* help;
+    Kind kind;
+    double (*read)(const han::ServerStats&);
+};
+
+template <typename T>
+constexpr double value(T figure) {
+    return static_cast<double>(figure);
+}
+
+using S = han::ServerStats;
+constexpr auto counter = Kind::counter;
+constexpr auto gauge = Kind::gauge;
+
+constexpr std::array kCoapFigures{
+    CoapFigure{"headend_coaps_sessions", "DTLS sessions open", gauge, [](const S& s) { return value(s.sessions); }},
+    CoapFigure{"headend_coaps_handshake_failures_total", "DTLS handshakes that failed", counter,
+               [](const S& s) { return value(s.handshake_failures); }},
+    CoapFigure{"headend_coaps_requests_total", "CoAP requests handled", counter,
+               [](const S& s) { return value(s.requests); }},
+    CoapFigure{"headend_coaps_separate_responses_total", "answers sent as separate responses (after a commit)", counter,
+               [](const S& s) { return value(s.separate_responses); }},
+    CoapFigure{"headend_coaps_retransmissions_answered_from_cache_total",
+               "retransmitted requests answered from the response cache", counter,
+               [](const S& s) { return value(s.retransmissions_answered_from_cache); }},
+    CoapFigure{"headend_coaps_exchanges_remembered", "confirmable writes remembered for retransmissions", gauge,
+               [](const S& s) { return value(s.exchanges_remembered); }},
+    CoapFigure{"headend_coaps_observations", "RFC 7641 observations in force", gauge,
+               [](const S& s) { return value(s.observations); }},
+    CoapFigure{"headend_coaps_notifications_total", "notifications sent to observers", counter,
+               [](const S& s) { return value(s.notifications); }},
+};
+
+}  // namespace
+
+void write_coap_metrics(MetricsText& out, const han::ServerStats& stats) {
+    for (const auto& figure : kCoapFigures) {
+        if (figure.kind == Kind::counter)
+            out.counter(figure.name, figure.help, figure.read(stats));
+        else
+            out.gauge(figure.name, figure.help, figure.read(stats));
+    }
+}
+
+void write_storage_metrics(MetricsText& out, const storage::WriterStats& stats) {
+    out.gauge("headend_storage_write_queue_depth", "write units waiting for the storage writer",
+              value(stats.queue_depth));
+    out.counter("headend_storage_commits_total", "transactions committed by the storage writer", value(stats.commits));
+    out.counter("headend_storage_write_units_total", "write units run, failed ones included", value(stats.units));
+    out.counter("headend_storage_failed_write_units_total", "write units that ended in an error",
+                value(stats.failed_units));
+    out.histogram("headend_storage_commit_duration_seconds",
+                  "duration of the storage writer's transactions, BEGIN to durable COMMIT",
+                  storage::kCommitDurationBuckets, stats.commit_duration_counts, stats.commit_duration_sum_seconds);
+    out.gauge("headend_storage_wal_bytes", "size of the SQLite write-ahead log file", value(stats.wal_bytes));
+    out.gauge("headend_storage_wal_checkpoint_lag_frames", "frames in the write-ahead log not yet checkpointed",
+              value(stats.checkpoint_lag_frames));
+    out.gauge("headend_storage_wal_checkpoint_lag_seconds",
+              "how long the oldest frame not yet checkpointed has waited (0 when none waits)",
+              stats.checkpoint_lag_seconds);
+    out.counter("headend_storage_wal_checkpoints_total", "checkpoints that left no frame behind",
+                value(stats.checkpoints));
+}
+
+}  // namespace headend::core
