@@ -589,6 +589,8 @@ TEST_F(DaemonTest, MetricsAreServedInThePrometheusTextFormatWithTheToken) {
         ASSERT_TRUE(answer) << answer.error().message;
         EXPECT_EQ(answer->code, 205);
     }
+    // A device whose certificate does not chain to a trusted CA, refused during its handshake.
+    EXPECT_FALSE(han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), pev_credentials(*untrusted_)));
     auto scraped = admin_get("/metrics");
     ASSERT_TRUE(scraped);
     ASSERT_EQ(scraped->status, 200) << scraped->body;
@@ -602,6 +604,15 @@ TEST_F(DaemonTest, MetricsAreServedInThePrometheusTextFormatWithTheToken) {
     EXPECT_GE(sample(text, "headend_coaps_separate_responses_total"), 0) << text;
     EXPECT_GE(sample(text, "headend_coaps_retransmissions_answered_from_cache_total"), 0) << text;
     EXPECT_GE(sample(text, "headend_coaps_exchanges_remembered"), 0) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_answers_total{code=\"2.05\",method=\"GET\"}"), 2) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_sessions_by_kind{kind=\"psk\"}"), 1) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_sessions_by_kind{kind=\"certificate\"}"), 0) << text;
+    EXPECT_GE(sample(text, "headend_coaps_handshakes_completed_total"), 1) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_handshake_refusals_total{reason=\"certificate_refused\"}"), 1) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_handshake_refusals_total{reason=\"unknown_psk_identity\"}"), 0) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_block1_transfers"), 0) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_receive_buffer_drops_total"), 0) << text;
+    EXPECT_GT(sample(text, "headend_coaps_receive_buffer_bytes"), 0) << text;
     EXPECT_EQ(sample(text, "headend_storage_write_queue_depth"), 0) << text;
     // The devices added in SetUp and the migrations committed through the writer, each timed.
     EXPECT_GE(sample(text, "headend_storage_commit_duration_seconds_count"), 3) << text;

@@ -1,12 +1,16 @@
 #include "han/coap_server.hpp"
 
 #include <coap3/coap.h>
+#include <dirent.h>
+#include <linux/sock_diag.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
@@ -117,6 +121,60 @@ bool reserved_block_size(const coap_pdu_t* pdu, std::uint16_t number) {
     return value && (*value & 7U) == 7U;
 }
 
+const char* method_name(coap_pdu_code_t code) {
+    switch (code) {
+        case COAP_REQUEST_CODE_GET:
+            return "GET";
+        case COAP_REQUEST_CODE_POST:
+            return "POST";
+        case COAP_REQUEST_CODE_PUT:
+            return "PUT";
+        case COAP_REQUEST_CODE_DELETE:
+            return "DELETE";
+        default:
+            return "other";
+    }
+}
+
+// libcoap 4.3.1 does not hand out its endpoint's socket: find the UDP socket bound to our port among our own
+// descriptors. -1 if none (then the buffer keeps the system default and drops are not counted).
+int find_udp_socket(std::uint16_t port) {
+    DIR* fds = opendir("/proc/self/fd");
+    if (fds == nullptr)
+        return -1;
+    int found = -1;
+    while (const dirent* entry = readdir(fds)) {
+        const int fd = std::atoi(entry->d_name);
+        int type = 0;
+        socklen_t type_length = sizeof type;
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_DGRAM ||
+            getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+            continue;
+        std::uint16_t bound = 0;
+        if (address.ss_family == AF_INET)
+            bound = ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+        else if (address.ss_family == AF_INET6)
+            bound = ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+        if (bound == port) {
+            found = fd;
+            break;
+        }
+    }
+    closedir(fds);
+    return found;
+}
+
+bool is_ecdsa_p256(EVP_PKEY* key) {
+    if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+        return false;
+    std::array<char, 64> group{};
+    std::size_t length = 0;
+    return EVP_PKEY_get_group_name(key, group.data(), group.size(), &length) == 1 &&
+           std::string_view(group.data(), length) == "prime256v1";
+}
+
 // A short strong validator so block-wise readers notice a representation that changed between blocks.
 std::string etag_of(const std::string& body) {
     std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
@@ -204,9 +262,20 @@ public:
         return found == live_certificates_.end() ? std::nullopt : std::optional(found->second.serial);
     }
     ServerStats stats() const {
-        std::lock_guard lock(stats_mutex_);
+        std::unique_lock lock(stats_mutex_);
         ServerStats stats = stats_;
+        lock.unlock();
         stats.exchanges_remembered = exchanges_remembered_.load();
+        if (socket_fd_ >= 0) {
+            std::array<std::uint32_t, SK_MEMINFO_VARS> meminfo{};
+            socklen_t length = sizeof meminfo;
+            if (getsockopt(socket_fd_, SOL_SOCKET, SO_MEMINFO, meminfo.data(), &length) == 0)
+                stats.receive_buffer_drops = meminfo[SK_MEMINFO_DROPS];
+            int granted = 0;
+            socklen_t granted_length = sizeof granted;
+            if (getsockopt(socket_fd_, SOL_SOCKET, SO_RCVBUF, &granted, &granted_length) == 0)
+                stats.receive_buffer_bytes = static_cast<std::size_t>(granted);
+        }
         return stats;
     }
 
@@ -319,6 +388,27 @@ private:
         std::lock_guard lock(stats_mutex_);
         ++(stats_.*field);
     }
+    void count_answer(const char* method, int code) {
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.answers[{method, code}];
+    }
+    void count_refusal(const char* reason) {
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.handshake_refusals[reason];
+    }
+    void count_block1_transfers() {
+        std::lock_guard lock(stats_mutex_);
+        stats_.block1_in_progress = block1_.pending();
+    }
+    // A session known (+1) or forgotten (-1).
+    void count_session(const SessionInfo& info, int change) {
+        std::lock_guard lock(stats_mutex_);
+        auto& kind = info.certificate ? stats_.sessions_certificate : stats_.sessions_psk;
+        kind = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(kind) + change);
+        stats_.sessions = stats_.sessions_certificate + stats_.sessions_psk;
+        if (change > 0)
+            ++stats_.handshakes_completed;
+    }
 
     boost::asio::io_context& io_;
     ServerOptions options_;
@@ -367,6 +457,7 @@ private:
 
     mutable std::mutex stats_mutex_;
     ServerStats stats_;
+    int socket_fd_ = -1;  // the endpoint's UDP socket (libcoap's), for its buffer size and drop count
 };
 
 headend::Result<void> CoapServer::Impl::start() {
@@ -466,6 +557,13 @@ headend::Result<void> CoapServer::Impl::start() {
     const std::string endpoint_text = coap_endpoint_str(endpoint);
     const auto colon = endpoint_text.rfind(':');
     port_ = static_cast<std::uint16_t>(std::stoi(endpoint_text.substr(colon + 1)));
+    socket_fd_ = find_udp_socket(port_);
+    if (socket_fd_ >= 0) {
+        // As root the configured size is granted whatever net.core.rmem_max says; otherwise up to that maximum.
+        const int wanted = static_cast<int>(std::min<std::size_t>(options_.limits.receive_buffer_bytes, INT32_MAX / 2));
+        if (setsockopt(socket_fd_, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, sizeof wanted) != 0)
+            setsockopt(socket_fd_, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof wanted);
+    }
 
     coap_resource_t* unknown = coap_resource_unknown_init2(&Impl::on_request, 0);
     coap_register_request_handler(unknown, COAP_REQUEST_GET, &Impl::on_request);
@@ -602,6 +700,7 @@ void CoapServer::Impl::schedule_housekeeping() {
         if (!self || error || self->stopped_)
             return;
         self->block1_.expire(Block1Assembler::Clock::now());
+        self->count_block1_transfers();
         self->check_quiet_observers(std::chrono::steady_clock::now());
         self->schedule_housekeeping();
     });
@@ -635,10 +734,7 @@ SessionInfo& CoapServer::Impl::session_info(coap_session_t* session) {
     } else if (const coap_bin_const_t* psk_identity = coap_session_get_psk_identity(session)) {
         info.psk_identity.assign(reinterpret_cast<const char*>(psk_identity->s), psk_identity->length);
     }
-    {
-        std::lock_guard lock(stats_mutex_);
-        stats_.sessions = sessions_.size() + 1;
-    }
+    count_session(info, +1);
     return sessions_.emplace(session, std::move(info)).first->second;
 }
 
@@ -682,9 +778,8 @@ void CoapServer::Impl::forget_session(coap_session_t* session) {
     exchanges_.forget_session(key);
     block1_.forget_prefix(key + '|');
     end_observations_of(key);
+    count_session(it->second, -1);
     sessions_.erase(it);
-    std::lock_guard lock(stats_mutex_);
-    stats_.sessions = sessions_.size();
 }
 
 bool CoapServer::Impl::reserve_observation(const std::string& identity, const ObserverKey& key) {
@@ -1000,6 +1095,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     const auto method = method_of(coap_pdu_get_code(request));
     if (!method) {
         write_response(response, CachedResponse{static_cast<int>(Code::MethodNotAllowed), {}, {}});
+        count_answer("other", static_cast<int>(Code::MethodNotAllowed));
         return;
     }
     req.method = *method;
@@ -1024,9 +1120,11 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
             exchanges_remembered_ = exchanges_.size();
         }
     };
+    const char* method_text = method_name(coap_pdu_get_code(request));
     auto answer_now = [&](const CachedResponse& answer) {
         remember(answer);
         write_response(response, answer);
+        count_answer(method_text, answer.code);
     };
 
     if (reserved_block_size(request, kOptionBlock1) || reserved_block_size(request, kOptionBlock2)) {
@@ -1056,6 +1154,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
             size1 = static_cast<std::size_t>(*value);
         const std::string transfer_key = session_key + '|' + std::to_string(static_cast<int>(req.method)) + req.path;
         auto outcome = block1_.add(transfer_key, option, size1, payload, now);
+        count_block1_transfers();
         const std::string echo = encode_uint((std::uint64_t{block1.num} << 4) | (block1.m ? 8U : 0U) | block1.szx);
         if (std::holds_alternative<Block1Assembler::Continue>(outcome)) {
             answer_now(CachedResponse{231, {{kOptionBlock1, echo}}, {}});
@@ -1125,8 +1224,8 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
     hold_for_answer(session);  // released once the answer has gone out (or the server stops)
 
     headend::coap::Responder responder = [pending, weak, session, separate_type, token, session_key, mid,
-                                          confirmable_exchange, block1_echo, block2, now,
-                                          registering](Response answer) mutable {
+                                          confirmable_exchange, block1_echo, block2, now, registering,
+                                          method_text](Response answer) mutable {
         {
             std::lock_guard lock(pending->mutex);
             if (pending->answered)
@@ -1141,7 +1240,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
         if (!self)
             return;
         boost::asio::post(self->io_, [weak, session, separate_type, token, session_key, mid, confirmable_exchange,
-                                      block1_echo, block2, now, registering, answer = std::move(answer)] {
+                                      block1_echo, block2, now, registering, method_text, answer = std::move(answer)] {
             auto server = weak.lock();
             if (!server || server->stopped_)
                 return;
@@ -1164,6 +1263,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
             }
             server->send_message(session, separate_type, token, built);
             server->count(&ServerStats::separate_responses);
+            server->count_answer(method_text, built.code);
             server->release_answer_hold(session);
         });
     };
@@ -1281,6 +1381,7 @@ const coap_bin_const_t* CoapServer::Impl::on_psk_identity(coap_bin_const_t* iden
             // An unknown identity goes on with a key nobody has, so it fails as a wrong key does: silently, at the
             // Finished message. Refusing it here would send an alert and tell a prober which identities exist.
             spdlog::info("[HAN_PSK_UNKNOWN] handshake with unknown PSK identity '{}' will fail", name);
+            self->count_refusal("unknown_psk_identity");
             self->psk_answer_.s = self->decoy_psk_.data();
             self->psk_answer_.length = self->decoy_psk_.size();
             return &self->psk_answer_;
@@ -1326,10 +1427,21 @@ int CoapServer::Impl::on_verify_chain(X509_STORE_CTX* store, void* arg) noexcept
 
 // Logs why a device certificate was refused; the verdict is OpenSSL's.
 int CoapServer::Impl::on_verify_certificate(int preverify_ok, X509_STORE_CTX* store) noexcept {
+    // Device certificates carry ECDSA P-256 keys (DESIGN §4); one the CA signed over another key is refused too.
+    if (preverify_ok != 0 && X509_STORE_CTX_get_error_depth(store) == 0 &&
+        !is_ecdsa_p256(X509_get0_pubkey(X509_STORE_CTX_get_current_cert(store)))) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+        preverify_ok = 0;
+    }
     if (preverify_ok == 0) {
         spdlog::info("[HAN_CERT_REFUSED] device certificate refused at depth {}: {}",
                      X509_STORE_CTX_get_error_depth(store),
                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+        const auto* ssl =
+            static_cast<const SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+        const auto* session = ssl != nullptr ? static_cast<const coap_session_t*>(SSL_get_app_data(ssl)) : nullptr;
+        if (auto self = session != nullptr ? server_of(session) : nullptr)
+            self->count_refusal("certificate_refused");
     }
     return preverify_ok;
 }

@@ -208,6 +208,24 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     limits.positive("max_body_bytes", config.max_body_bytes);
     limits.seconds("block1_timeout_s", config.block1_timeout);
     limits.positive("max_list_limit", config.max_list_limit);
+    limits.read<std::int64_t>("ack_timeout_ms", [&](std::int64_t v) -> std::optional<std::string> {
+        if (v < 1000 || v > 60000)
+            return "CoAP ACK_TIMEOUT is 1000..60000 ms (libcoap 4.3.1 takes nothing under a second)";
+        config.ack_timeout = std::chrono::milliseconds(v);
+        return std::nullopt;
+    });
+    limits.read<std::int64_t>("max_retransmit", [&](std::int64_t v) -> std::optional<std::string> {
+        if (v < 1 || v > 10)
+            return "CoAP MAX_RETRANSMIT is 1..10";
+        config.max_retransmit = static_cast<std::uint32_t>(v);
+        return std::nullopt;
+    });
+    limits.read<std::int64_t>("receive_buffer_bytes", [&](std::int64_t v) -> std::optional<std::string> {
+        if (v < 65536 || v > std::int64_t{1} << 30)
+            return "the receive buffer is 65536..1073741824 bytes";
+        config.receive_buffer_bytes = static_cast<std::size_t>(v);
+        return std::nullopt;
+    });
     limits.refuse_unknown_keys();
     if (auto error = limits.error())
         return *error;
@@ -314,10 +332,13 @@ time_quality = 4                    # IEEE 2030.5 Time.quality of our clock sour
 max_sessions = 10000              # DTLS sessions; the least recently used idle one goes beyond this
 max_handshakes = 128              # DTLS handshakes in progress
 idle_timeout_s = 300              # idle DTLS sessions are closed after this
-max_observers_per_identity = 16   # RFC 7641 observations per device identity (5.03 beyond)
+max_observers_per_identity = 16   # RFC 7641 observations per device identity (beyond: GETs served, not registered)
 max_body_bytes = 16384            # request bodies after Block1 reassembly (4.13 beyond)
 block1_timeout_s = 60             # unfinished Block1 uploads are dropped after this
 max_list_limit = 255              # upper bound of the 2030.5 list query parameter l
+ack_timeout_ms = 2000             # CoAP ACK_TIMEOUT for separate responses and notifications (1000..60000)
+max_retransmit = 4                # CoAP MAX_RETRANSMIT; an observer that never acknowledges is dropped after it
+receive_buffer_bytes = 4194304    # the HAN socket's kernel receive buffer, for bursts (drops are a metric)
 
 [storage]
 # SQLite's write-ahead log: checkpoints catch up once readers let go, and a WAL file larger than this is truncated

@@ -42,6 +42,15 @@ constexpr std::array kCoapFigures{
                [](const S& s) { return value(s.observations); }},
     CoapFigure{"headend_coaps_notifications_total", "notifications sent to observers", counter,
                [](const S& s) { return value(s.notifications); }},
+    CoapFigure{"headend_coaps_handshakes_completed_total", "DTLS handshakes completed", counter,
+               [](const S& s) { return value(s.handshakes_completed); }},
+    CoapFigure{"headend_coaps_block1_transfers", "Block1 uploads in progress", gauge,
+               [](const S& s) { return value(s.block1_in_progress); }},
+    CoapFigure{"headend_coaps_receive_buffer_drops_total",
+               "datagrams the kernel dropped because the HAN socket's receive buffer was full", counter,
+               [](const S& s) { return value(s.receive_buffer_drops); }},
+    CoapFigure{"headend_coaps_receive_buffer_bytes", "the HAN socket's receive buffer as the kernel granted it", gauge,
+               [](const S& s) { return value(s.receive_buffer_bytes); }},
 };
 
 }  // namespace
@@ -53,6 +62,31 @@ void write_coap_metrics(MetricsText& out, const han::ServerStats& stats) {
         else
             out.gauge(figure.name, figure.help, figure.read(stats));
     }
+    using plugin::MetricFamily;
+    using plugin::MetricSample;
+    using plugin::MetricType;
+    MetricFamily sessions{"headend_coaps_sessions_by_kind", "DTLS sessions open by credential", MetricType::Gauge, {}};
+    sessions.samples = {MetricSample{{{"kind", "psk"}}, value(stats.sessions_psk)},
+                        MetricSample{{{"kind", "certificate"}}, value(stats.sessions_certificate)}};
+    out.family(sessions);
+    MetricFamily refusals{"headend_coaps_handshake_refusals_total",
+                          "DTLS handshakes the server refused, by reason",
+                          MetricType::Counter,
+                          {}};
+    for (const char* reason : {"certificate_refused", "unknown_psk_identity"}) {
+        const auto found = stats.handshake_refusals.find(reason);
+        refusals.samples.push_back(
+            MetricSample{{{"reason", reason}}, found == stats.handshake_refusals.end() ? 0.0 : value(found->second)});
+    }
+    out.family(refusals);
+    MetricFamily answers{
+        "headend_coaps_answers_total", "CoAP requests answered, by method and response code", MetricType::Counter, {}};
+    for (const auto& [key, count] : stats.answers) {
+        const std::string code = std::to_string(key.second / 100) + "." + (key.second % 100 < 10 ? "0" : "") +
+                                 std::to_string(key.second % 100);
+        answers.samples.push_back(MetricSample{{{"method", key.first}, {"code", code}}, value(count)});
+    }
+    out.family(answers);
 }
 
 void write_storage_metrics(MetricsText& out, const storage::WriterStats& stats) {

@@ -40,6 +40,9 @@ time_zone = "Europe/Berlin"
 [limits]
 max_body_bytes = 2048
 idle_timeout_s = 30
+ack_timeout_ms = 1500
+max_retransmit = 2
+receive_buffer_bytes = 1048576
 [storage]
 journal_size_limit_bytes = 1048576
 wal_warn_bytes = 4194304
@@ -53,6 +56,9 @@ wal_warn_bytes = 4194304
     EXPECT_EQ(config->time_zone, "Europe/Berlin");
     EXPECT_EQ(config->max_body_bytes, 2048U);
     EXPECT_EQ(config->idle_timeout, std::chrono::seconds(30));
+    EXPECT_EQ(config->ack_timeout, std::chrono::milliseconds(1500));
+    EXPECT_EQ(config->max_retransmit, 2U);
+    EXPECT_EQ(config->receive_buffer_bytes, 1048576U);
     EXPECT_EQ(config->journal_size_limit_bytes, 1048576);
     EXPECT_EQ(config->wal_warn_bytes, 4194304);
 }
@@ -81,6 +87,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadConfig{"[limits]\nmax_sessions = 0\n", "limits.max_sessions"},
                       BadConfig{"[limits]\nmax_sesions = 5\n", "limits.max_sesions"},
                       BadConfig{"[tls]\ndevice_ca = \"one.pem\"\n", "tls.device_ca"},
+                      BadConfig{"[limits]\nack_timeout_ms = 500\n", "limits.ack_timeout_ms"},
+                      BadConfig{"[limits]\nmax_retransmit = 0\n", "limits.max_retransmit"},
+                      BadConfig{"[limits]\nreceive_buffer_bytes = 100\n", "limits.receive_buffer_bytes"},
                       BadConfig{"[storage]\nwal_warn_bytes = 0\n", "storage.wal_warn_bytes"},
                       BadConfig{"[storage]\njournal_size_limit_bytes = -1\n", "storage.journal_size_limit_bytes"},
                       BadConfig{"[storage]\nwal_limit = 1\n", "storage.wal_limit"},

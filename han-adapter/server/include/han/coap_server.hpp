@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ struct ServerLimits {
     // notifications, the liveness checks of observed sessions.
     std::chrono::milliseconds ack_timeout{2000};  // at least 1 s (libcoap 4.3.1 ignores less)
     unsigned max_retransmit = 4;
+    // The HAN socket's kernel receive buffer, sized for bursts (a storm of handshakes, a premises coming back).
+    std::size_t receive_buffer_bytes = 4 * 1024 * 1024;
 };
 
 struct ServerCredentials {
@@ -52,13 +55,24 @@ struct ServerOptions {
 
 struct ServerStats {
     std::uint64_t requests = 0;
+    // Answers by method ("GET", "POST", "PUT", "DELETE", "other") and response code (205, 404, …); retransmissions
+    // answered from the cache are counted there instead.
+    std::map<std::pair<std::string, int>, std::uint64_t> answers;
     std::uint64_t retransmissions_answered_from_cache = 0;
     std::size_t exchanges_remembered = 0;  // confirmable writes held for retransmissions
     std::uint64_t separate_responses = 0;
-    std::uint64_t notifications = 0;  // sent to observers, errors that ended an observation included
-    std::size_t observations = 0;     // current
-    std::uint64_t handshake_failures = 0;
+    std::uint64_t notifications = 0;       // sent to observers, errors that ended an observation included
+    std::size_t observations = 0;          // current
+    std::uint64_t handshake_failures = 0;  // DTLS errors, whatever their cause
+    std::uint64_t handshakes_completed = 0;
+    // Handshakes the server itself refused, by reason: "certificate_refused", "unknown_psk_identity".
+    std::map<std::string, std::uint64_t> handshake_refusals;
     std::size_t sessions = 0;
+    std::size_t sessions_psk = 0;
+    std::size_t sessions_certificate = 0;
+    std::size_t block1_in_progress = 0;
+    std::uint64_t receive_buffer_drops = 0;  // datagrams the kernel dropped because the socket's buffer was full
+    std::size_t receive_buffer_bytes = 0;    // the buffer the kernel granted
 };
 
 class CoapServer final : public headend::coap::ResourceRegistry {

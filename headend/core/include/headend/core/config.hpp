@@ -49,7 +49,10 @@ struct Config {
     std::size_t max_observers_per_identity = 16;
     std::size_t max_body_bytes = 16384;
     std::chrono::seconds block1_timeout{60};
-    std::uint32_t max_list_limit = 255;  // upper bound for the 2030.5 `l` query parameter
+    std::uint32_t max_list_limit = 255;                  // upper bound for the 2030.5 `l` query parameter
+    std::chrono::milliseconds ack_timeout{2000};         // CoAP ACK_TIMEOUT for what the server sends confirmable
+    std::uint32_t max_retransmit = 4;                    // CoAP MAX_RETRANSMIT
+    std::size_t receive_buffer_bytes = 4 * 1024 * 1024;  // the HAN socket's kernel receive buffer
 
     // [storage]
     std::int64_t journal_size_limit_bytes = std::int64_t{16} * 1024 * 1024;  // the WAL is truncated back to this
