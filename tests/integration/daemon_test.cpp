@@ -262,6 +262,23 @@ TEST_F(DaemonTest, ADeviceReconnectsWithItsVerifiedCertificateWhileStrangersStay
     }
 }
 
+// DESIGN §4: device certificates are ECDSA P-256. One the trusted manufacturer CA signed over an RSA key is refused.
+TEST_F(DaemonTest, AnRsaDeviceCertificateFromATrustedCaIsRefused) {
+    const fs::path dir = data_dir_ / "rsa-device";
+    fs::create_directories(dir);
+    const fs::path ca_key = manufacturer_ca_->parent_path() / "ca.key";
+    const auto made = run("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=rsa-device -days 30 -CA " +
+                          manufacturer_ca_->string() + " -CAkey " + ca_key.string() + " -keyout " +
+                          (dir / "device.key").string() + " -out " + (dir / "device.pem").string());
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+    const auto chains = run("openssl verify -CAfile " + manufacturer_ca_->string() + " " + (dir / "device.pem").string());
+    ASSERT_EQ(chains.exit_code, 0) << chains.output;  // so only its key type can be the reason
+    auto rsa = han::DeviceClient::connect(
+        "127.0.0.1", daemon_->coaps_port(),
+        han::ClientCredentials::certificate(dir / "device.pem", dir / "device.key", data_dir_ / "tls" / "ca.pem"));
+    EXPECT_FALSE(rsa);
+}
+
 TEST_F(DaemonTest, TrustedButUnregisteredCertificateSeesOnlyPublicResources) {
     auto client = connect(pev_credentials(*guest_pev_));
     ASSERT_TRUE(client);

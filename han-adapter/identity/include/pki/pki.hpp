@@ -1,4 +1,5 @@
-// Test and lab PKI: an ECDSA P-256 CA and the device/server certificates it issues, written as PEM + DER files.
+// Certificate issuance: an ECDSA P-256 CA and the device/server certificates it issues, written as PEM + DER files.
+// Used by the daemon for its own certificate on first start, by headend-pki, and by tests and the emulators.
 #pragma once
 
 #include <filesystem>
