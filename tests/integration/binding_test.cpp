@@ -344,5 +344,98 @@ TEST_F(BindingTest, OnlyTheDeviceItselfReadsItsBinding) {
     EXPECT_EQ(acknowledge(*car, std::string(40, 'B'), std::string(32, 'A')), 400);
 }
 
+TEST_F(BindingTest, WritesToABindingAreRefusedWithoutAnsweringTheBindingOrChangingIt) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    auto eumd = psk_device("eumd-1");
+    ASSERT_TRUE(car && esci && eumd);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string pev_binding = requested.location_path + "/bnd";
+    const std::string eumd_binding = edev(headend_.device_id("eumd-1")) + "/bnd";
+    const auto steps_before = audit_steps(kHomeVin);
+    const auto bindings_before = bindings();
+
+    // A document a device might try to write over its binding: active, with a key of its own.
+    sep::PEVBinding forged;
+    forged.status = sep::BindingStatus::kActive;
+    forged.premises_id = "P1";
+    forged.program_id = "EV-TOU";
+    forged.tariff_profile_link = sep::Link{"/tp/EV-TOU"};
+    forged.interval_length = 60;
+    forged.mrid = std::string(32, 'C');
+    for (const auto method : {han::Method::put, han::Method::post, han::Method::del}) {
+        for (auto& [client, path] : {std::pair{car.get(), pev_binding}, std::pair{eumd.get(), eumd_binding},
+                                     std::pair{esci.get(), pev_binding}}) {
+            han::ClientRequest request;
+            request.method = method;
+            request.path = path;
+            if (method != han::Method::del) {
+                request.body = sep::encode(forged);
+                request.content_format = 41;
+            }
+            auto answer = client->request(request);
+            ASSERT_TRUE(answer) << path;
+            EXPECT_EQ(answer->code, 405) << path << " method " << static_cast<int>(method);
+            EXPECT_EQ(answer->body.find("rb-"), std::string::npos) << answer->body;  // no re-bind PSK identity
+            EXPECT_EQ(answer->body.find("PEVBinding"), std::string::npos) << answer->body;
+        }
+    }
+    // Nothing read, installed or changed: the first GET is still the one that hands out the credential.
+    EXPECT_EQ(audit_steps(kHomeVin), steps_before);
+    EXPECT_EQ(bindings(), bindings_before);
+    const auto confirmation = read_binding(*car, pev_binding);
+    EXPECT_EQ(confirmation.status, sep::BindingStatus::kConfirmed);
+    EXPECT_EQ(confirmation.interval_length, 900U);
+    EXPECT_TRUE(confirmation.rebind_psk_key);
+    const auto after = audit_steps(kHomeVin);
+    EXPECT_EQ(std::count(after.begin(), after.end(), "pev.read_binding"), 1);
+}
+
+TEST_F(BindingTest, EveryPluginResourceRefusesTheMethodsItDoesNotServe) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    ASSERT_TRUE(car && esci);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string ps = requested.location_path + "/ps";
+    const auto steps_before = audit_steps(kHomeVin);
+    const std::vector<std::pair<han::Method, std::string>> refused = {
+        {han::Method::post, ps},          {han::Method::del, ps},
+        {han::Method::get, "/rsps/bnd"},  {han::Method::put, "/rsps/bnd"},
+        {han::Method::del, "/rsps/bnd"},  {han::Method::post, "/tp"},
+        {han::Method::put, "/tp/EV-TOU"}, {han::Method::del, "/tp/EV-TOU/rc/1/tti"},
+    };
+    for (const auto& [method, path] : refused) {
+        han::ClientRequest request;
+        request.method = method;
+        request.path = path;
+        if (method == han::Method::post || method == han::Method::put) {
+            sep::PowerStatus status;
+            status.changed_time = 1;
+            status.current_power_source = 2;
+            request.body = sep::encode(status);
+            request.content_format = 41;
+        }
+        auto answer = car->request(request);
+        ASSERT_TRUE(answer) << path;
+        EXPECT_EQ(answer->code, 405) << path << " method " << static_cast<int>(method);
+    }
+    // The plugins' admin routes likewise.
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"DELETE", "/api/v1/bindings"},
+             {"POST", "/api/v1/pevs/" + std::string(kHomeVin) + "/audit"},
+             {"PUT", "/api/v1/alarms"},
+             {"POST", "/api/v1/fallbacks"},
+             {"POST", "/api/v1/premises/P1/eumd-interval"},
+             {"PUT", "/api/v1/enrollments"},
+         })
+        EXPECT_EQ(admin(method, path, R"({"seconds": 300})").first, 405) << method << " " << path;
+    EXPECT_EQ(audit_steps(kHomeVin), steps_before);
+    EXPECT_EQ(car->get(ps)->code, 404);  // no PowerStatus was stored
+}
+
 }  // namespace
 }  // namespace headend

@@ -489,6 +489,11 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     }
 
     void get_binding(const Request& request, const Responder& respond) {
+        // Read-only: a write must neither change anything nor be answered with the binding (its re-bind key).
+        if (request.method != headend::coap::Method::Get) {
+            respond(plain(Code::MethodNotAllowed));
+            return;
+        }
         const auto id = device_param(request);
         const auto device = id ? context.devices.find(*id) : std::nullopt;
         if (!device || request.peer.device_id != device->id) {
