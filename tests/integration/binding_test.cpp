@@ -437,5 +437,44 @@ TEST_F(BindingTest, EveryPluginResourceRefusesTheMethodsItDoesNotServe) {
     EXPECT_EQ(car->get(ps)->code, 404);  // no PowerStatus was stored
 }
 
+TEST_F(BindingTest, WritesInAnyContentFormatButXmlAreRefusedWith415AndStoreNothing) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    ASSERT_TRUE(car && esci);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string ps = requested.location_path + "/ps";
+    const auto confirmation = read_binding(*car, requested.location_path + "/bnd");
+    const auto steps_before = audit_steps(kHomeVin);
+    const auto bindings_before = bindings();
+
+    // Well-formed documents that would end the binding (unplugged) or acknowledge it, labelled as something else:
+    // text/plain, application/octet-stream, application/json, application/cbor, application/exi.
+    sep::PowerStatus unplugged;
+    unplugged.changed_time = 1;
+    unplugged.current_power_source = 2;
+    sep::Response acknowledgement;
+    acknowledgement.end_device_lfdi = files.identity.lfdi;
+    acknowledgement.status = 1;
+    acknowledgement.subject = confirmation.mrid;
+    for (const int format : {0, 42, 50, 60, 47}) {
+        auto put = car->put(ps, sep::encode(unplugged), format);
+        ASSERT_TRUE(put);
+        EXPECT_EQ(put->code, 415) << "Content-Format " << format;
+        auto post = car->post("/rsps/bnd", sep::encode(acknowledgement), format);
+        ASSERT_TRUE(post);
+        EXPECT_EQ(post->code, 415) << "Content-Format " << format;
+    }
+    EXPECT_EQ(audit_steps(kHomeVin), steps_before);
+    EXPECT_EQ(bindings(), bindings_before);
+    EXPECT_EQ(car->get(ps)->code, 404);  // no PowerStatus stored
+
+    // The same documents as application/xml are taken.
+    EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
+    EXPECT_EQ(power(*car, requested.location_path, 2), 204);
+    EXPECT_EQ(bindings()[0]["status"], "ended");
+}
+
 }  // namespace
 }  // namespace headend

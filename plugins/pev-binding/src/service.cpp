@@ -77,6 +77,11 @@ Response plain(Code code, std::string text = {}) {
     return Response{code, std::move(text), 0, "", std::nullopt};
 }
 
+// Devices write SEP XML (Content-Format 41); a request without the option is taken as XML, as the core does.
+bool xml_body(const Request& request) {
+    return !request.content_format || *request.content_format == headend::coap::kContentFormatXml;
+}
+
 std::string binding_path(std::int64_t device_id) {
     return "/edev/" + std::to_string(device_id) + "/bnd";
 }
@@ -664,7 +669,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             respond(forbidden());
             return;
         }
-        if (request.content_format && *request.content_format != headend::coap::kContentFormatXml) {
+        if (!xml_body(request)) {
             respond(plain(Code::UnsupportedContentFormat));
             return;
         }
@@ -785,6 +790,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         const auto id = device_param(request);
         if (!id || request.peer.device_id != *id || request.peer.device_type != DeviceType::Pev) {
             respond(forbidden());
+            return;
+        }
+        if (!xml_body(request)) {
+            respond(plain(Code::UnsupportedContentFormat));
             return;
         }
         auto status = context.sep.decode<sep::PowerStatus>(request.body);
