@@ -388,7 +388,9 @@ TEST_F(Faults, UnenrolledVinIsRefusedWithAFallback) {
 
 TEST_F(Faults, WrongPremisesForAHomeOnlyPevIsRefusedWithAFallback) {
     pev_ = make_pev("pev-home", headend_->pev_certificate("pev-home", testing::kHomeOnlyVin));
-    scenario1(9);  // bound and pinned at home first
+    // Bound and pinned at home first, then unplugged: a refusal never ends a binding, so it must be bound nowhere.
+    scenario1(11);
+    ASSERT_TRUE(pev_->unplug());
     auto neighbour = emulator::Esci("esci-2", endpoint_, psk("esci-2"), log_);
     ASSERT_TRUE(neighbour.connect());
     auto answer = neighbour.request_binding(pev_->identity());
@@ -397,6 +399,7 @@ TEST_F(Faults, WrongPremisesForAHomeOnlyPevIsRefusedWithAFallback) {
     EXPECT_NE(answer->reason.find("not enrolled for guest charging"), std::string::npos);
     const auto fallbacks = headend_->admin("GET", "/api/v1/fallbacks?premises=P2").second["fallbacks"];
     ASSERT_EQ(fallbacks.size(), 1U);
+    EXPECT_EQ(latest_binding()["status"], "refused");
 }
 
 TEST_F(Faults, ClonedVinIsRefusedAndRaisesAnAlarm) {

@@ -197,7 +197,9 @@ TEST_F(BindingTest, RefusalsRecordAFallbackAndTheReason) {
     // A home-only PEV at another customer's premises.
     const auto home_only = pev_certificate("pev-home-only", kHomeOnlyVin);
     auto home_only_car = pev(home_only);
-    ASSERT_EQ(request_binding(*esci, home_only.identity).code, 201);  // pinned at home first
+    const auto at_home = request_binding(*esci, home_only.identity);  // pinned at home first
+    ASSERT_EQ(at_home.code, 201);
+    EXPECT_EQ(power(*home_only_car, at_home.location_path, 2), 204);  // then unplugged: bound nowhere
     auto neighbour = psk_device("esci-2");
     const auto away = request_binding(*neighbour, home_only.identity);
     EXPECT_EQ(away.code, 403);
@@ -474,6 +476,81 @@ TEST_F(BindingTest, WritesInAnyContentFormatButXmlAreRefusedWith415AndStoreNothi
     EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
     EXPECT_EQ(power(*car, requested.location_path, 2), 204);
     EXPECT_EQ(bindings()[0]["status"], "ended");
+}
+
+TEST_F(BindingTest, ARefusedRequestLeavesTheBindingElsewhereAsItWasAndWritesNoFallback) {
+    auto esci = psk_device("esci-1");
+    auto eumd = psk_device("eumd-1");
+    auto neighbour = psk_device("esci-2");
+    ASSERT_TRUE(esci && eumd && neighbour);
+    // An ESCI of a premises the customer records do not know.
+    auto added = headend_.daemon().devices().add_sync(
+        NewDevice{DeviceType::Esci, "P9", std::nullopt, std::nullopt, "esci-9", kDeviceKey, std::nullopt});
+    ASSERT_TRUE(added) << added.error().message;
+    auto stranger = psk_device("esci-9");
+    ASSERT_TRUE(stranger);
+
+    // Both of Jane's PEVs bound and active at home (P1), so no timer is pending.
+    const std::string eumd_binding = edev(headend_.device_id("eumd-1")) + "/bnd";
+    const auto bind_at_home = [&](han::DeviceClient& car, const han::DeviceIdentity& identity) {
+        const auto requested = request_binding(*esci, identity);
+        EXPECT_EQ(requested.code, 201);
+        const auto confirmation = read_binding(car, requested.location_path + "/bnd");
+        EXPECT_EQ(acknowledge(car, identity.lfdi, confirmation.mrid), 201);
+        const auto configuration = read_binding(*eumd, eumd_binding);
+        EXPECT_EQ(acknowledge(*eumd, core::lfdi_for_psk_identity("eumd-1"), configuration.mrid), 201);
+        return requested.location_path;
+    };
+    const auto guest_files = pev_certificate("pev-jane", kHomeVin);
+    const auto home_only_files = pev_certificate("pev-home-only", kHomeOnlyVin);
+    auto guest_car = pev(guest_files);
+    auto home_only_car = pev(home_only_files);
+    ASSERT_TRUE(guest_car && home_only_car);
+    const std::string guest_path = bind_at_home(*guest_car, guest_files.identity);
+    const std::string home_only_path = bind_at_home(*home_only_car, home_only_files.identity);
+    const auto before = bindings();
+    ASSERT_EQ(before.size(), 2U);
+    EXPECT_EQ(before[0]["status"], "active");
+    EXPECT_EQ(before[1]["status"], "active");
+    const auto guest_steps = audit_steps(kHomeVin);
+    const auto configuration_before = read_binding(*eumd, eumd_binding);
+
+    // Refused: the unknown premises for either PEV, and P2 for the home-only one.
+    const auto unknown = request_binding(*stranger, guest_files.identity);
+    EXPECT_EQ(unknown.code, 403);
+    EXPECT_NE(unknown.body.find("not in the customer records"), std::string::npos) << unknown.body;
+    EXPECT_EQ(request_binding(*stranger, home_only_files.identity).code, 403);
+    const auto away = request_binding(*neighbour, home_only_files.identity);
+    EXPECT_EQ(away.code, 403);
+    EXPECT_NE(away.body.find("not enrolled for guest charging"), std::string::npos) << away.body;
+
+    // Nothing changed: both bindings active, no fallback, the PEVs keep their binding and re-bind key, the EUMD its
+    // configuration. The attempts are in the audit trail only.
+    EXPECT_EQ(bindings(), before);
+    EXPECT_TRUE(admin("GET", "/api/v1/fallbacks").second["fallbacks"].empty());
+    for (const auto& [car, path] :
+         {std::pair{guest_car.get(), guest_path}, std::pair{home_only_car.get(), home_only_path}}) {
+        const auto binding = read_binding(*car, path + "/bnd");
+        EXPECT_EQ(binding.status, sep::BindingStatus::kActive) << path;
+        EXPECT_EQ(binding.premises_id, "P1");
+        EXPECT_TRUE(binding.rebind_psk_key) << path;
+    }
+    const auto configuration_after = read_binding(*eumd, eumd_binding);
+    EXPECT_EQ(configuration_after.mrid, configuration_before.mrid);
+    EXPECT_EQ(configuration_after.pev_lfdi, home_only_files.identity.lfdi);
+    EXPECT_EQ(configuration_after.status, sep::BindingStatus::kActive);
+    auto expected_steps = guest_steps;
+    expected_steps.push_back("esci.refused");
+    EXPECT_EQ(audit_steps(kHomeVin), expected_steps);
+
+    // Only an accepted binding elsewhere ends the open one: Jane's guest-enabled PEV at P2.
+    EXPECT_EQ(request_binding(*neighbour, guest_files.identity).code, 201);
+    const auto after = bindings("?vin=" + std::string(kHomeVin));
+    ASSERT_EQ(after.size(), 2U);
+    EXPECT_EQ(after[0]["premises_id"], "P2");
+    EXPECT_EQ(after[0]["status"], "confirmed");
+    EXPECT_EQ(after[1]["status"], "ended");
+    EXPECT_EQ(after[1]["reason"], "bound again at premises P2");
 }
 
 }  // namespace

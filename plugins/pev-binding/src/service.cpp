@@ -248,6 +248,23 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         return store::set_status(tx, binding, "active", at);
     }
 
+    // Another LFDI claims a pinned VIN: the alarm, and its audit entry (on the refused binding if there is one).
+    Result<void> raise_clone_alarm(Transaction& tx, const Verdict& verdict, const std::string& lfdi,
+                                   const std::string& premises_id, std::int64_t at, const Binding* binding) {
+        auto alarm = tx.execute(
+            "INSERT INTO alarms(at, kind, vin, lfdi, premises_id, detail) VALUES (?, 'clone_vin', ?, ?, ?, ?)",
+            std::vector<Value>{at, *verdict.vin, lfdi, premises_id, verdict.reason});
+        if (!alarm)
+            return alarm.error();
+        const json detail = {{"detail", verdict.reason}};
+        auto recorded = binding ? store::record(tx, binding, at, "alarm.clone_vin", detail)
+                                : store::record_unbound(tx, lfdi, premises_id, at, "alarm.clone_vin", detail);
+        if (!recorded)
+            return recorded;
+        context.logger.warn("BIND_CLONE_ALARM", verdict.reason);
+        return {};
+    }
+
     struct RequestOutcome {
         headend::plugin::PevRegistrationDecision decision;
         std::optional<Binding> binding;
@@ -273,7 +290,24 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                 return recorded.error();
             return RequestOutcome{{true, {}}, current, true};
         }
+        if (*open && !verdict.accept) {
+            // Refused while the PEV is bound (here or elsewhere): nothing changes, not its binding and no fallback
+            // (any ESCI could otherwise end a binding it has no part in). Only the attempt goes to the audit trail.
+            if (verdict.clone_alarm) {
+                if (auto alarm = raise_clone_alarm(tx, verdict, asked.lfdi, premises_id, at, nullptr); !alarm)
+                    return alarm.error();
+            }
+            if (auto recorded = store::record_unbound(tx, asked.lfdi, premises_id, at, "esci.refused",
+                                                      {{"esci", *asked.esci.device_id},
+                                                       {"sfdi", asked.sfdi},
+                                                       {"reason", verdict.reason},
+                                                       {"bound_at", (*open)->premises_id}});
+                !recorded)
+                return recorded.error();
+            return RequestOutcome{{false, verdict.reason}, std::nullopt, false};
+        }
         if (*open) {
+            // Accepted here: the PEV has moved, so its binding elsewhere ends.
             if (auto ended = store::set_status(tx, **open, "ended", at, "bound again at premises " + premises_id);
                 !ended)
                 return ended.error();
@@ -311,15 +345,8 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
 
         if (!verdict.accept) {
             if (verdict.clone_alarm) {
-                auto alarm = tx.execute(
-                    "INSERT INTO alarms(at, kind, vin, lfdi, premises_id, detail) VALUES (?, 'clone_vin', ?, ?, ?, ?)",
-                    std::vector<Value>{at, *verdict.vin, asked.lfdi, premises_id, verdict.reason});
-                if (!alarm)
+                if (auto alarm = raise_clone_alarm(tx, verdict, asked.lfdi, premises_id, at, &binding); !alarm)
                     return alarm.error();
-                if (auto recorded = store::record(tx, &binding, at, "alarm.clone_vin", {{"detail", verdict.reason}});
-                    !recorded)
-                    return recorded.error();
-                context.logger.warn("BIND_CLONE_ALARM", verdict.reason);
             }
             if (auto refused = store::set_status(tx, binding, "refused", at, verdict.reason); !refused)
                 return refused.error();
@@ -398,13 +425,18 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                 *outcome = std::move(*result);
                 return {};
             },
-            [self = shared_from_this(), decide, outcome](Result<void> committed) {
+            [self = shared_from_this(), decide, outcome, lfdi = asked.lfdi,
+             premises = *asked.esci.premises_id](Result<void> committed) {
                 if (!committed) {
                     self->context.logger.error("BIND_STORAGE", committed.error().message);
                     decide({false, "the head-end could not record the binding; retry"});
                     return;
                 }
                 decide(outcome->decision);
+                if (!outcome->binding && !outcome->decision.accept)
+                    self->context.logger.info("BIND_REFUSED",
+                                              "PEV " + lfdi + " at premises " + premises +
+                                                  ", its open binding kept: " + outcome->decision.reason);
                 if (!outcome->binding || outcome->repeated)
                     return;
                 const Binding& binding = *outcome->binding;
