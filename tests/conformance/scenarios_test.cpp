@@ -416,6 +416,22 @@ TEST_F(Faults, ClonedVinIsRefusedAndRaisesAnAlarm) {
     EXPECT_EQ(headend_->bindings("?status=confirmed").size(), 1U);  // the original is untouched
 }
 
+TEST_F(Faults, EumdBeforeAnyBindingAppliesTheDefaultConfigurationThenThePevs) {
+    ASSERT_TRUE(eumd_->connect());
+    auto defaults = eumd_->read_configuration();
+    ASSERT_TRUE(defaults) << defaults.error().message;
+    EXPECT_FALSE(eumd_->metered_pev());
+    EXPECT_EQ(eumd_->interval(), 900U);
+    auto acknowledged = eumd_->acknowledge();
+    ASSERT_TRUE(acknowledged);
+    EXPECT_EQ(*acknowledged, 201);
+    scenario1(16);  // the EUMD reads and acknowledges the configuration naming the PEV
+    EXPECT_NE(configuration_.mrid, defaults->mrid);
+    EXPECT_EQ(eumd_->metered_pev(), pev_->identity().lfdi);
+    EXPECT_EQ(latest_binding()["status"], "active");
+    EXPECT_EQ(log_.failures(), 0U);
+}
+
 TEST_F(Faults, ClockSkewIsCorrectedFromTheHeadEndsTime) {
     const auto skewed = [] { return emulator::system_clock()() - 300; };
     pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin), {}, skewed);

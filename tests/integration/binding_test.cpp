@@ -553,5 +553,51 @@ TEST_F(BindingTest, ARefusedRequestLeavesTheBindingElsewhereAsItWasAndWritesNoFa
     EXPECT_EQ(after[1]["reason"], "bound again at premises P2");
 }
 
+TEST_F(BindingTest, AnEumdNeverConfiguredObservesAndAcknowledgesItsDefaultConfiguration) {
+    auto eumd = psk_device("eumd-2");  // P2: no binding and no interval set there yet
+    auto other = psk_device("eumd-1");
+    ASSERT_TRUE(eumd && other);
+    const std::string eumd_binding = edev(headend_.device_id("eumd-2")) + "/bnd";
+    std::vector<han::ClientResponse> notifications;
+    auto observation = eumd->observe(eumd_binding, [&](const han::ClientResponse& n) { notifications.push_back(n); });
+    ASSERT_TRUE(observation) << observation.error().message;
+    ASSERT_EQ(observation->response.code, 205) << observation->response.body;
+    EXPECT_NE(observation->id, 0U);
+    auto defaults = codec_->decode<sep::PEVBinding>(observation->response.body);
+    ASSERT_TRUE(defaults) << observation->response.body;
+    EXPECT_FALSE(defaults->pev_lfdi);
+    EXPECT_EQ(defaults->interval_length, 900U);
+    EXPECT_EQ(defaults->premises_id, "P2");
+    EXPECT_EQ(defaults->mrid.size(), 32U);
+    EXPECT_NE(read_binding(*other, edev(headend_.device_id("eumd-1")) + "/bnd").mrid, defaults->mrid);  // its own
+
+    // Acknowledged like any other configuration; a subject that is not its configuration is not.
+    const std::string eumd_lfdi = core::lfdi_for_psk_identity("eumd-2");
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, std::string(32, 'A')), 400);
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, defaults->mrid), 201);
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, defaults->mrid), 201);  // a repeat changes nothing
+    EXPECT_EQ(read_binding(*eumd, eumd_binding).mrid, defaults->mrid);
+
+    // The first binding at P2 reaches the observing EUMD, which then activates it as usual.
+    const auto files = pev_certificate("pev-john", testing::kHostVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-2");
+    ASSERT_TRUE(car && esci);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201) << requested.body;
+    for (int i = 0; i < 40 && notifications.empty(); ++i)
+        eumd->poll(std::chrono::milliseconds(50));
+    ASSERT_FALSE(notifications.empty());
+    auto configuration = codec_->decode<sep::PEVBinding>(notifications.back().body);
+    ASSERT_TRUE(configuration) << notifications.back().body;
+    EXPECT_EQ(configuration->pev_lfdi, files.identity.lfdi);
+    EXPECT_EQ(configuration->interval_length, 900U);
+    EXPECT_NE(configuration->mrid, defaults->mrid);
+    const auto confirmation = read_binding(*car, requested.location_path + "/bnd");
+    EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, configuration->mrid), 201);
+    EXPECT_EQ(bindings()[0]["status"], "active");
+}
+
 }  // namespace
 }  // namespace headend

@@ -143,6 +143,21 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         return std::string(text.data(), 16) + "00000000" + pen_hex(settings.utility_pen);
     }
 
+    // A premises' EUMD configuration: the stored one, or until there is one the default every EUMD starts with (no
+    // PEV, the configured interval), with its own mRID so the EUMD can acknowledge it like any other.
+    Result<store::EumdSettings> eumd_configuration(Transaction& tx, const std::string& premises_id) const {
+        auto stored = store::eumd_settings(tx, premises_id);
+        if (!stored)
+            return stored.error();
+        if (*stored)
+            return std::move(**stored);
+        store::EumdSettings defaults;
+        defaults.premises_id = premises_id;
+        defaults.interval_length = settings.default_interval_seconds;
+        defaults.config_mrid = config_mrid(premises_id, "", defaults.interval_length);
+        return defaults;
+    }
+
     void notify_premises_eumds(const std::string& premises_id) {
         for (const auto& eumd : context.devices.list(DeviceType::Eumd, premises_id)) {
             context.resources.notify(binding_path(eumd.id));
@@ -610,12 +625,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     // to the audit trail; without, `unrecorded` says whether that is still to do.
     Result<void> eumd_view(Transaction& tx, const headend::plugin::DeviceRecord& device,
                            std::optional<sep::PEVBinding>& document, bool record, bool& unrecorded) {
-        auto eumd = store::eumd_settings(tx, *device.premises_id);
+        auto eumd = eumd_configuration(tx, *device.premises_id);
         if (!eumd)
             return eumd.error();
-        if (!*eumd)
-            return {};
-        const store::EumdSettings& config = **eumd;
+        const store::EumdSettings& config = *eumd;
         std::optional<Binding> binding;
         if (config.binding_id) {
             auto found = store::binding_by_id(tx, *config.binding_id);
@@ -645,8 +658,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         unrecorded = config.read_mrid != config.config_mrid;
         if (!unrecorded || !record)
             return {};
-        auto marked = tx.execute("UPDATE eumd_settings SET read_mrid = ? WHERE premises_id = ?",
-                                 std::vector<Value>{config.config_mrid, config.premises_id});
+        // The default configuration is stored at its first read.
+        auto marked = tx.execute(
+            "INSERT INTO eumd_settings(premises_id, interval_length, config_mrid, configured_at, read_mrid) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(premises_id) DO UPDATE SET read_mrid = excluded.read_mrid",
+            std::vector<Value>{config.premises_id, std::int64_t{config.interval_length}, config.config_mrid, now(),
+                               config.config_mrid});
         if (!marked)
             return marked.error();
         const json detail = {
@@ -766,29 +783,33 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             problem = "this EUMD belongs to no premises";
             return {};
         }
-        auto config = store::eumd_settings(tx, *peer.premises_id);
+        auto config = eumd_configuration(tx, *peer.premises_id);
         if (!config)
             return config.error();
-        if (!*config || (*config)->config_mrid != subject) {
+        if (config->config_mrid != subject) {
             problem = "subject " + subject + " is not this EUMD's current configuration";
             return {};
         }
         const std::int64_t at = now();
         std::optional<Binding> binding;
-        if ((*config)->binding_id) {
-            auto found = store::binding_by_id(tx, *(*config)->binding_id);
+        if (config->binding_id) {
+            auto found = store::binding_by_id(tx, *config->binding_id);
             if (!found)
                 return found.error();
             binding = std::move(*found);
         }
         // The first acknowledgement of this configuration for this binding counts; repeats change nothing.
         const std::int64_t binding_id = binding ? binding->id : 0;  // row ids start at 1
-        if ((*config)->acknowledged_mrid == subject && (*config)->acknowledged_binding_id.value_or(0) == binding_id)
+        if (config->acknowledged_mrid == subject && config->acknowledged_binding_id.value_or(0) == binding_id)
             return {};
+        // The default configuration is stored at its first acknowledgement if no read stored it before.
         auto stored = tx.execute(
-            "UPDATE eumd_settings SET acknowledged_mrid = ?, acknowledged_at = ?, acknowledged_binding_id = ?, "
-            "reconfigured = 0 WHERE premises_id = ?",
-            std::vector<Value>{subject, at, binding ? Value(binding_id) : Value(), *peer.premises_id});
+            "INSERT INTO eumd_settings(premises_id, interval_length, config_mrid, configured_at, acknowledged_mrid, "
+            "acknowledged_at, acknowledged_binding_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(premises_id) DO UPDATE "
+            "SET acknowledged_mrid = excluded.acknowledged_mrid, acknowledged_at = excluded.acknowledged_at, "
+            "acknowledged_binding_id = excluded.acknowledged_binding_id, reconfigured = 0",
+            std::vector<Value>{*peer.premises_id, std::int64_t{config->interval_length}, subject, at, subject, at,
+                               binding ? Value(binding_id) : Value()});
         if (!stored)
             return stored.error();
         auto remembered = tx.execute(
@@ -798,20 +819,20 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         if (!remembered)
             return remembered.error();
         const json detail = {
-            {"eumd", *peer.device_id}, {"config_mrid", subject}, {"interval_length", (*config)->interval_length}};
+            {"eumd", *peer.device_id}, {"config_mrid", subject}, {"interval_length", config->interval_length}};
         const auto acknowledged =
             binding ? store::record(tx, &*binding, at, "eumd.acknowledged", detail)
                     : store::record_unbound(tx, std::nullopt, *peer.premises_id, at, "eumd.acknowledged", detail);
         if (!acknowledged)
             return acknowledged;
-        if ((*config)->reconfigured) {
+        if (config->reconfigured) {
             const auto applied = binding ? store::record(tx, &*binding, at, "eumd.interval_applied", detail)
                                          : store::record_unbound(tx, std::nullopt, *peer.premises_id, at,
                                                                  "eumd.interval_applied", detail);
             if (!applied)
                 return applied;
         }
-        if (binding && binding->lfdi == (*config)->pev_lfdi)
+        if (binding && binding->lfdi == config->pev_lfdi)
             return try_activate(tx, *binding, at);
         return {};
     }
