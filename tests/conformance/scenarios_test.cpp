@@ -388,7 +388,9 @@ TEST_F(Faults, UnenrolledVinIsRefusedWithAFallback) {
 
 TEST_F(Faults, WrongPremisesForAHomeOnlyPevIsRefusedWithAFallback) {
     pev_ = make_pev("pev-home", headend_->pev_certificate("pev-home", testing::kHomeOnlyVin));
-    scenario1(9);  // bound and pinned at home first
+    // Bound and pinned at home first, then unplugged: a refusal never ends a binding, so it must be bound nowhere.
+    scenario1(11);
+    ASSERT_TRUE(pev_->unplug());
     auto neighbour = emulator::Esci("esci-2", endpoint_, psk("esci-2"), log_);
     ASSERT_TRUE(neighbour.connect());
     auto answer = neighbour.request_binding(pev_->identity());
@@ -397,6 +399,7 @@ TEST_F(Faults, WrongPremisesForAHomeOnlyPevIsRefusedWithAFallback) {
     EXPECT_NE(answer->reason.find("not enrolled for guest charging"), std::string::npos);
     const auto fallbacks = headend_->admin("GET", "/api/v1/fallbacks?premises=P2").second["fallbacks"];
     ASSERT_EQ(fallbacks.size(), 1U);
+    EXPECT_EQ(latest_binding()["status"], "refused");
 }
 
 TEST_F(Faults, ClonedVinIsRefusedAndRaisesAnAlarm) {
@@ -411,6 +414,22 @@ TEST_F(Faults, ClonedVinIsRefusedAndRaisesAnAlarm) {
     EXPECT_EQ(alarms[0]["kind"], "clone_vin");
     EXPECT_EQ(alarms[0]["lfdi"], clone->identity().lfdi);
     EXPECT_EQ(headend_->bindings("?status=confirmed").size(), 1U);  // the original is untouched
+}
+
+TEST_F(Faults, EumdBeforeAnyBindingAppliesTheDefaultConfigurationThenThePevs) {
+    ASSERT_TRUE(eumd_->connect());
+    auto defaults = eumd_->read_configuration();
+    ASSERT_TRUE(defaults) << defaults.error().message;
+    EXPECT_FALSE(eumd_->metered_pev());
+    EXPECT_EQ(eumd_->interval(), 900U);
+    auto acknowledged = eumd_->acknowledge();
+    ASSERT_TRUE(acknowledged);
+    EXPECT_EQ(*acknowledged, 201);
+    scenario1(16);  // the EUMD reads and acknowledges the configuration naming the PEV
+    EXPECT_NE(configuration_.mrid, defaults->mrid);
+    EXPECT_EQ(eumd_->metered_pev(), pev_->identity().lfdi);
+    EXPECT_EQ(latest_binding()["status"], "active");
+    EXPECT_EQ(log_.failures(), 0U);
 }
 
 TEST_F(Faults, ClockSkewIsCorrectedFromTheHeadEndsTime) {

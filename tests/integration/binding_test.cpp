@@ -197,7 +197,9 @@ TEST_F(BindingTest, RefusalsRecordAFallbackAndTheReason) {
     // A home-only PEV at another customer's premises.
     const auto home_only = pev_certificate("pev-home-only", kHomeOnlyVin);
     auto home_only_car = pev(home_only);
-    ASSERT_EQ(request_binding(*esci, home_only.identity).code, 201);  // pinned at home first
+    const auto at_home = request_binding(*esci, home_only.identity);  // pinned at home first
+    ASSERT_EQ(at_home.code, 201);
+    EXPECT_EQ(power(*home_only_car, at_home.location_path, 2), 204);  // then unplugged: bound nowhere
     auto neighbour = psk_device("esci-2");
     const auto away = request_binding(*neighbour, home_only.identity);
     EXPECT_EQ(away.code, 403);
@@ -342,6 +344,259 @@ TEST_F(BindingTest, OnlyTheDeviceItselfReadsItsBinding) {
     auto wrong_ack = acknowledge(*car, files.identity.lfdi, std::string(32, 'A'));
     EXPECT_EQ(wrong_ack, 400);
     EXPECT_EQ(acknowledge(*car, std::string(40, 'B'), std::string(32, 'A')), 400);
+}
+
+TEST_F(BindingTest, WritesToABindingAreRefusedWithoutAnsweringTheBindingOrChangingIt) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    auto eumd = psk_device("eumd-1");
+    ASSERT_TRUE(car && esci && eumd);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string pev_binding = requested.location_path + "/bnd";
+    const std::string eumd_binding = edev(headend_.device_id("eumd-1")) + "/bnd";
+    const auto steps_before = audit_steps(kHomeVin);
+    const auto bindings_before = bindings();
+
+    // A document a device might try to write over its binding: active, with a key of its own.
+    sep::PEVBinding forged;
+    forged.status = sep::BindingStatus::kActive;
+    forged.premises_id = "P1";
+    forged.program_id = "EV-TOU";
+    forged.tariff_profile_link = sep::Link{"/tp/EV-TOU"};
+    forged.interval_length = 60;
+    forged.mrid = std::string(32, 'C');
+    for (const auto method : {han::Method::put, han::Method::post, han::Method::del}) {
+        for (auto& [client, path] : {std::pair{car.get(), pev_binding}, std::pair{eumd.get(), eumd_binding},
+                                     std::pair{esci.get(), pev_binding}}) {
+            han::ClientRequest request;
+            request.method = method;
+            request.path = path;
+            if (method != han::Method::del) {
+                request.body = sep::encode(forged);
+                request.content_format = 41;
+            }
+            auto answer = client->request(request);
+            ASSERT_TRUE(answer) << path;
+            EXPECT_EQ(answer->code, 405) << path << " method " << static_cast<int>(method);
+            EXPECT_EQ(answer->body.find("rb-"), std::string::npos) << answer->body;  // no re-bind PSK identity
+            EXPECT_EQ(answer->body.find("PEVBinding"), std::string::npos) << answer->body;
+        }
+    }
+    // Nothing read, installed or changed: the first GET is still the one that hands out the credential.
+    EXPECT_EQ(audit_steps(kHomeVin), steps_before);
+    EXPECT_EQ(bindings(), bindings_before);
+    const auto confirmation = read_binding(*car, pev_binding);
+    EXPECT_EQ(confirmation.status, sep::BindingStatus::kConfirmed);
+    EXPECT_EQ(confirmation.interval_length, 900U);
+    EXPECT_TRUE(confirmation.rebind_psk_key);
+    const auto after = audit_steps(kHomeVin);
+    EXPECT_EQ(std::count(after.begin(), after.end(), "pev.read_binding"), 1);
+}
+
+TEST_F(BindingTest, EveryPluginResourceRefusesTheMethodsItDoesNotServe) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    ASSERT_TRUE(car && esci);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string ps = requested.location_path + "/ps";
+    const auto steps_before = audit_steps(kHomeVin);
+    const std::vector<std::pair<han::Method, std::string>> refused = {
+        {han::Method::post, ps},          {han::Method::del, ps},
+        {han::Method::get, "/rsps/bnd"},  {han::Method::put, "/rsps/bnd"},
+        {han::Method::del, "/rsps/bnd"},  {han::Method::post, "/tp"},
+        {han::Method::put, "/tp/EV-TOU"}, {han::Method::del, "/tp/EV-TOU/rc/1/tti"},
+    };
+    for (const auto& [method, path] : refused) {
+        han::ClientRequest request;
+        request.method = method;
+        request.path = path;
+        if (method == han::Method::post || method == han::Method::put) {
+            sep::PowerStatus status;
+            status.changed_time = 1;
+            status.current_power_source = 2;
+            request.body = sep::encode(status);
+            request.content_format = 41;
+        }
+        auto answer = car->request(request);
+        ASSERT_TRUE(answer) << path;
+        EXPECT_EQ(answer->code, 405) << path << " method " << static_cast<int>(method);
+    }
+    // The plugins' admin routes likewise.
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"DELETE", "/api/v1/bindings"},
+             {"POST", "/api/v1/pevs/" + std::string(kHomeVin) + "/audit"},
+             {"PUT", "/api/v1/alarms"},
+             {"POST", "/api/v1/fallbacks"},
+             {"POST", "/api/v1/premises/P1/eumd-interval"},
+             {"PUT", "/api/v1/enrollments"},
+         })
+        EXPECT_EQ(admin(method, path, R"({"seconds": 300})").first, 405) << method << " " << path;
+    EXPECT_EQ(audit_steps(kHomeVin), steps_before);
+    EXPECT_EQ(car->get(ps)->code, 404);  // no PowerStatus was stored
+}
+
+TEST_F(BindingTest, WritesInAnyContentFormatButXmlAreRefusedWith415AndStoreNothing) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    ASSERT_TRUE(car && esci);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string ps = requested.location_path + "/ps";
+    const auto confirmation = read_binding(*car, requested.location_path + "/bnd");
+    const auto steps_before = audit_steps(kHomeVin);
+    const auto bindings_before = bindings();
+
+    // Well-formed documents that would end the binding (unplugged) or acknowledge it, labelled as something else:
+    // text/plain, application/octet-stream, application/json, application/cbor, application/exi.
+    sep::PowerStatus unplugged;
+    unplugged.changed_time = 1;
+    unplugged.current_power_source = 2;
+    sep::Response acknowledgement;
+    acknowledgement.end_device_lfdi = files.identity.lfdi;
+    acknowledgement.status = 1;
+    acknowledgement.subject = confirmation.mrid;
+    for (const int format : {0, 42, 50, 60, 47}) {
+        auto put = car->put(ps, sep::encode(unplugged), format);
+        ASSERT_TRUE(put);
+        EXPECT_EQ(put->code, 415) << "Content-Format " << format;
+        auto post = car->post("/rsps/bnd", sep::encode(acknowledgement), format);
+        ASSERT_TRUE(post);
+        EXPECT_EQ(post->code, 415) << "Content-Format " << format;
+    }
+    EXPECT_EQ(audit_steps(kHomeVin), steps_before);
+    EXPECT_EQ(bindings(), bindings_before);
+    EXPECT_EQ(car->get(ps)->code, 404);  // no PowerStatus stored
+
+    // The same documents as application/xml are taken.
+    EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
+    EXPECT_EQ(power(*car, requested.location_path, 2), 204);
+    EXPECT_EQ(bindings()[0]["status"], "ended");
+}
+
+TEST_F(BindingTest, ARefusedRequestLeavesTheBindingElsewhereAsItWasAndWritesNoFallback) {
+    auto esci = psk_device("esci-1");
+    auto eumd = psk_device("eumd-1");
+    auto neighbour = psk_device("esci-2");
+    ASSERT_TRUE(esci && eumd && neighbour);
+    // An ESCI of a premises the customer records do not know.
+    auto added = headend_.daemon().devices().add_sync(
+        NewDevice{DeviceType::Esci, "P9", std::nullopt, std::nullopt, "esci-9", kDeviceKey, std::nullopt});
+    ASSERT_TRUE(added) << added.error().message;
+    auto stranger = psk_device("esci-9");
+    ASSERT_TRUE(stranger);
+
+    // Both of Jane's PEVs bound and active at home (P1), so no timer is pending.
+    const std::string eumd_binding = edev(headend_.device_id("eumd-1")) + "/bnd";
+    const auto bind_at_home = [&](han::DeviceClient& car, const han::DeviceIdentity& identity) {
+        const auto requested = request_binding(*esci, identity);
+        EXPECT_EQ(requested.code, 201);
+        const auto confirmation = read_binding(car, requested.location_path + "/bnd");
+        EXPECT_EQ(acknowledge(car, identity.lfdi, confirmation.mrid), 201);
+        const auto configuration = read_binding(*eumd, eumd_binding);
+        EXPECT_EQ(acknowledge(*eumd, core::lfdi_for_psk_identity("eumd-1"), configuration.mrid), 201);
+        return requested.location_path;
+    };
+    const auto guest_files = pev_certificate("pev-jane", kHomeVin);
+    const auto home_only_files = pev_certificate("pev-home-only", kHomeOnlyVin);
+    auto guest_car = pev(guest_files);
+    auto home_only_car = pev(home_only_files);
+    ASSERT_TRUE(guest_car && home_only_car);
+    const std::string guest_path = bind_at_home(*guest_car, guest_files.identity);
+    const std::string home_only_path = bind_at_home(*home_only_car, home_only_files.identity);
+    const auto before = bindings();
+    ASSERT_EQ(before.size(), 2U);
+    EXPECT_EQ(before[0]["status"], "active");
+    EXPECT_EQ(before[1]["status"], "active");
+    const auto guest_steps = audit_steps(kHomeVin);
+    const auto configuration_before = read_binding(*eumd, eumd_binding);
+
+    // Refused: the unknown premises for either PEV, and P2 for the home-only one.
+    const auto unknown = request_binding(*stranger, guest_files.identity);
+    EXPECT_EQ(unknown.code, 403);
+    EXPECT_NE(unknown.body.find("not in the customer records"), std::string::npos) << unknown.body;
+    EXPECT_EQ(request_binding(*stranger, home_only_files.identity).code, 403);
+    const auto away = request_binding(*neighbour, home_only_files.identity);
+    EXPECT_EQ(away.code, 403);
+    EXPECT_NE(away.body.find("not enrolled for guest charging"), std::string::npos) << away.body;
+
+    // Nothing changed: both bindings active, no fallback, the PEVs keep their binding and re-bind key, the EUMD its
+    // configuration. The attempts are in the audit trail only.
+    EXPECT_EQ(bindings(), before);
+    EXPECT_TRUE(admin("GET", "/api/v1/fallbacks").second["fallbacks"].empty());
+    for (const auto& [car, path] :
+         {std::pair{guest_car.get(), guest_path}, std::pair{home_only_car.get(), home_only_path}}) {
+        const auto binding = read_binding(*car, path + "/bnd");
+        EXPECT_EQ(binding.status, sep::BindingStatus::kActive) << path;
+        EXPECT_EQ(binding.premises_id, "P1");
+        EXPECT_TRUE(binding.rebind_psk_key) << path;
+    }
+    const auto configuration_after = read_binding(*eumd, eumd_binding);
+    EXPECT_EQ(configuration_after.mrid, configuration_before.mrid);
+    EXPECT_EQ(configuration_after.pev_lfdi, home_only_files.identity.lfdi);
+    EXPECT_EQ(configuration_after.status, sep::BindingStatus::kActive);
+    auto expected_steps = guest_steps;
+    expected_steps.push_back("esci.refused");
+    EXPECT_EQ(audit_steps(kHomeVin), expected_steps);
+
+    // Only an accepted binding elsewhere ends the open one: Jane's guest-enabled PEV at P2.
+    EXPECT_EQ(request_binding(*neighbour, guest_files.identity).code, 201);
+    const auto after = bindings("?vin=" + std::string(kHomeVin));
+    ASSERT_EQ(after.size(), 2U);
+    EXPECT_EQ(after[0]["premises_id"], "P2");
+    EXPECT_EQ(after[0]["status"], "confirmed");
+    EXPECT_EQ(after[1]["status"], "ended");
+    EXPECT_EQ(after[1]["reason"], "bound again at premises P2");
+}
+
+TEST_F(BindingTest, AnEumdNeverConfiguredObservesAndAcknowledgesItsDefaultConfiguration) {
+    auto eumd = psk_device("eumd-2");  // P2: no binding and no interval set there yet
+    auto other = psk_device("eumd-1");
+    ASSERT_TRUE(eumd && other);
+    const std::string eumd_binding = edev(headend_.device_id("eumd-2")) + "/bnd";
+    std::vector<han::ClientResponse> notifications;
+    auto observation = eumd->observe(eumd_binding, [&](const han::ClientResponse& n) { notifications.push_back(n); });
+    ASSERT_TRUE(observation) << observation.error().message;
+    ASSERT_EQ(observation->response.code, 205) << observation->response.body;
+    EXPECT_NE(observation->id, 0U);
+    auto defaults = codec_->decode<sep::PEVBinding>(observation->response.body);
+    ASSERT_TRUE(defaults) << observation->response.body;
+    EXPECT_FALSE(defaults->pev_lfdi);
+    EXPECT_EQ(defaults->interval_length, 900U);
+    EXPECT_EQ(defaults->premises_id, "P2");
+    EXPECT_EQ(defaults->mrid.size(), 32U);
+    EXPECT_NE(read_binding(*other, edev(headend_.device_id("eumd-1")) + "/bnd").mrid, defaults->mrid);  // its own
+
+    // Acknowledged like any other configuration; a subject that is not its configuration is not.
+    const std::string eumd_lfdi = core::lfdi_for_psk_identity("eumd-2");
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, std::string(32, 'A')), 400);
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, defaults->mrid), 201);
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, defaults->mrid), 201);  // a repeat changes nothing
+    EXPECT_EQ(read_binding(*eumd, eumd_binding).mrid, defaults->mrid);
+
+    // The first binding at P2 reaches the observing EUMD, which then activates it as usual.
+    const auto files = pev_certificate("pev-john", testing::kHostVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-2");
+    ASSERT_TRUE(car && esci);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201) << requested.body;
+    for (int i = 0; i < 40 && notifications.empty(); ++i)
+        eumd->poll(std::chrono::milliseconds(50));
+    ASSERT_FALSE(notifications.empty());
+    auto configuration = codec_->decode<sep::PEVBinding>(notifications.back().body);
+    ASSERT_TRUE(configuration) << notifications.back().body;
+    EXPECT_EQ(configuration->pev_lfdi, files.identity.lfdi);
+    EXPECT_EQ(configuration->interval_length, 900U);
+    EXPECT_NE(configuration->mrid, defaults->mrid);
+    const auto confirmation = read_binding(*car, requested.location_path + "/bnd");
+    EXPECT_EQ(acknowledge(*car, files.identity.lfdi, confirmation.mrid), 201);
+    EXPECT_EQ(acknowledge(*eumd, eumd_lfdi, configuration->mrid), 201);
+    EXPECT_EQ(bindings()[0]["status"], "active");
 }
 
 }  // namespace

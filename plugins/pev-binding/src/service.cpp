@@ -77,6 +77,11 @@ Response plain(Code code, std::string text = {}) {
     return Response{code, std::move(text), 0, "", std::nullopt};
 }
 
+// Devices write SEP XML (Content-Format 41); a request without the option is taken as XML, as the core does.
+bool xml_body(const Request& request) {
+    return !request.content_format || *request.content_format == headend::coap::kContentFormatXml;
+}
+
 std::string binding_path(std::int64_t device_id) {
     return "/edev/" + std::to_string(device_id) + "/bnd";
 }
@@ -136,6 +141,21 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         std::array<char, 17> text{};
         std::snprintf(text.data(), text.size(), "%016llX", static_cast<unsigned long long>(hash));
         return std::string(text.data(), 16) + "00000000" + pen_hex(settings.utility_pen);
+    }
+
+    // A premises' EUMD configuration: the stored one, or until there is one the default every EUMD starts with (no
+    // PEV, the configured interval), with its own mRID so the EUMD can acknowledge it like any other.
+    Result<store::EumdSettings> eumd_configuration(Transaction& tx, const std::string& premises_id) const {
+        auto stored = store::eumd_settings(tx, premises_id);
+        if (!stored)
+            return stored.error();
+        if (*stored)
+            return std::move(**stored);
+        store::EumdSettings defaults;
+        defaults.premises_id = premises_id;
+        defaults.interval_length = settings.default_interval_seconds;
+        defaults.config_mrid = config_mrid(premises_id, "", defaults.interval_length);
+        return defaults;
     }
 
     void notify_premises_eumds(const std::string& premises_id) {
@@ -243,6 +263,23 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         return store::set_status(tx, binding, "active", at);
     }
 
+    // Another LFDI claims a pinned VIN: the alarm, and its audit entry (on the refused binding if there is one).
+    Result<void> raise_clone_alarm(Transaction& tx, const Verdict& verdict, const std::string& lfdi,
+                                   const std::string& premises_id, std::int64_t at, const Binding* binding) {
+        auto alarm = tx.execute(
+            "INSERT INTO alarms(at, kind, vin, lfdi, premises_id, detail) VALUES (?, 'clone_vin', ?, ?, ?, ?)",
+            std::vector<Value>{at, *verdict.vin, lfdi, premises_id, verdict.reason});
+        if (!alarm)
+            return alarm.error();
+        const json detail = {{"detail", verdict.reason}};
+        auto recorded = binding ? store::record(tx, binding, at, "alarm.clone_vin", detail)
+                                : store::record_unbound(tx, lfdi, premises_id, at, "alarm.clone_vin", detail);
+        if (!recorded)
+            return recorded;
+        context.logger.warn("BIND_CLONE_ALARM", verdict.reason);
+        return {};
+    }
+
     struct RequestOutcome {
         headend::plugin::PevRegistrationDecision decision;
         std::optional<Binding> binding;
@@ -268,7 +305,24 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                 return recorded.error();
             return RequestOutcome{{true, {}}, current, true};
         }
+        if (*open && !verdict.accept) {
+            // Refused while the PEV is bound (here or elsewhere): nothing changes, not its binding and no fallback
+            // (any ESCI could otherwise end a binding it has no part in). Only the attempt goes to the audit trail.
+            if (verdict.clone_alarm) {
+                if (auto alarm = raise_clone_alarm(tx, verdict, asked.lfdi, premises_id, at, nullptr); !alarm)
+                    return alarm.error();
+            }
+            if (auto recorded = store::record_unbound(tx, asked.lfdi, premises_id, at, "esci.refused",
+                                                      {{"esci", *asked.esci.device_id},
+                                                       {"sfdi", asked.sfdi},
+                                                       {"reason", verdict.reason},
+                                                       {"bound_at", (*open)->premises_id}});
+                !recorded)
+                return recorded.error();
+            return RequestOutcome{{false, verdict.reason}, std::nullopt, false};
+        }
         if (*open) {
+            // Accepted here: the PEV has moved, so its binding elsewhere ends.
             if (auto ended = store::set_status(tx, **open, "ended", at, "bound again at premises " + premises_id);
                 !ended)
                 return ended.error();
@@ -306,15 +360,8 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
 
         if (!verdict.accept) {
             if (verdict.clone_alarm) {
-                auto alarm = tx.execute(
-                    "INSERT INTO alarms(at, kind, vin, lfdi, premises_id, detail) VALUES (?, 'clone_vin', ?, ?, ?, ?)",
-                    std::vector<Value>{at, *verdict.vin, asked.lfdi, premises_id, verdict.reason});
-                if (!alarm)
+                if (auto alarm = raise_clone_alarm(tx, verdict, asked.lfdi, premises_id, at, &binding); !alarm)
                     return alarm.error();
-                if (auto recorded = store::record(tx, &binding, at, "alarm.clone_vin", {{"detail", verdict.reason}});
-                    !recorded)
-                    return recorded.error();
-                context.logger.warn("BIND_CLONE_ALARM", verdict.reason);
             }
             if (auto refused = store::set_status(tx, binding, "refused", at, verdict.reason); !refused)
                 return refused.error();
@@ -393,13 +440,18 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                 *outcome = std::move(*result);
                 return {};
             },
-            [self = shared_from_this(), decide, outcome](Result<void> committed) {
+            [self = shared_from_this(), decide, outcome, lfdi = asked.lfdi,
+             premises = *asked.esci.premises_id](Result<void> committed) {
                 if (!committed) {
                     self->context.logger.error("BIND_STORAGE", committed.error().message);
                     decide({false, "the head-end could not record the binding; retry"});
                     return;
                 }
                 decide(outcome->decision);
+                if (!outcome->binding && !outcome->decision.accept)
+                    self->context.logger.info("BIND_REFUSED",
+                                              "PEV " + lfdi + " at premises " + premises +
+                                                  ", its open binding kept: " + outcome->decision.reason);
                 if (!outcome->binding || outcome->repeated)
                     return;
                 const Binding& binding = *outcome->binding;
@@ -489,6 +541,11 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     }
 
     void get_binding(const Request& request, const Responder& respond) {
+        // Read-only: a write must neither change anything nor be answered with the binding (its re-bind key).
+        if (request.method != headend::coap::Method::Get) {
+            respond(plain(Code::MethodNotAllowed));
+            return;
+        }
         const auto id = device_param(request);
         const auto device = id ? context.devices.find(*id) : std::nullopt;
         if (!device || request.peer.device_id != device->id) {
@@ -568,12 +625,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     // to the audit trail; without, `unrecorded` says whether that is still to do.
     Result<void> eumd_view(Transaction& tx, const headend::plugin::DeviceRecord& device,
                            std::optional<sep::PEVBinding>& document, bool record, bool& unrecorded) {
-        auto eumd = store::eumd_settings(tx, *device.premises_id);
+        auto eumd = eumd_configuration(tx, *device.premises_id);
         if (!eumd)
             return eumd.error();
-        if (!*eumd)
-            return {};
-        const store::EumdSettings& config = **eumd;
+        const store::EumdSettings& config = *eumd;
         std::optional<Binding> binding;
         if (config.binding_id) {
             auto found = store::binding_by_id(tx, *config.binding_id);
@@ -603,8 +658,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         unrecorded = config.read_mrid != config.config_mrid;
         if (!unrecorded || !record)
             return {};
-        auto marked = tx.execute("UPDATE eumd_settings SET read_mrid = ? WHERE premises_id = ?",
-                                 std::vector<Value>{config.config_mrid, config.premises_id});
+        // The default configuration is stored at its first read.
+        auto marked = tx.execute(
+            "INSERT INTO eumd_settings(premises_id, interval_length, config_mrid, configured_at, read_mrid) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(premises_id) DO UPDATE SET read_mrid = excluded.read_mrid",
+            std::vector<Value>{config.premises_id, std::int64_t{config.interval_length}, config.config_mrid, now(),
+                               config.config_mrid});
         if (!marked)
             return marked.error();
         const json detail = {
@@ -659,7 +718,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             respond(forbidden());
             return;
         }
-        if (request.content_format && *request.content_format != headend::coap::kContentFormatXml) {
+        if (!xml_body(request)) {
             respond(plain(Code::UnsupportedContentFormat));
             return;
         }
@@ -724,29 +783,33 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             problem = "this EUMD belongs to no premises";
             return {};
         }
-        auto config = store::eumd_settings(tx, *peer.premises_id);
+        auto config = eumd_configuration(tx, *peer.premises_id);
         if (!config)
             return config.error();
-        if (!*config || (*config)->config_mrid != subject) {
+        if (config->config_mrid != subject) {
             problem = "subject " + subject + " is not this EUMD's current configuration";
             return {};
         }
         const std::int64_t at = now();
         std::optional<Binding> binding;
-        if ((*config)->binding_id) {
-            auto found = store::binding_by_id(tx, *(*config)->binding_id);
+        if (config->binding_id) {
+            auto found = store::binding_by_id(tx, *config->binding_id);
             if (!found)
                 return found.error();
             binding = std::move(*found);
         }
         // The first acknowledgement of this configuration for this binding counts; repeats change nothing.
         const std::int64_t binding_id = binding ? binding->id : 0;  // row ids start at 1
-        if ((*config)->acknowledged_mrid == subject && (*config)->acknowledged_binding_id.value_or(0) == binding_id)
+        if (config->acknowledged_mrid == subject && config->acknowledged_binding_id.value_or(0) == binding_id)
             return {};
+        // The default configuration is stored at its first acknowledgement if no read stored it before.
         auto stored = tx.execute(
-            "UPDATE eumd_settings SET acknowledged_mrid = ?, acknowledged_at = ?, acknowledged_binding_id = ?, "
-            "reconfigured = 0 WHERE premises_id = ?",
-            std::vector<Value>{subject, at, binding ? Value(binding_id) : Value(), *peer.premises_id});
+            "INSERT INTO eumd_settings(premises_id, interval_length, config_mrid, configured_at, acknowledged_mrid, "
+            "acknowledged_at, acknowledged_binding_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(premises_id) DO UPDATE "
+            "SET acknowledged_mrid = excluded.acknowledged_mrid, acknowledged_at = excluded.acknowledged_at, "
+            "acknowledged_binding_id = excluded.acknowledged_binding_id, reconfigured = 0",
+            std::vector<Value>{*peer.premises_id, std::int64_t{config->interval_length}, subject, at, subject, at,
+                               binding ? Value(binding_id) : Value()});
         if (!stored)
             return stored.error();
         auto remembered = tx.execute(
@@ -756,20 +819,20 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         if (!remembered)
             return remembered.error();
         const json detail = {
-            {"eumd", *peer.device_id}, {"config_mrid", subject}, {"interval_length", (*config)->interval_length}};
+            {"eumd", *peer.device_id}, {"config_mrid", subject}, {"interval_length", config->interval_length}};
         const auto acknowledged =
             binding ? store::record(tx, &*binding, at, "eumd.acknowledged", detail)
                     : store::record_unbound(tx, std::nullopt, *peer.premises_id, at, "eumd.acknowledged", detail);
         if (!acknowledged)
             return acknowledged;
-        if ((*config)->reconfigured) {
+        if (config->reconfigured) {
             const auto applied = binding ? store::record(tx, &*binding, at, "eumd.interval_applied", detail)
                                          : store::record_unbound(tx, std::nullopt, *peer.premises_id, at,
                                                                  "eumd.interval_applied", detail);
             if (!applied)
                 return applied;
         }
-        if (binding && binding->lfdi == (*config)->pev_lfdi)
+        if (binding && binding->lfdi == config->pev_lfdi)
             return try_activate(tx, *binding, at);
         return {};
     }
@@ -780,6 +843,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         const auto id = device_param(request);
         if (!id || request.peer.device_id != *id || request.peer.device_type != DeviceType::Pev) {
             respond(forbidden());
+            return;
+        }
+        if (!xml_body(request)) {
+            respond(plain(Code::UnsupportedContentFormat));
             return;
         }
         auto status = context.sep.decode<sep::PowerStatus>(request.body);
