@@ -2,7 +2,9 @@
 // coap-client-openssl as a device.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "run_command.hpp"
@@ -12,10 +14,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 namespace {
@@ -29,6 +31,27 @@ fs::path temp_dir() {
     auto dir = fs::temp_directory_path() / ("headend-cli-" + std::to_string(random()));
     fs::create_directories(dir);
     return dir;
+}
+
+// The first of `count` consecutive UDP ports that are free on loopback now, or 0.
+std::uint16_t free_udp_ports(int count) {
+    const auto free = [](std::uint16_t port) {
+        const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        close(fd);
+        return bound;
+    };
+    for (std::uint16_t first = 43000; first < 44000; first = static_cast<std::uint16_t>(first + count)) {
+        bool all = true;
+        for (int i = 0; i < count && all; ++i)
+            all = free(static_cast<std::uint16_t>(first + i));
+        if (all)
+            return first;
+    }
+    return 0;
 }
 
 // The daemon as a child process; its stdout goes to a file where the ready line appears.
@@ -335,8 +358,14 @@ TEST(Cli, AnEmulatedPremisesRunsBothScenariosAndTheOperatorSeesEveryStep) {
 
         auto reconfigured = run(daemon.ctl("eumd set-interval --premises P1 --seconds 300"));
         EXPECT_EQ(reconfigured.exit_code, 0) << reconfigured.output;
-        auto applied = run(emulator + " --scenario 1");
+        // The devices now keep fixed source ports, as real HAN devices do, and come back from them a second time.
+        const std::uint16_t ports = free_udp_ports(4);
+        ASSERT_NE(ports, 0);
+        const std::string fixed = emulator + " --source-port " + std::to_string(ports);
+        auto applied = run(fixed + " --scenario 1");
         EXPECT_NE(applied.output.find("interval 300 s"), std::string::npos) << applied.output;
+        auto again = run(fixed + " --scenario 1");  // from the same ports again
+        EXPECT_EQ(again.exit_code, 0) << again.output;
 
         auto audit = run(daemon.ctl("pev audit 1HGCM82633A004352"));
         ASSERT_EQ(audit.exit_code, 0) << audit.output;

@@ -791,6 +791,13 @@ bool readable(const std::filesystem::path& path) {
 // Starts the libcoap session for the credentials; the handshake itself runs later in coap_io_process.
 Result<coap_session_t*> start_session(DeviceClient::Impl& impl, const coap_address_t& server,
                                       const ClientCredentials& credentials) {
+    // The wildcard address of the server's family, on the fixed port if one is asked for.
+    coap_address_t local_address;
+    coap_address_init(&local_address);
+    local_address.size = server.size;
+    local_address.addr.sa.sa_family = server.addr.sa.sa_family;
+    coap_address_set_port(&local_address, impl.options.local_port);
+    const coap_address_t* local = impl.options.local_port != 0 ? &local_address : nullptr;
     if (const auto* psk = std::get_if<PskCredentials>(&credentials.secret)) {
         if (psk->identity.empty() || psk->identity.size() > COAP_DTLS_MAX_PSK_IDENTITY || psk->key.empty() ||
             psk->key.size() > COAP_DTLS_MAX_PSK) {
@@ -800,7 +807,7 @@ Result<coap_session_t*> start_session(DeviceClient::Impl& impl, const coap_addre
         setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
         setup.psk_info.identity = {psk->identity.size(), reinterpret_cast<const std::uint8_t*>(psk->identity.data())};
         setup.psk_info.key = {psk->key.size(), psk->key.data()};
-        return coap_new_client_session_psk2(impl.ctx, nullptr, &server, COAP_PROTO_DTLS, &setup);
+        return coap_new_client_session_psk2(impl.ctx, local, &server, COAP_PROTO_DTLS, &setup);
     }
     const auto& pki = std::get<CertificateCredentials>(credentials.secret);
     for (const auto& file : {pki.cert_file, pki.key_file}) {
@@ -823,7 +830,7 @@ Result<coap_session_t*> start_session(DeviceClient::Impl& impl, const coap_addre
     setup.pki_key.key_type = COAP_PKI_KEY_PEM;
     setup.pki_key.key.pem.public_cert = impl.cert_file.c_str();
     setup.pki_key.key.pem.private_key = impl.key_file.c_str();
-    return coap_new_client_session_pki(impl.ctx, nullptr, &server, COAP_PROTO_DTLS, &setup);
+    return coap_new_client_session_pki(impl.ctx, local, &server, COAP_PROTO_DTLS, &setup);
 }
 
 }  // namespace

@@ -227,6 +227,27 @@ TEST_F(DeviceClientTest, PskGetRoot) {
     EXPECT_TRUE(client->last_error().empty());
 }
 
+// A device that keeps its UDP port across restarts, as HAN devices commonly do.
+TEST_F(DeviceClientTest, AFixedLocalPortIsUsedAndCanBeTakenAgainAfterARestart) {
+    CoapServer server(psk_server_args());
+    ASSERT_NE(server.port(), 0);
+    std::uint16_t port = 0;
+    for (std::uint16_t candidate = 41000; candidate < 41100 && port == 0; ++candidate) {
+        if (can_bind(SOCK_DGRAM, candidate))
+            port = candidate;
+    }
+    ASSERT_NE(port, 0);
+    ClientOptions options;
+    options.local_port = port;
+    for (int boot = 0; boot < 2; ++boot) {
+        auto client = connect_psk(server, options);
+        ASSERT_TRUE(client) << boot;
+        EXPECT_FALSE(can_bind(SOCK_DGRAM, port)) << "the client holds the port it was given";
+        EXPECT_EQ(client->get("/")->code, 205) << boot;
+    }
+    EXPECT_TRUE(can_bind(SOCK_DGRAM, port));
+}
+
 TEST_F(DeviceClientTest, QueryAndMethods) {
     auto args = psk_server_args();
     args.insert(args.end(), {"-d", "5"});  // PUT/POST to unknown paths creates resources there

@@ -32,6 +32,7 @@ struct Settings {
     double wait_seconds = 60;
     std::int64_t skew_seconds = 300;
     bool json = false;
+    std::uint16_t source_port = 0;
 };
 
 // "identity:hexkey"
@@ -104,6 +105,10 @@ int main(int argc, char** argv) {
     app.add_option("--skew", settings.skew_seconds, "PEV clock error for --fault clock-skew, seconds")
         ->capture_default_str();
     app.add_flag("--json", settings.json, "Print a JSON summary instead of the step log");
+    app.add_option("--source-port", settings.source_port,
+                   "Fixed UDP source ports, as devices keep across reboots: the ESCI uses PORT, the EUMD PORT+1, the "
+                   "PEV PORT+2, another premises' ESCI PORT+3 (default: ephemeral)")
+        ->check(CLI::Range(1, 65532));
     app.footer(
         "Exit codes: 0 every step as expected, 1 a step failed, 2 usage.\n"
         "Faults: unenrolled-vin mints a certificate for an unenrolled VIN (needs --mfr-ca); cloned-vin mints a "
@@ -167,12 +172,19 @@ int main(int argc, char** argv) {
     if (settings.fault == "clock-skew")
         clock = [skew = settings.skew_seconds] { return emulator::system_clock()() + skew; };
 
-    emulator::Esci esci("esci", endpoint, *esci_psk, log);
-    emulator::Eumd eumd("eumd", endpoint, *eumd_psk, log);
-    emulator::Pev pev("pev", endpoint, options, log, clock);
+    // Each device on its own fixed port when asked, the next one up from the last.
+    const auto endpoint_for = [&](std::uint16_t offset) {
+        emulator::Endpoint own = endpoint;
+        if (settings.source_port != 0)
+            own.client.local_port = static_cast<std::uint16_t>(settings.source_port + offset);
+        return own;
+    };
+    emulator::Esci esci("esci", endpoint_for(0), *esci_psk, log);
+    emulator::Eumd eumd("eumd", endpoint_for(1), *eumd_psk, log);
+    emulator::Pev pev("pev", endpoint_for(2), options, log, clock);
     std::optional<emulator::Esci> away;
     if (settings.fault == "wrong-premises")
-        away.emplace("away-esci", endpoint, *parse_psk(settings.away_esci), log);
+        away.emplace("away-esci", endpoint_for(3), *parse_psk(settings.away_esci), log);
     emulator::Esci& requester = away ? *away : esci;
 
     const auto scenario1 = [&]() -> bool {

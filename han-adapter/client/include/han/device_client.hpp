@@ -56,6 +56,9 @@ struct ClientOptions {
     unsigned block2_size = 0;  // Block2 size to ask for on GET (16..1024, a power of two); 0 lets the server pick
     std::size_t max_body = 16 * 1024 * 1024;  // cap on a reassembled Block2 body
     LogLevel log_level = LogLevel::off;
+    // The client's own UDP port; 0 takes an ephemeral one. A HAN device commonly keeps one fixed port across
+    // reboots, so a restarted device comes back from the address the server still has a session for.
+    std::uint16_t local_port = 0;
 };
 
 enum class Method : std::uint8_t { get = 1, post = 2, put = 3, del = 4 };
