@@ -71,6 +71,7 @@ json measure_psk_server(bench::ChildProcess& server, bench::PskLoadOptions optio
             {"responses_per_s", safe_ratio(static_cast<double>(result.responses), result.seconds)},
             {"errors", result.errors},
             {"timeouts", result.timeouts},
+            {"unanswered_at_end", result.unanswered_at_end},
             {"server_cpu_s", cpu},
             {"responses_per_server_cpu_s", safe_ratio(static_cast<double>(result.responses), cpu)},
             {"seconds", result.seconds}};
@@ -92,7 +93,10 @@ json run_tm(const fs::path& headend, unsigned sessions, unsigned outstanding, do
                    {"outstanding", outstanding},
                    {"seconds", seconds}};
     {
-        bench::HeadendFixture daemon(headend, dir.path);
+        // Room for every session of the run (and their handshakes) beyond the defaults.
+        const std::string limits = "[limits]\nmax_sessions = " + std::to_string(std::max(sessions, 10000U)) +
+                                   "\nmax_handshakes = " + std::to_string(std::max(sessions, 128U)) + "\n";
+        bench::HeadendFixture daemon(headend, dir.path, {}, limits);
         for (const auto& identity : identities)
             daemon.add_psk_device(identity, std::string(kPskKey));
         options.port = daemon.coaps_port();
@@ -259,7 +263,7 @@ int main(int argc, char** argv) {
 
     auto* tm = app.add_subcommand("tm", "GET /tm over DTLS-PSK sessions vs coap-server-openssl serving GET /");
     tm->add_option("--headend", headend_path, "the headend binary")->required();
-    tm->add_option("--sessions", sessions, "DTLS-PSK sessions")->check(CLI::Range(1, 1000));
+    tm->add_option("--sessions", sessions, "DTLS-PSK sessions")->check(CLI::Range(1, 100000));
     tm->add_option("--outstanding", outstanding, "confirmable GETs in flight per session")->check(CLI::Range(1, 64));
     tm->add_option("--seconds", tm_seconds, "timed window per server")->check(CLI::Range(1.0, 600.0));
 

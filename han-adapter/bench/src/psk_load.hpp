@@ -18,9 +18,10 @@ struct PskLoadOptions {
 
 struct PskLoadResult {
     unsigned sessions_established = 0;
-    std::uint64_t responses = 0;  // 2.05 Content within the window
-    std::uint64_t errors = 0;     // other codes, RSTs, DTLS failures
-    std::uint64_t timeouts = 0;   // requests libcoap gave up on after its retransmissions
+    std::uint64_t responses = 0;          // 2.05 Content within the window
+    std::uint64_t errors = 0;             // other codes, RSTs, DTLS failures
+    std::uint64_t timeouts = 0;           // requests libcoap gave up on after its retransmissions
+    std::uint64_t unanswered_at_end = 0;  // still in flight when the window closed
     double seconds = 0;
 };
 
