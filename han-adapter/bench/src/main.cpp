@@ -279,6 +279,8 @@ int main(int argc, char** argv) {
     storm->add_option("--premises", storm_options.premises, "premises they are spread over")
         ->check(CLI::Range(1, 5000));
     storm->add_option("--threads", storm_options.threads, "emulator threads")->check(CLI::Range(1, 64));
+    storm->add_option("--metrics-out", storm_options.metrics_out,
+                      "write a /metrics scrape taken while the first bindings run to this file");
 
     CLI11_PARSE(app, argc, argv);
     try {

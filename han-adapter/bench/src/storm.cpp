@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -219,6 +220,20 @@ json run_storm(const fs::path& headend, const StormOptions& options) {
     // Scenario 1 for every PEV: certificate handshake, discovery, the ESCI's request, confirmation, the PEV's and the
     // EUMD's acknowledgements. A premises' PEVs bind one after another (its EUMD meters one at a time).
     Totals before = totals(premises);
+    // Scrapes /metrics every 200 ms while the first bindings run; the last scrape taken during the phase is kept.
+    std::atomic<bool> binding{true};
+    std::string scrape;
+    std::thread scraper;
+    if (!options.metrics_out.empty()) {
+        scraper = std::thread([&] {
+            while (binding) {
+                std::string taken = daemon.admin_get("/metrics");
+                if (binding)
+                    scrape = std::move(taken);
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            }
+        });
+    }
     PhaseResult first = run_phase(premises, options.threads, daemon.process(), [](PremisesDevices& site) {
         std::size_t failed = 0;
         for (auto& pev : site.pevs) {
@@ -230,6 +245,11 @@ json run_storm(const fs::path& headend, const StormOptions& options) {
         }
         return failed;
     });
+    binding = false;
+    if (scraper.joinable()) {
+        scraper.join();
+        std::ofstream(options.metrics_out) << scrape;
+    }
     Totals after = totals(premises);
     first.bindings = options.pevs;
     const std::size_t active_after_first = count_bindings(daemon, options.premises, "active");

@@ -12,6 +12,8 @@ struct StormOptions {
     unsigned pevs = 2000;
     unsigned premises = 200;  // PEVs are spread over premises, each with its own ESCI and EUMD
     unsigned threads = 4;     // emulator threads; a premises' PEVs bind one after another
+    // Where to write a /metrics scrape taken while the first bindings run (for promtool); empty: none.
+    std::filesystem::path metrics_out;
 };
 
 nlohmann::json run_storm(const std::filesystem::path& headend, const StormOptions& options);
