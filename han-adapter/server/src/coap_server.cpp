@@ -197,6 +197,7 @@ struct SessionInfo {
     std::string lfdi;
     std::string certificate_serial;
     std::string psk_identity;
+    bool probing = false;  // a ping is checking whether the device behind this session is still the same one
 };
 
 coap_tick_t now_ticks() {
@@ -298,6 +299,8 @@ public:
     static int on_tls_setup(void* tls_session, coap_dtls_pki_t* setup) noexcept;
     static int on_verify_chain(X509_STORE_CTX* store, void* arg) noexcept;
     static int on_verify_certificate(int preverify_ok, X509_STORE_CTX* store) noexcept;
+    static void on_record(int write_p, int version, int content_type, const void* buf, std::size_t len, SSL* ssl,
+                          void* arg) noexcept;
     static std::shared_ptr<Impl> server_of(const coap_session_t* session);
 
 private:
@@ -333,6 +336,12 @@ private:
     // is gone, and its session with it (RFC 7641 §4.5).
     void check_quiet_observers(std::chrono::steady_clock::time_point now);
     void close_session_later(coap_session_t* session, const std::string& session_key);
+    // A ClientHello (a handshake record of epoch 0) on an established session: the device rebooted and kept its port
+    // (RFC 6347 §4.2.8), or somebody spoofs its address. libcoap 4.3.1 hands such a record to the old session, where
+    // OpenSSL drops it, so the device would be locked out. A ping with a short retransmission tells: a live device
+    // answers it and keeps its session; a rebooted one cannot, and its old session closes, so the ClientHello it
+    // sends again starts a new handshake.
+    void probe_session(coap_session_t* session, const std::string& session_key);
     void close_session(coap_session_t* session, const std::string& session_key);
 
 public:
@@ -715,6 +724,10 @@ SessionInfo& CoapServer::Impl::session_info(coap_session_t* session) {
     apply_transmission_parameters(session);
     coap_tls_library_t library{};
     auto* ssl = static_cast<SSL*>(coap_session_get_tls(session, &library));
+    if (ssl != nullptr) {
+        SSL_set_msg_callback(ssl, &Impl::on_record);
+        SSL_set_msg_callback_arg(ssl, this);
+    }
     X509* certificate = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
     if (certificate != nullptr) {
         unsigned char* der = nullptr;
@@ -904,6 +917,56 @@ void CoapServer::Impl::check_quiet_observers(std::chrono::steady_clock::time_poi
     }
     for (const auto& key : to_check)
         refresh_observer(key);
+}
+
+void CoapServer::Impl::on_record(int write_p, int, int content_type, const void* buf, std::size_t len, SSL* ssl,
+                                 void* arg) noexcept {
+    constexpr int kHandshake = 22;
+    if (write_p != 0 || content_type != SSL3_RT_HEADER || len < DTLS1_RT_HEADER_LENGTH)
+        return;
+    const auto* header = static_cast<const unsigned char*>(buf);
+    if (header[0] != kHandshake || header[3] != 0 || header[4] != 0)
+        return;  // not a handshake record of epoch 0
+    auto* self = static_cast<Impl*>(arg);
+    auto* session = static_cast<coap_session_t*>(SSL_get_app_data(ssl));
+    const auto info = session != nullptr ? self->sessions_.find(session) : self->sessions_.end();
+    if (info == self->sessions_.end() || info->second.probing ||
+        coap_session_get_state(session) != COAP_SESSION_STATE_ESTABLISHED)
+        return;
+    info->second.probing = true;
+    // Not from inside OpenSSL's read of this very session.
+    boost::asio::post(self->io_, [weak = self->weak_from_this(), session, key = info->second.key] {
+        if (auto server = weak.lock(); server && !server->stopped_)
+            server->probe_session(session, key);
+    });
+}
+
+void CoapServer::Impl::probe_session(coap_session_t* session, const std::string& session_key) {
+    const auto info = sessions_.find(session);
+    if (info == sessions_.end() || info->second.key != session_key)
+        return;
+    spdlog::info("[HAN_HELLO_ON_SESSION] a ClientHello reached the established session with {}: checking the device",
+                 coap_session_str(session));
+    // One retransmission after a second: the device's next ClientHello comes a few seconds later (DTLS doubles its
+    // timer from 1 s), so a rebooted device is back after about one more handshake.
+    coap_session_set_ack_timeout(session, coap_fixed_point_t{1, 0});
+    coap_session_set_max_retransmit(session, 1);
+    coap_session_send_ping(session);  // an unanswered ping ends the session (on_nack)
+    // Answered (a live device): its usual transmission parameters again once the ping is settled. An unanswered ping
+    // is given up at the latest 4.5 s after it left (1.5 s, then 3 s with ACK_RANDOM_FACTOR); restoring sooner would
+    // let it retransmit on the usual parameters.
+    auto settled = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(6));
+    settled->async_wait(
+        [weak = weak_from_this(), settled, session, session_key](const boost::system::error_code& error) {
+            auto self = weak.lock();
+            if (!self || error || self->stopped_)
+                return;
+            const auto still = self->sessions_.find(session);
+            if (still == self->sessions_.end() || still->second.key != session_key)
+                return;  // closed meanwhile
+            self->apply_transmission_parameters(session);
+            still->second.probing = false;
+        });
 }
 
 void CoapServer::Impl::close_session_later(coap_session_t* session, const std::string& session_key) {

@@ -93,6 +93,8 @@ protected:
             client.poll(std::chrono::milliseconds(50));
     }
 
+    void reboot_from_the_same_port(bool observing);
+
     // For requests to /slow, which answers only when the test says so.
     static ClientOptions impatient() {
         ClientOptions options;
@@ -597,6 +599,58 @@ TEST_F(CoapServerTest, AnUnknownPskIdentityFailsAsAWrongKeyDoes) {
     const std::size_t common = std::min(unknown.size(), known.size());
     EXPECT_EQ(std::vector(unknown.begin(), unknown.begin() + static_cast<std::ptrdiff_t>(common)),
               std::vector(known.begin(), known.begin() + static_cast<std::ptrdiff_t>(common)));
+}
+
+// A device dies without a word (no close_notify) and restarts from the same address and port, as HAN devices do:
+// its new ClientHello reaches an address the server still has a session for (RFC 6347 §4.2.8).
+void CoapServerTest::reboot_from_the_same_port(bool observing) {
+    LossyLink link(server_->port());  // the server sees the relay's one fixed address, boot after boot
+    {
+        auto before = connect_to(link.port());
+        ASSERT_TRUE(before);
+        ASSERT_EQ(before->get("/thing")->code, 205);
+        if (observing) {
+            ASSERT_NE(before->observe("/thing", [](const ClientResponse&) {})->id, 0U);
+        }
+        link.cut();  // power lost: whatever it would still say goes nowhere
+    }
+    link.set_filter(nullptr);
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(20);
+    const auto started = std::chrono::steady_clock::now();
+    auto after = connect_to(link.port(), options);
+    ASSERT_TRUE(after) << "locked out after the reboot";
+    EXPECT_EQ(after->get("/thing")->code, 205);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+    // The old session, its observation and its exchanges are gone.
+    EXPECT_TRUE(wait_for([&] { return server_->stats().sessions == 1; }, std::chrono::seconds(5)));
+    EXPECT_EQ(server_->stats().observations, 0U);
+}
+
+TEST_F(CoapServerTest, ADeviceRebootingFromTheSamePortGetsBackIn) {
+    reboot_from_the_same_port(false);
+}
+
+TEST_F(CoapServerTest, ADeviceRebootingFromTheSamePortWithAnObservationOpenGetsBackIn) {
+    reboot_from_the_same_port(true);
+}
+
+TEST_F(CoapServerTest, AClientHelloThatNeverCompletesLeavesTheSessionWorking) {
+    LossyLink link(server_->port());
+    auto device = connect_to(link.port());
+    ASSERT_TRUE(device);
+    ASSERT_NE(device->observe("/thing", [](const ClientResponse&) {})->id, 0U);
+    // Someone sends a ClientHello from the device's address (a spoofer, or a stray retransmission) and never
+    // completes it. The live device answers the server's check, so its session and observation stay.
+    // A DTLS 1.2 record header (handshake, epoch 0) and the start of a ClientHello.
+    const std::array<char, 25> hello = {22, '\xfe', '\xfd', 0, 0, 0, 0, 0, 0, 0, 0, 0, 12,
+                                        1,  0,      0,      0, 0, 0, 0, 0, 0, 0, 0, 0};
+    link.inject_to_server({hello.data(), hello.size()});
+    for (int i = 0; i < 100; ++i)
+        device->poll(std::chrono::milliseconds(50));  // the device listens, and answers what the server asks
+    EXPECT_EQ(device->get("/thing")->code, 205);
+    EXPECT_EQ(server_->stats().sessions, 1U);
+    EXPECT_EQ(server_->stats().observations, 1U);
 }
 
 }  // namespace

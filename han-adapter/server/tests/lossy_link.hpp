@@ -63,6 +63,8 @@ public:
     void cut() {
         set_filter([](Direction, std::size_t, std::string_view) { return true; });
     }
+    // Sends a datagram to the server as if the device had sent it (same source address).
+    void inject_to_server(std::string_view datagram) { ::send(back_, datagram.data(), datagram.size(), 0); }
     std::vector<Datagram> log() const {
         std::lock_guard lock(mutex_);
         return log_;
