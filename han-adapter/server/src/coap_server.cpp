@@ -2,6 +2,7 @@
 
 #include <coap3/coap.h>
 #include <dirent.h>
+#include <fmt/format.h>
 #include <linux/sock_diag.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -23,6 +24,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include "han/block1.hpp"
 #include "han/exchange_cache.hpp"
@@ -189,6 +191,31 @@ void insert_option(CachedResponse& response, std::uint16_t number, std::string v
     response.options.insert(after, CachedOption{number, std::move(value)});
 }
 
+// At most `per_second` log lines a second for something any stranger can cause. admit() says whether to log and,
+// if so, how many were left out since the last one.
+class LogRateLimit {
+public:
+    explicit LogRateLimit(unsigned per_second = 10) : per_second_(per_second) {}
+    std::optional<std::uint64_t> admit(std::chrono::steady_clock::time_point now) {
+        if (now - window_start_ >= std::chrono::seconds(1)) {
+            window_start_ = now;
+            in_window_ = 0;
+        }
+        if (in_window_ >= per_second_) {
+            ++suppressed_;
+            return std::nullopt;
+        }
+        ++in_window_;
+        return std::exchange(suppressed_, 0);
+    }
+
+private:
+    unsigned per_second_;
+    std::chrono::steady_clock::time_point window_start_{};
+    unsigned in_window_ = 0;
+    std::uint64_t suppressed_ = 0;
+};
+
 struct SessionInfo {
     std::string key;  // unique for the life of the process
     // When the device last sent a request, or when its observations were last checked for liveness.
@@ -197,7 +224,10 @@ struct SessionInfo {
     std::string lfdi;
     std::string certificate_serial;
     std::string psk_identity;
-    bool probing = false;  // a ping is checking whether the device behind this session is still the same one
+    bool probing = false;   // a ping is checking whether the device behind this session is still the same one
+    bool answered = false;  // the device answered that ping (its Reset)
+    bool heard = false;     // a record of the session's epoch arrived during the check: the device is the same one
+    std::chrono::steady_clock::time_point last_confirmable_sent{};
 };
 
 coap_tick_t now_ticks() {
@@ -342,6 +372,8 @@ private:
     // answers it and keeps its session; a rebooted one cannot, and its old session closes, so the ClientHello it
     // sends again starts a new handshake.
     void probe_session(coap_session_t* session, const std::string& session_key);
+    void judge_probe(coap_session_t* session, const std::string& session_key, int extensions);
+    std::size_t probes_in_progress_ = 0;
     void close_session(coap_session_t* session, const std::string& session_key);
 
 public:
@@ -466,7 +498,8 @@ private:
 
     mutable std::mutex stats_mutex_;
     ServerStats stats_;
-    int socket_fd_ = -1;  // the endpoint's UDP socket (libcoap's), for its buffer size and drop count
+    LogRateLimit unknown_psk_log_;  // anyone can make these lines: a few a second, and how many were left out
+    int socket_fd_ = -1;            // the endpoint's UDP socket (libcoap's), for its buffer size and drop count
 };
 
 headend::Result<void> CoapServer::Impl::start() {
@@ -840,6 +873,8 @@ void CoapServer::Impl::start_observation(const ObserverKey& key, Observation obs
         // The same token again: a re-registration, which keeps the observation (RFC 7641 §4.1).
         observation.session = existing->second.session;
         observation.refreshing = existing->second.refreshing;
+        // A refresh still in flight is older than this registration's answer: fetch again instead of sending it.
+        observation.changed_meanwhile = existing->second.refreshing;
         if (existing->second.path != observation.path) {
             observers_by_path_[existing->second.path].erase(key);
             observers_by_path_[observation.path].insert(key);
@@ -925,11 +960,28 @@ void CoapServer::Impl::on_record(int write_p, int, int content_type, const void*
     if (write_p != 0 || content_type != SSL3_RT_HEADER || len < DTLS1_RT_HEADER_LENGTH)
         return;
     const auto* header = static_cast<const unsigned char*>(buf);
-    if (header[0] != kHandshake || header[3] != 0 || header[4] != 0)
-        return;  // not a handshake record of epoch 0
     auto* self = static_cast<Impl*>(arg);
+    // OpenSSL also reports "headers" it reads inside a record it is discarding, so only a well-formed DTLS 1.2 header
+    // counts: a known content type, the version (a ClientHello may say DTLS 1.0), and epoch 0 (a ClientHello) or 1 (the
+    // session's, as nothing here renegotiates).
+    const bool dtls12 =
+        header[0] >= 20 && header[0] <= 23 && header[1] == 0xfe && (header[2] == 0xfd || header[2] == 0xff);
+    const bool epoch_zero = header[3] == 0 && header[4] == 0;
+    const bool session_epoch = header[3] == 0 && header[4] == 1;
+    if (!dtls12 || (!epoch_zero && !session_epoch))
+        return;
+    if (session_epoch && self->probes_in_progress_ == 0)
+        return;  // the common case: a record of an established session, and nothing being checked
+    if (epoch_zero && header[0] != kHandshake)
+        return;
     auto* session = static_cast<coap_session_t*>(SSL_get_app_data(ssl));
     const auto info = session != nullptr ? self->sessions_.find(session) : self->sessions_.end();
+    if (!epoch_zero) {
+        // Only the device that holds the session's keys speaks in its epoch (an ACK, a request, the ping's Reset).
+        if (info != self->sessions_.end() && info->second.probing)
+            info->second.heard = true;
+        return;
+    }
     if (info == self->sessions_.end() || info->second.probing ||
         coap_session_get_state(session) != COAP_SESSION_STATE_ESTABLISHED)
         return;
@@ -947,26 +999,47 @@ void CoapServer::Impl::probe_session(coap_session_t* session, const std::string&
         return;
     spdlog::info("[HAN_HELLO_ON_SESSION] a ClientHello reached the established session with {}: checking the device",
                  coap_session_str(session));
-    // One retransmission after a second: the device's next ClientHello comes a few seconds later (DTLS doubles its
-    // timer from 1 s), so a rebooted device is back after about one more handshake.
-    coap_session_set_ack_timeout(session, coap_fixed_point_t{1, 0});
-    coap_session_set_max_retransmit(session, 1);
-    coap_session_send_ping(session);  // an unanswered ping ends the session (on_nack)
-    // Answered (a live device): its usual transmission parameters again once the ping is settled. An unanswered ping
-    // is given up at the latest 4.5 s after it left (1.5 s, then 3 s with ACK_RANDOM_FACTOR); restoring sooner would
-    // let it retransmit on the usual parameters.
-    auto settled = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(6));
-    settled->async_wait(
-        [weak = weak_from_this(), settled, session, session_key](const boost::system::error_code& error) {
-            auto self = weak.lock();
-            if (!self || error || self->stopped_)
-                return;
-            const auto still = self->sessions_.find(session);
-            if (still == self->sessions_.end() || still->second.key != session_key)
-                return;  // closed meanwhile
-            self->apply_transmission_parameters(session);
-            still->second.probing = false;
-        });
+    // The ping goes with the session's usual transmission parameters (nothing else on the session is hurried). The
+    // device counts as the same one when anything arrives in the session's epoch meanwhile (the ping's Reset, an ACK,
+    // a request). The deadline is long enough for the ping's first retransmission (ACK_TIMEOUT × 1.5 at most) to be
+    // answered and short enough that a rebooted device's next ClientHello (DTLS doubles its timer from 1 s: 1, 3,
+    // 7 s) finds the address free after about one more round; it is extended while a confirmable message of ours may
+    // still hold the ping back (NSTART 1), as a live device on a lossy link would otherwise be cut off.
+    info->second.answered = false;
+    info->second.heard = false;
+    ++probes_in_progress_;
+    coap_session_send_ping(session);
+    judge_probe(session, session_key, 0);
+}
+
+void CoapServer::Impl::judge_probe(coap_session_t* session, const std::string& session_key, int extensions) {
+    const auto deadline = options_.limits.ack_timeout * 5 / 2;
+    auto settled = std::make_shared<boost::asio::steady_timer>(io_, deadline);
+    settled->async_wait([weak = weak_from_this(), settled, session, session_key, extensions,
+                         deadline](const boost::system::error_code& error) {
+        auto self = weak.lock();
+        if (!self || error || self->stopped_)
+            return;
+        const auto still = self->sessions_.find(session);
+        if (still == self->sessions_.end() || still->second.key != session_key) {
+            --self->probes_in_progress_;  // closed meanwhile
+            return;
+        }
+        SessionInfo& info = still->second;
+        constexpr int kMaxExtensions = 2;
+        const bool held_back = std::chrono::steady_clock::now() - info.last_confirmable_sent < deadline * 3;
+        if (!info.answered && !info.heard && held_back && extensions < kMaxExtensions) {
+            self->judge_probe(session, session_key, extensions + 1);
+            return;
+        }
+        --self->probes_in_progress_;
+        info.probing = false;
+        if (!info.answered && !info.heard) {
+            spdlog::info("[HAN_SESSION_REPLACED] the device at {} did not answer: its old session closes",
+                         coap_session_str(session));
+            self->close_session(session, session_key);
+        }
+    });
 }
 
 void CoapServer::Impl::close_session_later(coap_session_t* session, const std::string& session_key) {
@@ -1122,6 +1195,10 @@ void CoapServer::Impl::write_response(coap_pdu_t* pdu, const CachedResponse& res
 
 void CoapServer::Impl::send_message(coap_session_t* session, coap_pdu_type_t type, const std::string& token,
                                     const CachedResponse& response) {
+    if (type == COAP_MESSAGE_CON) {
+        if (auto info = sessions_.find(session); info != sessions_.end())
+            info->second.last_confirmable_sent = std::chrono::steady_clock::now();
+    }
     coap_pdu_t* pdu =
         coap_pdu_init(type, COAP_EMPTY_CODE, coap_new_message_id(session), coap_session_max_pdu_size(session));
     if (pdu == nullptr)
@@ -1421,6 +1498,13 @@ void CoapServer::Impl::on_nack(coap_session_t* session, const coap_pdu_t* sent, 
         const auto info = self->sessions_.find(session);
         if (info == self->sessions_.end())
             return;
+        if (coap_pdu_get_code(sent) == COAP_EMPTY_CODE) {
+            // A ping of ours: a Reset is the device's answer (RFC 7252 §4.3); it says nothing about observations,
+            // whose tokens may be empty too. An unanswered ping is judged by probe_session's deadline.
+            if (reason == COAP_NACK_RST)
+                info->second.answered = true;
+            return;
+        }
         if (reason == COAP_NACK_TOO_MANY_RETRIES) {
             self->end_observations_of(info->second.key);
             self->close_session_later(session, info->second.key);
@@ -1443,7 +1527,10 @@ const coap_bin_const_t* CoapServer::Impl::on_psk_identity(coap_bin_const_t* iden
         if (!credential || credential->key.empty()) {
             // An unknown identity goes on with a key nobody has, so it fails as a wrong key does: silently, at the
             // Finished message. Refusing it here would send an alert and tell a prober which identities exist.
-            spdlog::info("[HAN_PSK_UNKNOWN] handshake with unknown PSK identity '{}' will fail", name);
+            if (const auto suppressed = self->unknown_psk_log_.admit(std::chrono::steady_clock::now())) {
+                spdlog::info("[HAN_PSK_UNKNOWN] handshake with unknown PSK identity '{}' will fail{}", name,
+                             *suppressed == 0 ? "" : fmt::format(" ({} more not logged)", *suppressed));
+            }
             self->count_refusal("unknown_psk_identity");
             self->psk_answer_.s = self->decoy_psk_.data();
             self->psk_answer_.length = self->decoy_psk_.size();

@@ -10,6 +10,8 @@
 #include <optional>
 #include <thread>
 
+#include <coap3/coap.h>
+
 #include "han/device_client.hpp"
 #include "lossy_link.hpp"
 
@@ -635,6 +637,10 @@ TEST_F(CoapServerTest, ADeviceRebootingFromTheSamePortWithAnObservationOpenGetsB
     reboot_from_the_same_port(true);
 }
 
+// A DTLS 1.2 record header (handshake, epoch 0) and the start of a ClientHello, as a spoofer would send.
+constexpr std::array<char, 25> kSpoofedHello = {22, '\xfe', '\xfd', 0, 0, 0, 0, 0, 0, 0, 0, 0, 12,
+                                                1,  0,      0,      0, 0, 0, 0, 0, 0, 0, 0, 0};
+
 TEST_F(CoapServerTest, AClientHelloThatNeverCompletesLeavesTheSessionWorking) {
     LossyLink link(server_->port());
     auto device = connect_to(link.port());
@@ -642,15 +648,84 @@ TEST_F(CoapServerTest, AClientHelloThatNeverCompletesLeavesTheSessionWorking) {
     ASSERT_NE(device->observe("/thing", [](const ClientResponse&) {})->id, 0U);
     // Someone sends a ClientHello from the device's address (a spoofer, or a stray retransmission) and never
     // completes it. The live device answers the server's check, so its session and observation stay.
-    // A DTLS 1.2 record header (handshake, epoch 0) and the start of a ClientHello.
-    const std::array<char, 25> hello = {22, '\xfe', '\xfd', 0, 0, 0, 0, 0, 0, 0, 0, 0, 12,
-                                        1,  0,      0,      0, 0, 0, 0, 0, 0, 0, 0, 0};
-    link.inject_to_server({hello.data(), hello.size()});
+    link.inject_to_server({kSpoofedHello.data(), kSpoofedHello.size()});
     for (int i = 0; i < 100; ++i)
         device->poll(std::chrono::milliseconds(50));  // the device listens, and answers what the server asks
     EXPECT_EQ(device->get("/thing")->code, 205);
     EXPECT_EQ(server_->stats().sessions, 1U);
     EXPECT_EQ(server_->stats().observations, 1U);
+}
+
+std::atomic<int> raw_responses{0};
+coap_response_t count_raw_response(coap_session_t*, const coap_pdu_t*, const coap_pdu_t* received, const coap_mid_t) {
+    if (coap_pdu_get_code(received) != COAP_EMPTY_CODE)
+        ++raw_responses;
+    return COAP_RESPONSE_OK;
+}
+
+// From review: the ping that checks a session answered by a live device's Reset was taken for the Reset of a
+// notification with the ping's (empty) token, ending an observation registered with an empty token (RFC 7252 §5.3.1
+// allows one).
+TEST_F(CoapServerTest, ALiveDevicesAnswerToTheCheckEndsNoObservation) {
+    LossyLink link(server_->port());
+    coap_context_t* context = coap_new_context(nullptr);
+    coap_register_response_handler(context, count_raw_response);
+    coap_address_t server;
+    coap_address_init(&server);
+    server.addr.sin.sin_family = AF_INET;
+    server.addr.sin.sin_port = htons(link.port());
+    server.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    server.size = sizeof(server.addr.sin);
+    coap_dtls_cpsk_t psk{};
+    psk.version = COAP_DTLS_CPSK_SETUP_VERSION;
+    psk.psk_info.identity = {3, reinterpret_cast<const std::uint8_t*>("dev")};
+    psk.psk_info.key = {kKey.size(), kKey.data()};
+    coap_session_t* session = coap_new_client_session_psk2(context, nullptr, &server, COAP_PROTO_DTLS, &psk);
+    ASSERT_NE(session, nullptr);
+    coap_pdu_t* registration = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_GET, coap_new_message_id(session),
+                                             coap_session_max_pdu_size(session));
+    coap_add_option(registration, COAP_OPTION_OBSERVE, 0, nullptr);  // no token
+    coap_add_option(registration, COAP_OPTION_URI_PATH, 5, reinterpret_cast<const std::uint8_t*>("thing"));
+    coap_send(session, registration);
+    for (int i = 0; i < 40 && server_->stats().observations == 0; ++i)
+        coap_io_process(context, 50);
+    ASSERT_EQ(server_->stats().observations, 1U);
+    link.inject_to_server({kSpoofedHello.data(), kSpoofedHello.size()});
+    for (int i = 0; i < 140; ++i)  // 7 s: the check is answered and settled
+        coap_io_process(context, 50);
+    EXPECT_EQ(server_->stats().sessions, 1U);
+    EXPECT_EQ(server_->stats().observations, 1U);
+    const int before = raw_responses.load();
+    server_->notify("/thing");
+    for (int i = 0; i < 20 && raw_responses.load() == before; ++i)
+        coap_io_process(context, 50);
+    EXPECT_GT(raw_responses.load(), before);
+    coap_session_release(session);
+    coap_free_context(context);
+}
+
+// From review: the check once shortened the retransmissions of the whole session, so a notification that had
+// already lost two copies on a briefly lossy link was given up, ending the observation of a live device.
+TEST_F(CoapServerTest, TheCheckDoesNotCutShortWhatTheSessionIsRetransmitting) {
+    LossyLink link(server_->port());
+    auto client = connect_to(link.port());
+    ASSERT_TRUE(client);
+    int notifications = 0;
+    ASSERT_NE(client->observe("/thing", [&](const ClientResponse&) { ++notifications; })->id, 0U);
+    std::atomic<int> dropped{0};
+    link.set_filter([&](Direction direction, std::size_t, std::string_view) {
+        return direction == Direction::to_device && dropped.fetch_add(1) < 2;  // the notification's first two copies
+    });
+    server_->notify("/thing");
+    for (int i = 0; i < 120 && dropped.load() < 2; ++i)
+        client->poll(std::chrono::milliseconds(50));
+    ASSERT_GE(dropped.load(), 2);
+    link.inject_to_server({kSpoofedHello.data(), kSpoofedHello.size()});
+    for (int i = 0; i < 240 && notifications == 0; ++i)  // the third copy comes 4-6 s after the second
+        client->poll(std::chrono::milliseconds(50));
+    EXPECT_EQ(notifications, 1);
+    EXPECT_EQ(server_->stats().observations, 1U);
+    EXPECT_EQ(server_->stats().sessions, 1U);
 }
 
 }  // namespace

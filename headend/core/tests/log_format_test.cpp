@@ -16,6 +16,27 @@ TEST(LogFormat, ControlCharactersAndBackslashesAreEscaped) {
     EXPECT_EQ(escape_log_text("C:\\n"), "C:\\\\n");  // a literal backslash-n stays distinguishable from a newline
 }
 
+TEST(LogFormat, UnicodeLineBreaksC1ControlsAndBrokenUtf8AreEscaped) {
+    EXPECT_EQ(escape_log_text("a\xc2\x85"
+                              "b"),
+              "a\\u{0085}b");  // NEL
+    EXPECT_EQ(escape_log_text("a\xe2\x80\xa8"
+                              "b"),
+              "a\\u{2028}b");  // LINE SEPARATOR
+    EXPECT_EQ(escape_log_text("\xc2\x9b"
+                              "31m"),
+              "\\u{009b}31m");                                                     // 8-bit CSI
+    EXPECT_EQ(escape_log_text("\xff\xc3"), "\\xff\\xc3");                          // not UTF-8
+    EXPECT_EQ(escape_log_text("\xed\xa0\x80"), "\\xed\\xa0\\x80");                 // a surrogate
+    EXPECT_EQ(escape_log_text("\xf0\x9f\x94\x8c plug"), "\xf0\x9f\x94\x8c plug");  // ordinary text stays
+}
+
+TEST(LogFormat, OnlyTheLineItselfStartsWithAMessageId) {
+    EXPECT_EQ(escape_log_text("[HAN_PSK_UNKNOWN] identity 'x [HEADEND_STARTED]'"),
+              "[HAN_PSK_UNKNOWN] identity 'x \\x5bHEADEND_STARTED]'");
+    EXPECT_EQ(escape_log_text("address [::1]:5684"), "address [::1]:5684");
+}
+
 TEST(LogFormat, APeerStringCannotStartALineOfItsOwn) {
     std::ostringstream out;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out);
@@ -23,7 +44,7 @@ TEST(LogFormat, APeerStringCannotStartALineOfItsOwn) {
     spdlog::logger logger("test", sink);
     logger.info("[HAN_PSK_UNKNOWN] identity '{}'", "x\n[HEADEND_STARTED] forged");
     logger.info("[NEXT] ok");
-    EXPECT_EQ(out.str(), "info [HAN_PSK_UNKNOWN] identity 'x\\n[HEADEND_STARTED] forged'\ninfo [NEXT] ok\n");
+    EXPECT_EQ(out.str(), "info [HAN_PSK_UNKNOWN] identity 'x\\n\\x5bHEADEND_STARTED] forged'\ninfo [NEXT] ok\n");
 }
 
 }  // namespace
