@@ -1093,21 +1093,35 @@ void CoapServer::Impl::refresh_observer(const ObserverKey& key) {
         deliver_notification(key, Response{Code::NotFound, "", headend::coap::kContentFormatXml, "", {}});
         return;
     }
-    auto answered = std::make_shared<std::atomic<bool>>(false);
-    headend::coap::Responder responder = [weak = weak_from_this(), key, answered](Response answer) {
-        auto self = weak.lock();
-        if (!self || answered->exchange(true))
-            return;  // a second answer is a handler bug; the first one stands
-        boost::asio::post(self->io_, [weak, key, answer = std::move(answer)] {
-            if (auto server = weak.lock(); server && !server->stopped_)
-                server->deliver_notification(key, answer);
-        });
+    // One answer per refresh, delivered on the loop. A Responder dropped unanswered (a handler bug) counts as 5.00,
+    // which ends the observation instead of leaving it refreshing, and so silent, for good.
+    struct Refresh {
+        std::weak_ptr<Impl> server;
+        ObserverKey key;
+        std::atomic<bool> answered{false};
+        Refresh(std::weak_ptr<Impl> owner, ObserverKey observer) : server(std::move(owner)), key(std::move(observer)) {}
+        Refresh(const Refresh&) = delete;
+        Refresh& operator=(const Refresh&) = delete;
+        ~Refresh() { answer(Response{Code::InternalServerError, "", headend::coap::kContentFormatXml, "", {}}); }
+        void answer(Response response) {
+            if (answered.exchange(true))
+                return;  // a second answer is a handler bug; the first one stands
+            auto self = server.lock();
+            if (!self)
+                return;
+            boost::asio::post(self->io_, [weak = server, observer = key, response = std::move(response)] {
+                if (auto owner = weak.lock(); owner && !owner->stopped_)
+                    owner->deliver_notification(observer, response);
+            });
+        }
     };
+    auto refresh = std::make_shared<Refresh>(weak_from_this(), key);
+    headend::coap::Responder responder = [refresh](Response answer) { refresh->answer(std::move(answer)); };
     try {
         match->target->handler(req, std::move(responder));
     } catch (const std::exception& error) {
         spdlog::error("[HAN_HANDLER_EXCEPTION] notification of {}: {}", req.path, error.what());
-        deliver_notification(key, Response{Code::InternalServerError, "", headend::coap::kContentFormatXml, "", {}});
+        refresh->answer(Response{Code::InternalServerError, "", headend::coap::kContentFormatXml, "", {}});
     }
 }
 
@@ -1356,6 +1370,16 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
         bool in_handler = true;
         std::optional<Response> early;
         bool answered = false;
+        std::function<void(Response)> late;  // sends an answer that comes after the handler returned
+        Pending() = default;
+        Pending(const Pending&) = delete;
+        Pending& operator=(const Pending&) = delete;
+        // A handler that dropped its Responder without answering is a bug; the exchange is still answered (5.00),
+        // so its session hold and observer slot are given back instead of leaking.
+        ~Pending() {
+            if (!answered && late)
+                late(Response{Code::InternalServerError, "", headend::coap::kContentFormatXml, "", {}});
+        }
     };
     auto pending = std::make_shared<Pending>();
     std::weak_ptr<Impl> weak = weak_from_this();
@@ -1363,9 +1387,7 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
         coap_pdu_get_type(request) == COAP_MESSAGE_CON ? COAP_MESSAGE_CON : COAP_MESSAGE_NON;
     hold_for_answer(session);  // released once the answer has gone out (or the server stops)
 
-    headend::coap::Responder responder = [pending, weak, session, separate_type, token, session_key, mid,
-                                          confirmable_exchange, block1_echo, block2, now, registering,
-                                          method_text](Response answer) mutable {
+    headend::coap::Responder responder = [pending](Response answer) {
         {
             std::lock_guard lock(pending->mutex);
             if (pending->answered)
@@ -1376,6 +1398,10 @@ void CoapServer::Impl::handle(coap_session_t* session, const coap_pdu_t* request
                 return;
             }
         }
+        pending->late(std::move(answer));
+    };
+    pending->late = [weak, session, separate_type, token, session_key, mid, confirmable_exchange, block1_echo, block2,
+                     now, registering, method_text](Response answer) {
         auto self = weak.lock();
         if (!self)
             return;

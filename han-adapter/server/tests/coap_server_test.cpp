@@ -61,6 +61,13 @@ protected:
                          held_.push_back(std::move(respond));
                      },
                      {.observable = true});
+        // A buggy handler: it drops its Responder without answering, once `dropping_` is set.
+        server_->add("/careless",
+                     [this](const headend::coap::Request&, const headend::coap::Responder& respond) {
+                         if (!dropping_)
+                             respond(Response{Code::Content, "<x/>", 41, "", std::nullopt});
+                     },
+                     {.observable = true});
         server_->add("/late",
                      [this](const headend::coap::Request&, headend::coap::Responder respond) {
                          boost::asio::post(io_, [respond = std::move(respond)] {
@@ -108,6 +115,7 @@ protected:
     std::thread thread_;
     std::atomic<bool> allowed_{true};
     std::atomic<bool> gone_{false};
+    std::atomic<bool> dropping_{false};
     std::mutex held_mutex_;
     std::vector<headend::coap::Responder> held_;
     // A 40-byte body answered after the handler returned, as a separate response or a late notification.
@@ -726,6 +734,32 @@ TEST_F(CoapServerTest, TheCheckDoesNotCutShortWhatTheSessionIsRetransmitting) {
     EXPECT_EQ(notifications, 1);
     EXPECT_EQ(server_->stats().observations, 1U);
     EXPECT_EQ(server_->stats().sessions, 1U);
+}
+
+// From review: a handler that drops its Responder unanswered (a bug) leaked the session hold (the session could
+// never be freed, so the address was blackholed) and the observer's refresh (no notification ever again).
+TEST_F(CoapServerTest, AnExchangeWhoseHandlerNeverAnswersIsAnswered500AndLeaksNothing) {
+    {
+        auto client = connect();
+        ASSERT_TRUE(client);
+        dropping_ = true;
+        auto answer = client->get("/careless");
+        ASSERT_TRUE(answer) << answer.error().message;
+        EXPECT_EQ(answer->code, 500);
+    }
+    EXPECT_TRUE(wait_for([&] { return server_->stats().sessions == 0; }, std::chrono::seconds(5)));
+}
+
+TEST_F(CoapServerTest, AnObserverWhoseRefreshIsNeverAnsweredIsToldAndStopsObserving) {
+    auto client = connect();
+    ASSERT_TRUE(client);
+    std::vector<int> codes;
+    ASSERT_NE(client->observe("/careless", [&](const ClientResponse& n) { codes.push_back(n.code); })->id, 0U);
+    dropping_ = true;
+    server_->notify("/careless");
+    poll_until(*client, [&] { return !codes.empty(); });
+    EXPECT_EQ(codes, std::vector<int>{500});
+    EXPECT_EQ(server_->stats().observations, 0U);
 }
 
 }  // namespace
