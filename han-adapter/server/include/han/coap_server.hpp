@@ -1,10 +1,12 @@
-// The HAN-facing CoAP/DTLS server: libcoap 4.3.1 driven from a Boost.Asio io_context (DESIGN §3), with the
-// request handling libcoap lacks done here: Block1 reassembly, a per-exchange response cache, separate responses
-// for writes that finish after a commit, observation (RFC 7641) of observable patterns, identity from the DTLS session
-// only, and limits.
+// The HAN-facing CoAP/DTLS server on a Boost.Asio io_context: our own DTLS front door (DtlsEndpoint: a stateless
+// cookie exchange before any state, OpenSSL per connection) and CoAP message layer (RFC 7252: confirmable messages
+// retransmitted one at a time, Resets, pings), Block1 reassembly, a per-exchange response cache, separate responses
+// for writes that finish after a commit, observation (RFC 7641) of observable patterns, identity from the DTLS
+// session only, and limits. libcoap's server side (4.3.1) kept state for every spoofed ClientHello and lost its
+// timers; the HAN's clients and our tests still use libcoap.
 //
-// Threading: construct, add() and start() before running the io_context or on its thread; everything libcoap
-// runs on the io_context's thread. notify() and Responders are safe from any thread.
+// Threading: construct, add() and start() before running the io_context or on its thread; everything else runs on
+// the io_context's thread. notify(), close_sessions() and Responders are safe from any thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -31,7 +33,7 @@ struct ServerLimits {
     std::chrono::seconds block1_timeout{60};  // an unfinished Block1 upload is forgotten after this
     // CoAP transmission parameters (RFC 7252 §4.8) for what the server sends confirmable: separate responses,
     // notifications, the liveness checks of observed sessions.
-    std::chrono::milliseconds ack_timeout{2000};  // at least 1 s (libcoap 4.3.1 ignores less)
+    std::chrono::milliseconds ack_timeout{2000};  // at least 1 s
     unsigned max_retransmit = 4;
     // The HAN socket's kernel receive buffer, sized for bursts (a storm of handshakes, a premises coming back).
     std::size_t receive_buffer_bytes = 4 * 1024 * 1024;
@@ -65,6 +67,10 @@ struct ServerStats {
     std::size_t observations = 0;          // current
     std::uint64_t handshake_failures = 0;  // DTLS errors, whatever their cause
     std::uint64_t handshakes_completed = 0;
+    std::uint64_t hello_verify_requests = 0;    // ClientHellos answered statelessly, before any state (spoofable)
+    std::size_t handshakes_in_progress = 0;     // past the cookie exchange
+    std::uint64_t handshakes_refused_busy = 0;  // valid cookie, but max_handshakes were in progress
+    std::uint64_t sessions_replaced = 0;        // a device came back from the same address and port
     // Handshakes the server itself refused, by reason: "certificate_refused", "unknown_psk_identity".
     std::map<std::string, std::uint64_t> handshake_refusals;
     std::size_t sessions = 0;
