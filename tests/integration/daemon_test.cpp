@@ -628,6 +628,11 @@ TEST_F(DaemonTest, MetricsAreServedInThePrometheusTextFormatWithTheToken) {
     EXPECT_EQ(sample(text, "headend_coaps_handshake_refusals_total{reason=\"certificate_refused\"}"), 1) << text;
     EXPECT_EQ(sample(text, "headend_coaps_handshake_refusals_total{reason=\"unknown_psk_identity\"}"), 0) << text;
     EXPECT_EQ(sample(text, "headend_coaps_block1_transfers"), 0) << text;
+    // Every handshake starts with the cookie exchange; none is left half-way, and no address came back.
+    EXPECT_GE(sample(text, "headend_coaps_hello_verify_requests_total"), 2) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_handshakes_in_progress"), 0) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_handshakes_refused_busy_total"), 0) << text;
+    EXPECT_EQ(sample(text, "headend_coaps_sessions_replaced_total"), 0) << text;
     EXPECT_EQ(sample(text, "headend_coaps_receive_buffer_drops_total"), 0) << text;
     EXPECT_GT(sample(text, "headend_coaps_receive_buffer_bytes"), 0) << text;
     EXPECT_EQ(sample(text, "headend_storage_write_queue_depth"), 0) << text;

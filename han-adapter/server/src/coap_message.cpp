@@ -107,7 +107,7 @@ void CoapMessage::add_option(std::uint16_t number, std::string value) {
 std::optional<MessageHeader> peek_header(std::string_view datagram) {
     if (datagram.size() < kHeaderSize || (byte_at(datagram, 0) >> 6U) != kVersion)
         return std::nullopt;
-    const auto type = static_cast<MessageType>((byte_at(datagram, 0) >> 4U) & 0x03U);
+    const auto type = static_cast<CoapMessageType>((byte_at(datagram, 0) >> 4U) & 0x03U);
     const auto mid = static_cast<std::uint16_t>((std::uint32_t{byte_at(datagram, 2)} << 8U) | byte_at(datagram, 3));
     return MessageHeader{type, mid};
 }
@@ -123,7 +123,7 @@ headend::Result<CoapMessage> parse_message(std::string_view datagram) {
         return format_error("token length " + std::to_string(token_length) + " is beyond 8");
 
     CoapMessage message;
-    message.type = static_cast<MessageType>((first >> 4U) & 0x03U);
+    message.type = static_cast<CoapMessageType>((first >> 4U) & 0x03U);
     message.code = byte_at(datagram, 1);
     message.mid = static_cast<std::uint16_t>((std::uint32_t{byte_at(datagram, 2)} << 8U) | byte_at(datagram, 3));
     if (message.is_empty()) {

@@ -163,7 +163,7 @@ void insert_option(CachedResponse& response, std::uint16_t number, std::string v
     response.options.insert(after, CachedOption{number, std::move(value)});
 }
 
-CoapMessage message_of(MessageType type, std::uint16_t mid, const std::string& token, const CachedResponse& response) {
+CoapMessage message_of(CoapMessageType type, std::uint16_t mid, const std::string& token, const CachedResponse& response) {
     CoapMessage message;
     message.type = type;
     message.code = code_byte(response.code);
@@ -672,13 +672,13 @@ void CoapServer::Impl::on_message(ConnectionId id, std::string_view datagram) {
     auto parsed = parse_message(datagram);
     // What the device says of its own accord keeps its session busy; its acknowledgements of ours do not (a liveness
     // check is answered, and the next one is due an idle timeout after the check, not after the answer).
-    if (!parsed || (parsed->type != MessageType::Acknowledgement && parsed->type != MessageType::Reset))
+    if (!parsed || (parsed->type != CoapMessageType::Acknowledgement && parsed->type != CoapMessageType::Reset))
         info.last_heard = std::chrono::steady_clock::now();
     if (!parsed) {
         // A confirmable message we cannot read is rejected (RFC 7252 §4.2); anything else is ignored (§4.3).
-        if (const auto header = peek_header(datagram); header && header->type == MessageType::Confirmable) {
+        if (const auto header = peek_header(datagram); header && header->type == CoapMessageType::Confirmable) {
             CoapMessage reset;
-            reset.type = MessageType::Reset;
+            reset.type = CoapMessageType::Reset;
             reset.mid = header->mid;
             transmit(id, reset);
         }
@@ -686,14 +686,14 @@ void CoapServer::Impl::on_message(ConnectionId id, std::string_view datagram) {
     }
     const CoapMessage& message = *parsed;
     switch (message.type) {
-        case MessageType::Acknowledgement:
+        case CoapMessageType::Acknowledgement:
             on_acknowledged(id, info, message.mid, false);
             return;
-        case MessageType::Reset:
+        case CoapMessageType::Reset:
             on_acknowledged(id, info, message.mid, true);
             return;
-        case MessageType::Confirmable:
-        case MessageType::NonConfirmable:
+        case CoapMessageType::Confirmable:
+        case CoapMessageType::NonConfirmable:
             break;
     }
     if (message.is_request()) {
@@ -701,9 +701,9 @@ void CoapServer::Impl::on_message(ConnectionId id, std::string_view datagram) {
         return;
     }
     // A ping (an empty confirmable message, RFC 7252 §4.3) or a confirmable response we never asked for: Reset.
-    if (message.type == MessageType::Confirmable) {
+    if (message.type == CoapMessageType::Confirmable) {
         CoapMessage reset;
-        reset.type = MessageType::Reset;
+        reset.type = CoapMessageType::Reset;
         reset.mid = message.mid;
         transmit(id, reset);
     }
@@ -796,13 +796,13 @@ void CoapServer::Impl::on_acknowledged(ConnectionId id, SessionInfo& info, std::
 
 // The answer to a request: piggybacked on the ACK of a confirmable one, a non-confirmable message otherwise.
 void CoapServer::Impl::answer(ConnectionId id, const CoapMessage& request, const CachedResponse& response) {
-    if (request.type == MessageType::Confirmable) {
-        transmit(id, message_of(MessageType::Acknowledgement, request.mid, request.token, response));
+    if (request.type == CoapMessageType::Confirmable) {
+        transmit(id, message_of(CoapMessageType::Acknowledgement, request.mid, request.token, response));
         return;
     }
     const auto found = sessions_.find(id);
     if (found != sessions_.end())
-        transmit(id, message_of(MessageType::NonConfirmable, found->second.next_mid++, request.token, response));
+        transmit(id, message_of(CoapMessageType::NonConfirmable, found->second.next_mid++, request.token, response));
 }
 
 // ---- Observation ----
@@ -1013,7 +1013,7 @@ void CoapServer::Impl::deliver_notification(const ObserverKey& key, const Respon
     const ConnectionId session = observation.session;
     if (!observing)
         end_observation(key);  // a notification that is not 2.xx ends the observation (RFC 7641 §3.2)
-    send_confirmable(session, message_of(MessageType::Confirmable, 0, key.token, built));
+    send_confirmable(session, message_of(CoapMessageType::Confirmable, 0, key.token, built));
     count(&ServerStats::notifications);
 }
 
@@ -1078,7 +1078,7 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
 
     // Only confirmable exchanges that change something are deduplicated: a repeated GET is answered again (RFC 7252
     // §4.5), which keeps the cache to the write rate instead of the read rate.
-    const bool confirmable = request.type == MessageType::Confirmable;
+    const bool confirmable = request.type == CoapMessageType::Confirmable;
     const bool confirmable_exchange = confirmable && request.code != 1;
     const std::uint16_t mid = request.mid;
     if (confirmable_exchange) {
@@ -1088,7 +1088,7 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
                 answer(id, request, *cached);
             } else {
                 CoapMessage ack;  // still pending: the empty ACK again
-                ack.type = MessageType::Acknowledgement;
+                ack.type = CoapMessageType::Acknowledgement;
                 ack.mid = mid;
                 transmit(id, ack);
             }
@@ -1250,7 +1250,7 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
         }
         pending->late(std::move(response));
     };
-    const MessageType separate_type = confirmable ? MessageType::Confirmable : MessageType::NonConfirmable;
+    const CoapMessageType separate_type = confirmable ? CoapMessageType::Confirmable : CoapMessageType::NonConfirmable;
     pending->late = [weak, id, separate_type, token, session_key, mid, confirmable_exchange, block1_echo, block2, now,
                      registering, method_text](Response response) {
         auto self = weak.lock();
@@ -1277,10 +1277,10 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
                 server->exchanges_.put(session_key, mid, built, now);
                 server->exchanges_remembered_ = server->exchanges_.size();
             }
-            if (separate_type == MessageType::Confirmable) {
-                server->send_confirmable(id, message_of(MessageType::Confirmable, 0, token, built));
+            if (separate_type == CoapMessageType::Confirmable) {
+                server->send_confirmable(id, message_of(CoapMessageType::Confirmable, 0, token, built));
             } else {
-                server->transmit(id, message_of(MessageType::NonConfirmable, session->second.next_mid++, token, built));
+                server->transmit(id, message_of(CoapMessageType::NonConfirmable, session->second.next_mid++, token, built));
             }
             server->count(&ServerStats::separate_responses);
             server->count_answer(method_text, built.code);
@@ -1314,7 +1314,7 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
     remember(CachedResponse{});
     if (confirmable) {
         CoapMessage ack;
-        ack.type = MessageType::Acknowledgement;
+        ack.type = CoapMessageType::Acknowledgement;
         ack.mid = mid;
         transmit(id, ack);
     }

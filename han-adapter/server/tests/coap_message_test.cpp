@@ -39,7 +39,7 @@ void expect_format_error(std::string_view datagram) {
 
 TEST(CoapMessage, RoundTripsARequestWithTokenOptionsAndPayload) {
     CoapMessage request;
-    request.type = MessageType::Confirmable;
+    request.type = CoapMessageType::Confirmable;
     request.code = 3;  // PUT
     request.mid = 0xBEEF;
     request.token = bytes({0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08});
@@ -80,7 +80,7 @@ TEST(CoapMessage, ParsesAnEmptyConfirmablePing) {
     const auto parsed = parse_message(bytes({0x40, 0x00, 0x00, 0x07}));
     ASSERT_TRUE(parsed.ok()) << parsed.error().message;
     EXPECT_TRUE(parsed->is_empty());
-    EXPECT_EQ(parsed->type, MessageType::Confirmable);
+    EXPECT_EQ(parsed->type, CoapMessageType::Confirmable);
     EXPECT_EQ(parsed->mid, 7);
     EXPECT_EQ(serialize_message(*parsed), bytes({0x40, 0x00, 0x00, 0x07}));
 }
@@ -89,7 +89,7 @@ TEST(CoapMessage, ParsesAPiggybackedAcknowledgement) {
     const std::string wire = bytes({0x62, 0x45, 0x12, 0x34, 0xAB, 0xCD, 0xC0, 0xFF, 'o', 'k'});
     const auto parsed = parse_message(wire);
     ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-    EXPECT_EQ(parsed->type, MessageType::Acknowledgement);
+    EXPECT_EQ(parsed->type, CoapMessageType::Acknowledgement);
     EXPECT_TRUE(parsed->is_response());
     EXPECT_EQ(code_number(parsed->code), 205);
     EXPECT_EQ(parsed->token, bytes({0xAB, 0xCD}));
@@ -255,9 +255,9 @@ TEST(CoapMessagePeekHeader, ReadsTypeAndMessageIdOfAnUnparsableDatagram) {
     ASSERT_FALSE(parse_message(datagram).ok());
     const auto header = peek_header(datagram);
     ASSERT_TRUE(header.has_value());
-    EXPECT_EQ(header->type, MessageType::Confirmable);
+    EXPECT_EQ(header->type, CoapMessageType::Confirmable);
     EXPECT_EQ(header->mid, 0xABCD);
-    EXPECT_EQ(peek_header(bytes({0x70, 0x00, 0x00, 0x02}))->type, MessageType::Reset);
+    EXPECT_EQ(peek_header(bytes({0x70, 0x00, 0x00, 0x02}))->type, CoapMessageType::Reset);
 }
 
 TEST(CoapMessagePeekHeader, GivesNothingForAShortDatagram) {

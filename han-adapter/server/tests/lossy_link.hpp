@@ -6,10 +6,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -63,6 +65,16 @@ public:
     void cut() {
         set_filter([](Direction, std::size_t, std::string_view) { return true; });
     }
+    // Returns once everything already sent through the relay has been passed or dropped, so a filter changed next
+    // does not apply to it (a device's last words before a cut stay cut).
+    void drain() const {
+        const auto queued = [](int fd) {
+            int bytes = 0;
+            return ::ioctl(fd, FIONREAD, &bytes) == 0 && bytes > 0;
+        };
+        while (handling_ || queued(front_) || queued(back_))
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     // Sends a datagram to the server as if the device had sent it (same source address).
     void inject_to_server(std::string_view datagram) { ::send(back_, datagram.data(), datagram.size(), 0); }
     std::vector<Datagram> log() const {
@@ -110,6 +122,7 @@ private:
             pollfd fds[2] = {{front_, POLLIN, 0}, {back_, POLLIN, 0}};
             if (::poll(fds, 2, 20) <= 0)
                 continue;
+            handling_ = true;
             if ((fds[0].revents & POLLIN) != 0) {
                 socklen_t length = sizeof device;
                 const ssize_t n =
@@ -127,6 +140,7 @@ private:
                              reinterpret_cast<sockaddr*>(&device), sizeof device);
                 }
             }
+            handling_ = false;
         }
     }
 
@@ -134,6 +148,7 @@ private:
     int back_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> handling_{false};
     mutable std::mutex mutex_;
     Filter filter_;
     std::size_t to_server_ = 0;

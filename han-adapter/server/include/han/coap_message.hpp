@@ -12,7 +12,7 @@
 
 namespace han {
 
-enum class MessageType : std::uint8_t { Confirmable = 0, NonConfirmable = 1, Acknowledgement = 2, Reset = 3 };
+enum class CoapMessageType : std::uint8_t { Confirmable = 0, NonConfirmable = 1, Acknowledgement = 2, Reset = 3 };
 
 namespace option {
 constexpr std::uint16_t kIfMatch = 1;
@@ -48,7 +48,7 @@ struct CoapOption {
 };
 
 struct CoapMessage {
-    MessageType type = MessageType::Confirmable;
+    CoapMessageType type = CoapMessageType::Confirmable;
     std::uint8_t code = 0;  // class << 5 | detail; 0 is the empty message
     std::uint16_t mid = 0;
     std::string token;                // 0 to 8 bytes
@@ -81,7 +81,7 @@ constexpr std::uint8_t code_byte(int number) {
 // The four header bytes of a datagram that is no valid message, when they can be read: a confirmable one is then
 // answered with a Reset carrying its message id (RFC 7252 §4.2).
 struct MessageHeader {
-    MessageType type;
+    CoapMessageType type;
     std::uint16_t mid;
 };
 std::optional<MessageHeader> peek_header(std::string_view datagram);
