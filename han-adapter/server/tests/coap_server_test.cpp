@@ -29,9 +29,19 @@ public:
     std::optional<PskCredential> find_psk(const std::string& identity) const override {
         if (identity != "dev")
             return std::nullopt;
-        return PskCredential{kKey, RegisteredDevice{1, headend::coap::DeviceType::Esci, "P1", std::string(40, 'A')}};
+        std::lock_guard lock(mutex_);
+        return PskCredential{kKey, RegisteredDevice{1, headend::coap::DeviceType::Esci, "P1", lfdi_}};
     }
     std::optional<RegisteredDevice> find_by_lfdi(const std::string&) const override { return std::nullopt; }
+    // The device's record changes (its registered LFDI), as an operator's correction would.
+    void set_lfdi(std::string lfdi) {
+        std::lock_guard lock(mutex_);
+        lfdi_ = std::move(lfdi);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::string lfdi_ = std::string(40, 'A');
 };
 
 class CoapServerTest : public ::testing::Test {
@@ -43,7 +53,7 @@ protected:
         ServerOptions options;
         options.port = 0;
         configure(options);
-        server_ = std::make_unique<CoapServer>(io_, options, std::make_shared<OneDevice>());
+        server_ = std::make_unique<CoapServer>(io_, options, device_);
         const auto answer = [this](const headend::coap::Request&, const headend::coap::Responder& respond) {
             if (gone_)
                 respond(Response{Code::NotFound, "", 41, "", std::nullopt});
@@ -112,6 +122,7 @@ protected:
         return options;
     }
 
+    std::shared_ptr<OneDevice> device_ = std::make_shared<OneDevice>();
     std::unique_ptr<CoapServer> server_;
     std::thread thread_;
     std::atomic<bool> allowed_{true};
@@ -341,7 +352,7 @@ class CoapServerIdleTest : public CoapServerTest {
 protected:
     void configure(ServerOptions& options) override {
         options.limits.idle_timeout = std::chrono::seconds(1);
-        options.limits.ack_timeout = std::chrono::seconds(1);  // libcoap 4.3.1 takes nothing shorter
+        options.limits.ack_timeout = std::chrono::seconds(1);
         options.limits.max_retransmit = 1;
     }
 };
@@ -719,7 +730,7 @@ TEST_F(CoapServerTest, ASpoofedFloodOfClientHellosLeavesNoStateAndLocksNoDeviceO
     testing::RawDtlsClient template_client("dev", kKey);
     const std::string hello = template_client.step();
     ASSERT_TRUE(is_handshake_of_epoch_zero(hello));
-    constexpr int kSpoofedPorts = 400;
+    constexpr int kSpoofedPorts = 2000;  // more than one turn of the loop reads (32 × 32)
     sockaddr_in server{};
     server.sin_family = AF_INET;
     server.sin_port = htons(server_->port());
@@ -833,6 +844,31 @@ TEST_F(CoapMessageLayerTest, APathSegmentWithASlashIsNotTwoSegments) {
     auto answer = exchange(request);
     ASSERT_TRUE(answer);
     EXPECT_EQ(code_number(answer->code), 404);
+}
+
+// From review: a re-registration (same token) under a changed identity left the old identity's cap slot taken, so
+// the device could no longer observe under its old identity once it got it back.
+class CoapMessageLayerCapTest : public CoapMessageLayerTest {
+protected:
+    void configure(ServerOptions& options) override { options.limits.max_observers_per_identity = 1; }
+    bool registered(std::uint16_t mid, const std::string& token, std::string_view path) {
+        CoapMessage request = get(CoapMessageType::Confirmable, mid, path);
+        request.token = token;
+        request.add_option(option::kObserve, "");
+        const auto answer = exchange(request);
+        return answer && code_number(answer->code) == 205 && answer->find(option::kObserve) != nullptr;
+    }
+};
+
+TEST_F(CoapMessageLayerCapTest, ARegistrationAgainUnderAChangedIdentityMovesItsCapSlot) {
+    ASSERT_TRUE(registered(0x6001, "ob", "thing"));
+    device_->set_lfdi(std::string(40, 'B'));
+    ASSERT_TRUE(registered(0x6002, "ob", "thing"));  // the same observation, now under B
+    EXPECT_EQ(server_->stats().observations, 1U);
+    device_->set_lfdi(std::string(40, 'A'));
+    EXPECT_TRUE(registered(0x6003, "o2", "other")) << "A's slot was still taken";
+    EXPECT_EQ(server_->stats().observations, 2U);
+    EXPECT_FALSE(registered(0x6004, "o3", "plain")) << "over A's cap of 1";
 }
 
 // From review: the ping that once checked a session was answered with a Reset a live device's notification
