@@ -65,6 +65,13 @@ bool is_client_hello(std::string_view datagram) {
            datagram[3] == 0 && datagram[4] == 0 && static_cast<std::uint8_t>(datagram[kRecordHeader]) == kClientHello;
 }
 
+// The first ClientHello of a handshake (RFC 6347 §4.2.2): the one with a cookie is message_seq 1.
+bool is_first_client_hello(std::string_view datagram) {
+    constexpr std::size_t kMessageSeq = kRecordHeader + 4;
+    return is_client_hello(datagram) && datagram.size() > kMessageSeq + 1 && datagram[kMessageSeq] == 0 &&
+           datagram[kMessageSeq + 1] == 0;
+}
+
 std::uint16_t epoch_of(std::string_view datagram) {
     return static_cast<std::uint16_t>((static_cast<std::uint8_t>(datagram[3]) << 8) |
                                       static_cast<std::uint8_t>(datagram[4]));
@@ -454,6 +461,13 @@ void DtlsEndpoint::Impl::on_datagram(const PeerAddress& peer, std::string_view d
     }
     const std::shared_ptr<Connection> connection = found->second;
     if (!connection->established) {
+        // A ClientHello that starts over (message_seq 0: the device restarted during its handshake) replaces the
+        // handshake in progress, which would otherwise take it for a stale message until its timeout.
+        if (is_first_client_hello(datagram)) {
+            end(connection, false, false);
+            listen(peer, datagram, nullptr);
+            return;
+        }
         feed(connection, datagram);
         return;
     }

@@ -713,6 +713,45 @@ TEST_F(CoapServerTest, AHandshakeFromTheSameAddressThatNeverCompletesLeavesTheSe
     EXPECT_EQ(server_->stats().sessions_replaced, 0U);
 }
 
+// A device that restarts in the middle of its handshake starts over at once instead of waiting for the abandoned
+// handshake to time out.
+TEST_F(CoapServerTest, ADeviceThatRestartsDuringItsHandshakeStartsOver) {
+    LossyLink link(server_->port());
+    std::mutex mutex;
+    std::vector<std::string> answers;
+    link.set_filter([&](Direction direction, std::size_t, std::string_view datagram) {
+        if (direction != Direction::to_device)
+            return false;
+        std::lock_guard lock(mutex);
+        answers.emplace_back(datagram);
+        return true;  // the first boot hears nothing but what the test hands it
+    });
+    testing::RawDtlsClient first_boot("dev", kKey);
+    link.inject_to_server(first_boot.step());
+    ASSERT_TRUE(wait_for(
+        [&] {
+            std::lock_guard lock(mutex);
+            return answers.size() == 1;
+        },
+        std::chrono::seconds(2)));
+    std::string verify_request;
+    {
+        std::lock_guard lock(mutex);
+        verify_request = answers[0];
+    }
+    link.inject_to_server(first_boot.step(verify_request));
+    ASSERT_TRUE(wait_for([&] { return server_->stats().handshakes_in_progress == 1; }, std::chrono::seconds(2)));
+    link.set_filter(nullptr);
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(20);
+    const auto started = std::chrono::steady_clock::now();
+    auto second_boot = connect_to(link.port(), options);
+    ASSERT_TRUE(second_boot);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    EXPECT_EQ(second_boot->get("/thing")->code, 205);
+    EXPECT_EQ(server_->stats().handshakes_in_progress, 0U);
+}
+
 TEST_F(CoapServerTest, AClientHelloThatCannotBeReadLeavesTheSessionWorking) {
     LossyLink link(server_->port());
     auto device = connect_to(link.port());
