@@ -492,6 +492,7 @@ headend::Result<void> CoapServer::Impl::start() {
     DtlsLimits limits;
     limits.max_handshakes = options_.limits.max_handshakes;
     limits.receive_buffer_bytes = options_.limits.receive_buffer_bytes;
+    limits.handshake_timeout = options_.limits.handshake_timeout;
     DtlsEndpoint::Callbacks callbacks;
     const std::weak_ptr<Impl> weak = weak_from_this();
     // The endpoint lives inside this object and calls back on the loop: `this` outlives every call.

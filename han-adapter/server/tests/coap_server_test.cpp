@@ -65,6 +65,10 @@ protected:
         server_->add("/thing", answer, {.observable = true});
         server_->add("/other", answer, {.observable = true});
         server_->add("/plain", answer);
+        // A write that counts how often it takes effect.
+        server_->add("/count", [this](const headend::coap::Request&, const headend::coap::Responder& respond) {
+            respond(Response{Code::Changed, std::to_string(++writes_), 41, "", std::nullopt});
+        });
         // Answers when the test says so, as a handler waiting for a commit would.
         server_->add("/slow",
                      [this](const headend::coap::Request&, headend::coap::Responder respond) {
@@ -128,6 +132,7 @@ protected:
     std::atomic<bool> allowed_{true};
     std::atomic<bool> gone_{false};
     std::atomic<bool> dropping_{false};
+    std::atomic<int> writes_{0};
     std::mutex held_mutex_;
     std::vector<headend::coap::Responder> held_;
     // A 40-byte body answered after the handler returned, as a separate response or a late notification.
@@ -885,6 +890,36 @@ TEST_F(CoapMessageLayerTest, APathSegmentWithASlashIsNotTwoSegments) {
     EXPECT_EQ(code_number(answer->code), 404);
 }
 
+// RFC 7252 §4.5: a confirmable write sent three times (its ACKs lost) takes effect once, and each copy gets the
+// first answer.
+TEST_F(CoapMessageLayerTest, ThreeCopiesOfAConfirmableWriteTakeEffectOnceAndGetTheSameAnswer) {
+    CoapMessage write;
+    write.type = CoapMessageType::Confirmable;
+    write.code = 2;  // POST
+    write.mid = 0x7001;
+    write.token = "w1";
+    write.add_option(option::kUriPath, "count");
+    write.add_option(option::kContentFormat, encode_uint(41));
+    write.payload = "<x/>";
+    std::vector<CoapMessage> answers;
+    for (int copy = 0; copy < 3; ++copy) {
+        auto answer = exchange(write);
+        ASSERT_TRUE(answer) << copy;
+        answers.push_back(*answer);
+    }
+    EXPECT_EQ(writes_.load(), 1);
+    EXPECT_EQ(code_number(answers[0].code), 204);
+    EXPECT_EQ(answers[0].payload, "1");
+    EXPECT_EQ(answers[1], answers[0]);
+    EXPECT_EQ(answers[2], answers[0]);
+    EXPECT_EQ(server_->stats().retransmissions_answered_from_cache, 2U);
+    // A new message id is a new write.
+    write.mid = 0x7002;
+    auto next = exchange(write);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->payload, "2");
+}
+
 // From review: a re-registration (same token) under a changed identity left the old identity's cap slot taken, so
 // the device could no longer observe under its old identity once it got it back.
 class CoapMessageLayerCapTest : public CoapMessageLayerTest {
@@ -908,6 +943,43 @@ TEST_F(CoapMessageLayerCapTest, ARegistrationAgainUnderAChangedIdentityMovesItsC
     EXPECT_TRUE(registered(0x6003, "o2", "other")) << "A's slot was still taken";
     EXPECT_EQ(server_->stats().observations, 2U);
     EXPECT_FALSE(registered(0x6004, "o3", "plain")) << "over A's cap of 1";
+}
+
+class CoapServerLimitsTest : public CoapServerTest {
+protected:
+    void configure(ServerOptions& options) override {
+        options.limits.max_sessions = 2;
+        options.limits.max_handshakes = 1;
+        options.limits.handshake_timeout = std::chrono::seconds(1);
+    }
+};
+
+TEST_F(CoapServerLimitsTest, BeyondMaxSessionsTheSessionHeardFromLeastRecentlyGoes) {
+    auto first = connect();
+    auto second = connect();
+    ASSERT_TRUE(first && second);
+    ASSERT_EQ(second->get("/thing")->code, 205);
+    ASSERT_EQ(first->get("/thing")->code, 205);  // the first device spoke last: the second is the quieter one
+    auto third = connect();
+    ASSERT_TRUE(third);
+    EXPECT_EQ(third->get("/thing")->code, 205);
+    EXPECT_TRUE(wait_for([&] { return server_->stats().sessions == 2; }, std::chrono::seconds(2)));
+    EXPECT_EQ(first->get("/thing")->code, 205);
+    EXPECT_FALSE(second->get("/thing")) << "the least recently heard session was closed";
+}
+
+TEST_F(CoapServerLimitsTest, AStalledHandshakeHoldsTheOnlySlotUntilItsTimeoutAndNoLonger) {
+    testing::RawDtlsClient stalled("dev", kKey);
+    ASSERT_TRUE(stalled.begin(server_->port(), std::chrono::seconds(2)));
+    ASSERT_TRUE(wait_for([&] { return server_->stats().handshakes_in_progress == 1; }, std::chrono::seconds(2)));
+    ClientOptions patient;
+    patient.connect_timeout = std::chrono::seconds(10);
+    auto device = connect(patient);
+    ASSERT_TRUE(device) << "locked out beyond the stalled handshake's timeout";
+    EXPECT_EQ(device->get("/thing")->code, 205);
+    EXPECT_GE(server_->stats().handshakes_refused_busy, 1U);  // turned away while the stalled one held the slot
+    EXPECT_EQ(server_->stats().handshakes_in_progress, 0U);
+    EXPECT_GE(server_->stats().handshake_failures, 1U);  // the stalled one, timed out
 }
 
 // From review: the ping that once checked a session was answered with a Reset a live device's notification

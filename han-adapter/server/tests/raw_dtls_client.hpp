@@ -58,12 +58,7 @@ public:
 
     // Over a UDP socket of its own to 127.0.0.1:port: the whole handshake, within `limit`.
     bool connect(std::uint16_t port, std::chrono::milliseconds limit) {
-        socket_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in server{};
-        server.sin_family = AF_INET;
-        server.sin_port = htons(port);
-        server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(socket_, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0)
+        if (!open(port))
             return false;
         const auto deadline = std::chrono::steady_clock::now() + limit;
         send_datagram(step());
@@ -75,6 +70,17 @@ public:
                 send_datagram(pending_output());
         }
         return established();
+    }
+    // Only the cookie exchange, then silence: the server has a handshake in progress that goes nowhere.
+    bool begin(std::uint16_t port, std::chrono::milliseconds limit) {
+        if (!open(port))
+            return false;
+        send_datagram(step());
+        const auto verify_request = receive_datagram(limit);
+        if (!verify_request)
+            return false;
+        send_datagram(step(*verify_request));
+        return true;
     }
     // One record of plaintext to the server.
     void send(std::string_view plaintext) {
@@ -105,6 +111,14 @@ private:
         std::memcpy(identity, self->identity_.c_str(), self->identity_.size() + 1);
         std::memcpy(key, self->key_.data(), self->key_.size());
         return static_cast<unsigned int>(self->key_.size());
+    }
+    bool open(std::uint16_t port) {
+        socket_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in server{};
+        server.sin_family = AF_INET;
+        server.sin_port = htons(port);
+        server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return ::connect(socket_, reinterpret_cast<sockaddr*>(&server), sizeof server) == 0;
     }
     std::string pending_output() {
         std::string out(static_cast<std::size_t>(BIO_ctrl_pending(out_)), '\0');

@@ -204,13 +204,14 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     limits.positive("max_sessions", config.max_sessions);
     limits.positive("max_handshakes", config.max_handshakes);
     limits.seconds("idle_timeout_s", config.idle_timeout);
+    limits.seconds("handshake_timeout_s", config.handshake_timeout);
     limits.positive("max_observers_per_identity", config.max_observers_per_identity);
     limits.positive("max_body_bytes", config.max_body_bytes);
     limits.seconds("block1_timeout_s", config.block1_timeout);
     limits.positive("max_list_limit", config.max_list_limit);
     limits.read<std::int64_t>("ack_timeout_ms", [&](std::int64_t v) -> std::optional<std::string> {
         if (v < 1000 || v > 60000)
-            return "CoAP ACK_TIMEOUT is 1000..60000 ms (libcoap 4.3.1 takes nothing under a second)";
+            return "CoAP ACK_TIMEOUT is 1000..60000 ms";
         config.ack_timeout = std::chrono::milliseconds(v);
         return std::nullopt;
     });
@@ -330,8 +331,9 @@ time_quality = 4                    # IEEE 2030.5 Time.quality of our clock sour
 
 [limits]
 max_sessions = 10000              # DTLS sessions; the least recently used idle one goes beyond this
-max_handshakes = 128              # DTLS handshakes in progress
+max_handshakes = 128              # DTLS handshakes in progress past the cookie exchange
 idle_timeout_s = 300              # idle DTLS sessions are closed after this
+handshake_timeout_s = 30          # a handshake not finished this long after its cookie exchange is dropped
 max_observers_per_identity = 16   # RFC 7641 observations per device identity (beyond: GETs served, not registered)
 max_body_bytes = 16384            # request bodies after Block1 reassembly (4.13 beyond)
 block1_timeout_s = 60             # unfinished Block1 uploads are dropped after this

@@ -37,6 +37,7 @@ struct ServerLimits {
     unsigned max_retransmit = 4;
     // The HAN socket's kernel receive buffer, sized for bursts (a storm of handshakes, a premises coming back).
     std::size_t receive_buffer_bytes = 4 * 1024 * 1024;
+    std::chrono::seconds handshake_timeout{30};  // a handshake past the cookie exchange and not finished by then goes
 };
 
 struct ServerCredentials {
