@@ -346,6 +346,63 @@ TEST_F(BindingTest, OnlyTheDeviceItselfReadsItsBinding) {
     EXPECT_EQ(acknowledge(*car, std::string(40, 'B'), std::string(32, 'A')), 400);
 }
 
+// What a device may not touch answers alike whether it exists or not, on the plugins' resources as on the core's.
+TEST_F(BindingTest, PluginResourcesRefuseAStrangerAlikeWhetherTheTargetExistsOrNot) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    auto eumd = psk_device("eumd-1");
+    ASSERT_TRUE(car && esci && eumd);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string existing = requested.location_path;
+    const std::string missing = "/edev/999999";
+    const auto alike = [](han::DeviceClient& client, han::Method method, const std::string& present,
+                          const std::string& absent, const std::string& body) {
+        std::vector<han::ClientResponse> answers;
+        for (const auto& path : {present, absent}) {
+            han::ClientRequest request;
+            request.method = method;
+            request.path = path;
+            if (!body.empty()) {
+                request.body = body;
+                request.content_format = 41;
+            }
+            auto answer = client.request(request);
+            EXPECT_TRUE(answer) << path;
+            answers.push_back(answer ? *answer : han::ClientResponse{});
+        }
+        EXPECT_EQ(answers[0].code, 403) << present;
+        EXPECT_EQ(answers[1].code, answers[0].code) << absent;
+        EXPECT_EQ(answers[1].body, answers[0].body) << absent;
+        EXPECT_EQ(answers[1].content_format, answers[0].content_format) << absent;
+    };
+    alike(*esci, han::Method::get, existing + "/bnd", missing + "/bnd", "");
+    alike(*eumd, han::Method::get, existing + "/bnd", missing + "/bnd", "");
+    sep::PowerStatus status;
+    status.changed_time = 1;
+    status.current_power_source = 1;
+    alike(*eumd, han::Method::put, existing + "/ps", missing + "/ps", sep::encode(status));
+    alike(*esci, han::Method::put, existing + "/ps", missing + "/ps", sep::encode(status));
+
+    // An acknowledgement of the PEV's binding by a device that is not the PEV, and of a binding that does not exist.
+    const auto binding = read_binding(*car, existing + "/bnd");
+    std::vector<han::ClientResponse> acknowledgements;
+    for (const auto& subject : {binding.mrid, std::string(32, 'D')}) {
+        sep::Response response;
+        response.end_device_lfdi = files.identity.lfdi;
+        response.status = 1;
+        response.subject = subject;
+        auto answer = esci->post("/rsps/bnd", sep::encode(response));
+        ASSERT_TRUE(answer);
+        acknowledgements.push_back(*answer);
+    }
+    EXPECT_EQ(acknowledgements[0].code / 100, 4);
+    EXPECT_EQ(acknowledgements[1].code, acknowledgements[0].code);
+    EXPECT_EQ(acknowledgements[1].body, acknowledgements[0].body);
+    EXPECT_EQ(read_binding(*car, existing + "/bnd").status, sep::BindingStatus::kConfirmed);  // not acknowledged
+}
+
 TEST_F(BindingTest, WritesToABindingAreRefusedWithoutAnsweringTheBindingOrChangingIt) {
     const auto files = pev_certificate("pev-jane", kHomeVin);
     auto car = pev(files);
