@@ -15,6 +15,7 @@
 #include "headend_fixture.hpp"
 #include "pev/vin.hpp"
 #include "pki/pki.hpp"
+#include "storm_report.hpp"
 
 namespace bench {
 
@@ -62,16 +63,6 @@ double own_cpu_seconds() {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-struct PhaseResult {
-    double seconds = 0;
-    double server_cpu_seconds = 0;
-    double emulator_cpu_seconds = 0;
-    std::size_t exchanges = 0;
-    std::chrono::nanoseconds pev_handshake_time{0};
-    std::size_t bindings = 0;
-    std::size_t failures = 0;
-};
-
 // Runs `work` for every premises on `threads` threads and measures wall time and the daemon's CPU.
 template <typename Work>
 PhaseResult run_phase(std::vector<PremisesDevices>& premises, unsigned threads, ChildProcess& daemon, Work work) {
@@ -112,19 +103,6 @@ Totals totals(const std::vector<PremisesDevices>& premises) {
         }
     }
     return sum;
-}
-
-json phase_json(const PhaseResult& phase) {
-    const double bindings = static_cast<double>(phase.bindings);
-    return {{"bindings", phase.bindings},
-            {"failures", phase.failures},
-            {"seconds", phase.seconds},
-            {"bindings_per_s", bindings / phase.seconds},
-            {"exchanges_per_binding", static_cast<double>(phase.exchanges) / bindings},
-            {"pev_handshake_ms_mean",
-             std::chrono::duration<double, std::milli>(phase.pev_handshake_time).count() / bindings},
-            {"server_cpu_ms_per_binding", phase.server_cpu_seconds * 1000.0 / bindings},
-            {"emulator_cpu_ms_per_binding", phase.emulator_cpu_seconds * 1000.0 / bindings}};
 }
 
 // Bindings in `status` over all premises, from the head-end's own records.
@@ -251,7 +229,7 @@ json run_storm(const fs::path& headend, const StormOptions& options) {
         std::ofstream(options.metrics_out) << scrape;
     }
     Totals after = totals(premises);
-    first.bindings = options.pevs;
+    first.attempts = options.pevs;
     const std::size_t active_after_first = count_bindings(daemon, options.premises, "active");
     const auto sessions_after_first = json::parse(daemon.admin_get("/api/v1/health"))["coaps"]["sessions"];
     first.exchanges = after.exchanges - before.exchanges;
@@ -277,7 +255,7 @@ json run_storm(const fs::path& headend, const StormOptions& options) {
         return failed;
     });
     after = totals(premises);
-    again.bindings = options.pevs;
+    again.attempts = options.pevs;
     const std::size_t active_after_rebinding = count_bindings(daemon, options.premises, "active");
     const auto sessions_after_rebinding = json::parse(daemon.admin_get("/api/v1/health"))["coaps"]["sessions"];
     again.exchanges = after.exchanges - before.exchanges;
