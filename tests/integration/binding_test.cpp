@@ -346,6 +346,51 @@ TEST_F(BindingTest, OnlyTheDeviceItselfReadsItsBinding) {
     EXPECT_EQ(acknowledge(*car, std::string(40, 'B'), std::string(32, 'A')), 400);
 }
 
+// What a PEV writes is decoded and encoded again, never echoed: the PowerStatus everyone reads carries the head-end's
+// href and poll rate whatever the PEV put there. And clients find it by the link on the PEV's EndDevice.
+TEST_F(BindingTest, PowerStatusIsServedWithTheHeadEndsHrefAndPollRateAndLinkedFromTheEndDevice) {
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    auto esci = psk_device("esci-1");
+    ASSERT_TRUE(car && esci);
+    const auto requested = request_binding(*esci, files.identity);
+    ASSERT_EQ(requested.code, 201);
+    const std::string pev_path = requested.location_path;
+
+    sep::PowerStatus status;
+    status.href = "/edev/999/ps";
+    status.poll_rate = 5;
+    status.changed_time = 1700000000;
+    status.current_power_source = 1;
+    status.estimated_charge_remaining = 4200;
+    auto put = car->put(pev_path + "/ps", sep::encode(status));
+    ASSERT_TRUE(put);
+    ASSERT_EQ(put->code, 204);
+    for (auto* reader : {car.get(), esci.get()}) {
+        auto answer = reader->get(pev_path + "/ps");
+        ASSERT_TRUE(answer);
+        ASSERT_EQ(answer->code, 205);
+        auto served = codec_->decode<sep::PowerStatus>(answer->body);
+        ASSERT_TRUE(served) << answer->body;
+        EXPECT_EQ(served->href, pev_path + "/ps");
+        EXPECT_EQ(served->poll_rate, 900U);
+        EXPECT_EQ(served->changed_time, 1700000000);
+        EXPECT_EQ(served->estimated_charge_remaining, 4200);
+        EXPECT_EQ(answer->body.find("/edev/999"), std::string::npos) << answer->body;
+    }
+
+    auto end_device = car->get(pev_path);
+    ASSERT_TRUE(end_device);
+    auto pev_device = codec_->decode<sep::EndDevice>(end_device->body);
+    ASSERT_TRUE(pev_device) << end_device->body;
+    ASSERT_TRUE(pev_device->power_status_link);
+    EXPECT_EQ(pev_device->power_status_link->href, pev_path + "/ps");
+    // The ESCI's own EndDevice has no PowerStatus served, so no link.
+    auto esci_device = codec_->decode<sep::EndDevice>(esci->get(edev(headend_.device_id("esci-1")))->body);
+    ASSERT_TRUE(esci_device);
+    EXPECT_FALSE(esci_device->power_status_link);
+}
+
 // What a device may not touch answers alike whether it exists or not, on the plugins' resources as on the core's.
 TEST_F(BindingTest, PluginResourcesRefuseAStrangerAlikeWhetherTheTargetExistsOrNot) {
     const auto files = pev_certificate("pev-jane", kHomeVin);

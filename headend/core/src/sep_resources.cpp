@@ -63,10 +63,13 @@ bool xml_body_acceptable(const Request& request) {
     return !request.content_format || *request.content_format == coap::kContentFormatXml;
 }
 
-sep::EndDevice end_device_of(const Device& device) {
+// `power_status`: the PEV's PowerStatus is served (by the binding plugin), so clients discover it by its link.
+sep::EndDevice end_device_of(const Device& device, bool power_status) {
     sep::EndDevice out;
     const std::string path = edev_path(device.id);
     out.href = path;
+    if (power_status)
+        out.power_status_link = sep::Link{path + "/ps"};
     out.device_information_link = sep::Link{path + "/di"};
     out.lfdi = device.lfdi;
     out.sfdi = device.sfdi;
@@ -211,7 +214,7 @@ void SepResources::get_end_devices(const Request& request, const Responder& resp
     list.all = static_cast<std::uint32_t>(devices.size());
     list.poll_rate = kDefaultPollRate;
     for (std::size_t i = query->start; i < devices.size() && list.end_devices.size() < query->limit; ++i) {
-        list.end_devices.push_back(end_device_of(devices[i]));
+        list.end_devices.push_back(end_device_of(devices[i], serves_power_status(devices[i])));
     }
     list.results = static_cast<std::uint32_t>(list.end_devices.size());
     respond(xml(sep::encode(list)));
@@ -304,13 +307,17 @@ void SepResources::set_pev_registration_handler(plugin::PevRegistrationHandler h
     pev_registration_ = std::move(handler);
 }
 
+bool SepResources::serves_power_status(const Device& device) const {
+    return device.type == coap::DeviceType::Pev && registry_.serves(edev_path(device.id) + "/ps");
+}
+
 void SepResources::get_end_device(const Request& request, const Responder& respond) const {
     auto device = visible_device(request);
     if (!device) {
         respond(forbidden());
         return;
     }
-    respond(xml(sep::encode(end_device_of(*device))));
+    respond(xml(sep::encode(end_device_of(*device, serves_power_status(*device)))));
 }
 
 void SepResources::get_registration(const Request& request, const Responder& respond) const {

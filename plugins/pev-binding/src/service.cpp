@@ -28,6 +28,7 @@ using store::Binding;
 
 constexpr std::size_t kKeyBytes = 16;
 constexpr std::uint8_t kMainsPower = 1;  // PowerSourceType: a PEV on mains is plugged in
+constexpr std::uint32_t kPowerStatusPollRate = 900;  // seconds; readers are also told of changes by observing
 constexpr std::int64_t kSecondsPerDay = 86400;
 
 std::vector<std::uint8_t> random_bytes(std::size_t count) {
@@ -855,9 +856,11 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return;
         }
         const bool plugged = status->current_power_source == kMainsPower;
+        // Stored as we encode it, never as the PEV wrote it: the href and poll rate are the head-end's.
+        const std::string body = context.sep.encode(served_power_status(*std::move(status), *id));
         auto premises = std::make_shared<std::optional<std::string>>();
         context.database.write(
-            [self = shared_from_this(), lfdi = request.peer.lfdi, body = request.body, plugged, premises](
+            [self = shared_from_this(), lfdi = request.peer.lfdi, body, plugged, premises](
                 Transaction& tx) -> Result<void> { return self->power_status(tx, lfdi, body, plugged, *premises); },
             [self = shared_from_this(), respond, premises, lfdi = request.peer.lfdi](Result<void> committed) {
                 if (!committed) {
@@ -939,7 +942,20 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             respond(plain(Code::InternalServerError));
             return;
         }
-        respond(document ? xml(*document) : plain(Code::NotFound));
+        if (!document) {
+            respond(plain(Code::NotFound));
+            return;
+        }
+        // Rows written before PowerStatus was normalised hold the PEV's own text: served as we encode it too.
+        auto status = context.sep.decode<sep::PowerStatus>(*document);
+        respond(status ? xml(context.sep.encode(served_power_status(*std::move(status), *id)))
+                       : plain(Code::InternalServerError));
+    }
+
+    static sep::PowerStatus served_power_status(sep::PowerStatus status, std::int64_t device_id) {
+        status.href = "/edev/" + std::to_string(device_id) + "/ps";
+        status.poll_rate = kPowerStatusPollRate;
+        return status;
     }
 };
 

@@ -50,6 +50,7 @@ private:
     void get_end_devices(const coap::Request& request, const coap::Responder& respond) const;
     void post_end_device(const coap::Request& request, const coap::Responder& respond);
     void get_end_device(const coap::Request& request, const coap::Responder& respond) const;
+    bool serves_power_status(const Device& device) const;
     void get_registration(const coap::Request& request, const coap::Responder& respond) const;
     void get_device_information(const coap::Request& request, const coap::Responder& respond) const;
     void put_device_information(const coap::Request& request, const coap::Responder& respond);
