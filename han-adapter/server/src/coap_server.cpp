@@ -284,6 +284,7 @@ public:
             stats.hello_verify_requests = dtls.hello_verify_requests;
             stats.handshakes_in_progress = dtls.handshakes_in_progress;
             stats.handshakes_refused_busy = dtls.handshakes_refused_busy;
+            stats.handshakes_evicted = dtls.handshakes_evicted;
             stats.sessions_replaced = dtls.connections_replaced;
         }
         return stats;

@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +24,7 @@ namespace han {
 namespace {
 
 constexpr std::size_t kRecordHeader = 13;  // DTLS 1.2 record header (RFC 6347 §4.1)
+constexpr std::uint8_t kAlert = 21;
 constexpr std::uint8_t kHandshake = 22;
 constexpr std::uint8_t kClientHello = 1;
 constexpr std::size_t kCookieBytes = 16;
@@ -65,11 +67,12 @@ bool is_client_hello(std::string_view datagram) {
            datagram[3] == 0 && datagram[4] == 0 && static_cast<std::uint8_t>(datagram[kRecordHeader]) == kClientHello;
 }
 
-// The first ClientHello of a handshake (RFC 6347 §4.2.2): the one with a cookie is message_seq 1.
-bool is_first_client_hello(std::string_view datagram) {
-    constexpr std::size_t kMessageSeq = kRecordHeader + 4;
-    return is_client_hello(datagram) && datagram.size() > kMessageSeq + 1 && datagram[kMessageSeq] == 0 &&
-           datagram[kMessageSeq + 1] == 0;
+// The 32-byte client random of a ClientHello datagram (after the record header, the handshake header and the
+// client version); it tells a retransmitted ClientHello from one that starts another handshake.
+std::string_view client_random(std::string_view datagram) {
+    constexpr std::size_t kOffset = kRecordHeader + 12 + 2;
+    constexpr std::size_t kLength = 32;
+    return datagram.size() >= kOffset + kLength ? datagram.substr(kOffset, kLength) : std::string_view{};
 }
 
 std::uint16_t epoch_of(std::string_view datagram) {
@@ -105,6 +108,11 @@ struct Connection {
     std::unique_ptr<DatagramIo> io;
     boost::asio::steady_timer timer;  // DTLS retransmissions and the deadline, while handshaking
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::string client_random;  // of the ClientHello that started it: a retransmission has the same
+    // Another ClientHello came from its address: the device may have restarted, and a copy of this handshake's flight
+    // would now be taken for part of its new one. So the server no longer retransmits on its own; if the device is
+    // still in this handshake, its own retransmissions still get the flight again (OpenSSL answers them).
+    bool muted = false;
     bool established = false;
     bool ended = false;
     // A new handshake from this connection's address (the device rebooted), and on that one the connection it
@@ -148,7 +156,8 @@ private:
     void receive();
     void read_batch();
     void on_datagram(const PeerAddress& peer, std::string_view datagram);
-    void listen(const PeerAddress& peer, std::string_view datagram, const std::shared_ptr<Connection>& existing);
+    void start_handshake(const PeerAddress& peer, std::string_view datagram, const std::shared_ptr<Connection>& beside);
+    bool evict_stalled_handshake();
     bool make_listener();
     void feed(std::shared_ptr<Connection> connection, std::string_view datagram);
     void advance_handshake(std::shared_ptr<Connection> connection);
@@ -191,6 +200,7 @@ private:
     std::unordered_map<ConnectionId, std::shared_ptr<Connection>> by_id_;      // replacements in progress too
     ConnectionId next_id_ = 1;
     std::size_t handshakes_in_progress_ = 0;
+    std::deque<std::weak_ptr<Connection>> handshake_order_;  // oldest first; ended ones are skipped when met
 
     static constexpr std::size_t kBatch = 32;
     static constexpr std::size_t kDatagramBytes = 8192;
@@ -454,52 +464,69 @@ void DtlsEndpoint::Impl::on_datagram(const PeerAddress& peer, std::string_view d
     const auto found = by_address_.find(peer.key());
     if (found == by_address_.end()) {
         if (is_client_hello(datagram))
-            listen(peer, datagram, nullptr);
+            start_handshake(peer, datagram, nullptr);
         else
             update_stats([](DtlsStats& stats) { ++stats.datagrams_dropped; });
         return;
     }
     const std::shared_ptr<Connection> connection = found->second;
+    const std::uint8_t content_type = static_cast<std::uint8_t>(datagram[0]);
     if (!connection->established) {
-        // A ClientHello that starts over (message_seq 0: the device restarted during its handshake) replaces the
-        // handshake in progress, which would otherwise take it for a stale message until its timeout.
-        if (is_first_client_hello(datagram)) {
-            end(connection, false, false);
-            listen(peer, datagram, nullptr);
-            return;
+        // A ClientHello of another handshake (the device restarted during this one, or a spoofer) goes through the
+        // cookie exchange like any other; only one with a valid cookie replaces the handshake in progress. An alert
+        // in the clear could come from anyone: the handshake ends by its timeout instead.
+        if (is_client_hello(datagram) && client_random(datagram) != connection->client_random) {
+            connection->muted = true;
+            start_handshake(peer, datagram, connection);
         }
-        feed(connection, datagram);
+        else if (content_type == kAlert && epoch_of(datagram) == 0)
+            update_stats([](DtlsStats& stats) { ++stats.datagrams_dropped; });
+        else
+            feed(connection, datagram);
         return;
     }
-    // An established connection: records of its epoch are its own. Epoch 0 is a new handshake from the same address
-    // (a rebooted device), which goes beside the connection until it completes; its last flight (whose Finished is of
-    // the new epoch 1) goes to it once it has read the ChangeCipherSpec.
+    // An established connection: records of its epoch are its own. A ClientHello is a new handshake from the same
+    // address (a rebooted device), which goes beside the connection until it completes; the last flight of that
+    // handshake (whose Finished is a handshake record of the new epoch 1) goes to it once it has read the
+    // ChangeCipherSpec. Application data and alerts of epoch 1 stay the connection's.
     const std::shared_ptr<Connection> replacement = connection->replacement;  // completing it resets the member
     if (epoch_of(datagram) == 0) {
-        if (replacement)
+        const auto random = client_random(datagram);
+        // A late copy of the connection's own ClientHello is no new handshake.
+        if (is_client_hello(datagram) && random != connection->client_random &&
+            (!replacement || random != replacement->client_random)) {
+            if (replacement)
+                replacement->muted = true;
+            start_handshake(peer, datagram, connection);
+        }
+        else if (replacement && content_type != kAlert)
             feed(replacement, datagram);
-        else if (is_client_hello(datagram))
-            listen(peer, datagram, connection);
         else
             update_stats([](DtlsStats& stats) { ++stats.datagrams_dropped; });
         return;
     }
-    if (replacement && awaiting_finished(*replacement))
+    if (replacement && content_type == kHandshake && awaiting_finished(*replacement))
         feed(replacement, datagram);
     else
         feed(connection, datagram);
 }
 
 // DTLSv1_listen answers a ClientHello without a valid cookie with a HelloVerifyRequest and keeps nothing; one with a
-// valid cookie makes the listener's SSL the new connection's.
-void DtlsEndpoint::Impl::listen(const PeerAddress& peer, std::string_view datagram,
-                                const std::shared_ptr<Connection>& existing) {
+// valid cookie makes the listener's SSL the new connection's. `beside` is the connection already at the address:
+// a handshake in progress is replaced, an established connection gets the new handshake as its replacement (and a
+// replacement of its still in progress is dropped).
+void DtlsEndpoint::Impl::start_handshake(const PeerAddress& peer, std::string_view datagram,
+                                         const std::shared_ptr<Connection>& beside) {
     listener_io_->peer = peer;
     listener_io_->incoming = datagram;
     ERR_clear_error();
     if (DTLSv1_listen(listener_, listener_peer_) <= 0)
         return;
-    if (handshakes_in_progress_ >= limits_.max_handshakes) {
+    if (beside && !beside->established)
+        end(beside, false, false);
+    else if (beside && beside->replacement)
+        end(beside->replacement, false, false);
+    if (handshakes_in_progress_ >= limits_.max_handshakes && !evict_stalled_handshake()) {
         update_stats([](DtlsStats& stats) { ++stats.handshakes_refused_busy; });
         return;  // the device sends its ClientHello again; the listener is cleared by the next DTLSv1_listen
     }
@@ -509,19 +536,42 @@ void DtlsEndpoint::Impl::listen(const PeerAddress& peer, std::string_view datagr
         closed_ = true;  // out of memory: nothing sensible is left to do but stop serving
         return;
     }
+    connection->client_random = std::string(client_random(datagram));
     ++handshakes_in_progress_;
+    handshake_order_.push_back(connection);
     update_stats([this](DtlsStats& stats) {
         ++stats.handshakes_started;
         stats.handshakes_in_progress = handshakes_in_progress_;
     });
     by_id_.emplace(connection->id, connection);
-    if (existing) {
-        existing->replacement = connection;
-        connection->replaces = existing->id;
+    if (beside && beside->established) {
+        beside->replacement = connection;
+        connection->replaces = beside->id;
     } else {
         by_address_[peer.key()] = connection;
     }
     advance_handshake(connection);
+}
+
+// With every handshake slot taken, the oldest handshake that has been going for a while (stalled, or on a very slow
+// link) makes room: holding the slots then takes a steady stream of completed cookie exchanges, not a few packets.
+bool DtlsEndpoint::Impl::evict_stalled_handshake() {
+    constexpr std::chrono::seconds kStalledAfter{1};
+    const auto now = std::chrono::steady_clock::now();
+    while (!handshake_order_.empty()) {
+        const std::shared_ptr<Connection> oldest = handshake_order_.front().lock();
+        if (!oldest || oldest->ended || oldest->established) {
+            handshake_order_.pop_front();
+            continue;
+        }
+        if (now - oldest->started < kStalledAfter)
+            return false;
+        handshake_order_.pop_front();
+        update_stats([](DtlsStats& stats) { ++stats.handshakes_evicted; });
+        fail_handshake(oldest, "evicted: stalled while every handshake slot was taken");
+        return true;
+    }
+    return false;
 }
 
 void DtlsEndpoint::Impl::feed(std::shared_ptr<Connection> connection, std::string_view datagram) {
@@ -572,7 +622,7 @@ void DtlsEndpoint::Impl::arm_handshake_timer(std::shared_ptr<Connection> connect
                 return;
             }
             ERR_clear_error();
-            if (DTLSv1_handle_timeout(handshaking->ssl) < 0) {
+            if (!handshaking->muted && DTLSv1_handle_timeout(handshaking->ssl) < 0) {
                 self->fail_handshake(handshaking, openssl_reason());
                 return;
             }

@@ -950,7 +950,6 @@ protected:
     void configure(ServerOptions& options) override {
         options.limits.max_sessions = 2;
         options.limits.max_handshakes = 1;
-        options.limits.handshake_timeout = std::chrono::seconds(1);
     }
 };
 
@@ -968,18 +967,171 @@ TEST_F(CoapServerLimitsTest, BeyondMaxSessionsTheSessionHeardFromLeastRecentlyGo
     EXPECT_FALSE(second->get("/thing")) << "the least recently heard session was closed";
 }
 
-TEST_F(CoapServerLimitsTest, AStalledHandshakeHoldsTheOnlySlotUntilItsTimeoutAndNoLonger) {
+// From the adversarial review: stalled handshakes held every slot until their 30 s timeout, so a few packets every
+// 25 s locked every device out. Now a stalled one makes room once it has been going for a second.
+TEST_F(CoapServerLimitsTest, AStalledHandshakeGivesUpItsSlotToADeviceThatNeedsIt) {
     testing::RawDtlsClient stalled("dev", kKey);
     ASSERT_TRUE(stalled.begin(server_->port(), std::chrono::seconds(2)));
     ASSERT_TRUE(wait_for([&] { return server_->stats().handshakes_in_progress == 1; }, std::chrono::seconds(2)));
     ClientOptions patient;
-    patient.connect_timeout = std::chrono::seconds(10);
+    patient.connect_timeout = std::chrono::seconds(10);  // the handshake timeout (30 s) is not what frees the slot
     auto device = connect(patient);
-    ASSERT_TRUE(device) << "locked out beyond the stalled handshake's timeout";
+    ASSERT_TRUE(device) << "locked out by a stalled handshake";
     EXPECT_EQ(device->get("/thing")->code, 205);
-    EXPECT_GE(server_->stats().handshakes_refused_busy, 1U);  // turned away while the stalled one held the slot
+    EXPECT_GE(server_->stats().handshakes_refused_busy, 1U);  // turned away while the stalled one was young
+    EXPECT_EQ(server_->stats().handshakes_evicted, 1U);
     EXPECT_EQ(server_->stats().handshakes_in_progress, 0U);
-    EXPECT_GE(server_->stats().handshake_failures, 1U);  // the stalled one, timed out
+}
+
+class CoapServerHandshakeTimeoutTest : public CoapServerTest {
+protected:
+    void configure(ServerOptions& options) override { options.limits.handshake_timeout = std::chrono::seconds(1); }
+};
+
+TEST_F(CoapServerHandshakeTimeoutTest, AHandshakeNotFinishedInTimeIsDropped) {
+    testing::RawDtlsClient stalled("dev", kKey);
+    ASSERT_TRUE(stalled.begin(server_->port(), std::chrono::seconds(2)));
+    ASSERT_TRUE(wait_for([&] { return server_->stats().handshakes_in_progress == 1; }, std::chrono::seconds(2)));
+    EXPECT_TRUE(wait_for([&] { return server_->stats().handshakes_in_progress == 0; }, std::chrono::seconds(4)));
+    EXPECT_EQ(server_->stats().handshake_failures, 1U);
+}
+
+// Drives a handshake step by step from a device behind the link, whose server side the test sees and hands over.
+class SteppedHandshake {
+public:
+    explicit SteppedHandshake(testing::LossyLink& link) : link_(link) {
+        link_.set_filter([this](Direction direction, std::size_t, std::string_view datagram) {
+            if (direction != Direction::to_device || !capturing_)
+                return false;
+            std::lock_guard lock(mutex_);
+            captured_.emplace_back(datagram);
+            return true;
+        });
+    }
+    ~SteppedHandshake() { link_.set_filter(nullptr); }
+    SteppedHandshake(const SteppedHandshake&) = delete;
+    SteppedHandshake& operator=(const SteppedHandshake&) = delete;
+    // What the server sent towards the device since the last call, once at least `count` datagrams came.
+    std::vector<std::string> take(std::size_t count) {
+        wait_for(
+            [&] {
+                std::lock_guard lock(mutex_);
+                return captured_.size() >= count;
+            },
+            std::chrono::seconds(2));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the rest of the flight, if it has more
+        std::lock_guard lock(mutex_);
+        return std::exchange(captured_, {});
+    }
+    void stop_capturing() { capturing_ = false; }
+
+private:
+    testing::LossyLink& link_;
+    std::atomic<bool> capturing_{true};
+    std::mutex mutex_;
+    std::vector<std::string> captured_;
+};
+
+std::string answer_flight(testing::RawDtlsClient& client, const std::vector<std::string>& flight) {
+    std::string reply;
+    for (const auto& datagram : flight)
+        reply += client.step(datagram);
+    return reply;
+}
+
+// From the adversarial review: a spoofed ClientHello (no cookie) from a device's address ended the device's
+// handshake in progress, so ten packets a second kept it from ever connecting.
+TEST_F(CoapServerTest, SpoofedClientHellosFromADevicesAddressDoNotStopItsHandshake) {
+    LossyLink link(server_->port());
+    SteppedHandshake wire(link);
+    testing::RawDtlsClient device("dev", kKey);
+    link.inject_to_server(device.step());
+    const auto verify_request = wire.take(1);
+    ASSERT_EQ(verify_request.size(), 1U);
+    link.inject_to_server(device.step(verify_request[0]));
+    const auto server_flight = wire.take(1);
+    ASSERT_FALSE(server_flight.empty());
+    testing::RawDtlsClient spoofer("dev", kKey);
+    const std::string spoofed = spoofer.step();
+    const auto verify_requests_before = server_->stats().hello_verify_requests;
+    for (int i = 0; i < 5; ++i)
+        link.inject_to_server(spoofed);
+    ASSERT_TRUE(wait_for([&] { return server_->stats().hello_verify_requests == verify_requests_before + 5; },
+                         std::chrono::seconds(2)));
+    EXPECT_EQ(server_->stats().handshakes_in_progress, 1U);
+    wire.stop_capturing();
+    link.inject_to_server(answer_flight(device, server_flight));
+    EXPECT_TRUE(wait_for([&] { return server_->stats().sessions == 1; }, std::chrono::seconds(2)))
+        << "the device's handshake was cut off by the spoofed ClientHellos";
+}
+
+// The records of a datagram, split at their headers (13 bytes, the length in the last two).
+std::vector<std::string> records_of(const std::string& datagram) {
+    std::vector<std::string> records;
+    for (std::size_t at = 0; at + 13 <= datagram.size();) {
+        const std::size_t length = static_cast<std::size_t>(static_cast<unsigned char>(datagram[at + 11]) << 8 |
+                                                            static_cast<unsigned char>(datagram[at + 12]));
+        records.push_back(datagram.substr(at, 13 + length));
+        at += 13 + length;
+    }
+    return records;
+}
+
+// From the adversarial review: a new handshake from a live session's address that stopped after its
+// ChangeCipherSpec took the session's own records (its requests and ACKs) until it timed out.
+TEST_F(CoapServerTest, AReplacementHandshakeStoppedBeforeItsFinishedLeavesTheSessionItsRecords) {
+    LossyLink link(server_->port());
+    auto live = connect_to(link.port());
+    ASSERT_TRUE(live);
+    std::string final_flight;
+    {
+        SteppedHandshake wire(link);
+        testing::RawDtlsClient stranger("dev", kKey);
+        link.inject_to_server(stranger.step());
+        const auto verify_request = wire.take(1);
+        ASSERT_EQ(verify_request.size(), 1U);
+        link.inject_to_server(stranger.step(verify_request[0]));
+        final_flight = answer_flight(stranger, wire.take(1));
+    }
+    auto records = records_of(final_flight);
+    ASSERT_GE(records.size(), 3U);  // ClientKeyExchange, ChangeCipherSpec, Finished
+    records.pop_back();             // no Finished
+    std::string without_finished;
+    for (const auto& record : records)
+        without_finished += record;
+    link.inject_to_server(without_finished);
+    ASSERT_TRUE(wait_for([&] { return server_->stats().handshakes_in_progress == 1; }, std::chrono::seconds(2)));
+    auto answer = live->get("/thing");
+    ASSERT_TRUE(answer) << "the live session's request went to the half-done handshake";
+    EXPECT_EQ(answer->code, 205);
+    EXPECT_EQ(server_->stats().sessions, 1U);
+}
+
+// From the adversarial review: a device that rebooted twice (a replacement of its session still pending from the
+// first reboot) had its ClientHellos fed to the stale replacement and stayed out for more than a minute.
+TEST_F(CoapServerTest, ADeviceThatRebootsAgainDuringItsReplacementHandshakeGetsIn) {
+    LossyLink link(server_->port());
+    auto first_life = connect_to(link.port());
+    ASSERT_TRUE(first_life);
+    {
+        SteppedHandshake wire(link);
+        testing::RawDtlsClient second_life("dev", kKey);
+        link.inject_to_server(second_life.step());
+        const auto verify_request = wire.take(1);
+        ASSERT_EQ(verify_request.size(), 1U);
+        link.inject_to_server(second_life.step(verify_request[0]));
+        ASSERT_FALSE(wire.take(1).empty());  // its server flight, never delivered: it died again
+    }
+    ASSERT_EQ(server_->stats().handshakes_in_progress, 1U);
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(20);
+    const auto started = std::chrono::steady_clock::now();
+    auto third_life = connect_to(link.port(), options);
+    ASSERT_TRUE(third_life);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    EXPECT_EQ(third_life->get("/thing")->code, 205);
+    EXPECT_EQ(server_->stats().sessions, 1U);
+    EXPECT_EQ(server_->stats().sessions_replaced, 1U);
 }
 
 // From review: the ping that once checked a session was answered with a Reset a live device's notification

@@ -71,6 +71,7 @@ struct ServerStats {
     std::uint64_t hello_verify_requests = 0;    // ClientHellos answered statelessly, before any state (spoofable)
     std::size_t handshakes_in_progress = 0;     // past the cookie exchange
     std::uint64_t handshakes_refused_busy = 0;  // valid cookie, but max_handshakes were in progress
+    std::uint64_t handshakes_evicted = 0;       // stalled ones dropped to make room at max_handshakes
     std::uint64_t sessions_replaced = 0;        // a device came back from the same address and port
     // Handshakes the server itself refused, by reason: "certificate_refused", "unknown_psk_identity".
     std::map<std::string, std::uint64_t> handshake_refusals;

@@ -38,6 +38,7 @@ struct DtlsStats {
     std::uint64_t handshakes_started = 0;       // ClientHellos with a valid cookie
     std::uint64_t handshakes_failed = 0;        // ended by an error or the timeout
     std::uint64_t handshakes_refused_busy = 0;  // valid cookie, but max_handshakes were in progress
+    std::uint64_t handshakes_evicted = 0;       // stalled ones dropped to make room at max_handshakes
     std::uint64_t connections_replaced = 0;     // a device came back from the same address (RFC 6347 §4.2.8)
     std::uint64_t datagrams_dropped = 0;        // from addresses without a connection and not a ClientHello
     std::size_t handshakes_in_progress = 0;
