@@ -29,6 +29,8 @@
 
 namespace headend {
 namespace {
+// The registration PIN on the ESCI's label: 12345 and its check digit 5 (1+2+3+4+5 = 15, 10 - 5).
+constexpr std::uint32_t kEsciPin = 123455;
 
 namespace fs = std::filesystem;
 using core::DeviceType;
@@ -93,7 +95,7 @@ protected:
         daemon_ = std::move(*started);
 
         auto esci = daemon_->devices().add_sync(
-            NewDevice{DeviceType::Esci, "P1", std::nullopt, std::nullopt, "esci-1", kEsciKey, std::nullopt});
+            NewDevice{DeviceType::Esci, "P1", std::nullopt, std::nullopt, "esci-1", kEsciKey, std::nullopt, kEsciPin});
         ASSERT_TRUE(esci) << esci.error().message;
         esci_id_ = esci->id;
         auto other = daemon_->devices().add_sync(
@@ -213,7 +215,9 @@ TEST_F(DaemonTest, PskClientDiscoversItsOwnResources) {
     auto registration = client->get(self + "/reg");
     ASSERT_TRUE(registration);
     ASSERT_EQ(registration->code, 205);
-    EXPECT_TRUE(codec_->decode<sep::Registration>(registration->body));
+    auto decoded = codec_->decode<sep::Registration>(registration->body);
+    ASSERT_TRUE(decoded) << registration->body;
+    EXPECT_EQ(decoded->pin, kEsciPin);  // the PIN the operator gave, so the device can check it
     // The registration PIN is the owner's only, even for its ESCI.
     EXPECT_EQ(client->get("/edev/" + std::to_string(pev_id_) + "/reg")->code, 403);
 }
@@ -271,7 +275,8 @@ TEST_F(DaemonTest, AnRsaDeviceCertificateFromATrustedCaIsRefused) {
                           manufacturer_ca_->string() + " -CAkey " + ca_key.string() + " -keyout " +
                           (dir / "device.key").string() + " -out " + (dir / "device.pem").string());
     ASSERT_EQ(made.exit_code, 0) << made.output;
-    const auto chains = run("openssl verify -CAfile " + manufacturer_ca_->string() + " " + (dir / "device.pem").string());
+    const auto chains =
+        run("openssl verify -CAfile " + manufacturer_ca_->string() + " " + (dir / "device.pem").string());
     ASSERT_EQ(chains.exit_code, 0) << chains.output;  // so only its key type can be the reason
     auto rsa = han::DeviceClient::connect(
         "127.0.0.1", daemon_->coaps_port(),

@@ -26,6 +26,7 @@ json device_json(const Device& device) {
                 {"lfdi", device.lfdi},
                 {"sfdi", device.sfdi},
                 {"psk_identity", device.psk_identity ? json(*device.psk_identity) : json(nullptr)},
+                {"pin", device.pin},
                 {"edev_path", "/edev/" + std::to_string(device.id)},
                 {"created_at", device.created_at}};
 }
@@ -55,7 +56,7 @@ Result<NewDevice> new_device_from_json(std::string_view body_text) {
     if (body.is_discarded() || !body.is_object())
         return invalid("the body must be a JSON object");
     static const std::set<std::string> known = {"type", "premises_id",  "cert_pem", "lfdi",
-                                                "sfdi", "psk_identity", "psk_key"};
+                                                "sfdi", "psk_identity", "psk_key",  "pin"};
     for (const auto& [key, value] : body.items()) {
         if (!known.contains(key))
             return invalid("unknown field '" + key + "'");
@@ -106,6 +107,11 @@ Result<NewDevice> new_device_from_json(std::string_view body_text) {
         if (!body["sfdi"].is_number_unsigned())
             return invalid("sfdi must be an unsigned integer");
         device.sfdi = body["sfdi"].get<std::uint64_t>();
+    }
+    if (body.contains("pin")) {
+        if (!body["pin"].is_number_unsigned())
+            return invalid("pin must be an unsigned integer");
+        device.pin = body["pin"].get<std::uint32_t>();
     }
     if (psk_identity) {
         if (!psk_key)

@@ -174,8 +174,8 @@ Result<void> Daemon::Impl::start() {
     coap_options.port = config.coaps_port;
     coap_options.credentials.psk_hint = config.psk_hint;
     coap_options.limits = han::ServerLimits{
-        config.max_sessions,        config.max_handshakes, config.idle_timeout, config.max_observers_per_identity,
-        config.max_body_bytes,      config.block1_timeout, config.ack_timeout,  config.max_retransmit,
+        config.max_sessions,         config.max_handshakes,   config.idle_timeout, config.max_observers_per_identity,
+        config.max_body_bytes,       config.block1_timeout,   config.ack_timeout,  config.max_retransmit,
         config.receive_buffer_bytes, config.handshake_timeout};
     auto files = server_certificate_files(config);
     if (!files)

@@ -181,6 +181,9 @@ Result<NewDevice> DeviceRegistry::validate(NewDevice device) const {
         return invalid("SFDI " + std::to_string(*device.sfdi) + " does not belong to LFDI " + *device.lfdi);
     }
     device.sfdi = derived;
+    if (device.pin && (*device.pin > 999999 || !han::sfdi_check_digit_ok(*device.pin)))
+        return invalid("PIN " + std::to_string(*device.pin) +
+                       " is not a registration PIN: up to 6 digits, the last a check digit as for SFDIs");
     return device;
 }
 
@@ -197,7 +200,7 @@ void DeviceRegistry::add(NewDevice candidate, Done done) {
     device->lfdi = *checked->lfdi;
     device->sfdi = *checked->sfdi;
     device->psk_identity = checked->psk_identity;
-    device->pin = new_pin();
+    device->pin = checked->pin.value_or(new_pin());
     device->registered_by = checked->registered_by;
     device->created_at = device->changed_at = clock_.now();
 

@@ -163,5 +163,22 @@ TEST_F(DeviceRegistryTest, ListFiltersByTypeAndPremises) {
     EXPECT_EQ(registry_->list({DeviceType::Eumd, "P2"}).size(), 1U);
 }
 
+TEST_F(DeviceRegistryTest, TheOperatorsPinIsKeptAndABadOneRefused) {
+    NewDevice esci{DeviceType::Esci, "P1", kLfdi, std::nullopt, std::nullopt, {}, std::nullopt, 123455};
+    auto added = registry_->add_sync(esci);
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->pin, 123455U);
+    EXPECT_EQ(registry_->find(added->id)->pin, 123455U);
+    for (const std::uint32_t bad : {123456U, 1234555U}) {  // a wrong check digit; seven digits
+        NewDevice other{DeviceType::Eumd, "P1", std::nullopt, std::nullopt, "eumd-9", std::vector<std::uint8_t>(16, 7),
+                        std::nullopt,     bad};
+        auto refused = registry_->add_sync(other);
+        ASSERT_FALSE(refused) << bad;
+        EXPECT_EQ(refused.error().code, "device.invalid");
+        EXPECT_NE(refused.error().message.find("PIN"), std::string::npos) << refused.error().message;
+    }
+    EXPECT_EQ(registry_->size(), 1U);
+}
+
 }  // namespace
 }  // namespace headend::core

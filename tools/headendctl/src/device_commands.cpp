@@ -36,7 +36,9 @@ struct AddOptions {
     std::string lfdi;
     std::string psk_identity;
     std::string psk_key;
+    std::string pin;
     CLI::Option* premises_option = nullptr;
+    CLI::Option* pin_option = nullptr;
     CLI::Option* cert_option = nullptr;
     CLI::Option* lfdi_option = nullptr;
     CLI::Option* psk_identity_option = nullptr;
@@ -46,8 +48,9 @@ struct AddOptions {
 void show_added(const json& answer, std::ostream& out) {
     const auto& device = answer.at("device");
     std::string line = fmt::format("registered {} #{}", text_of(device, "type"), text_of(device, "id"));
-    for (const auto& [key, label] : {std::pair{"premises_id", "premises"}, std::pair{"lfdi", "lfdi"},
-                                     std::pair{"sfdi", "sfdi"}, std::pair{"psk_identity", "psk-identity"}}) {
+    for (const auto& [key, label] :
+         {std::pair{"premises_id", "premises"}, std::pair{"lfdi", "lfdi"}, std::pair{"sfdi", "sfdi"},
+          std::pair{"psk_identity", "psk-identity"}, std::pair{"pin", "pin"}}) {
         if (const auto value = text_of(device, key); value != "-") {
             line += fmt::format(" {}={}", label, value);
         }
@@ -65,6 +68,13 @@ headend::Result<ApiCall> build_add(const AddOptions& options) {
     json body{{"type", options.type}};
     if (options.premises_option->count() > 0) {
         body["premises_id"] = options.premises;
+    }
+    if (options.pin_option->count() > 0) {
+        if (options.pin.empty() || options.pin.size() > 6 ||
+            !std::all_of(options.pin.begin(), options.pin.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return usage(fmt::format("--pin must be up to 6 digits, not '{}'", options.pin));
+        }
+        body["pin"] = std::stoul(options.pin);
     }
     if (options.cert_option->count() > 0) {
         auto pem = read_file(options.cert_file);
@@ -105,6 +115,11 @@ CallBuilder define_add(CLI::App& command) {
     command.add_option("--type", options->type, "Device role")->required()->check(CLI::IsMember(device_types()));
     options->premises_option =
         command.add_option("--premises", options->premises, "Premises the device belongs to")->type_name("ID");
+    options->pin_option = command
+                              .add_option("--pin", options->pin,
+                                          "Registration PIN from the device's label (6 digits, the last a check "
+                                          "digit); served to the device in its Registration. Default: random")
+                              ->type_name("DIGITS");
     options->cert_option =
         command.add_option("--cert", options->cert_file, "Device certificate (PEM); the server derives LFDI and SFDI")
             ->type_name("FILE")
@@ -127,14 +142,14 @@ void show_list(const json& answer, std::ostream& out) {
         out << "no devices\n";
         return;
     }
-    Table table({"ID", "TYPE", "PREMISES", "LFDI/PSK-ID", "PATH"});
+    Table table({"ID", "TYPE", "PREMISES", "LFDI/PSK-ID", "PIN", "PATH"});
     for (const auto& device : devices) {
         auto credential = text_of(device, "lfdi");
         if (credential == "-") {
             credential = text_of(device, "psk_identity");
         }
         table.add_row({text_of(device, "id"), text_of(device, "type"), text_of(device, "premises_id"), credential,
-                       text_of(device, "edev_path")});
+                       text_of(device, "pin"), text_of(device, "edev_path")});
     }
     table.print(out);
 }

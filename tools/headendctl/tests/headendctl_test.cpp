@@ -62,6 +62,7 @@ json device_json(int id, const json& request) {
             {"lfdi", has_lfdi ? json(kLfdi) : json(nullptr)},
             {"sfdi", has_lfdi ? json(167261211391) : json(nullptr)},
             {"psk_identity", field("psk_identity")},
+            {"pin", request.contains("pin") ? request["pin"] : json(123455)},
             {"edev_path", "/edev/" + std::to_string(id)},
             {"created_at", 1764248400}};
 }
@@ -232,8 +233,8 @@ TEST_F(HeadendctlTest, HelpAndVersionExitZero) {
 TEST_F(HeadendctlTest, DeviceAddWithLfdi) {
     const auto result = ctl({"device", "add", "--type", "esci", "--premises", "P-100", "--lfdi", kLfdi});
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_EQ(result.out,
-              std::string("registered esci #3 premises=P-100 lfdi=") + kLfdi + " sfdi=167261211391 path=/edev/3\n");
+    EXPECT_EQ(result.out, std::string("registered esci #3 premises=P-100 lfdi=") + kLfdi +
+                              " sfdi=167261211391 pin=123455 path=/edev/3\n");
     EXPECT_EQ(result.err, "");
     const auto requests = received();
     ASSERT_EQ(requests.size(), 1U);
@@ -259,11 +260,20 @@ TEST_F(HeadendctlTest, DeviceAddWithPsk) {
     const auto result = ctl({"device", "add", "--type", "eumd", "--psk-identity", "eumd-7", "--psk-key",
                              "00112233445566778899aabbccddeeff"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_EQ(result.out, "registered eumd #3 psk-identity=eumd-7 path=/edev/3\n");
+    EXPECT_EQ(result.out, "registered eumd #3 psk-identity=eumd-7 pin=123455 path=/edev/3\n");
     const auto requests = received();
     ASSERT_EQ(requests.size(), 1U);
     EXPECT_EQ(json::parse(requests[0].body),
               (json{{"type", "eumd"}, {"psk_identity", "eumd-7"}, {"psk_key", "00112233445566778899aabbccddeeff"}}));
+}
+
+TEST_F(HeadendctlTest, DeviceAddWithPinSendsIt) {
+    const auto result = ctl({"device", "add", "--type", "esci", "--lfdi", kLfdi, "--pin", "482917"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_THAT(result.out, HasSubstr(" pin=482917 "));
+    const auto requests = received();
+    ASSERT_EQ(requests.size(), 1U);
+    EXPECT_EQ(json::parse(requests[0].body), (json{{"type", "esci"}, {"lfdi", kLfdi}, {"pin", 482917}}));
 }
 
 TEST_F(HeadendctlTest, DeviceAddJsonPrintsTheServerAnswer) {
@@ -281,6 +291,8 @@ TEST_F(HeadendctlTest, DeviceAddUsageErrorsSendNothing) {
         {"device", "add", "--type", "esci", "--psk-identity", "x", "--psk-key", "abc"},  // odd hex
         {"device", "add", "--type", "esci", "--lfdi", "1234"},                           // short LFDI
         {"device", "add", "--type", "esci", "--lfdi", std::string(40, 'g')},             // not hex
+        {"device", "add", "--type", "esci", "--lfdi", kLfdi, "--pin", "12a"},            // PIN not digits
+        {"device", "add", "--type", "esci", "--lfdi", kLfdi, "--pin", "1234567"},        // PIN too long
         {"device", "add", "--type", "meter", "--lfdi", kLfdi},                           // unknown type
         {"device", "add", "--lfdi", kLfdi},                                              // no type
         {"device", "add", "--type", "pev", "--cert", "/nonexistent/pev.pem"},            // unreadable certificate
@@ -414,12 +426,12 @@ TEST_F(HeadendctlTest, DeviceListPrintsATable) {
     const auto result = ctl({"device", "list", "--type", "esci", "--premises", "P 100&x"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
     const std::string expected = std::string() +
-                                 "ID  TYPE     PREMISES  LFDI/PSK-ID                               PATH\n"
+                                 "ID  TYPE     PREMISES  LFDI/PSK-ID                               PIN     PATH\n"
                                  "3   esci     P-100     " +
                                  kLfdi +
-                                 "  /edev/3\n"
-                                 "12  eumd     P-100     eumd-12                                   /edev/12\n"
-                                 "13  display  -         -                                         /edev/13\n";
+                                 "  123455  /edev/3\n"
+                                 "12  eumd     P-100     eumd-12                                   123455  /edev/12\n"
+                                 "13  display  -         -                                         123455  /edev/13\n";
     EXPECT_EQ(result.out, expected);
     const auto requests = received();
     ASSERT_EQ(requests.size(), 1U);

@@ -48,6 +48,9 @@ struct NewDevice {
     std::optional<std::string> psk_identity;
     std::vector<std::uint8_t> psk_key;
     std::optional<std::int64_t> registered_by;
+    // The registration PIN the operator read off the device (6 digits, the last a check digit as for SFDIs), served
+    // in its Registration so the device can check it; random when not given.
+    std::optional<std::uint32_t> pin = std::nullopt;
 };
 
 struct DeviceFilter {
