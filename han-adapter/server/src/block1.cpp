@@ -20,6 +20,8 @@ Block1Assembler::Outcome Block1Assembler::add(const std::string& key, const Bloc
         }
         if (payload.size() > max_body_)
             return TooLarge{};
+        if (transfers_.size() >= overall_ || transfers_of(key) >= per_session_)
+            return Busy{};
         transfers_[key] = Transfer{std::string(payload), block.szx, now};
         return Continue{};
     }
@@ -49,6 +51,16 @@ Block1Assembler::Outcome Block1Assembler::add(const std::string& key, const Bloc
     Complete complete{std::move(transfer.body)};
     transfers_.erase(it);
     return complete;
+}
+
+// The transfers of the session `key` belongs to (its part before '|').
+std::size_t Block1Assembler::transfers_of(const std::string& key) const {
+    const std::string prefix = key.substr(0, key.find('|') + 1);
+    std::size_t count = 0;
+    for (auto it = transfers_.lower_bound(prefix);
+         it != transfers_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+        ++count;
+    return count;
 }
 
 void Block1Assembler::expire(Clock::time_point now) {

@@ -91,12 +91,11 @@ bool reserved_block_size(const CoapMessage& message, std::uint16_t number) {
     return value && (*value & 7U) == 7U;
 }
 
-// The critical options this server acts on (RFC 7252 §5.4.1); any other critical option in a request is refused.
+// The critical options this server acts on (RFC 7252 §5.4.1); any other critical option in a request is refused,
+// conditional requests (If-Match, If-None-Match) among them: nothing here evaluates them.
 bool understood(std::uint16_t number) {
     switch (number) {
-        case option::kIfMatch:
         case option::kUriHost:
-        case option::kIfNoneMatch:
         case option::kUriPort:
         case option::kUriPath:
         case option::kUriQuery:
@@ -163,7 +162,8 @@ void insert_option(CachedResponse& response, std::uint16_t number, std::string v
     response.options.insert(after, CachedOption{number, std::move(value)});
 }
 
-CoapMessage message_of(CoapMessageType type, std::uint16_t mid, const std::string& token, const CachedResponse& response) {
+CoapMessage message_of(CoapMessageType type, std::uint16_t mid, const std::string& token,
+                       const CachedResponse& response) {
     CoapMessage message;
     message.type = type;
     message.code = code_byte(response.code);
@@ -1130,12 +1130,22 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
             return;
         }
     }
+    // Option values longer than their format allows (RFC 7252 §5.4.3, RFC 7959 §2.2, RFC 7641 §2): a critical one
+    // makes the request malformed, an elective one is ignored.
+    const auto too_long = [&request](std::uint16_t number, std::size_t longest) {
+        const CoapOption* found = request.find(number);
+        return found != nullptr && found->value.size() > longest;
+    };
+    if (too_long(option::kBlock1, 3) || too_long(option::kBlock2, 3) || too_long(option::kAccept, 2)) {
+        answer_now(CachedResponse{static_cast<int>(Code::BadOption), {}, "option value too long"});
+        return;
+    }
     req.path = path_of(request);
     req.segments = split_path(req.path);
     req.query = query_of(request);
     if (auto format = request.uint_option(option::kContentFormat))
         req.content_format = static_cast<int>(*format);
-    if (auto observe = request.uint_option(option::kObserve))
+    if (auto observe = request.uint_option(option::kObserve); observe && !too_long(option::kObserve, 3))
         req.observe = static_cast<std::uint32_t>(*observe);
     const std::string& token = request.token;
 
@@ -1152,7 +1162,15 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
     if (auto value = request.uint_option(option::kBlock2))
         block2 = Block2Request{static_cast<std::uint32_t>(*value >> 4), static_cast<unsigned>(*value & 7U)};
 
-    // Request bodies: Block1 reassembled here, whole bodies capped.
+    // Nothing is assembled for a path nobody serves.
+    auto match = router_.match(req.segments);
+    if (!match) {
+        answer_now(CachedResponse{static_cast<int>(Code::NotFound), {}, {}});
+        return;
+    }
+    const RouteTarget& target = *match->target;
+
+    // Request bodies: Block1 reassembled here (a few uploads at a time per session), whole bodies capped.
     const std::string_view payload = request.payload;
     std::optional<std::string> block1_echo;
     if (auto value = request.uint_option(option::kBlock1)) {
@@ -1175,6 +1193,10 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
                                       "request body too large"});
             return;
         }
+        if (std::holds_alternative<Block1Assembler::Busy>(outcome)) {
+            answer_now(CachedResponse{static_cast<int>(Code::ServiceUnavailable), {}, "too many uploads at once"});
+            return;
+        }
         if (std::holds_alternative<Block1Assembler::Incomplete>(outcome)) {
             answer_now(CachedResponse{static_cast<int>(Code::RequestEntityIncomplete), {}, "block out of sequence"});
             return;
@@ -1190,13 +1212,6 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
         }
         req.body.assign(payload);
     }
-
-    auto match = router_.match(req.segments);
-    if (!match) {
-        answer_now(CachedResponse{static_cast<int>(Code::NotFound), {}, {}});
-        return;
-    }
-    const RouteTarget& target = *match->target;
 
     // GET with Observe 0 registers (once the answer is a success), Observe 1 deregisters; capped per identity.
     // Over the cap the GET is answered without registering (RFC 7641 §4.1).
@@ -1258,35 +1273,36 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
         auto self = weak.lock();
         if (!self)
             return;
-        boost::asio::post(self->io_, [weak, id, separate_type, token, session_key, mid, confirmable_exchange,
-                                      block1_echo, block2, now, registering, method_text,
-                                      response = std::move(response)] {
-            auto server = weak.lock();
-            if (!server || server->stopped_)
-                return;
-            // The session may have closed while the handler worked: then the answer has nobody to go to, and no
-            // observation may start.
-            const auto session = server->sessions_.find(id);
-            if (session == server->sessions_.end()) {
+        boost::asio::post(
+            self->io_, [weak, id, separate_type, token, session_key, mid, confirmable_exchange, block1_echo, block2,
+                        now, registering, method_text, response = std::move(response)] {
+                auto server = weak.lock();
+                if (!server || server->stopped_)
+                    return;
+                // The session may have closed while the handler worked: then the answer has nobody to go to, and no
+                // observation may start.
+                const auto session = server->sessions_.find(id);
+                if (session == server->sessions_.end()) {
+                    if (registering)
+                        server->release_reservation(registering->second.identity, registering->first);
+                    return;
+                }
+                CachedResponse built = server->build_response(response, block2, block1_echo);
                 if (registering)
-                    server->release_reservation(registering->second.identity, registering->first);
-                return;
-            }
-            CachedResponse built = server->build_response(response, block2, block1_echo);
-            if (registering)
-                server->complete_registration(registering->first, registering->second, built);
-            if (confirmable_exchange) {
-                server->exchanges_.put(session_key, mid, built, now);
-                server->exchanges_remembered_ = server->exchanges_.size();
-            }
-            if (separate_type == CoapMessageType::Confirmable) {
-                server->send_confirmable(id, message_of(CoapMessageType::Confirmable, 0, token, built));
-            } else {
-                server->transmit(id, message_of(CoapMessageType::NonConfirmable, session->second.next_mid++, token, built));
-            }
-            server->count(&ServerStats::separate_responses);
-            server->count_answer(method_text, built.code);
-        });
+                    server->complete_registration(registering->first, registering->second, built);
+                if (confirmable_exchange) {
+                    server->exchanges_.put(session_key, mid, built, now);
+                    server->exchanges_remembered_ = server->exchanges_.size();
+                }
+                if (separate_type == CoapMessageType::Confirmable) {
+                    server->send_confirmable(id, message_of(CoapMessageType::Confirmable, 0, token, built));
+                } else {
+                    server->transmit(
+                        id, message_of(CoapMessageType::NonConfirmable, session->second.next_mid++, token, built));
+                }
+                server->count(&ServerStats::separate_responses);
+                server->count_answer(method_text, built.code);
+            });
     };
 
     try {

@@ -478,8 +478,7 @@ void DtlsEndpoint::Impl::on_datagram(const PeerAddress& peer, std::string_view d
         if (is_client_hello(datagram) && client_random(datagram) != connection->client_random) {
             connection->muted = true;
             start_handshake(peer, datagram, connection);
-        }
-        else if (content_type == kAlert && epoch_of(datagram) == 0)
+        } else if (content_type == kAlert && epoch_of(datagram) == 0)
             update_stats([](DtlsStats& stats) { ++stats.datagrams_dropped; });
         else
             feed(connection, datagram);
@@ -498,8 +497,7 @@ void DtlsEndpoint::Impl::on_datagram(const PeerAddress& peer, std::string_view d
             if (replacement)
                 replacement->muted = true;
             start_handshake(peer, datagram, connection);
-        }
-        else if (replacement && content_type != kAlert)
+        } else if (replacement && content_type != kAlert)
             feed(replacement, datagram);
         else
             update_stats([](DtlsStats& stats) { ++stats.datagrams_dropped; });

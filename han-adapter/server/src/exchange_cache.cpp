@@ -1,5 +1,8 @@
 #include "han/exchange_cache.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace han {
 
 const CachedResponse* ExchangeCache::find(const std::string& session_key, std::uint16_t mid, Clock::time_point now) {
@@ -17,6 +20,13 @@ void ExchangeCache::put(const std::string& session_key, std::uint16_t mid, Cache
         it->second.response = std::move(response);  // pending → final; the exchange's lifetime runs from its start
         return;
     }
+    const auto first = entries_.lower_bound(Key{session_key, 0});
+    const auto last = entries_.upper_bound(Key{session_key, 0xFFFF});
+    if (static_cast<std::size_t>(std::distance(first, last)) >= per_session_) {
+        const auto oldest = std::min_element(
+            first, last, [](const auto& a, const auto& b) { return a.second.stored < b.second.stored; });
+        entries_.erase(oldest);
+    }
     entries_.emplace(k, Entry{std::move(response), now});
     order_.emplace_back(now, std::move(k));
 }
@@ -27,7 +37,10 @@ void ExchangeCache::forget_session(const std::string& session_key) {
 
 void ExchangeCache::expire(Clock::time_point now) {
     while (!order_.empty() && now - order_.front().first > lifetime_) {
-        entries_.erase(order_.front().second);
+        // Only the entry this record was made for: the key may have been evicted and used again since.
+        const auto it = entries_.find(order_.front().second);
+        if (it != entries_.end() && it->second.stored == order_.front().first)
+            entries_.erase(it);
         order_.pop_front();
     }
 }

@@ -73,5 +73,25 @@ TEST(Block1Assembler, ForgetsEverythingOfAClosedSession) {
     EXPECT_EQ(assembler.pending(), 1U);
 }
 
+// From the adversarial review: uploads to many paths from one session (any trusted certificate) held 16 KiB each.
+TEST(Block1Assembler, ASessionHasAFewUploadsGoingAtOnceAndTheServerABoundedNumber) {
+    Block1Assembler assembler(4096, std::chrono::seconds(60), 2, 3);
+    const auto now = Clock::now();
+    const std::string block(16, 'a');
+    const auto start = [&](const std::string& key) {
+        return assembler.add(key, {0, true, 0}, std::nullopt, block, now);
+    };
+    EXPECT_TRUE(std::holds_alternative<Block1Assembler::Continue>(start("s1|2/a")));
+    EXPECT_TRUE(std::holds_alternative<Block1Assembler::Continue>(start("s1|2/b")));
+    EXPECT_TRUE(std::holds_alternative<Block1Assembler::Busy>(start("s1|2/c")));
+    EXPECT_TRUE(std::holds_alternative<Block1Assembler::Continue>(start("s1|2/a")));  // the same one again is fine
+    EXPECT_TRUE(std::holds_alternative<Block1Assembler::Continue>(start("s2|2/a")));  // another session's own
+    EXPECT_TRUE(std::holds_alternative<Block1Assembler::Busy>(start("s3|2/a")));      // the server's bound
+    EXPECT_EQ(assembler.pending(), 3U);
+    // A whole body in one block needs no room.
+    EXPECT_TRUE(std::holds_alternative<Block1Assembler::Complete>(
+        assembler.add("s3|2/a", {0, false, 0}, std::nullopt, "x", now)));
+}
+
 }  // namespace
 }  // namespace han

@@ -890,6 +890,45 @@ TEST_F(CoapMessageLayerTest, APathSegmentWithASlashIsNotTwoSegments) {
     EXPECT_EQ(code_number(answer->code), 404);
 }
 
+// From the adversarial review: over-long option values were cut short or ignored, and conditional requests were
+// carried out unconditionally.
+TEST_F(CoapMessageLayerTest, OptionValuesTooLongAndConditionalRequestsAreRefused) {
+    std::uint16_t mid = 0x8000;
+    const auto code_with = [&](std::uint16_t number, const std::string& value) {
+        auto request = get(CoapMessageType::Confirmable, mid++, "thing");
+        request.add_option(number, value);
+        const auto answer = exchange(request);
+        return answer ? code_number(answer->code) : 0;
+    };
+    EXPECT_EQ(code_with(option::kBlock2, std::string(4, '\x01')), 402);
+    EXPECT_EQ(code_with(option::kAccept, std::string(3, '\x00')), 402);
+    EXPECT_EQ(code_with(option::kIfMatch, "etag"), 402);
+    EXPECT_EQ(code_with(option::kIfNoneMatch, ""), 402);
+    // Observe in five bytes is no Observe: served, not registered.
+    auto observe = get(CoapMessageType::Confirmable, mid++, "thing");
+    observe.add_option(option::kObserve, std::string("\x01\x00\x00\x00\x00", 5));
+    const auto served = exchange(observe);
+    ASSERT_TRUE(served);
+    EXPECT_EQ(code_number(served->code), 205);
+    EXPECT_EQ(served->find(option::kObserve), nullptr);
+    EXPECT_EQ(server_->stats().observations, 0U);
+}
+
+TEST_F(CoapMessageLayerTest, NoUploadIsAssembledForAPathNobodyServes) {
+    CoapMessage block;
+    block.type = CoapMessageType::Confirmable;
+    block.code = 2;
+    block.mid = 0x9000;
+    block.token = "up";
+    block.add_option(option::kUriPath, "nowhere");
+    block.add_option(option::kBlock1, encode_uint(0x08));  // NUM 0, more, 16 bytes
+    block.payload = std::string(16, 'a');
+    const auto answer = exchange(block);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(code_number(answer->code), 404);
+    EXPECT_EQ(server_->stats().block1_in_progress, 0U);
+}
+
 // RFC 7252 §4.5: a confirmable write sent three times (its ACKs lost) takes effect once, and each copy gets the
 // first answer.
 TEST_F(CoapMessageLayerTest, ThreeCopiesOfAConfirmableWriteTakeEffectOnceAndGetTheSameAnswer) {

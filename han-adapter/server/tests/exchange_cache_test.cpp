@@ -51,5 +51,33 @@ TEST(ExchangeCache, ForgetsAClosedSession) {
     EXPECT_EQ(cache.size(), 2U);
 }
 
+// From the adversarial review: one session could fill memory with 65,536 remembered exchanges for 247 s.
+TEST(ExchangeCache, ASessionKeepsItsMostRecentExchangesOnly) {
+    ExchangeCache cache(ExchangeCache::kExchangeLifetime, 4);
+    const auto start = ExchangeCache::Clock::now();
+    for (std::uint16_t mid = 0; mid < 10; ++mid)
+        cache.put("s1", mid, CachedResponse{204, {}, std::to_string(mid)}, start + std::chrono::milliseconds(mid));
+    cache.put("s2", 0, CachedResponse{204, {}, "other"}, start);
+    const auto now = start + std::chrono::seconds(1);
+    EXPECT_EQ(cache.size(), 5U);
+    for (std::uint16_t mid = 0; mid < 6; ++mid)
+        EXPECT_EQ(cache.find("s1", mid, now), nullptr) << mid;
+    for (std::uint16_t mid = 6; mid < 10; ++mid)
+        EXPECT_NE(cache.find("s1", mid, now), nullptr) << mid;
+    EXPECT_NE(cache.find("s2", 0, now), nullptr);  // another session's are not touched
+}
+
+TEST(ExchangeCache, AnExchangeEvictedAndUsedAgainLivesItsOwnLifetime) {
+    ExchangeCache cache(std::chrono::seconds(10), 1);
+    const auto start = ExchangeCache::Clock::now();
+    cache.put("s1", 7, CachedResponse{204, {}, "first"}, start);
+    cache.put("s1", 8, CachedResponse{204, {}, "evicts 7"}, start + std::chrono::seconds(1));
+    cache.put("s1", 7, CachedResponse{204, {}, "again"}, start + std::chrono::seconds(5));  // evicts 8
+    // The first 7's lifetime ends at 10 s; the second's runs to 15 s.
+    const CachedResponse* again = cache.find("s1", 7, start + std::chrono::seconds(12));
+    ASSERT_NE(again, nullptr);
+    EXPECT_EQ(again->payload, "again");
+}
+
 }  // namespace
 }  // namespace han

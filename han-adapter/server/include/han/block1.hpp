@@ -1,6 +1,5 @@
-// Block1 (RFC 7959) reassembly done by us: libcoap 4.3.1 hands each block of an upload without Size1 to the
-// handler as if it were the whole body, and trusts whatever Size1 claims. Transfers are keyed by session and
-// path, capped in size and dropped when idle for longer than the timeout.
+// Block1 (RFC 7959) reassembly. Transfers are keyed by session and path ("session|method path"), capped in size,
+// in number per session and in number overall, and dropped when idle for longer than the timeout.
 #pragma once
 
 #include <chrono>
@@ -30,9 +29,15 @@ public:
     };
     struct TooLarge {};    // 4.13
     struct Incomplete {};  // 4.08: a block out of order or a transfer we do not know
-    using Outcome = std::variant<Continue, Complete, TooLarge, Incomplete>;
+    struct Busy {};        // 5.03: the session (or the server) already has as many uploads going as it may
+    using Outcome = std::variant<Continue, Complete, TooLarge, Incomplete, Busy>;
 
-    Block1Assembler(std::size_t max_body, std::chrono::seconds timeout) : max_body_(max_body), timeout_(timeout) {}
+    static constexpr std::size_t kPerSession = 2;
+    static constexpr std::size_t kOverall = 1024;
+
+    Block1Assembler(std::size_t max_body, std::chrono::seconds timeout, std::size_t per_session = kPerSession,
+                    std::size_t overall = kOverall)
+        : max_body_(max_body), timeout_(timeout), per_session_(per_session), overall_(overall) {}
 
     Outcome add(const std::string& key, const Block1Option& block, std::optional<std::size_t> size1,
                 std::string_view payload, Clock::time_point now);
@@ -50,8 +55,12 @@ private:
         Clock::time_point last_seen;
     };
 
+    std::size_t transfers_of(const std::string& key) const;
+
     std::size_t max_body_;
     std::chrono::seconds timeout_;
+    std::size_t per_session_;
+    std::size_t overall_;
     std::map<std::string, Transfer> transfers_;
 };
 

@@ -1,6 +1,7 @@
-// Responses remembered per (session, message id) for EXCHANGE_LIFETIME, because libcoap 4.3.1 calls the handler
-// again for a retransmitted confirmable request. A retransmission gets the first answer, and the handler's
-// effect happens once.
+// Responses remembered per (session, message id) for EXCHANGE_LIFETIME, so a retransmitted confirmable write gets
+// the first answer and the handler's effect happens once (RFC 7252 §4.5). A session keeps its most recent
+// exchanges only: a device waits for each answer (NSTART 1), so one that piles up more is misbehaving, and
+// memory stays bounded by the session count.
 #pragma once
 
 #include <chrono>
@@ -28,7 +29,10 @@ public:
     using Clock = std::chrono::steady_clock;
     static constexpr std::chrono::seconds kExchangeLifetime{247};
 
-    explicit ExchangeCache(std::chrono::seconds lifetime = kExchangeLifetime) : lifetime_(lifetime) {}
+    static constexpr std::size_t kPerSession = 32;
+
+    explicit ExchangeCache(std::chrono::seconds lifetime = kExchangeLifetime, std::size_t per_session = kPerSession)
+        : lifetime_(lifetime), per_session_(per_session) {}
 
     // Null when the exchange is new.
     const CachedResponse* find(const std::string& session_key, std::uint16_t mid, Clock::time_point now);
@@ -47,6 +51,7 @@ private:
         Clock::time_point stored;
     };
     std::chrono::seconds lifetime_;
+    std::size_t per_session_;
     std::map<Key, Entry> entries_;
     std::deque<std::pair<Clock::time_point, Key>> order_;  // insertion order, for expiry
 };
