@@ -326,6 +326,7 @@ private:
     void close_session(ConnectionId id);
     // Beyond max_sessions the session heard from least recently, observed ones spared, makes room.
     void make_room();
+    static std::string identity_of(const SessionInfo& info);
 
     // Observation (RFC 7641).
     struct Observation {
@@ -401,6 +402,7 @@ private:
 
     Router<RouteTarget> router_;
     std::unordered_map<ConnectionId, SessionInfo> sessions_;
+    std::unordered_map<std::string, std::deque<ConnectionId>> sessions_by_identity_;  // oldest first
     struct LiveCertificate {
         std::string serial;
         std::size_t sessions = 0;
@@ -522,6 +524,7 @@ void CoapServer::Impl::close() {
     if (endpoint_)
         endpoint_->close();
     sessions_.clear();
+    sessions_by_identity_.clear();
     observations_.clear();
     observers_by_path_.clear();
     observers_by_identity_.clear();
@@ -574,8 +577,16 @@ void CoapServer::Impl::on_established(ConnectionId id, SSL* ssl) {
         info.psk_identity = identity;
     }
     count_session(info, +1);
+    auto& same_identity = sessions_by_identity_[identity_of(info)];
+    same_identity.push_back(id);
     sessions_.emplace(id, std::move(info));
+    while (same_identity.size() > options_.limits.max_sessions_per_identity)
+        close_session(same_identity.front());  // takes itself off the list
     make_room();
+}
+
+std::string CoapServer::Impl::identity_of(const SessionInfo& info) {
+    return info.certificate ? "lfdi:" + info.lfdi : "psk:" + info.psk_identity;
 }
 
 void CoapServer::Impl::make_room() {
@@ -636,6 +647,11 @@ void CoapServer::Impl::forget_session(ConnectionId id) {
     }
     if (it->second.retransmit_timer)
         it->second.retransmit_timer->cancel();
+    if (auto same = sessions_by_identity_.find(identity_of(it->second)); same != sessions_by_identity_.end()) {
+        std::erase(same->second, id);
+        if (same->second.empty())
+            sessions_by_identity_.erase(same);
+    }
     const std::string key = it->second.key;
     exchanges_.forget_session(key);
     exchanges_remembered_ = exchanges_.size();

@@ -151,6 +151,7 @@ public:
     std::string cookie_for(const PeerAddress& peer, const std::array<std::uint8_t, 32>& secret) const;
     bool cookie_valid(const PeerAddress& peer, std::string_view cookie);
     std::string current_cookie(const PeerAddress& peer);
+    void rotate_secrets_if_due();
 
 private:
     void receive();
@@ -304,13 +305,21 @@ std::string DtlsEndpoint::Impl::cookie_for(const PeerAddress& peer, const std::a
     return {reinterpret_cast<const char*>(digest.data()), kCookieBytes};
 }
 
-std::string DtlsEndpoint::Impl::current_cookie(const PeerAddress& peer) {
+// Checked on every use, so a cookie made under the previous secret is refused after two lifetimes even on a quiet
+// server.
+void DtlsEndpoint::Impl::rotate_secrets_if_due() {
     const auto now = std::chrono::steady_clock::now();
-    if (now - secret_made_ >= kSecretLifetime) {
-        previous_secret_ = secret_;
-        RAND_bytes(secret_.data(), static_cast<int>(secret_.size()));
-        secret_made_ = now;
-    }
+    if (now - secret_made_ < kSecretLifetime)
+        return;
+    previous_secret_ = now - secret_made_ < 2 * kSecretLifetime ? secret_ : std::array<std::uint8_t, 32>{};
+    RAND_bytes(secret_.data(), static_cast<int>(secret_.size()));
+    if (now - secret_made_ >= 2 * kSecretLifetime)
+        RAND_bytes(previous_secret_.data(), static_cast<int>(previous_secret_.size()));
+    secret_made_ = now;
+}
+
+std::string DtlsEndpoint::Impl::current_cookie(const PeerAddress& peer) {
+    rotate_secrets_if_due();
     update_stats([](DtlsStats& stats) { ++stats.hello_verify_requests; });
     return cookie_for(peer, secret_);
 }
@@ -318,6 +327,7 @@ std::string DtlsEndpoint::Impl::current_cookie(const PeerAddress& peer) {
 bool DtlsEndpoint::Impl::cookie_valid(const PeerAddress& peer, std::string_view cookie) {
     if (cookie.size() != kCookieBytes)
         return false;
+    rotate_secrets_if_due();
     for (const auto* secret : {&secret_, &previous_secret_}) {
         const std::string expected = cookie_for(peer, *secret);
         if (expected.size() == kCookieBytes && CRYPTO_memcmp(expected.data(), cookie.data(), kCookieBytes) == 0)

@@ -205,6 +205,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     limits.positive("max_handshakes", config.max_handshakes);
     limits.seconds("idle_timeout_s", config.idle_timeout);
     limits.seconds("handshake_timeout_s", config.handshake_timeout);
+    limits.positive("max_sessions_per_identity", config.max_sessions_per_identity);
     limits.positive("max_observers_per_identity", config.max_observers_per_identity);
     limits.positive("max_body_bytes", config.max_body_bytes);
     limits.seconds("block1_timeout_s", config.block1_timeout);
@@ -334,6 +335,7 @@ max_sessions = 10000              # DTLS sessions; the least recently used idle 
 max_handshakes = 128              # DTLS handshakes in progress past the cookie exchange
 idle_timeout_s = 300              # idle DTLS sessions are closed after this
 handshake_timeout_s = 30          # a handshake not finished this long after its cookie exchange is dropped
+max_sessions_per_identity = 8     # one device's sessions; a new one beyond this closes its oldest
 max_observers_per_identity = 16   # RFC 7641 observations per device identity (beyond: GETs served, not registered)
 max_body_bytes = 16384            # request bodies after Block1 reassembly (4.13 beyond)
 block1_timeout_s = 60             # unfinished Block1 uploads are dropped after this

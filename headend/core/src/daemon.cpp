@@ -173,10 +173,17 @@ Result<void> Daemon::Impl::start() {
     coap_options.address = config.listen_address;
     coap_options.port = config.coaps_port;
     coap_options.credentials.psk_hint = config.psk_hint;
-    coap_options.limits = han::ServerLimits{
-        config.max_sessions,         config.max_handshakes,   config.idle_timeout, config.max_observers_per_identity,
-        config.max_body_bytes,       config.block1_timeout,   config.ack_timeout,  config.max_retransmit,
-        config.receive_buffer_bytes, config.handshake_timeout};
+    coap_options.limits = han::ServerLimits{config.max_sessions,
+                                            config.max_handshakes,
+                                            config.idle_timeout,
+                                            config.max_observers_per_identity,
+                                            config.max_body_bytes,
+                                            config.block1_timeout,
+                                            config.ack_timeout,
+                                            config.max_retransmit,
+                                            config.receive_buffer_bytes,
+                                            config.handshake_timeout,
+                                            config.max_sessions_per_identity};
     auto files = server_certificate_files(config);
     if (!files)
         return files.error();

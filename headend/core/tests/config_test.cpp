@@ -43,6 +43,7 @@ max_handshakes = 3
 max_body_bytes = 2048
 idle_timeout_s = 30
 handshake_timeout_s = 9
+max_sessions_per_identity = 3
 ack_timeout_ms = 1500
 max_retransmit = 2
 receive_buffer_bytes = 1048576
@@ -62,6 +63,7 @@ wal_warn_bytes = 4194304
     EXPECT_EQ(config->max_handshakes, 3U);
     EXPECT_EQ(config->idle_timeout, std::chrono::seconds(30));
     EXPECT_EQ(config->handshake_timeout, std::chrono::seconds(9));
+    EXPECT_EQ(config->max_sessions_per_identity, 3U);
     EXPECT_EQ(config->ack_timeout, std::chrono::milliseconds(1500));
     EXPECT_EQ(config->max_retransmit, 2U);
     EXPECT_EQ(config->receive_buffer_bytes, 1048576U);

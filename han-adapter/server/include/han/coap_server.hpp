@@ -38,6 +38,9 @@ struct ServerLimits {
     // The HAN socket's kernel receive buffer, sized for bursts (a storm of handshakes, a premises coming back).
     std::size_t receive_buffer_bytes = 4 * 1024 * 1024;
     std::chrono::seconds handshake_timeout{30};  // a handshake past the cookie exchange and not finished by then goes
+    // Sessions of one identity (LFDI or PSK identity); a new one beyond it closes that identity's oldest, so one
+    // credential cannot crowd out every other device's sessions.
+    std::size_t max_sessions_per_identity = 8;
 };
 
 struct ServerCredentials {

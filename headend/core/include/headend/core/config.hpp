@@ -47,6 +47,7 @@ struct Config {
     std::size_t max_handshakes = 128;
     std::chrono::seconds idle_timeout{300};
     std::chrono::seconds handshake_timeout{30};
+    std::size_t max_sessions_per_identity = 8;
     std::size_t max_observers_per_identity = 16;
     std::size_t max_body_bytes = 16384;
     std::chrono::seconds block1_timeout{60};
