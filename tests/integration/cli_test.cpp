@@ -425,6 +425,10 @@ TEST(Cli, HelpAndDefaultConfig) {
     auto defaults = run(std::string(HEADEND_BIN) + " --print-default-config");
     EXPECT_EQ(defaults.exit_code, 0);
     EXPECT_NE(defaults.output.find("coaps_port = 5684"), std::string::npos);
+    // A missing configuration file is a configuration error (2), not CLI11's own exit code (105).
+    auto missing = run(std::string(HEADEND_BIN) + " --config /nonexistent/headend.toml");
+    EXPECT_EQ(missing.exit_code, 2) << missing.output;
+    EXPECT_NE(missing.output.find("/nonexistent/headend.toml"), std::string::npos) << missing.output;
 }
 
 }  // namespace

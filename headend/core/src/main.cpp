@@ -28,7 +28,13 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
     app.add_flag("--print-default-config", print_default, "print the documented default configuration and exit");
     app.set_version_flag("--version", HEADEND_VERSION);
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        // --help and --version exit 0; anything wrong on the command line (a missing --config file too) is a
+        // configuration error, exit 2 as documented, not CLI11's own codes.
+        return app.exit(error) == 0 ? 0 : 2;
+    }
 
     if (print_default) {
         std::cout << headend::core::default_config_text();
