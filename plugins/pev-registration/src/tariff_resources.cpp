@@ -130,10 +130,15 @@ std::string TariffResources::mrid(const std::string& kind, const std::string& ke
 }
 
 std::vector<tariff::TouSpan> TariffResources::upcoming(const tariff::Program& program, std::int64_t now) const {
-    // Start a day back so the first span is the whole current period, then drop what has ended.
-    constexpr std::int64_t kLookBack = 24 * 3600;
-    auto spans = calendar_.spans(program, now - kLookBack, now + settings_.horizon_seconds);
-    std::erase_if(spans, [now](const tariff::TouSpan& span) { return span.end <= now; });
+    // Spans never cross local midnight, so starting a (long, 25-hour) day back makes the first span whole; what has
+    // ended is dropped, and so is a future span cut short by the horizon (its end is not known yet).
+    constexpr std::int64_t kLookBack = 26 * 3600;
+    const std::int64_t horizon = now + settings_.horizon_seconds;
+    auto spans = calendar_.spans(program, now - kLookBack, horizon);
+    const bool cut_at_horizon = calendar_.spans(program, horizon - 1, horizon + 1).size() == 2;
+    std::erase_if(spans, [now, horizon, cut_at_horizon](const tariff::TouSpan& span) {
+        return span.end <= now || (span.start > now && span.end == horizon && !cut_at_horizon);
+    });
     return spans;
 }
 

@@ -14,9 +14,9 @@ using headend::coap::Method;
 using headend::coap::Request;
 using headend::coap::Response;
 
-constexpr std::int64_t kNoonPdt = 1'782'932'400;       // 2026-07-01T19:00:00Z, a Wednesday, 12:00 local
-constexpr std::int64_t kOffPeakStart = 1'782'878'400;  // 2026-07-01T04:00:00Z = 21:00 local the day before
-constexpr std::int64_t kOnPeakStart = 1'782'946'800;   // 2026-07-01T23:00:00Z = 16:00 local
+constexpr std::int64_t kNoonPdt = 1'782'932'400;      // 2026-07-01T19:00:00Z, a Wednesday, 12:00 local
+constexpr std::int64_t kMidnightPdt = 1'782'889'200;  // 2026-07-01T07:00:00Z = 00:00 local
+constexpr std::int64_t kOnPeakStart = 1'782'946'800;  // 2026-07-01T23:00:00Z = 16:00 local
 constexpr std::int64_t kHorizon = 48 * 3600;
 
 class TariffResourcesTest : public ::testing::Test {
@@ -117,7 +117,8 @@ TEST_F(TariffResourcesTest, TimeTariffIntervalsRunFromTheCurrentPeriodToTheHoriz
     ASSERT_GE(list.time_tariff_intervals.size(), 4U);
     EXPECT_EQ(list.all, list.time_tariff_intervals.size());
     const auto& current = list.time_tariff_intervals[0];
-    EXPECT_EQ(current.interval.start, kOffPeakStart);
+    // Off-peak since 21:00 yesterday; intervals never cross local midnight, so this one began then.
+    EXPECT_EQ(current.interval.start, kMidnightPdt);
     EXPECT_EQ(current.description, "off-peak");
     EXPECT_EQ(current.event_status.current_status, 1);  // active
     EXPECT_EQ(current.tou_tier, 2);
@@ -133,8 +134,10 @@ TEST_F(TariffResourcesTest, TimeTariffIntervalsRunFromTheCurrentPeriodToTheHoriz
         const auto& before = list.time_tariff_intervals[i - 1].interval;
         EXPECT_EQ(before.start + before.duration, list.time_tariff_intervals[i].interval.start);
     }
+    // Up to the horizon, without the one the horizon cuts short (its end is not known yet).
     const auto& last = list.time_tariff_intervals.back().interval;
-    EXPECT_EQ(last.start + last.duration, kNoonPdt + kHorizon);
+    EXPECT_LE(last.start + last.duration, kNoonPdt + kHorizon);
+    EXPECT_GT(last.start + last.duration, kNoonPdt + kHorizon - 16 * 3600);
 
     const auto active = decode<sep::TimeTariffIntervalList>(get("/tp/EV-TOU/rc/1/acttti", {{"l", "10"}}));
     ASSERT_EQ(active.time_tariff_intervals.size(), 1U);
@@ -149,10 +152,30 @@ TEST_F(TariffResourcesTest, EachIntervalCarriesItsPrice) {
     EXPECT_EQ(prices.consumption_tariff_intervals[0].price, 56368);  // 0.56368 $/kWh at 10^-5
     EXPECT_EQ(prices.href, peak + "/cti");
     const auto flat = decode<sep::TimeTariffIntervalList>(get("/tp/DOM-FLAT/rc/1/tti", {{"l", "5"}}));
-    ASSERT_EQ(flat.time_tariff_intervals.size(), 1U);
+    ASSERT_EQ(flat.time_tariff_intervals.size(), 2U);  // today and tomorrow; the day the horizon cuts is not yet
     const auto flat_prices =
         decode<sep::ConsumptionTariffIntervalList>(get(*flat.time_tariff_intervals[0].href + "/cti", {{"l", "5"}}));
     EXPECT_EQ(flat_prices.consumption_tariff_intervals.at(0).price, 32000);
+}
+
+// From the CSIP-AUS procedures: DOM-FLAT's current interval started "24 h ago", so its href, mRID and creationTime
+// changed on every poll and links handed out answered 4.04 seconds later. A flat rate's interval is the local day.
+TEST_F(TariffResourcesTest, AFlatRatesIntervalKeepsItsIdentityFromPollToPoll) {
+    const auto first = decode<sep::TimeTariffIntervalList>(get("/tp/DOM-FLAT/rc/1/tti", {{"l", "1"}}));
+    ASSERT_EQ(first.time_tariff_intervals.size(), 1U);
+    const auto today = first.time_tariff_intervals[0];
+    EXPECT_EQ(today.interval.start, kMidnightPdt);
+    EXPECT_EQ(today.interval.duration, 24U * 3600);
+    clock_.set(kNoonPdt + 3 * 3600 + 17);
+    const auto later = decode<sep::TimeTariffIntervalList>(get("/tp/DOM-FLAT/rc/1/tti", {{"l", "1"}}));
+    ASSERT_EQ(later.time_tariff_intervals.size(), 1U);
+    EXPECT_EQ(later.time_tariff_intervals[0].href, today.href);
+    EXPECT_EQ(later.time_tariff_intervals[0].mrid, today.mrid);
+    EXPECT_EQ(later.time_tariff_intervals[0].creation_time, today.creation_time);
+    EXPECT_EQ(later.time_tariff_intervals[0].interval, today.interval);
+    // The link handed out still answers, and so does the price under it.
+    EXPECT_EQ(get(*today.href).code, Code::Content);
+    EXPECT_EQ(get(*today.href + "/cti").code, Code::Content);
 }
 
 TEST_F(TariffResourcesTest, UnknownThingsAreNotFoundAndWritesNotAllowed) {

@@ -74,6 +74,11 @@ bool Calendar::is_holiday(std::int32_t local_day) const {
     return false;
 }
 
+bool Calendar::is_local_midnight(std::int64_t utc) const {
+    const auto local = zone_->to_local(date::sys_seconds(std::chrono::seconds(utc)));
+    return local == date::floor<days>(local);
+}
+
 Rate Calendar::rate_at(const Program& program, std::int64_t utc) const {
     const auto local = zone_->to_local(date::sys_seconds(std::chrono::seconds(utc)));
     const auto local_day = date::floor<days>(local);
@@ -114,7 +119,7 @@ std::vector<TouSpan> Calendar::spans(const Program& program, std::int64_t from, 
     std::int64_t next = (from / kGridSeconds + 1) * kGridSeconds;
     for (; next < to; next += kGridSeconds) {
         const Rate rate = rate_at(program, next);
-        if (rate.period != current.period) {
+        if (rate.period != current.period || is_local_midnight(next)) {
             result.push_back({start, next, current.season, current.period});
             start = next;
             current = rate;

@@ -129,10 +129,15 @@ TEST_F(CalendarTest, SpansFollowDaylightSavingTransitions) {
     EXPECT_EQ(spring.back().end - spring.front().start, 23 * kHour);
 }
 
-TEST_F(CalendarTest, SpansOfAFlatRateAreOneRun) {
-    const auto spans = calendar_->spans(*catalog_.find("DOM-FLAT"), 1'780'000'123, 1'780'000'123 + 7 * 24 * kHour);
-    ASSERT_EQ(spans.size(), 1U);
-    EXPECT_EQ(spans[0].start, 1'780'000'123);
+TEST_F(CalendarTest, SpansOfAFlatRateAreOneALocalDay) {
+    const auto spans =
+        calendar_->spans(*catalog_.find("DOM-FLAT"), local("2026-07-01 09:30"), local("2026-07-04 12:00"));
+    ASSERT_EQ(spans.size(), 4U);
+    EXPECT_EQ(spans[0].start, local("2026-07-01 09:30"));
+    EXPECT_EQ(spans[0].end, local("2026-07-02 00:00"));
+    EXPECT_EQ(spans[1].start, local("2026-07-02 00:00"));
+    EXPECT_EQ(spans[1].end - spans[1].start, 24 * kHour);
+    EXPECT_EQ(spans[3].end, local("2026-07-04 12:00"));
     EXPECT_EQ(spans[0].period->price, 32000);
     EXPECT_TRUE(calendar_->spans(*ev_, 100, 100).empty());
 }
