@@ -613,7 +613,15 @@ TEST_F(DaemonTest, MetricsAreServedInThePrometheusTextFormatWithTheToken) {
     }
     // A device whose certificate does not chain to a trusted CA, refused during its handshake.
     EXPECT_FALSE(han::DeviceClient::connect("127.0.0.1", daemon_->coaps_port(), pev_credentials(*untrusted_)));
+    // Under load the client may give up before the server has read its certificate: scrape once the refusal is in.
     auto scraped = admin_get("/metrics");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (scraped && scraped->status == 200 && std::chrono::steady_clock::now() < deadline &&
+           (sample(scraped->body, "headend_coaps_handshake_refusals_total{reason=\"certificate_refused\"}") != 1 ||
+            sample(scraped->body, "headend_coaps_handshakes_in_progress") != 0)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        scraped = admin_get("/metrics");
+    }
     ASSERT_TRUE(scraped);
     ASSERT_EQ(scraped->status, 200) << scraped->body;
     EXPECT_EQ(scraped->headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
