@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -139,20 +140,44 @@ struct HandshakeSamples {
     std::vector<std::uint32_t> latencies_us;  // of each successful handshake
 };
 
+// Who the handshaking devices are: one certificate for every handshake, or (as in the field, where each device has
+// its own) a new certificate issued by `issuer` for each one, so the server verifies every chain it sees.
+struct WorkerIdentity {
+    headend::pki::CertificateFiles device;
+    std::optional<headend::pki::CertificateFiles> issuer;
+    fs::path scratch;  // where the fresh certificates are written (and removed after their handshake)
+};
+
 // One worker process: full handshakes (a fresh DTLS context each, so no resumption), each session closed at once.
 // A handshake counts when both Finished messages verified; the worker's first session also GETs /tm, to show the
 // head-end serves the identity it accepted (a request after every handshake would be CoAP work, not handshakes).
-HandshakeSamples handshake_worker(std::uint16_t port, const headend::pki::CertificateFiles& device, double seconds) {
+// Issuing a fresh certificate is the worker's cost, before its clock starts, not the server's.
+HandshakeSamples handshake_worker(std::uint16_t port, const WorkerIdentity& identity, double seconds) {
     HandshakeSamples samples;
     auto& counts = samples.counts;
-    const auto credentials = han::ClientCredentials::certificate(device.cert, device.key);
     han::ClientOptions options;
     options.connect_timeout = std::chrono::milliseconds(5000);
     options.request_timeout = std::chrono::milliseconds(5000);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     for (int i = 0; i < 1'000'000 && std::chrono::steady_clock::now() < deadline; ++i) {
+        headend::pki::CertificateFiles device = identity.device;
+        if (identity.issuer) {
+            auto fresh = headend::pki::make_leaf(*identity.issuer, identity.scratch,
+                                                 "dev-" + std::to_string(getpid()) + "-" + std::to_string(i));
+            if (!fresh) {
+                ++counts.failures;
+                continue;
+            }
+            device = *fresh;
+        }
+        const auto credentials = han::ClientCredentials::certificate(device.cert, device.key);
         const auto started = std::chrono::steady_clock::now();
         auto client = han::DeviceClient::connect("127.0.0.1", port, credentials, options);
+        if (identity.issuer) {
+            std::error_code ignored;
+            for (const auto& file : {device.cert, device.key, device.der})
+                fs::remove(file, ignored);
+        }
         if (!client) {
             ++counts.failures;
             continue;
@@ -194,7 +219,7 @@ bool read_all(int fd, void* data, std::size_t size) {
 
 // Runs `concurrency` handshake_worker processes at once and merges what they measured. Processes rather than
 // threads: each DeviceClient is a separate libcoap context with its own I/O loop.
-HandshakeSamples run_handshake_workers(std::uint16_t port, const headend::pki::CertificateFiles& device, double seconds,
+HandshakeSamples run_handshake_workers(std::uint16_t port, const WorkerIdentity& identity, double seconds,
                                        unsigned concurrency) {
     std::vector<std::pair<pid_t, int>> workers;
     for (unsigned i = 0; i < concurrency; ++i) {
@@ -206,7 +231,7 @@ HandshakeSamples run_handshake_workers(std::uint16_t port, const headend::pki::C
             // Nothing may unwind back into the parent's code in this process.
             try {
                 close(fds[0]);
-                const auto samples = handshake_worker(port, device, seconds);
+                const auto samples = handshake_worker(port, identity, seconds);
                 const std::uint64_t count = samples.latencies_us.size();
                 const bool written = write_all(fds[1], &samples.counts, sizeof samples.counts) &&
                                      write_all(fds[1], &count, sizeof count) &&
@@ -263,14 +288,18 @@ json openssl_speed() {
         !std::regex_search(output, ecdh, std::regex(R"(ecdh \(nistp256\)\s+\S+\s+)" + number)))
         throw std::runtime_error("cannot parse openssl speed output:\n" + output);
     const double sign = std::stod(ecdsa[1]), verify = std::stod(ecdsa[2]), derive = std::stod(ecdh[1]);
+    // What the server computes per full ECDHE-ECDSA handshake with a device certificate it has not seen before: it
+    // signs its ServerKeyExchange (a sign), generates its ephemeral key (a fixed-base multiplication, priced as a
+    // sign, which is one plus a cheap inversion), verifies the device certificate's signature and the device's
+    // CertificateVerify (two verifies) and derives the shared secret (an ECDH).
     return {{"ecdsa_sign_per_s", sign},
             {"ecdsa_verify_per_s", verify},
             {"ecdh_op_per_s", derive},
-            {"ceiling_formula", "1 / (1/sign + 2/verify + 1/ecdh)"},
-            {"ceiling_handshakes_per_core_s", 1.0 / (1.0 / sign + 2.0 / verify + 1.0 / derive)},
-            // The server also generates its ephemeral ECDHE key, a scalar multiplication as dear as the derive.
-            {"ceiling_with_keygen_formula", "1 / (1/sign + 2/verify + 2/ecdh)"},
-            {"ceiling_with_keygen_handshakes_per_core_s", 1.0 / (1.0 / sign + 2.0 / verify + 2.0 / derive)}};
+            {"ceiling_formula", "1 / (2/sign + 2/verify + 1/ecdh)"},
+            {"ceiling_handshakes_per_core_s", 1.0 / (2.0 / sign + 2.0 / verify + 1.0 / derive)},
+            // The formula used before 2026-12-01, kept to compare: it left out the key generation.
+            {"old_ceiling_formula", "1 / (1/sign + 2/verify + 1/ecdh)"},
+            {"old_ceiling_handshakes_per_core_s", 1.0 / (1.0 / sign + 2.0 / verify + 1.0 / derive)}};
 }
 
 json run_handshakes(const fs::path& headend, double seconds, unsigned concurrency) {
@@ -283,7 +312,9 @@ json run_handshakes(const fs::path& headend, double seconds, unsigned concurrenc
         daemon.add_certificate_device(pki.device.cert);
         const double cpu_before = daemon.process().cpu_seconds();
         const auto start = std::chrono::steady_clock::now();
-        const auto total = run_handshake_workers(daemon.coaps_port(), pki.device, seconds, concurrency).counts;
+        const WorkerIdentity identity{pki.device, pki.ca, dir.path / "fresh"};
+        fs::create_directories(identity.scratch);
+        const auto total = run_handshake_workers(daemon.coaps_port(), identity, seconds, concurrency).counts;
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const double cpu = daemon.process().cpu_seconds() - cpu_before;
         report["headend"] = {{"handshakes", total.successes},
@@ -294,11 +325,11 @@ json run_handshakes(const fs::path& headend, double seconds, unsigned concurrenc
                              {"seconds", elapsed}};
     }
     report["openssl_speed"] = openssl_speed();
+    report["certificate_per_handshake"] = true;
     report["ratio_per_server_cpu_s_to_ceiling"] = safe_ratio(report["headend"]["handshakes_per_server_cpu_s"],
                                                              report["openssl_speed"]["ceiling_handshakes_per_core_s"]);
-    report["ratio_per_server_cpu_s_to_ceiling_with_keygen"] =
-        safe_ratio(report["headend"]["handshakes_per_server_cpu_s"],
-                   report["openssl_speed"]["ceiling_with_keygen_handshakes_per_core_s"]);
+    report["ratio_per_server_cpu_s_to_old_ceiling"] = safe_ratio(
+        report["headend"]["handshakes_per_server_cpu_s"], report["openssl_speed"]["old_ceiling_handshakes_per_core_s"]);
     report["goal"] = ">= 0.3";
     report["load_average_after"] = load_average();
     return report;
@@ -357,7 +388,9 @@ json handshake_phase(bench::HeadendFixture& daemon, const headend::pki::Certific
     const double workers_before = reaped_children_cpu_seconds();
     const auto machine_before = machine_cpu();
     const auto start = std::chrono::steady_clock::now();
-    auto samples = run_handshake_workers(daemon.coaps_port(), device, settings.seconds, settings.concurrency);
+    // One certificate throughout: this measures the front door under a flood, not certificate verification.
+    auto samples = run_handshake_workers(daemon.coaps_port(), WorkerIdentity{device, std::nullopt, {}},
+                                         settings.seconds, settings.concurrency);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto machine_after = machine_cpu();
     const double server_cpu = daemon.process().cpu_seconds() - server_before;
