@@ -271,7 +271,7 @@ void Session::reply_error(int status, std::string code, std::string message) {
         const auto target = to_std(parser_->get().target());
         request_line = to_std(parser_->get().method_string()) + " " + target.substr(0, target.find('?'));
     }
-    spdlog::debug("HTTP_ACCESS {} {} {} ({})", peer_, request_line, status, message);
+    spdlog::debug("[HTTP_ACCESS] {} {} {} ({})", peer_, request_line, status, message);
     send(server_.error_reply(json_error(status, std::move(code), std::move(message)), version), After::Linger);
 }
 
@@ -332,7 +332,7 @@ void ServerCore::add(const std::string& method, const std::string& pattern, Hand
     std::unique_lock lock(routes_mutex_);
     auto added = router_.add(method, pattern, std::move(handler), access);
     if (!added) {
-        spdlog::error("HTTP_ROUTE_REJECTED {}", added.error().message);
+        spdlog::error("[HTTP_ROUTE_REJECTED] {}", added.error().message);
     }
 }
 
@@ -368,7 +368,7 @@ Result<void> ServerCore::start() {
     }
     port_ = acceptor_.local_endpoint(ec).port();
     if (!token_digest_) {
-        spdlog::warn("HTTP_NO_ADMIN_TOKEN no admin token configured: every admin route answers 401");
+        spdlog::warn("[HTTP_NO_ADMIN_TOKEN] no admin token configured: every admin route answers 401");
     }
     state_ = State::Running;
     accept();  // no thread runs yet, so this is still serialized with the acceptor strand
@@ -376,7 +376,7 @@ Result<void> ServerCore::start() {
     for (int i = 0; i < threads; ++i) {
         threads_.emplace_back([this] { run_loop(); });
     }
-    spdlog::info("HTTP_LISTENING on {}:{} with {} thread(s)", endpoint.address().to_string(), port_.load(), threads);
+    spdlog::info("[HTTP_LISTENING] on {}:{} with {} thread(s)", endpoint.address().to_string(), port_.load(), threads);
     return {};
 }
 
@@ -410,7 +410,7 @@ void ServerCore::stop() {
         thread.join();
     }
     threads_.clear();
-    spdlog::info("HTTP_STOPPED port {}", port_.load());
+    spdlog::info("[HTTP_STOPPED] port {}", port_.load());
 }
 
 void ServerCore::run_loop() {
@@ -419,9 +419,9 @@ void ServerCore::run_loop() {
             io_.run();
             return;
         } catch (const std::exception& e) {
-            spdlog::error("HTTP_LOOP_EXCEPTION {}", e.what());
+            spdlog::error("[HTTP_LOOP_EXCEPTION] {}", e.what());
         } catch (...) {
-            spdlog::error("HTTP_LOOP_EXCEPTION unknown exception");
+            spdlog::error("[HTTP_LOOP_EXCEPTION] unknown exception");
         }
     }
 }
@@ -432,7 +432,7 @@ void ServerCore::accept() {
             return;
         }
         if (ec) {
-            spdlog::warn("HTTP_ACCEPT_FAILED {}", ec.message());
+            spdlog::warn("[HTTP_ACCEPT_FAILED] {}", ec.message());
             accept_retry_.expires_after(kAcceptRetry);
             accept_retry_.async_wait([this](beast::error_code wait_ec) {
                 if (!wait_ec && !stopping_) {
@@ -482,7 +482,7 @@ BeastResponse ServerCore::serve(BeastRequest& beast_request, const std::string& 
                           beast_request.keep_alive() && !stopping);
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - started;
     // Path only: the query and the headers (the token) stay out of the log.
-    spdlog::debug("HTTP_ACCESS {} {} {} {} {:.1f}ms", peer, request.method, request.path, status, elapsed.count());
+    spdlog::debug("[HTTP_ACCESS] {} {} {} {} {:.1f}ms", peer, request.method, request.path, status, elapsed.count());
     return reply;
 }
 
@@ -525,9 +525,9 @@ Response ServerCore::respond(Request& request, std::string_view query) {
     try {
         return lookup.handler(request);
     } catch (const std::exception& e) {
-        spdlog::error("HTTP_HANDLER_FAILED {} {}: {}", request.method, request.path, e.what());
+        spdlog::error("[HTTP_HANDLER_FAILED] {} {}: {}", request.method, request.path, e.what());
     } catch (...) {
-        spdlog::error("HTTP_HANDLER_FAILED {} {}: unknown exception", request.method, request.path);
+        spdlog::error("[HTTP_HANDLER_FAILED] {} {}: unknown exception", request.method, request.path);
     }
     return json_error(500, "http.internal", "internal server error");
 }
@@ -555,7 +555,7 @@ BeastResponse ServerCore::error_reply(const Response& error, unsigned version) c
 
 BeastResponse ServerCore::to_beast(Response response, unsigned version, bool head, bool keep_alive) const {
     if (response.status < 200 || response.status > 599) {
-        spdlog::error("HTTP_BAD_STATUS a handler answered with status {}", response.status);
+        spdlog::error("[HTTP_BAD_STATUS] a handler answered with status {}", response.status);
         response = json_error(500, "http.internal", "internal server error");
     }
     BeastResponse reply;
@@ -572,7 +572,7 @@ BeastResponse ServerCore::to_beast(Response response, unsigned version, bool hea
         }
         if (name.empty() || name.find_first_of("\r\n: ") != std::string::npos ||
             value.find_first_of("\r\n") != std::string::npos) {
-            spdlog::warn("HTTP_BAD_HEADER a handler set an invalid header '{}'", name);
+            spdlog::warn("[HTTP_BAD_HEADER] a handler set an invalid header '{}'", name);
             continue;
         }
         reply.set(name, value);
