@@ -350,10 +350,18 @@ receive_buffer_bytes = 4194304    # the HAN socket's kernel receive buffer, for 
 journal_size_limit_bytes = 16777216   # 16 MiB
 wal_warn_bytes = 67108864             # 64 MiB: [STORAGE_WAL_LARGE] warnings while the WAL is larger
 
-# Plugins are shared libraries loaded at start, in this order:
+# Plugins are shared libraries loaded at start, in this order (pev-binding reads pev-registration's views, so
+# pev-registration comes first). Paths are where the build puts them, relative to the working directory:
+# [[plugins]]
+# name = "pev-registration"
+# library = "build/plugins/pev-registration/libpev_registration.so"
+#
 # [[plugins]]
 # name = "pev-binding"
-# library = "/usr/lib/headend/plugins/libpev_binding.so"
+# library = "build/plugins/pev-binding/libpev_binding.so"
+#
+# [plugin.pev-registration]
+# programs_file = "config/programs.toml"   # required
 #
 # [plugin.pev-binding]
 # binding_timeout_s = 60
