@@ -62,9 +62,12 @@ struct PeerAddress {
     }
 };
 
+// A ClientHello whose first fragment starts the message (fragment_offset 0), where its client random is.
 bool is_client_hello(std::string_view datagram) {
-    return datagram.size() > kRecordHeader && static_cast<std::uint8_t>(datagram[0]) == kHandshake &&
-           datagram[3] == 0 && datagram[4] == 0 && static_cast<std::uint8_t>(datagram[kRecordHeader]) == kClientHello;
+    constexpr std::size_t kFragmentOffset = kRecordHeader + 6;
+    return datagram.size() > kFragmentOffset + 3 && static_cast<std::uint8_t>(datagram[0]) == kHandshake &&
+           datagram[3] == 0 && datagram[4] == 0 && static_cast<std::uint8_t>(datagram[kRecordHeader]) == kClientHello &&
+           datagram[kFragmentOffset] == 0 && datagram[kFragmentOffset + 1] == 0 && datagram[kFragmentOffset + 2] == 0;
 }
 
 // The 32-byte client random of a ClientHello datagram (after the record header, the handshake header and the
@@ -109,10 +112,9 @@ struct Connection {
     boost::asio::steady_timer timer;  // DTLS retransmissions and the deadline, while handshaking
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::string client_random;  // of the ClientHello that started it: a retransmission has the same
-    // Another ClientHello came from its address: the device may have restarted, and a copy of this handshake's flight
-    // would now be taken for part of its new one. So the server no longer retransmits on its own; if the device is
-    // still in this handshake, its own retransmissions still get the flight again (OpenSSL answers them).
-    bool muted = false;
+    // When the handshake last moved on (its state changed): one that has not for a while may be evicted at the cap.
+    std::chrono::steady_clock::time_point progressed = std::chrono::steady_clock::now();
+    OSSL_HANDSHAKE_STATE state = TLS_ST_BEFORE;
     bool established = false;
     bool ended = false;
     // A new handshake from this connection's address (the device rebooted), and on that one the connection it
@@ -159,6 +161,7 @@ private:
     void on_datagram(const PeerAddress& peer, std::string_view datagram);
     void start_handshake(const PeerAddress& peer, std::string_view datagram, const std::shared_ptr<Connection>& beside);
     bool evict_stalled_handshake();
+    void prune_handshake_order();
     bool make_listener();
     void feed(std::shared_ptr<Connection> connection, std::string_view datagram);
     void advance_handshake(std::shared_ptr<Connection> connection);
@@ -404,6 +407,7 @@ void DtlsEndpoint::Impl::close() {
         end(connection, connection->established, false);
     by_id_.clear();
     by_address_.clear();
+    handshake_order_.clear();
     boost::system::error_code ignored;
     socket_.close(ignored);
     fd_ = -1;
@@ -485,10 +489,9 @@ void DtlsEndpoint::Impl::on_datagram(const PeerAddress& peer, std::string_view d
         // A ClientHello of another handshake (the device restarted during this one, or a spoofer) goes through the
         // cookie exchange like any other; only one with a valid cookie replaces the handshake in progress. An alert
         // in the clear could come from anyone: the handshake ends by its timeout instead.
-        if (is_client_hello(datagram) && client_random(datagram) != connection->client_random) {
-            connection->muted = true;
+        if (is_client_hello(datagram) && client_random(datagram) != connection->client_random)
             start_handshake(peer, datagram, connection);
-        } else if (content_type == kAlert && epoch_of(datagram) == 0)
+        else if (content_type == kAlert && epoch_of(datagram) == 0)
             update_stats([](DtlsStats& stats) { ++stats.datagrams_dropped; });
         else
             feed(connection, datagram);
@@ -503,11 +506,9 @@ void DtlsEndpoint::Impl::on_datagram(const PeerAddress& peer, std::string_view d
         const auto random = client_random(datagram);
         // A late copy of the connection's own ClientHello is no new handshake.
         if (is_client_hello(datagram) && random != connection->client_random &&
-            (!replacement || random != replacement->client_random)) {
-            if (replacement)
-                replacement->muted = true;
+            (!replacement || random != replacement->client_random))
             start_handshake(peer, datagram, connection);
-        } else if (replacement && content_type != kAlert)
+        else if (replacement && content_type != kAlert)
             feed(replacement, datagram);
         else
             update_stats([](DtlsStats& stats) { ++stats.datagrams_dropped; });
@@ -546,6 +547,7 @@ void DtlsEndpoint::Impl::start_handshake(const PeerAddress& peer, std::string_vi
     }
     connection->client_random = std::string(client_random(datagram));
     ++handshakes_in_progress_;
+    prune_handshake_order();
     handshake_order_.push_back(connection);
     update_stats([this](DtlsStats& stats) {
         ++stats.handshakes_started;
@@ -561,25 +563,36 @@ void DtlsEndpoint::Impl::start_handshake(const PeerAddress& peer, std::string_vi
     advance_handshake(connection);
 }
 
-// With every handshake slot taken, the oldest handshake that has been going for a while (stalled, or on a very slow
-// link) makes room: holding the slots then takes a steady stream of completed cookie exchanges, not a few packets.
+// With every handshake slot taken, the oldest handshake that has not moved on for a while (stalled: its state has not
+// changed through a few of the device's retransmission intervals) makes room. Holding the slots then takes handshakes
+// that keep progressing, which costs an attacker the key exchange each time, not a few packets.
 bool DtlsEndpoint::Impl::evict_stalled_handshake() {
-    constexpr std::chrono::seconds kStalledAfter{1};
+    constexpr std::chrono::seconds kStalledAfter{3};
     const auto now = std::chrono::steady_clock::now();
-    while (!handshake_order_.empty()) {
-        const std::shared_ptr<Connection> oldest = handshake_order_.front().lock();
-        if (!oldest || oldest->ended || oldest->established) {
-            handshake_order_.pop_front();
+    prune_handshake_order();
+    for (auto it = handshake_order_.begin(); it != handshake_order_.end(); ++it) {
+        const std::shared_ptr<Connection> candidate = it->lock();
+        if (!candidate || candidate->ended || candidate->established || now - candidate->progressed < kStalledAfter)
             continue;
-        }
-        if (now - oldest->started < kStalledAfter)
-            return false;
-        handshake_order_.pop_front();
+        handshake_order_.erase(it);
         update_stats([](DtlsStats& stats) { ++stats.handshakes_evicted; });
-        fail_handshake(oldest, "evicted: stalled while every handshake slot was taken");
+        fail_handshake(candidate, "evicted: stalled while every handshake slot was taken");
         return true;
     }
     return false;
+}
+
+// Handshakes that ended or completed leave the order list, from its front and, when the list has grown well past
+// the handshakes that can be in progress, throughout.
+void DtlsEndpoint::Impl::prune_handshake_order() {
+    const auto gone = [](const std::weak_ptr<Connection>& entry) {
+        const auto connection = entry.lock();
+        return !connection || connection->ended || connection->established;
+    };
+    while (!handshake_order_.empty() && gone(handshake_order_.front()))
+        handshake_order_.pop_front();
+    if (handshake_order_.size() > 2 * limits_.max_handshakes + 16)
+        std::erase_if(handshake_order_, gone);
 }
 
 void DtlsEndpoint::Impl::feed(std::shared_ptr<Connection> connection, std::string_view datagram) {
@@ -596,6 +609,10 @@ void DtlsEndpoint::Impl::feed(std::shared_ptr<Connection> connection, std::strin
 void DtlsEndpoint::Impl::advance_handshake(std::shared_ptr<Connection> connection) {
     ERR_clear_error();
     const int result = SSL_do_handshake(connection->ssl);
+    if (const OSSL_HANDSHAKE_STATE state = SSL_get_state(connection->ssl); state != connection->state) {
+        connection->state = state;
+        connection->progressed = std::chrono::steady_clock::now();
+    }
     if (result == 1) {
         on_established(connection);
         return;
@@ -630,7 +647,7 @@ void DtlsEndpoint::Impl::arm_handshake_timer(std::shared_ptr<Connection> connect
                 return;
             }
             ERR_clear_error();
-            if (!handshaking->muted && DTLSv1_handle_timeout(handshaking->ssl) < 0) {
+            if (DTLSv1_handle_timeout(handshaking->ssl) < 0) {
                 self->fail_handshake(handshaking, openssl_reason());
                 return;
             }

@@ -23,8 +23,13 @@ void ExchangeCache::put(const std::string& session_key, std::uint16_t mid, Cache
     const auto first = entries_.lower_bound(Key{session_key, 0});
     const auto last = entries_.upper_bound(Key{session_key, 0xFFFF});
     if (static_cast<std::size_t>(std::distance(first, last)) >= per_session_) {
-        const auto oldest = std::min_element(
-            first, last, [](const auto& a, const auto& b) { return a.second.stored < b.second.stored; });
+        // The oldest answered exchange goes; one still waiting for its answer only when nothing else can (forgetting
+        // it would let a retransmission run its handler again).
+        const auto oldest = std::min_element(first, last, [](const auto& a, const auto& b) {
+            const bool a_pending = a.second.response.code == 0;
+            const bool b_pending = b.second.response.code == 0;
+            return a_pending != b_pending ? b_pending : a.second.stored < b.second.stored;
+        });
         entries_.erase(oldest);
     }
     entries_.emplace(k, Entry{std::move(response), now});

@@ -79,5 +79,20 @@ TEST(ExchangeCache, AnExchangeEvictedAndUsedAgainLivesItsOwnLifetime) {
     EXPECT_EQ(again->payload, "again");
 }
 
+// From review: the cap once dropped an exchange still waiting for its answer, so a retransmission ran its handler
+// again.
+TEST(ExchangeCache, ThePerSessionCapSparesAnExchangeStillWaitingForItsAnswer) {
+    ExchangeCache cache(ExchangeCache::kExchangeLifetime, 2);
+    const auto start = ExchangeCache::Clock::now();
+    cache.put("s1", 1, CachedResponse{}, start);  // pending: the handler has not answered
+    cache.put("s1", 2, CachedResponse{204, {}, "two"}, start + std::chrono::milliseconds(1));
+    cache.put("s1", 3, CachedResponse{204, {}, "three"}, start + std::chrono::milliseconds(2));
+    const auto now = start + std::chrono::seconds(1);
+    ASSERT_NE(cache.find("s1", 1, now), nullptr);
+    EXPECT_EQ(cache.find("s1", 1, now)->code, 0);
+    EXPECT_EQ(cache.find("s1", 2, now), nullptr);
+    EXPECT_NE(cache.find("s1", 3, now), nullptr);
+}
+
 }  // namespace
 }  // namespace han

@@ -109,9 +109,10 @@ Result<NewDevice> new_device_from_json(std::string_view body_text) {
         device.sfdi = body["sfdi"].get<std::uint64_t>();
     }
     if (body.contains("pin")) {
-        if (!body["pin"].is_number_unsigned())
-            return invalid("pin must be an unsigned integer");
-        device.pin = body["pin"].get<std::uint32_t>();
+        // Read whole, so a value past 32 bits is refused rather than cut down to a valid-looking PIN.
+        if (!body["pin"].is_number_unsigned() || body["pin"].get<std::uint64_t>() > 999999)
+            return invalid("pin must be a registration PIN: up to 6 digits");
+        device.pin = static_cast<std::uint32_t>(body["pin"].get<std::uint64_t>());
     }
     if (psk_identity) {
         if (!psk_key)

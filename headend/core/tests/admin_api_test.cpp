@@ -88,6 +88,10 @@ TEST_F(AdminApiTest, BadBodiesAreRefusedWithTheReasonAndStoreNothing) {
         {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","sfdi":-1})", "sfdi"},
         {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","sfdi":167261211390})",
          "SFDI"},
+        // 2^32 + 123455: cut to 32 bits it would pass as the valid PIN 123455.
+        {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","pin":4295090751})",
+         "pin"},
+        {R"({"type":"esci","premises_id":"P1","lfdi":"3E4F45AB31EDFE5B67E343E5E4562E31984E23E5","pin":123456})", "PIN"},
     };
     for (const auto& [body, reason] : cases) {
         auto response = call("POST /api/v1/devices", body);

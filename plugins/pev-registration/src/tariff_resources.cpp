@@ -25,6 +25,7 @@ constexpr std::uint8_t kAccumulationDelta = 4;
 constexpr std::uint8_t kEventScheduled = 0;
 constexpr std::uint8_t kEventActive = 1;
 constexpr std::uint32_t kPollRate = 3600;
+constexpr std::int64_t kLongestDay = 26 * 3600;  // no tariff span is longer than a local day (25 h), with room
 
 Response xml(std::string body) {
     return Response{Code::Content, std::move(body), headend::coap::kContentFormatXml, "", std::nullopt};
@@ -130,15 +131,12 @@ std::string TariffResources::mrid(const std::string& kind, const std::string& ke
 }
 
 std::vector<tariff::TouSpan> TariffResources::upcoming(const tariff::Program& program, std::int64_t now) const {
-    // Spans never cross local midnight, so starting a (long, 25-hour) day back makes the first span whole; what has
-    // ended is dropped, and so is a future span cut short by the horizon (its end is not known yet).
-    constexpr std::int64_t kLookBack = 26 * 3600;
+    // Spans never cross into another local day (at most 25 hours), so looking a long day back and beyond the horizon
+    // gives every span whole: those in effect now or starting before the horizon are served.
     const std::int64_t horizon = now + settings_.horizon_seconds;
-    auto spans = calendar_.spans(program, now - kLookBack, horizon);
-    const bool cut_at_horizon = calendar_.spans(program, horizon - 1, horizon + 1).size() == 2;
-    std::erase_if(spans, [now, horizon, cut_at_horizon](const tariff::TouSpan& span) {
-        return span.end <= now || (span.start > now && span.end == horizon && !cut_at_horizon);
-    });
+    auto spans = calendar_.spans(program, now - kLongestDay, horizon + kLongestDay);
+    std::erase_if(spans,
+                  [now, horizon](const tariff::TouSpan& span) { return span.end <= now || span.start >= horizon; });
     return spans;
 }
 
@@ -294,7 +292,7 @@ std::optional<tariff::TouSpan> TariffResources::span_at(const Request& request, 
     }
     if (calendar_.spans(*program, *start - 1, *start + 1).size() != 2)
         return std::nullopt;  // the period does not change at {start}
-    return calendar_.spans(*program, *start, *start + settings_.horizon_seconds).front();
+    return calendar_.spans(*program, *start, *start + kLongestDay).front();
 }
 
 void TariffResources::get_interval(const Request& request, const Responder& respond) const {

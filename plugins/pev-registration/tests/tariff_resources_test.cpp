@@ -134,10 +134,10 @@ TEST_F(TariffResourcesTest, TimeTariffIntervalsRunFromTheCurrentPeriodToTheHoriz
         const auto& before = list.time_tariff_intervals[i - 1].interval;
         EXPECT_EQ(before.start + before.duration, list.time_tariff_intervals[i].interval.start);
     }
-    // Up to the horizon, without the one the horizon cuts short (its end is not known yet).
+    // Up to the horizon: the last one starts before it, and is whole.
     const auto& last = list.time_tariff_intervals.back().interval;
-    EXPECT_LE(last.start + last.duration, kNoonPdt + kHorizon);
-    EXPECT_GT(last.start + last.duration, kNoonPdt + kHorizon - 16 * 3600);
+    EXPECT_LT(last.start, kNoonPdt + kHorizon);
+    EXPECT_GE(last.start + last.duration, kNoonPdt + kHorizon);
 
     const auto active = decode<sep::TimeTariffIntervalList>(get("/tp/EV-TOU/rc/1/acttti", {{"l", "10"}}));
     ASSERT_EQ(active.time_tariff_intervals.size(), 1U);
@@ -152,7 +152,7 @@ TEST_F(TariffResourcesTest, EachIntervalCarriesItsPrice) {
     EXPECT_EQ(prices.consumption_tariff_intervals[0].price, 56368);  // 0.56368 $/kWh at 10^-5
     EXPECT_EQ(prices.href, peak + "/cti");
     const auto flat = decode<sep::TimeTariffIntervalList>(get("/tp/DOM-FLAT/rc/1/tti", {{"l", "5"}}));
-    ASSERT_EQ(flat.time_tariff_intervals.size(), 2U);  // today and tomorrow; the day the horizon cuts is not yet
+    ASSERT_EQ(flat.time_tariff_intervals.size(), 3U);  // today, tomorrow, and the day the horizon falls in
     const auto flat_prices =
         decode<sep::ConsumptionTariffIntervalList>(get(*flat.time_tariff_intervals[0].href + "/cti", {{"l", "5"}}));
     EXPECT_EQ(flat_prices.consumption_tariff_intervals.at(0).price, 32000);
@@ -176,6 +176,19 @@ TEST_F(TariffResourcesTest, AFlatRatesIntervalKeepsItsIdentityFromPollToPoll) {
     // The link handed out still answers, and so does the price under it.
     EXPECT_EQ(get(*today.href).code, Code::Content);
     EXPECT_EQ(get(*today.href + "/cti").code, Code::Content);
+}
+
+// From review: with a horizon shorter than a day, the current interval was cut at the horizon and its duration
+// changed from poll to poll.
+TEST_F(TariffResourcesTest, AHorizonShorterThanADayServesTheCurrentIntervalWhole) {
+    tariffs_ =
+        std::make_unique<TariffResources>(catalog_, *sep_, clock_, TariffResourceSettings{12 * 3600, 32473, 255});
+    tariffs_->add_to(resources_);  // its handlers replace the 48-hour ones
+    const auto response = get("/tp/DOM-FLAT/rc/1/tti", {{"l", "5"}});
+    const auto list = decode<sep::TimeTariffIntervalList>(response);
+    ASSERT_EQ(list.time_tariff_intervals.size(), 1U);
+    EXPECT_EQ(list.time_tariff_intervals[0].interval.start, kMidnightPdt);
+    EXPECT_EQ(list.time_tariff_intervals[0].interval.duration, 24U * 3600);
 }
 
 TEST_F(TariffResourcesTest, UnknownThingsAreNotFoundAndWritesNotAllowed) {

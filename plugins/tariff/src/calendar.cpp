@@ -74,9 +74,9 @@ bool Calendar::is_holiday(std::int32_t local_day) const {
     return false;
 }
 
-bool Calendar::is_local_midnight(std::int64_t utc) const {
+std::int64_t Calendar::local_day(std::int64_t utc) const {
     const auto local = zone_->to_local(date::sys_seconds(std::chrono::seconds(utc)));
-    return local == date::floor<days>(local);
+    return date::floor<days>(local).time_since_epoch().count();
 }
 
 Rate Calendar::rate_at(const Program& program, std::int64_t utc) const {
@@ -115,14 +115,18 @@ std::vector<TouSpan> Calendar::spans(const Program& program, std::int64_t from, 
         return result;
     Rate current = rate_at(program, from);
     std::int64_t start = from;
-    // Period edges are quarter hours in local time, and every zone's offset is a whole number of quarter hours.
+    std::int64_t day = local_day(from);
+    // Period edges are quarter hours in local time, and every zone's offset is a whole number of quarter hours. A new
+    // local day begins at its first instant, which is not 00:00 where clocks spring forward at midnight.
     std::int64_t next = (from / kGridSeconds + 1) * kGridSeconds;
     for (; next < to; next += kGridSeconds) {
         const Rate rate = rate_at(program, next);
-        if (rate.period != current.period || is_local_midnight(next)) {
+        const std::int64_t next_day = local_day(next);
+        if (rate.period != current.period || next_day != day) {
             result.push_back({start, next, current.season, current.period});
             start = next;
             current = rate;
+            day = next_day;
         }
     }
     result.push_back({start, to, current.season, current.period});

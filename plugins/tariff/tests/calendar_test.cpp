@@ -129,6 +129,28 @@ TEST_F(CalendarTest, SpansFollowDaylightSavingTransitions) {
     EXPECT_EQ(spring.back().end - spring.front().start, 23 * kHour);
 }
 
+// From review: where clocks spring forward at midnight (America/Santiago, first Sunday of September), the day starts
+// at 01:00; a span must still end with its day, or a flat rate's spans would run on across two days.
+TEST_F(CalendarTest, ADayThatStartsAt0100StillEndsTheSpanBeforeIt) {
+    Catalog catalog = catalog_;
+    catalog.time_zone = "America/Santiago";
+    const Calendar calendar(catalog);
+    const auto santiago = [](const std::string& text) {
+        const auto when =
+            date::local_days(date::days(day(text.substr(0, 10)))) + std::chrono::hours(std::stoi(text.substr(11, 2)));
+        return date::make_zoned("America/Santiago", when, date::choose::earliest)
+            .get_sys_time()
+            .time_since_epoch()
+            .count();
+    };
+    const auto spans =
+        calendar.spans(*catalog.find("DOM-FLAT"), santiago("2026-09-05 12:00"), santiago("2026-09-07 12:00"));
+    ASSERT_EQ(spans.size(), 3U);
+    EXPECT_EQ(spans[0].end, santiago("2026-09-06 01:00"));  // 00:00 does not exist that night
+    EXPECT_EQ(spans[1].end - spans[1].start, 23 * kHour);
+    EXPECT_EQ(spans[2].start, santiago("2026-09-07 00:00"));
+}
+
 TEST_F(CalendarTest, SpansOfAFlatRateAreOneALocalDay) {
     const auto spans =
         calendar_->spans(*catalog_.find("DOM-FLAT"), local("2026-07-01 09:30"), local("2026-07-04 12:00"));

@@ -268,12 +268,12 @@ TEST_F(HeadendctlTest, DeviceAddWithPsk) {
 }
 
 TEST_F(HeadendctlTest, DeviceAddWithPinSendsIt) {
-    const auto result = ctl({"device", "add", "--type", "esci", "--lfdi", kLfdi, "--pin", "482917"});
+    const auto result = ctl({"device", "add", "--type", "esci", "--lfdi", kLfdi, "--pin", "482916"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_THAT(result.out, HasSubstr(" pin=482917 "));
+    EXPECT_THAT(result.out, HasSubstr(" pin=482916 "));
     const auto requests = received();
     ASSERT_EQ(requests.size(), 1U);
-    EXPECT_EQ(json::parse(requests[0].body), (json{{"type", "esci"}, {"lfdi", kLfdi}, {"pin", 482917}}));
+    EXPECT_EQ(json::parse(requests[0].body), (json{{"type", "esci"}, {"lfdi", kLfdi}, {"pin", 482916}}));
 }
 
 TEST_F(HeadendctlTest, DeviceAddJsonPrintsTheServerAnswer) {

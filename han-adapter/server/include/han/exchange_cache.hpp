@@ -4,6 +4,7 @@
 // memory stays bounded by the session count.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -32,7 +33,7 @@ public:
     static constexpr std::size_t kPerSession = 32;
 
     explicit ExchangeCache(std::chrono::seconds lifetime = kExchangeLifetime, std::size_t per_session = kPerSession)
-        : lifetime_(lifetime), per_session_(per_session) {}
+        : lifetime_(lifetime), per_session_(std::max<std::size_t>(per_session, 1)) {}
 
     // Null when the exchange is new.
     const CachedResponse* find(const std::string& session_key, std::uint16_t mid, Clock::time_point now);

@@ -37,11 +37,12 @@ public:
     // every local midnight, so each span has a fixed start and end whatever [from, to) asks for (a flat rate is one
     // span a day), and so an identity built on its start lasts as long as the span.
     std::vector<TouSpan> spans(const Program& program, std::int64_t from, std::int64_t to) const;
-    bool is_local_midnight(std::int64_t utc) const;
     // Whether the local calendar day (days since 1970-01-01) is a holiday, observed dates included.
     bool is_holiday(std::int32_t local_day) const;
 
 private:
+    std::int64_t local_day(std::int64_t utc) const;  // days since 1970-01-01 in the catalog's zone
+
     const Catalog& catalog_;
     const date::time_zone* zone_;
 };
