@@ -1061,7 +1061,7 @@ TEST_F(CoapServerIdentityCapTest, AnIdentitysNewSessionBeyondItsCapClosesItsOlde
 }
 
 // From the adversarial review: stalled handshakes held every slot until their 30 s timeout, so a few packets every
-// 25 s locked every device out. Now a stalled one makes room once it has been going for a second.
+// 25 s locked every device out. Now one that made no progress for 3 s makes room.
 TEST_F(CoapServerLimitsTest, AStalledHandshakeGivesUpItsSlotToADeviceThatNeedsIt) {
     testing::RawDtlsClient stalled("dev", kKey);
     ASSERT_TRUE(stalled.begin(server_->port(), std::chrono::seconds(2)));
