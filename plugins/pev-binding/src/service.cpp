@@ -27,7 +27,7 @@ using nlohmann::json;
 using store::Binding;
 
 constexpr std::size_t kKeyBytes = 16;
-constexpr std::uint8_t kMainsPower = 1;  // PowerSourceType: a PEV on mains is plugged in
+constexpr std::uint8_t kMainsPower = 1;              // PowerSourceType: a PEV on mains is plugged in
 constexpr std::uint32_t kPowerStatusPollRate = 900;  // seconds; readers are also told of changes by observing
 constexpr std::int64_t kSecondsPerDay = 86400;
 
