@@ -26,6 +26,7 @@ protected:
     void SetUp() override { start({}); }
 
     void start(testing::ProgramDaemonOptions options) {
+        options.clock = clock_;
         headend_ = std::make_unique<ProgramDaemon>(std::move(options));
         ASSERT_TRUE(headend_->ok());
         auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
@@ -34,6 +35,7 @@ protected:
         endpoint_.server_ca = headend_->server_ca();
         endpoint_.codec = *codec;
         endpoint_.client.request_timeout = std::chrono::milliseconds(3000);
+        endpoint_.client.connect_timeout = std::chrono::milliseconds(1500);  // a refused PSK fails silently
         esci_ = std::make_unique<emulator::Esci>("esci-1", endpoint_, psk("esci-1"), log_);
         eumd_ = std::make_unique<emulator::Eumd>("eumd-1", endpoint_, psk("eumd-1"), log_);
         pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin));
@@ -75,7 +77,9 @@ protected:
             ASSERT_TRUE(pev_->read_binding());
         }
         if (step >= 13) {
-            ASSERT_TRUE(pev_->acknowledge());
+            auto acknowledged = pev_->acknowledge();
+            ASSERT_TRUE(acknowledged);
+            ASSERT_EQ(*acknowledged, 201);
         }
         if (step >= 14) {
             ASSERT_TRUE(eumd_->connect());
@@ -84,7 +88,9 @@ protected:
             configuration_ = *configuration;
         }
         if (step >= 16) {
-            ASSERT_TRUE(eumd_->acknowledge());
+            auto acknowledged = eumd_->acknowledge();
+            ASSERT_TRUE(acknowledged);
+            ASSERT_EQ(*acknowledged, 201);
         }
     }
     // Scenario 2 after a complete scenario 1 and an unplug.
@@ -105,7 +111,9 @@ protected:
             configuration_ = *configuration;
         }
         if (step >= 7) {
-            ASSERT_TRUE(eumd_->acknowledge());
+            auto acknowledged = eumd_->acknowledge();
+            ASSERT_TRUE(acknowledged);
+            ASSERT_TRUE(*acknowledged == 0 || *acknowledged == 201) << *acknowledged;  // 0: known, nothing sent
         }
     }
 
@@ -115,6 +123,7 @@ protected:
     }
     std::vector<std::string> audit() { return headend_->audit_steps(testing::kGuestVin); }
 
+    std::shared_ptr<testing::ShiftedClock> clock_ = std::make_shared<testing::ShiftedClock>();  // the head-end's
     std::unique_ptr<ProgramDaemon> headend_;
     emulator::Endpoint endpoint_;
     emulator::StepLog log_;
@@ -128,6 +137,20 @@ protected:
 class Scenario1 : public Conformance {};
 class Scenario2 : public Conformance {};
 class Faults : public Conformance {};
+class RebindCredential : public Conformance {
+protected:
+    // After scenario 1 and an unplug, the head-end's clock moves to `before_expiry` seconds before the re-bind
+    // credential's expiry, and the PEV plugs in again.
+    void replug_before_expiry(std::int64_t before_expiry) {
+        scenario1(16);
+        ASSERT_TRUE(pev_->unplug());
+        ASSERT_TRUE(pev_->binding()->expiry);
+        issued_ = *pev_->binding()->rebind_psk_identity;
+        clock_->advance(std::chrono::seconds(*pev_->binding()->expiry - before_expiry - clock_->now()));
+        ASSERT_TRUE(pev_->replug());
+    }
+    std::string issued_;
+};
 
 // ---- Scenario 1: enrollment (steps 1-4, through the admin API the operator's CLI and the portal use)
 
@@ -349,7 +372,8 @@ TEST_F(Scenario2, Step07_EumdKnowsTheConfigurationAndKeepsMetering) {
 TEST_F(Faults, DroppedAcknowledgementFallsBackAfterTheTimeout) {
     pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin),
                     {.cert = {}, .key = {}, .wait = {}, .poll_every = {}, .drop_acknowledgement = true});
-    scenario1(13);
+    scenario1(12);
+    ASSERT_EQ(pev_->acknowledge().value(), 0);
     EXPECT_TRUE(log_.has("pev-jane", "binding.acknowledgement_dropped"));
     json binding;
     for (int i = 0; i < 60 && binding["status"] != "fallback"; ++i) {
@@ -460,7 +484,7 @@ TEST_F(Faults, GuestChargingIsBoundAndTheOwnerPays) {
 
 TEST_F(Faults, RoamingPevOfAnotherUtilityIsBoundThroughTheClearinghouse) {
     const std::string visitor = "5YJ3E1EA2KF317000";
-    start({.binding_timeout_s = 2, .roaming_vins = {visitor}});
+    start({.binding_timeout_s = 2, .clock = {}, .roaming_vins = {visitor}});
     pev_ = make_pev("pev-visitor", headend_->roaming_certificate(visitor));
     ASSERT_TRUE(pev_->plug_in());
     ASSERT_TRUE(esci_->connect());
@@ -471,6 +495,75 @@ TEST_F(Faults, RoamingPevOfAnotherUtilityIsBoundThroughTheClearinghouse) {
     EXPECT_EQ(binding["kind"], "roaming");
     EXPECT_EQ(binding["home_utility"], "OTHER-UTILITY");
     EXPECT_TRUE(binding["payer_account"].is_null());  // the clearinghouse settles it
+}
+
+// ---- The re-bind credential's lifetime (plugin.pev-binding.rebind_credential_days, 30 by default)
+
+TEST_F(RebindCredential, UpToItsExpiryThePevRebindsWithIt) {
+    replug_before_expiry(60);
+    EXPECT_TRUE(pev_->rebinding());
+    auto answer = esci_->request_binding(pev_->identity());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, 201);
+    const auto binding = latest_binding();
+    EXPECT_EQ(binding["rebind"], true);
+    EXPECT_EQ(binding["status"], "active");
+    const auto steps = audit();
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "credential.issued"), 1);
+    EXPECT_EQ(log_.failures(), 0U);
+}
+
+TEST_F(RebindCredential, FromItsExpiryTheHandshakeFailsAndThePevGetsAFreshOneWithItsCertificate) {
+    replug_before_expiry(0);
+    EXPECT_FALSE(pev_->rebinding());
+    const auto steps = log_.steps();
+    std::vector<std::string> sessions;
+    for (const auto& step : steps) {
+        if (step.device == "pev-jane" && step.name.starts_with("dtls."))
+            sessions.push_back(step.name + (step.detail.starts_with("refused") ? " refused" : ""));
+    }
+    EXPECT_EQ(sessions, (std::vector<std::string>{"dtls.certificate", "dtls.psk refused", "dtls.certificate"}));
+
+    // Bound as the first time: read, acknowledged, a new credential.
+    auto answer = esci_->request_binding(pev_->identity());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, 201);
+    ASSERT_TRUE(pev_->find_end_device());
+    ASSERT_TRUE(pev_->read_binding());
+    ASSERT_TRUE(pev_->binding()->rebind_psk_identity);
+    EXPECT_NE(*pev_->binding()->rebind_psk_identity, issued_);
+    EXPECT_GT(*pev_->binding()->expiry, clock_->now());
+    auto acknowledged = pev_->acknowledge();
+    ASSERT_TRUE(acknowledged);
+    EXPECT_EQ(*acknowledged, 201);
+    EXPECT_EQ(latest_binding()["rebind"], false);
+    EXPECT_EQ(latest_binding()["status"], "active");  // the EUMD already meters this PEV at this interval
+    const auto trail = audit();
+    EXPECT_EQ(std::count(trail.begin(), trail.end(), "credential.issued"), 2);
+
+    // The fresh credential re-binds the next time.
+    ASSERT_TRUE(pev_->unplug());
+    ASSERT_TRUE(pev_->replug());
+    EXPECT_TRUE(pev_->rebinding());
+    EXPECT_EQ(log_.failures(), 0U);
+}
+
+TEST_F(RebindCredential, APevThatReadsItsRebindingIsToldTheCredentialItHas) {
+    replug_before_expiry(3600);
+    const auto cached = *pev_->binding();
+    auto answer = esci_->request_binding(pev_->identity());
+    ASSERT_TRUE(answer);
+    ASSERT_EQ(latest_binding()["rebind"], true);
+    // A PEV that lost its cached copy reads the re-binding: the same credential and expiry, nothing new issued.
+    ASSERT_TRUE(pev_->read_binding());
+    EXPECT_EQ(pev_->binding()->mrid, latest_binding()["mrid"]);
+    EXPECT_NE(pev_->binding()->mrid, cached.mrid);
+    EXPECT_EQ(pev_->binding()->rebind_psk_identity, cached.rebind_psk_identity);
+    EXPECT_EQ(pev_->binding()->rebind_psk_key, cached.rebind_psk_key);
+    EXPECT_EQ(pev_->binding()->expiry, cached.expiry);
+    ASSERT_TRUE(pev_->unplug());
+    ASSERT_TRUE(pev_->replug());
+    EXPECT_TRUE(pev_->rebinding());
 }
 
 }  // namespace

@@ -12,6 +12,12 @@ using core::DeviceType;
 using core::NewDevice;
 using nlohmann::json;
 
+std::int64_t ShiftedClock::now() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+               .count() +
+           offset_.load();
+}
+
 ProgramDaemon::ProgramDaemon(ProgramDaemonOptions options) {
     std::random_device random;
     root_ = fs::temp_directory_path() / ("headend-program-" + std::to_string(random()));
@@ -40,7 +46,7 @@ ProgramDaemon::ProgramDaemon(ProgramDaemonOptions options) {
     }
     config.plugins = {{"pev-registration", PEV_REGISTRATION_PLUGIN, {{"programs_file", std::string(PROGRAMS_FILE)}}},
                       binding};
-    auto started = core::Daemon::start(config);
+    auto started = core::Daemon::start(config, options.clock);
     if (!started) {
         ADD_FAILURE() << started.error().message;
         return;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -23,8 +25,19 @@ inline constexpr const char* kHomeOnlyVin = "1M8GDM9AXKP042788";  // Jane's, enr
 inline constexpr const char* kHostVin = "2T1BURHEXJC000001";      // John's, enrolled at P2, guest charging allowed
 inline constexpr const char* kUnenrolledVin = "11111111111111111";
 
+// The system's time moved on by what a test adds: a credential's lifetime passes without waiting for it.
+class ShiftedClock final : public plugin::Clock {
+public:
+    std::int64_t now() const override;
+    void advance(std::chrono::seconds by) { offset_ += by.count(); }
+
+private:
+    std::atomic<std::int64_t> offset_{0};
+};
+
 struct ProgramDaemonOptions {
     std::int64_t binding_timeout_s = 2;
+    std::shared_ptr<const plugin::Clock> clock;  // the system's by default
     // Visiting PEVs of OTHER-UTILITY: certificates are made and written to the clearinghouse registry before start.
     std::vector<std::string> roaming_vins;
 };

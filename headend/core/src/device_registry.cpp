@@ -48,12 +48,13 @@ Device device_from_row(const storage::Row& row) {
     device.registered_by = row.optional_integer(8);
     device.created_at = row.integer(9);
     device.changed_at = row.integer(10);
+    device.psk_expires_at = row.optional_integer(11);
     return device;
 }
 
 constexpr const char* kSelectDevices =
-    "SELECT id, type, premises_id, lfdi, sfdi, psk_identity, psk_key, pin, registered_by, created_at, changed_at "
-    "FROM devices";
+    "SELECT id, type, premises_id, lfdi, sfdi, psk_identity, psk_key, pin, registered_by, created_at, changed_at, "
+    "psk_expires_at FROM devices";
 
 Value optional_value(const std::optional<std::string>& text) {
     return text ? Value{*text} : Value{};
@@ -88,8 +89,8 @@ std::optional<DeviceType> device_type_from_string(const std::string& text) {
 }
 
 plugin::DeviceRecord to_record(const Device& device) {
-    return plugin::DeviceRecord{device.id,   device.type, device.premises_id,
-                                device.lfdi, device.sfdi, device.psk_identity};
+    return plugin::DeviceRecord{device.id,   device.type,         device.premises_id,   device.lfdi,
+                                device.sfdi, device.psk_identity, device.psk_expires_at};
 }
 
 std::string lfdi_for_psk_identity(const std::string& identity) {
@@ -117,7 +118,9 @@ std::vector<storage::Migration> DeviceRegistry::migrations() {
                 CREATE TABLE device_information(
                   device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
                   document TEXT NOT NULL,
-                  updated_at INTEGER NOT NULL);)"}};
+                  updated_at INTEGER NOT NULL);)"},
+            {2, "PSK credentials with a lifetime (a PEV's re-bind credential)",
+             "ALTER TABLE devices ADD COLUMN psk_expires_at INTEGER;"}};
 }
 
 Result<std::unique_ptr<DeviceRegistry>> DeviceRegistry::load(storage::Database& database, const plugin::Clock& clock) {
@@ -252,7 +255,7 @@ Result<Device> DeviceRegistry::add_sync(NewDevice device) {
 }
 
 void DeviceRegistry::set_psk(std::int64_t id, std::string identity, std::vector<std::uint8_t> key,
-                             std::function<void(Result<void>)> done) {
+                             std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done) {
     if (!find(id)) {
         done(make_error("device.not_found", "no device #" + std::to_string(id)));
         return;
@@ -265,10 +268,12 @@ void DeviceRegistry::set_psk(std::int64_t id, std::string identity, std::vector<
     auto credential =
         std::make_shared<std::pair<std::string, std::vector<std::uint8_t>>>(std::move(identity), std::move(key));
     database_.write(
-        [id, now, credential](storage::Transaction& tx) -> Result<void> {
-            const std::vector<Value> params = {credential->first, storage::Blob{credential->second}, now, id};
-            auto changed =
-                tx.execute("UPDATE devices SET psk_identity = ?, psk_key = ?, changed_at = ? WHERE id = ?", params);
+        [id, now, credential, expires_at](storage::Transaction& tx) -> Result<void> {
+            const std::vector<Value> params = {credential->first, storage::Blob{credential->second},
+                                               expires_at ? Value{*expires_at} : Value{}, now, id};
+            auto changed = tx.execute(
+                "UPDATE devices SET psk_identity = ?, psk_key = ?, psk_expires_at = ?, changed_at = ? WHERE id = ?",
+                params);
             if (!changed) {
                 if (changed.error().code == "storage.constraint")
                     return make_error("device.duplicate", "PSK identity " + credential->first + " is already in use");
@@ -278,7 +283,7 @@ void DeviceRegistry::set_psk(std::int64_t id, std::string identity, std::vector<
                 return make_error("device.not_found", "no device #" + std::to_string(id));
             return {};
         },
-        [this, id, now, credential, done = std::move(done)](Result<void> committed) {
+        [this, id, now, credential, expires_at, done = std::move(done)](Result<void> committed) {
             if (committed) {
                 std::unique_lock lock(mutex_);
                 auto it = by_id_.find(id);
@@ -286,8 +291,9 @@ void DeviceRegistry::set_psk(std::int64_t id, std::string identity, std::vector<
                     if (it->second.psk_identity)
                         by_psk_.erase(*it->second.psk_identity);
                     it->second.psk_identity = credential->first;
+                    it->second.psk_expires_at = expires_at;
                     it->second.changed_at = now;
-                    by_psk_[credential->first] = {id, credential->second};
+                    by_psk_[credential->first] = {id, credential->second, expires_at};
                 }
             }
             done(committed);
@@ -342,7 +348,7 @@ void DeviceRegistry::index(const Device& device, std::vector<std::uint8_t> psk_k
     if (device.premises_id)
         by_premises_[*device.premises_id].insert(device.id);
     if (device.psk_identity)
-        by_psk_[*device.psk_identity] = {device.id, std::move(psk_key)};
+        by_psk_[*device.psk_identity] = {device.id, std::move(psk_key), device.psk_expires_at};
 }
 
 std::optional<Device> DeviceRegistry::find(std::int64_t id) const {
@@ -398,9 +404,10 @@ han::RegisteredDevice registered(const Device& device) {
 std::optional<han::PskCredential> DeviceRegistry::find_psk(const std::string& identity) const {
     std::shared_lock lock(mutex_);
     auto it = by_psk_.find(identity);
-    if (it == by_psk_.end())
+    // An expired credential is as unknown as one never issued: the handshake fails the same way.
+    if (it == by_psk_.end() || (it->second.expires_at && clock_.now() >= *it->second.expires_at))
         return std::nullopt;
-    return han::PskCredential{it->second.second, registered(by_id_.at(it->second.first))};
+    return han::PskCredential{it->second.key, registered(by_id_.at(it->second.device_id))};
 }
 
 std::optional<han::RegisteredDevice> DeviceRegistry::find_by_lfdi(const std::string& lfdi) const {

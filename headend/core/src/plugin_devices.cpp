@@ -27,8 +27,8 @@ std::optional<std::string> PluginDevices::live_certificate_serial(const std::str
 }
 
 void PluginDevices::set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,
-                            std::function<void(Result<void>)> done) {
-    registry_.set_psk(device_id, std::move(identity), std::move(key), std::move(done));
+                            std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done) {
+    registry_.set_psk(device_id, std::move(identity), std::move(key), expires_at, std::move(done));
 }
 
 void PluginDevices::set_pev_registration_handler(plugin::PevRegistrationHandler handler) {

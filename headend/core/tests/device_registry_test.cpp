@@ -85,7 +85,8 @@ TEST_F(DeviceRegistryTest, ACertificateDeviceGetsAPskThatResolvesToTheSameDevice
     ASSERT_TRUE(other);
     auto set = [&](const std::string& identity, std::vector<std::uint8_t> key, std::int64_t id) {
         std::promise<Result<void>> done;
-        registry_->set_psk(id, identity, std::move(key), [&](Result<void> result) { done.set_value(result); });
+        registry_->set_psk(id, identity, std::move(key), std::nullopt,
+                           [&](Result<void> result) { done.set_value(result); });
         return done.get_future().get();
     };
     ASSERT_TRUE(set("rebind-1", std::vector<std::uint8_t>(16, 1), pev->id));
@@ -104,6 +105,27 @@ TEST_F(DeviceRegistryTest, ACertificateDeviceGetsAPskThatResolvesToTheSameDevice
     EXPECT_EQ(registry_->find_psk("eumd-1")->device.device_id, other->id);
     reload();
     EXPECT_EQ(registry_->find_psk("rebind-2")->device.device_id, pev->id);
+}
+
+TEST_F(DeviceRegistryTest, APskWithALifetimeIsUnknownToHandshakesFromItsExpiryOnAlsoAfterARestart) {
+    auto pev = registry_->add_sync({DeviceType::Pev, "P1", kLfdi, std::nullopt, std::nullopt, {}, std::nullopt});
+    ASSERT_TRUE(pev) << pev.error().message;
+    const std::int64_t expiry = clock_.now() + 30 * 86400;
+    std::promise<Result<void>> done;
+    registry_->set_psk(pev->id, "rebind-1", std::vector<std::uint8_t>(16, 1), expiry,
+                       [&](Result<void> result) { done.set_value(result); });
+    ASSERT_TRUE(done.get_future().get());
+    EXPECT_EQ(registry_->find(pev->id)->psk_expires_at, expiry);
+    for (const bool restarted : {false, true}) {
+        if (restarted)
+            reload();
+        clock_.set(expiry - 1);
+        EXPECT_TRUE(registry_->find_psk("rebind-1")) << "restarted " << restarted;
+        clock_.set(expiry);
+        EXPECT_FALSE(registry_->find_psk("rebind-1")) << "restarted " << restarted;
+        // Still the device's credential on record (its binding tells it so); it only no longer opens a session.
+        EXPECT_EQ(registry_->find(pev->id)->psk_identity, "rebind-1");
+    }
 }
 
 TEST_F(DeviceRegistryTest, DuplicatesAreRefusedAndStoreNothing) {

@@ -224,6 +224,30 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         return facts;
     }
 
+    // Copies the installed credential `identity` (issued by an earlier binding of the PEV) into a re-binding.
+    Result<void> carry_credential(Transaction& tx, Binding& binding, const std::string& identity) {
+        auto issued = tx.query(
+            "SELECT credential_key, credential_expiry FROM bindings WHERE lfdi = ? AND credential_identity = ? "
+            "ORDER BY binding_id LIMIT 1",
+            std::vector<Value>{binding.lfdi, identity});
+        if (!issued)
+            return issued.error();
+        if (issued->empty())
+            return {};  // installed by other means (an operator): nothing to carry
+        binding.credential_identity = identity;
+        binding.credential_key = issued->front().blob(0).bytes;
+        binding.credential_expiry = issued->front().optional_integer(1);
+        binding.credential_installed = true;
+        auto stored = tx.execute(
+            "UPDATE bindings SET credential_identity = ?, credential_key = ?, credential_expiry = ?, "
+            "credential_installed = 1 WHERE binding_id = ?",
+            std::vector<Value>{identity, headend::storage::Blob{binding.credential_key},
+                               binding.credential_expiry ? Value(*binding.credential_expiry) : Value(), binding.id});
+        if (!stored)
+            return stored.error();
+        return {};
+    }
+
     // Points the premises' EUMD configuration at this binding's PEV, keeping the interval the operator set.
     Result<void> configure_eumd(Transaction& tx, Binding& binding, std::int64_t at) {
         auto existing = store::eumd_settings(tx, binding.premises_id);
@@ -335,7 +359,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         binding.vin = verdict.vin;
         binding.premises_id = premises_id;
         binding.kind = std::string(to_string(verdict.kind));
-        binding.rebind = verdict.accept && asked.existing && asked.existing->psk_identity.has_value();
+        // A re-binding rests on the PEV's re-bind credential: one that has expired cannot be used (the PEV comes with
+        // its certificate, as the first time) and a new one is issued.
+        binding.rebind = verdict.accept && asked.existing && asked.existing->psk_identity.has_value() &&
+                         (!asked.existing->psk_expires_at || at < *asked.existing->psk_expires_at);
         binding.program_id = verdict.program_id.empty() ? "-" : verdict.program_id;
         binding.payer_account = verdict.payer_account;
         binding.home_utility = verdict.home_utility;
@@ -386,7 +413,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             confirmed["home_utility"] = *binding.home_utility;
         if (auto set = store::set_status(tx, binding, "confirmed", at, std::nullopt, confirmed); !set)
             return set.error();
-        if (!binding.rebind) {
+        if (binding.rebind) {
+            // The credential the PEV re-binds with goes on in this binding, so a PEV that reads it (one that lost its
+            // cached copy, or wants the expiry) is told the credential it has, never a new one.
+            if (auto carried = carry_credential(tx, binding, *asked.existing->psk_identity); !carried)
+                return carried.error();
+        } else {
             binding.credential_identity = "rb-" + hex(random_bytes(8));
             binding.credential_key = random_bytes(kKeyBytes);
             binding.credential_expiry = at + settings.credential_days * kSecondsPerDay;
@@ -597,7 +629,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         // has read it can always use it.
         auto document = pev_view(*latest, interval, device.id);
         context.devices.set_psk(
-            device.id, *latest->credential_identity, latest->credential_key,
+            device.id, *latest->credential_identity, latest->credential_key, latest->credential_expiry,
             [self = shared_from_this(), respond, document, binding_id = latest->id](Result<void> installed) {
                 if (!installed) {
                     self->context.logger.error("BIND_CREDENTIAL", installed.error().message);

@@ -76,12 +76,13 @@ void Device::step(const std::string& name, const std::string& detail, bool ok) {
     log_.add(Step{now(), name_, name, detail, ok});
 }
 
-headend::Result<void> Device::open(const han::ClientCredentials& credentials, const std::string& step_name) {
+headend::Result<void> Device::open(const han::ClientCredentials& credentials, const std::string& step_name,
+                                   bool fallback_follows) {
     const auto started = std::chrono::steady_clock::now();
     auto client = han::DeviceClient::connect(endpoint_.host, endpoint_.port, credentials, endpoint_.client);
     handshake_time_ += std::chrono::steady_clock::now() - started;
     if (!client) {
-        step(step_name, client.error().message, false);
+        step(step_name, (fallback_follows ? "refused, falling back: " : "") + client.error().message, fallback_follows);
         return client.error();
     }
     client_ = std::move(*client);
@@ -368,16 +369,22 @@ headend::Result<void> Pev::replug() {
         step("dtls.psk", "no re-bind credential cached", false);
         return failure(name_ + ": no re-bind credential");
     }
-    if (auto opened =
-            open(han::ClientCredentials::psk(*binding_->rebind_psk_identity, *binding_->rebind_psk_key), "dtls.psk");
-        !opened)
-        return opened;
+    rebinding_ = false;
+    if (auto opened = open(han::ClientCredentials::psk(*binding_->rebind_psk_identity, *binding_->rebind_psk_key),
+                           "dtls.psk", true);
+        !opened) {
+        binding_.reset();
+        return plug_in();
+    }
+    rebinding_ = true;
     // Straight to the cached link: no /dcap, no /edev.
     auto code = put_power_status(kMains);
     step("power_status.plugged_in", code ? "answered " + std::to_string(*code) : code.error().message,
          code && *code == 204);
     if (!code)
         return code.error();
+    if (*code != 204)
+        return failure(name_ + ": plugged-in PowerStatus answered " + std::to_string(*code));
     return {};
 }
 

@@ -220,8 +220,12 @@ int main(int argc, char** argv) {
         return true;
     };
     const auto scenario2 = [&]() -> bool {
-        return pev.unplug() && pev.replug() && esci.request_binding(pev.identity()) && eumd.read_configuration() &&
-               eumd.acknowledge();
+        if (!pev.unplug() || !pev.replug() || !esci.request_binding(pev.identity()))
+            return false;
+        // Re-bind credential refused (expired): bound as the first time, which brings a fresh one.
+        if (!pev.rebinding() && (!pev.find_end_device() || !pev.read_binding() || !pev.acknowledge()))
+            return false;
+        return eumd.read_configuration() && eumd.acknowledge();
     };
 
     bool completed = scenario1();

@@ -77,7 +77,10 @@ public:
     std::chrono::nanoseconds handshake_time() const { return handshake_time_; }
 
 protected:
-    headend::Result<void> open(const han::ClientCredentials& credentials, const std::string& step);
+    // A session with the head-end; a failed handshake is logged as a failed `step`, or as a step that went as
+    // expected when the caller has a fallback (`fallback_follows`).
+    headend::Result<void> open(const han::ClientCredentials& credentials, const std::string& step,
+                               bool fallback_follows = false);
     void step(const std::string& name, const std::string& detail, bool ok = true);
     // A request whose failure (transport or a code outside 2.xx) is logged as a failed step.
     headend::Result<han::ClientResponse> exchange(const han::ClientRequest& request);
@@ -165,8 +168,11 @@ public:
     headend::Result<int> acknowledge();
     // Unplugs: PowerStatus on battery, session closed.
     headend::Result<void> unplug();
-    // Scenario 2 steps 1-3: DTLS with the re-bind PSK, straight to the cached /edev/{n}/ps (plugged in).
+    // Scenario 2 steps 1-3: DTLS with the re-bind PSK, straight to the cached /edev/{n}/ps (plugged in). When the
+    // head-end refuses the PSK (expired, or never installed) the PEV plugs in with its certificate as the first time:
+    // then rebinding() is false and the binding is to be read and acknowledged again, which brings a fresh credential.
     headend::Result<void> replug();
+    bool rebinding() const { return rebinding_; }
     // After the wait or the binding: how this charge is billed as the PEV understands it.
     std::string charging_mode() const;
     // No binding within the wait (or no session at all): the PEV charges anyway at the premises' default rate.
@@ -184,6 +190,7 @@ private:
     std::optional<sep::PEVBinding> binding_;
     std::string charging_;
     bool announced_waiting_ = false;
+    bool rebinding_ = false;
 };
 
 }  // namespace emulator

@@ -31,6 +31,8 @@ struct Device {
     std::string lfdi;
     std::uint64_t sfdi = 0;
     std::optional<std::string> psk_identity;
+    // When the PSK stops working (a PEV's re-bind credential has a lifetime); none: it does not expire.
+    std::optional<std::int64_t> psk_expires_at;
     std::uint32_t pin = 0;
     std::optional<std::int64_t> registered_by;  // the ESCI that registered it over the HAN
     std::int64_t created_at = 0;
@@ -75,9 +77,10 @@ public:
     Result<Device> add_sync(NewDevice device);
     Result<void> remove(std::int64_t id);
     // Gives a device a (new) PSK identity and key, replacing the one it had; a certificate device keeps its LFDI, so
-    // PSK sessions with it are the same device (a PEV's re-bind credential). `done` runs after the commit.
+    // PSK sessions with it are the same device (a PEV's re-bind credential). From `expires_at` on, the identity is
+    // unknown to handshakes. `done` runs after the commit.
     void set_psk(std::int64_t id, std::string identity, std::vector<std::uint8_t> key,
-                 std::function<void(Result<void>)> done);
+                 std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done);
 
     std::optional<Device> find(std::int64_t id) const;
     std::optional<Device> find_lfdi(const std::string& lfdi) const;
@@ -103,7 +106,12 @@ private:
     std::unordered_map<std::int64_t, Device> by_id_;
     std::unordered_map<std::string, std::int64_t> by_lfdi_;
     std::unordered_map<std::string, std::set<std::int64_t>> by_premises_;
-    std::unordered_map<std::string, std::pair<std::int64_t, std::vector<std::uint8_t>>> by_psk_;
+    struct PskEntry {
+        std::int64_t device_id = 0;
+        std::vector<std::uint8_t> key;
+        std::optional<std::int64_t> expires_at;
+    };
+    std::unordered_map<std::string, PskEntry> by_psk_;
     std::vector<Listener> listeners_;  // registered at start-up, before any change
 };
 

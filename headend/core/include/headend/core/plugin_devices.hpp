@@ -22,7 +22,7 @@ public:
                                            std::optional<std::string> premises_id) const override;
     std::optional<std::string> live_certificate_serial(const std::string& lfdi) const override;
     void set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,
-                 std::function<void(Result<void>)> done) override;
+                 std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done) override;
     void set_pev_registration_handler(plugin::PevRegistrationHandler handler) override;
 
 private:

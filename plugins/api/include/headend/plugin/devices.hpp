@@ -20,6 +20,7 @@ struct DeviceRecord {
     std::string lfdi;
     std::uint64_t sfdi = 0;
     std::optional<std::string> psk_identity;
+    std::optional<std::int64_t> psk_expires_at;  // when its PSK stops working; none: never
 };
 
 // An ESCI's POST /edev of an EndDevice whose deviceCategory says PEV, after the core checked the document and that
@@ -51,10 +52,11 @@ public:
     // The subject serialNumber (a PEV's VIN) of the certificate with this LFDI while a DTLS session presents it.
     // Call from CoAP handlers only (the HAN thread).
     virtual std::optional<std::string> live_certificate_serial(const std::string& lfdi) const = 0;
-    // Gives a device a (new) PSK identity and key, e.g. a PEV's re-bind credential; `done` runs after the commit,
-    // on the storage writer thread. Errors: device.not_found, device.invalid, device.duplicate.
+    // Gives a device a (new) PSK identity and key, e.g. a PEV's re-bind credential, which handshakes no longer know
+    // from `expires_at` on; `done` runs after the commit, on the storage writer thread. Errors: device.not_found,
+    // device.invalid, device.duplicate.
     virtual void set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,
-                         std::function<void(Result<void>)> done) = 0;
+                         std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done) = 0;
     // One plugin decides PEV registrations; `decide` must be called exactly once, from any thread. Without a
     // handler, PEVs register like any other HAN device.
     virtual void set_pev_registration_handler(PevRegistrationHandler handler) = 0;

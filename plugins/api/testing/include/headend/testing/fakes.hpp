@@ -75,10 +75,11 @@ public:
         return found == serials.end() ? std::nullopt : std::optional(found->second);
     }
     void set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,
-                 std::function<void(Result<void>)> done) override {
+                 std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done) override {
         for (auto& device : devices) {
             if (device.id == device_id) {
                 device.psk_identity = identity;
+                device.psk_expires_at = expires_at;
                 psk_keys[identity] = std::move(key);
                 done({});
                 return;
