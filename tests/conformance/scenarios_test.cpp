@@ -75,6 +75,7 @@ protected:
         }
         if (step >= 12) {
             ASSERT_TRUE(pev_->read_binding());
+            ASSERT_TRUE(pev_->observe_binding());
         }
         if (step >= 13) {
             auto acknowledged = pev_->acknowledge();
@@ -83,7 +84,7 @@ protected:
         }
         if (step >= 14) {
             ASSERT_TRUE(eumd_->connect());
-            auto configuration = eumd_->read_configuration();
+            auto configuration = eumd_->observe_configuration();
             ASSERT_TRUE(configuration);
             configuration_ = *configuration;
         }
@@ -93,10 +94,11 @@ protected:
             ASSERT_EQ(*acknowledged, 201);
         }
     }
-    // Scenario 2 after a complete scenario 1 and an unplug.
+    // Scenario 2 after a complete scenario 1 and an unplug (of which the EUMD is told).
     void scenario2(int step) {
         scenario1(16);
         ASSERT_TRUE(pev_->unplug());
+        ASSERT_TRUE(eumd_->await_configuration(status_is(sep::BindingStatus::kEnded), kNotificationWait));
         if (step >= 1) {
             ASSERT_TRUE(pev_->replug());
         }
@@ -106,15 +108,34 @@ protected:
             request_ = *answer;
         }
         if (step >= 6) {
-            auto configuration = eumd_->read_configuration();
+            const std::size_t exchanges = eumd_->exchanges();
+            auto configuration = eumd_->await_configuration(status_is(sep::BindingStatus::kActive), kNotificationWait);
             ASSERT_TRUE(configuration);
             configuration_ = *configuration;
+            eumd_requests_while_told_ = eumd_->exchanges() - exchanges;
         }
         if (step >= 7) {
             auto acknowledged = eumd_->acknowledge();
             ASSERT_TRUE(acknowledged);
             ASSERT_TRUE(*acknowledged == 0 || *acknowledged == 201) << *acknowledged;  // 0: known, nothing sent
         }
+    }
+
+    static constexpr std::chrono::milliseconds kNotificationWait{2000};
+    static std::function<bool(const sep::PEVBinding&)> status_is(sep::BindingStatus status) {
+        return [status](const sep::PEVBinding& binding) { return binding.status == status; };
+    }
+    // The head-end's live DTLS sessions, as the operator lists them.
+    json han_sessions(const std::string& query = "") {
+        return headend_->admin("GET", "/api/v1/han/sessions" + query).second["sessions"];
+    }
+    std::int64_t pev_device_id() {
+        const auto pevs = headend_->admin("GET", "/api/v1/devices?type=pev").second;
+        for (const auto& device : pevs["devices"]) {
+            if (device["lfdi"] == pev_->identity().lfdi)
+                return device["id"];
+        }
+        return 0;
     }
 
     json latest_binding() {
@@ -132,6 +153,7 @@ protected:
     std::unique_ptr<emulator::Pev> pev_;
     emulator::Esci::BindingAnswer request_;
     sep::PEVBinding configuration_;
+    std::size_t eumd_requests_while_told_ = 0;
 };
 
 class Scenario1 : public Conformance {};
@@ -196,10 +218,16 @@ TEST_F(Scenario1, Step04_EnrollmentIsConfirmedAndThePremisesCountsAsEnrolled) {
 // ---- Scenario 1: first binding (steps 5-16, the emulators over DTLS)
 
 TEST_F(Scenario1, Step05_PevPlugsInAndOpensDtlsWithItsCertificate) {
+    EXPECT_TRUE(han_sessions().empty());
     scenario1(5);
-    EXPECT_TRUE(log_.has("pev-jane", "on_plug"));
-    EXPECT_TRUE(log_.has("pev-jane", "dtls.certificate"));
-    EXPECT_TRUE(pev_->connected());
+    // The head-end holds a certificate session naming the PEV's LFDI and VIN, of no registered device yet.
+    const auto sessions = han_sessions();
+    ASSERT_EQ(sessions.size(), 1U) << sessions.dump();
+    EXPECT_EQ(sessions[0]["credential"], "certificate");
+    EXPECT_EQ(sessions[0]["lfdi"], pev_->identity().lfdi);
+    EXPECT_EQ(sessions[0]["certificate_serial"], testing::kGuestVin);
+    EXPECT_TRUE(sessions[0]["device_id"].is_null());
+    EXPECT_TRUE(sessions[0]["cipher"].get<std::string>().starts_with("ECDHE-ECDSA-")) << sessions[0]["cipher"];
 }
 
 TEST_F(Scenario1, Step06_PevKeepsTheHeadEndsTimeToOneSecond) {
@@ -216,8 +244,14 @@ TEST_F(Scenario1, Step07_PevHasNoEndDeviceBeforeTheBindingRequest) {
 
 TEST_F(Scenario1, Step08_EsciSeesThePevOnItsHan) {
     scenario1(8);
-    EXPECT_TRUE(log_.has("esci-1", "dtls.psk"));
-    EXPECT_TRUE(esci_->connected());
+    // The premises' ESCI is in session with the head-end beside the PEV, ready to ask for the binding.
+    const auto esci = han_sessions("?device=" + std::to_string(headend_->device_id("esci-1")));
+    ASSERT_EQ(esci.size(), 1U);
+    EXPECT_EQ(esci[0]["credential"], "psk");
+    EXPECT_EQ(esci[0]["psk_identity"], "esci-1");
+    EXPECT_EQ(esci[0]["device_type"], "esci");
+    EXPECT_EQ(han_sessions().size(), 2U);
+    EXPECT_TRUE(headend_->bindings().empty());
 }
 
 TEST_F(Scenario1, Step09_EsciRequestsTheBinding) {
@@ -281,15 +315,33 @@ TEST_F(Scenario1, Step14_EumdConfigurationNamesThePevAndTheInterval) {
 
 TEST_F(Scenario1, Step15_EumdAppliesTheConfiguration) {
     scenario1(15);
-    EXPECT_EQ(eumd_->interval(), 900U);
+    // What the EUMD applies is the configuration the head-end recorded handing it, and the binding waits for its
+    // acknowledgement.
+    ASSERT_TRUE(eumd_->applied());
+    json read;
+    const auto trail = headend_->admin("GET", std::string("/api/v1/pevs/") + testing::kGuestVin + "/audit").second;
+    for (const auto& event : trail["events"]) {
+        if (event["step"] == "eumd.read_configuration")
+            read = event["detail"];
+    }
+    ASSERT_FALSE(read.is_null());
+    EXPECT_EQ(read["config_mrid"], eumd_->applied()->mrid);
+    EXPECT_EQ(read["interval_length"], eumd_->interval());
+    EXPECT_EQ(read["eumd"], headend_->device_id("eumd-1"));
     EXPECT_EQ(eumd_->metered_pev(), pev_->identity().lfdi);
-    EXPECT_TRUE(log_.has("eumd-1", "configuration.applied"));
-    EXPECT_TRUE(contains(audit(), "eumd.read_configuration"));
+    EXPECT_EQ(latest_binding()["status"], "acknowledged");
 }
 
 TEST_F(Scenario1, Step16_EumdAcknowledgesAndTheBindingIsActive) {
     scenario1(16);
     EXPECT_EQ(latest_binding()["status"], "active");
+    // Both observers are told, without asking again.
+    const std::size_t pev_requests = pev_->exchanges();
+    const std::size_t eumd_requests = eumd_->exchanges();
+    EXPECT_TRUE(pev_->await_binding(status_is(sep::BindingStatus::kActive), kNotificationWait));
+    EXPECT_TRUE(eumd_->await_configuration(status_is(sep::BindingStatus::kActive), kNotificationWait));
+    EXPECT_EQ(pev_->exchanges(), pev_requests);
+    EXPECT_EQ(eumd_->exchanges(), eumd_requests);
     EXPECT_EQ(audit(),
               (std::vector<std::string>{"esci.requested", "pev.pinned", "binding.confirmed", "credential.issued",
                                         "eumd.configured", "pev.read_binding", "binding.acknowledged",
@@ -300,14 +352,22 @@ TEST_F(Scenario1, Step16_EumdAcknowledgesAndTheBindingIsActive) {
 // ---- Scenario 2: re-binding
 
 TEST_F(Scenario2, Step01_PevPlugsInAgain) {
-    scenario2(1);
-    const auto list = headend_->bindings();
-    EXPECT_EQ(list[0]["status"], "ended");
-    EXPECT_TRUE(contains(audit(), "pev.unplugged"));
+    scenario2(0);
+    const auto pev = "?device=" + std::to_string(pev_device_id());
+    EXPECT_TRUE(han_sessions(pev).empty());  // unplugged: its session is closed
+    EXPECT_EQ(latest_binding()["status"], "ended");
+    ASSERT_TRUE(pev_->replug());
+    EXPECT_EQ(han_sessions(pev).size(), 1U);
 }
 
 TEST_F(Scenario2, Step02_PevOpensDtlsWithTheRebindPskWithoutCertificateWork) {
     scenario2(2);
+    // On the head-end's side: a PSK session with the credential of the first binding, none with the certificate.
+    const auto sessions = han_sessions("?device=" + std::to_string(pev_device_id()));
+    ASSERT_EQ(sessions.size(), 1U);
+    EXPECT_EQ(sessions[0]["credential"], "psk");
+    EXPECT_EQ(sessions[0]["psk_identity"], *pev_->binding()->rebind_psk_identity);
+    EXPECT_EQ(sessions[0]["cipher"], "PSK-AES128-CCM8");
     const auto steps = log_.steps();
     const auto last_session = std::find_if(steps.rbegin(), steps.rend(), [](const emulator::Step& step) {
         return step.device == "pev-jane" && step.name.starts_with("dtls.");
@@ -352,8 +412,12 @@ TEST_F(Scenario2, Step05_BindingIsActiveWithoutANewCredential) {
 
 TEST_F(Scenario2, Step06_EumdIsTold) {
     scenario2(6);
+    // A notification after the ESCI's request (the EUMD took the one telling it the PEV left before), with no
+    // request of its own.
     EXPECT_EQ(configuration_.status, sep::BindingStatus::kActive);
     EXPECT_EQ(configuration_.pev_lfdi, pev_->identity().lfdi);
+    EXPECT_EQ(eumd_requests_while_told_, 0U);
+    EXPECT_TRUE(log_.has("eumd-1", "configuration.notified"));
 }
 
 TEST_F(Scenario2, Step07_EumdKnowsTheConfigurationAndKeepsMetering) {

@@ -160,6 +160,28 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         ASSERT_EQ(listed.exit_code, 0) << listed.output;
         EXPECT_EQ(nlohmann::json::parse(listed.output)["devices"].size(), 1U);
 
+        // The operator sees who is connected: a device holding its session open (coap-client observing for 2 s).
+        std::thread observer([&] {
+            (void)run("coap-client-openssl -s 2 -B 3 -m get -u esci-cli -k device-key-123456 coaps://127.0.0.1:" +
+                      std::to_string(daemon.coaps_port()) + "/tm");
+        });
+        nlohmann::json sessions;
+        for (int i = 0; i < 40 && sessions.empty(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            auto listed_sessions = run(daemon.ctl("--json device sessions --device " + device["id"].dump()));
+            ASSERT_EQ(listed_sessions.exit_code, 0) << listed_sessions.output;
+            sessions = nlohmann::json::parse(listed_sessions.output)["sessions"];
+        }
+        ASSERT_EQ(sessions.size(), 1U);
+        EXPECT_EQ(sessions[0]["psk_identity"], "esci-cli");
+        EXPECT_EQ(sessions[0]["device_type"], "esci");
+        auto table = run(daemon.ctl("device sessions"));
+        EXPECT_TRUE(std::regex_search(table.output, std::regex("\n127\\.0\\.0\\.1:[0-9]+ +psk +esci-cli +" +
+                                                               device["id"].dump() + " +esci +PSK-")))
+            << table.output;
+        EXPECT_EQ(run(daemon.ctl("device sessions --device 0")).exit_code, 2);
+        observer.join();
+
         auto health = run(daemon.ctl("--json health"));
         ASSERT_EQ(health.exit_code, 0) << health.output;
         const auto report = nlohmann::json::parse(health.output);

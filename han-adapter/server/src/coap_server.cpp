@@ -210,6 +210,8 @@ struct SessionInfo {
     std::string lfdi;
     std::string certificate_serial;
     std::string psk_identity;
+    std::string cipher;
+    std::int64_t established_at = 0;  // UTC seconds
 
     std::uint16_t next_mid = 0;
     // One confirmable message in flight at a time (NSTART 1, RFC 7252 §4.7), the others wait in order.
@@ -271,6 +273,14 @@ public:
     std::optional<std::string> certificate_serial(const std::string& lfdi) const {
         const auto found = live_certificates_.find(lfdi);
         return found == live_certificates_.end() ? std::nullopt : std::optional(found->second.serial);
+    }
+    std::vector<SessionSummary> sessions() const {
+        std::lock_guard lock(stats_mutex_);
+        std::vector<SessionSummary> list;
+        list.reserve(summaries_.size());
+        for (const auto& [id, summary] : summaries_)  // connection ids grow: oldest first
+            list.push_back(summary);
+        return list;
     }
     ServerStats stats() const {
         std::unique_lock lock(stats_mutex_);
@@ -384,13 +394,19 @@ private:
         stats_.block1_in_progress = block1_.pending();
     }
     // A session known (+1) or forgotten (-1).
-    void count_session(const SessionInfo& info, int change) {
+    void count_session(ConnectionId id, const SessionInfo& info, int change) {
         std::lock_guard lock(stats_mutex_);
         auto& kind = info.certificate ? stats_.sessions_certificate : stats_.sessions_psk;
         kind = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(kind) + change);
         stats_.sessions = stats_.sessions_certificate + stats_.sessions_psk;
-        if (change > 0)
+        if (change > 0) {
             ++stats_.handshakes_completed;
+            summaries_[id] =
+                SessionSummary{info.peer,         info.certificate, info.lfdi,          info.certificate_serial,
+                               info.psk_identity, info.cipher,      info.established_at};
+        } else {
+            summaries_.erase(id);
+        }
     }
 
     boost::asio::io_context& io_;
@@ -428,6 +444,7 @@ private:
 
     mutable std::mutex stats_mutex_;
     ServerStats stats_;
+    std::map<ConnectionId, SessionSummary> summaries_;  // what sessions() tells other threads
     LogRateLimit unknown_psk_log_;  // anyone can make these lines: a few a second, and how many were left out
 };
 
@@ -576,7 +593,11 @@ void CoapServer::Impl::on_established(ConnectionId id, SSL* ssl) {
     } else if (const char* identity = SSL_get_psk_identity(ssl)) {
         info.psk_identity = identity;
     }
-    count_session(info, +1);
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl))
+        info.cipher = SSL_CIPHER_get_name(cipher);
+    info.established_at =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    count_session(id, info, +1);
     auto& same_identity = sessions_by_identity_[identity_of(info)];
     same_identity.push_back(id);
     sessions_.emplace(id, std::move(info));
@@ -656,7 +677,7 @@ void CoapServer::Impl::forget_session(ConnectionId id) {
     exchanges_.forget_session(key);
     exchanges_remembered_ = exchanges_.size();
     block1_.forget_prefix(key + '|');
-    count_session(it->second, -1);
+    count_session(id, it->second, -1);
     sessions_.erase(it);
     end_observations_of(key);
 }
@@ -1454,6 +1475,9 @@ std::uint16_t CoapServer::port() const {
 }
 ServerStats CoapServer::stats() const {
     return impl_->stats();
+}
+std::vector<SessionSummary> CoapServer::sessions() const {
+    return impl_->sessions();
 }
 std::optional<std::string> CoapServer::certificate_serial(const std::string& lfdi) const {
     return impl_->certificate_serial(lfdi);

@@ -38,6 +38,14 @@ Result<han::DeviceIdentity> identity_of_pem(const std::string& pem) {
     return han::identity_from_der(*der);
 }
 
+std::optional<std::int64_t> parse_id(const std::string& text) {
+    std::int64_t id = 0;
+    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (problem != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return id;
+}
+
 int status_for(const Error& error) {
     if (error.code == "device.duplicate")
         return 409;
@@ -129,7 +137,8 @@ Result<NewDevice> new_device_from_json(std::string_view body_text) {
 }
 
 void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std::function<HealthReport()> health,
-                      std::int64_t started_at, const plugin::Clock& clock) {
+                      std::function<std::vector<han::SessionSummary>()> sessions, std::int64_t started_at,
+                      const plugin::Clock& clock) {
     routes.add("POST", "/api/v1/devices", [&devices](const http::Request& request) {
         auto candidate = new_device_from_json(request.body);
         if (!candidate)
@@ -158,16 +167,45 @@ void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std:
 
     routes.add("DELETE", "/api/v1/devices/{id}", [&devices](const http::Request& request) {
         const std::string& text = request.params.at("id");
-        std::int64_t id = 0;
-        const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
-        if (problem != std::errc() || end != text.data() + text.size()) {
+        const auto id = parse_id(text);
+        if (!id) {
             return http::json_error(400, "device.invalid", "device id must be a number, not '" + text + "'");
         }
-        auto removed = devices.remove(id);
+        auto removed = devices.remove(*id);
         if (!removed) {
             return http::json_error(status_for(removed.error()), removed.error().code, removed.error().message);
         }
-        return http::json_response(200, json{{"removed", id}});
+        return http::json_response(200, json{{"removed", *id}});
+    });
+
+    routes.add("GET", "/api/v1/han/sessions", [&devices, sessions = std::move(sessions)](const http::Request& request) {
+        std::optional<std::int64_t> only;
+        if (auto it = request.query.find("device"); it != request.query.end()) {
+            only = parse_id(it->second);
+            if (!only)
+                return http::json_error(400, "device.invalid", "device must be a device id, not '" + it->second + "'");
+        }
+        json list = json::array();
+        for (const auto& session : sessions()) {
+            const auto device =
+                session.certificate ? devices.find_lfdi(session.lfdi) : devices.find_psk_holder(session.psk_identity);
+            if (only && (!device || device->id != *only))
+                continue;
+            json entry = {{"peer", session.peer},
+                          {"credential", session.certificate ? "certificate" : "psk"},
+                          {"device_id", device ? json(device->id) : json(nullptr)},
+                          {"device_type", device ? json(to_string(device->type)) : json(nullptr)},
+                          {"cipher", session.cipher},
+                          {"established_at", session.established_at}};
+            if (session.certificate) {
+                entry["lfdi"] = session.lfdi;
+                entry["certificate_serial"] = session.certificate_serial;
+            } else {
+                entry["psk_identity"] = session.psk_identity;
+            }
+            list.push_back(std::move(entry));
+        }
+        return http::json_response(200, json{{"sessions", list}});
     });
 
     routes.add("GET", "/api/v1/health",

@@ -277,7 +277,7 @@ Result<void> Daemon::Impl::start() {
             report.checkpoint_lag_seconds = writer.checkpoint_lag_seconds;
             return report;
         },
-        clock->now(), *clock);
+        [this] { return coap->sessions(); }, clock->now(), *clock);
 
     const std::int64_t started_at = clock->now();
     metrics.add_writer([this, started_at](MetricsText& out) {

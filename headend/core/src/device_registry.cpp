@@ -367,6 +367,14 @@ std::optional<Device> DeviceRegistry::find_lfdi(const std::string& lfdi) const {
     return by_id_.at(it->second);
 }
 
+std::optional<Device> DeviceRegistry::find_psk_holder(const std::string& identity) const {
+    std::shared_lock lock(mutex_);
+    auto it = by_psk_.find(identity);
+    if (it == by_psk_.end())
+        return std::nullopt;
+    return by_id_.at(it->second.device_id);
+}
+
 std::vector<Device> DeviceRegistry::list(const DeviceFilter& filter) const {
     std::vector<Device> result;
     const auto take = [&](const Device& device) {

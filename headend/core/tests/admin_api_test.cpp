@@ -28,14 +28,15 @@ protected:
             [] {
                 return HealthReport{true, 5684, 3, 2};
             },
-            100, clock_);
+            [this] { return sessions_; }, 100, clock_);
     }
 
     http::Response call(const std::string& route, const std::string& body = "",
-                        std::map<std::string, std::string> params = {}) {
+                        std::map<std::string, std::string> params = {}, std::map<std::string, std::string> query = {}) {
         http::Request request;
         request.body = body;
         request.params = std::move(params);
+        request.query = std::move(query);
         return routes_.handlers.at(route)(request);
     }
 
@@ -44,6 +45,7 @@ protected:
     testing::FakeRoutes routes_;
     std::unique_ptr<storage::SqliteDatabase> database_;
     std::unique_ptr<DeviceRegistry> devices_;
+    std::vector<han::SessionSummary> sessions_;
 };
 
 TEST_F(AdminApiTest, AddsListsAndRemovesAPskDevice) {
@@ -58,6 +60,31 @@ TEST_F(AdminApiTest, AddsListsAndRemovesAPskDevice) {
     EXPECT_EQ(devices_->size(), 0U);
     EXPECT_EQ(call("DELETE /api/v1/devices/{id}", "", {{"id", device["id"].dump()}}).status, 404);
     EXPECT_EQ(call("DELETE /api/v1/devices/{id}", "", {{"id", "x1"}}).status, 400);
+}
+
+TEST_F(AdminApiTest, HanSessionsNameTheirDeviceWhereOneHoldsTheCredential) {
+    auto esci =
+        call("POST /api/v1/devices",
+             R"({"type":"esci","premises_id":"P1","psk_identity":"e1","psk_key":"00112233445566778899aabbccddeeff"})");
+    ASSERT_EQ(esci.status, 201);
+    const auto esci_id = json::parse(esci.body)["device"]["id"].get<std::int64_t>();
+    sessions_ = {{"127.0.0.1:5000", false, "", "", "e1", "PSK-AES128-CCM8", 990},
+                 {"127.0.0.1:5001", true, "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", "1HGCM82633A004352", "",
+                  "ECDHE-ECDSA-AES128-CCM8", 995}};
+    const auto all = json::parse(call("GET /api/v1/han/sessions").body)["sessions"];
+    ASSERT_EQ(all.size(), 2U);
+    EXPECT_EQ(all[0]["credential"], "psk");
+    EXPECT_EQ(all[0]["psk_identity"], "e1");
+    EXPECT_EQ(all[0]["device_id"], esci_id);
+    EXPECT_EQ(all[0]["device_type"], "esci");
+    EXPECT_EQ(all[0]["cipher"], "PSK-AES128-CCM8");
+    EXPECT_EQ(all[1]["credential"], "certificate");
+    EXPECT_TRUE(all[1]["device_id"].is_null());  // a PEV before its binding request: no device yet
+    EXPECT_EQ(all[1]["certificate_serial"], "1HGCM82633A004352");
+    EXPECT_EQ(all[1]["established_at"], 995);
+    const auto one = json::parse(call("GET /api/v1/han/sessions", "", {}, {{"device", std::to_string(esci_id)}}).body);
+    EXPECT_EQ(one["sessions"].size(), 1U);
+    EXPECT_EQ(call("GET /api/v1/han/sessions", "", {}, {{"device", "x"}}).status, 400);
 }
 
 TEST_F(AdminApiTest, HealthReportsTheServices) {

@@ -766,13 +766,14 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return;
         }
         auto problem = std::make_shared<std::optional<std::string>>();
-        auto notify = std::make_shared<std::optional<std::string>>();  // premises whose EUMDs to tell
+        // A binding whose state changed: its PEV and its premises' EUMDs are told.
+        auto notify = std::make_shared<std::optional<Binding>>();
         const bool from_pev = peer.device_type == DeviceType::Pev;
         context.database.write(
             [self = shared_from_this(), peer, subject = response->subject, from_pev, problem,
              notify](Transaction& tx) -> Result<void> {
                 return from_pev ? self->pev_acknowledges(tx, peer, subject, *problem, *notify)
-                                : self->eumd_acknowledges(tx, peer, subject, *problem);
+                                : self->eumd_acknowledges(tx, peer, subject, *problem, *notify);
             },
             [self = shared_from_this(), respond, problem, notify](Result<void> committed) {
                 if (!committed) {
@@ -783,14 +784,16 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                     respond(plain(Code::BadRequest, **problem));
                     return;
                 }
-                if (*notify)
-                    self->notify_premises_eumds(**notify);
+                if (*notify) {
+                    self->notify_premises_eumds((*notify)->premises_id);
+                    self->notify_pev((*notify)->lfdi);
+                }
                 respond(plain(Code::Created));
             });
     }
 
     Result<void> pev_acknowledges(Transaction& tx, const headend::coap::Peer& peer, const std::string& subject,
-                                  std::optional<std::string>& problem, std::optional<std::string>& notify) {
+                                  std::optional<std::string>& problem, std::optional<Binding>& changed) {
         auto open = store::open_binding(tx, peer.lfdi);
         if (!open)
             return open.error();
@@ -806,12 +809,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return set;
         if (auto activated = try_activate(tx, binding, at); !activated)
             return activated;
-        notify = binding.premises_id;
+        changed = binding;
         return {};
     }
 
     Result<void> eumd_acknowledges(Transaction& tx, const headend::coap::Peer& peer, const std::string& subject,
-                                   std::optional<std::string>& problem) {
+                                   std::optional<std::string>& problem, std::optional<Binding>& changed) {
         if (!peer.premises_id) {
             problem = "this EUMD belongs to no premises";
             return {};
@@ -865,8 +868,13 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             if (!applied)
                 return applied;
         }
-        if (binding && binding->lfdi == config->pev_lfdi)
-            return try_activate(tx, *binding, at);
+        if (!binding || binding->lfdi != config->pev_lfdi)
+            return {};
+        const std::string before = binding->status;
+        if (auto activated = try_activate(tx, *binding, at); !activated)
+            return activated;
+        if (binding->status != before)
+            changed = std::move(binding);
         return {};
     }
 

@@ -86,6 +86,7 @@ headend::Result<void> Device::open(const han::ClientCredentials& credentials, co
         return client.error();
     }
     client_ = std::move(*client);
+    notifications_.clear();
     step(step_name, client_->cipher_suite());
     return {};
 }
@@ -113,6 +114,51 @@ headend::Result<T> Device::get_document(const std::string& path) {
         return headend::make_error("coap." + std::to_string(answer->code),
                                    path + " answered " + std::to_string(answer->code));
     return endpoint_.codec->decode<T>(answer->body);
+}
+
+template <typename T>
+headend::Result<T> Device::observe_document(const std::string& path) {
+    if (!client_)
+        return failure(name_ + " has no session");
+    ++exchanges_;
+    auto observed =
+        client_->observe(path, [this](const han::ClientResponse& response) { notifications_.push_back(response); });
+    if (!observed)
+        return observed.error();
+    if (observed->response.code != 205 || observed->id == 0)
+        return headend::make_error("coap." + std::to_string(observed->response.code),
+                                   path + " answered " + std::to_string(observed->response.code) +
+                                       (observed->id == 0 ? " without observing" : ""));
+    return endpoint_.codec->decode<T>(observed->response.body);
+}
+
+template <typename T>
+headend::Result<T> Device::await_notification(const std::string& step_name, std::chrono::milliseconds wait,
+                                              const std::function<bool(const T&)>& wanted) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (true) {
+        while (!notifications_.empty()) {
+            const han::ClientResponse response = std::move(notifications_.front());
+            notifications_.pop_front();
+            if (response.code != 205) {
+                step(step_name, "answered " + std::to_string(response.code), false);
+                continue;
+            }
+            auto document = endpoint_.codec->decode<T>(response.body);
+            if (!document) {
+                step(step_name, document.error().message, false);
+                continue;
+            }
+            if (wanted(*document))
+                return document;
+            step(step_name, "passed over");
+        }
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (!client_ || left.count() <= 0)
+            return failure(name_ + ": no such notification within the wait");
+        client_->poll(std::min(left, std::chrono::milliseconds(20)));
+    }
 }
 
 headend::Result<std::int64_t> Device::sync_clock() {
@@ -206,13 +252,37 @@ headend::Result<sep::PEVBinding> Eumd::read_configuration() {
         step("configuration.read", configuration.error().message, false);
         return configuration.error();
     }
-    applied_ = *configuration;
-    interval_ = configuration->interval_length;
-    metered_pev_ = configuration->pev_lfdi;
-    step("configuration.read",
-         std::string(sep::to_string(configuration->status)) + " pev=" + configuration->pev_lfdi.value_or("-"));
-    step("configuration.applied", "interval " + std::to_string(interval_) + " s");
+    apply(*configuration, "configuration.read");
     return configuration;
+}
+
+headend::Result<sep::PEVBinding> Eumd::observe_configuration() {
+    auto configuration = observe_document<sep::PEVBinding>(edev_path_ + "/bnd");
+    if (!configuration) {
+        step("configuration.observed", configuration.error().message, false);
+        return configuration.error();
+    }
+    apply(*configuration, "configuration.observed");
+    return configuration;
+}
+
+headend::Result<sep::PEVBinding> Eumd::await_configuration(const std::function<bool(const sep::PEVBinding&)>& wanted,
+                                                           std::chrono::milliseconds wait) {
+    auto configuration = await_notification<sep::PEVBinding>("configuration.notified", wait, wanted);
+    if (!configuration) {
+        step("configuration.notified", configuration.error().message, false);
+        return configuration.error();
+    }
+    apply(*configuration, "configuration.notified");
+    return configuration;
+}
+
+void Eumd::apply(const sep::PEVBinding& configuration, const std::string& how) {
+    applied_ = configuration;
+    interval_ = configuration.interval_length;
+    metered_pev_ = configuration.pev_lfdi;
+    step(how, std::string(sep::to_string(configuration.status)) + " pev=" + configuration.pev_lfdi.value_or("-"));
+    step("configuration.applied", "interval " + std::to_string(interval_) + " s");
 }
 
 headend::Result<int> Eumd::acknowledge() {
@@ -305,6 +375,25 @@ headend::Result<sep::PEVBinding> Pev::read_binding() {
         }
         std::this_thread::sleep_for(options_.poll_every);
     }
+}
+
+headend::Result<sep::PEVBinding> Pev::observe_binding() {
+    auto binding = observe_document<sep::PEVBinding>(edev_path_ + "/bnd");
+    step("binding.observed", binding ? std::string(sep::to_string(binding->status)) : binding.error().message,
+         binding.ok());
+    if (binding)
+        binding_ = *binding;
+    return binding;
+}
+
+headend::Result<sep::PEVBinding> Pev::await_binding(const std::function<bool(const sep::PEVBinding&)>& wanted,
+                                                    std::chrono::milliseconds wait) {
+    auto binding = await_notification<sep::PEVBinding>("binding.notified", wait, wanted);
+    step("binding.notified", binding ? std::string(sep::to_string(binding->status)) : binding.error().message,
+         binding.ok());
+    if (binding)
+        binding_ = *binding;
+    return binding;
 }
 
 headend::Result<std::int64_t> Pev::plan_charging() {

@@ -187,6 +187,38 @@ CallBuilder define_remove(CLI::App& command) {
     };
 }
 
+void show_sessions(const json& answer, std::ostream& out) {
+    const auto& sessions = answer.at("sessions");
+    if (sessions.empty()) {
+        out << "no live sessions\n";
+        return;
+    }
+    Table table({"PEER", "CREDENTIAL", "LFDI/PSK-ID", "DEVICE", "TYPE", "CIPHER", "SINCE"});
+    for (const auto& session : sessions) {
+        const bool certificate = text_of(session, "credential") == "certificate";
+        table.add_row({text_of(session, "peer"), text_of(session, "credential"),
+                       text_of(session, certificate ? "lfdi" : "psk_identity"), text_of(session, "device_id"),
+                       text_of(session, "device_type"), text_of(session, "cipher"),
+                       time_of(session, "established_at")});
+    }
+    table.print(out);
+}
+
+CallBuilder define_sessions(CLI::App& command) {
+    auto id = std::make_shared<std::int64_t>(0);
+    auto* device_option =
+        command.add_option("--device", *id, "Only this device's sessions")->check(CLI::PositiveNumber)->type_name("ID");
+    return [=]() -> headend::Result<ApiCall> {
+        std::vector<std::pair<std::string, std::string>> query;
+        if (device_option->count() > 0) {
+            query.emplace_back("device", std::to_string(*id));
+        }
+        ApiCall call{"GET", "/api/v1/han/sessions" + headend::http::build_query(query)};
+        call.show = show_sessions;
+        return call;
+    };
+}
+
 }  // namespace
 
 void register_device_commands(Cli& cli) {
@@ -194,6 +226,8 @@ void register_device_commands(Cli& cli) {
     cli.add({"device", "add"}, "Register a HAN device with one credential", define_add);
     cli.add({"device", "list"}, "List registered devices", define_list);
     cli.add({"device", "remove"}, "Remove a registered device", define_remove);
+    cli.add({"device", "sessions"}, "List the live DTLS sessions with HAN devices (who is connected, how)",
+            define_sessions);
 }
 
 }  // namespace headendctl

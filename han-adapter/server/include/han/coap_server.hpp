@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "han/security_store.hpp"
+#include "han/session_summary.hpp"
 #include "headend/plugin/coap.hpp"
 #include "headend/plugin/result.hpp"
 
@@ -99,6 +100,8 @@ public:
     void stop();
     std::uint16_t port() const;
     ServerStats stats() const;
+    // The live sessions, oldest first. Any thread.
+    std::vector<SessionSummary> sessions() const;
     // The subject serialNumber of the certificate with this LFDI if a live session presents it (a PEV's VIN before
     // its first binding); empty string when the certificate has none. Call on the io_context's thread.
     std::optional<std::string> certificate_serial(const std::string& lfdi) const;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -71,7 +72,10 @@ public:
     headend::Result<std::int64_t> sync_clock();
     std::int64_t now() const { return clock_() + offset_; }
     bool connected() const { return client_ && client_->connected(); }
-    void disconnect() { client_.reset(); }
+    void disconnect() {
+        client_.reset();
+        notifications_.clear();
+    }
     // CoAP exchanges made and time spent in DTLS handshakes so far, for the binding storm's accounting.
     std::size_t exchanges() const { return exchanges_; }
     std::chrono::nanoseconds handshake_time() const { return handshake_time_; }
@@ -86,6 +90,14 @@ protected:
     headend::Result<han::ClientResponse> exchange(const han::ClientRequest& request);
     template <typename T>
     headend::Result<T> get_document(const std::string& path);
+    // GET with Observe: the first representation; later ones are queued for await_notification.
+    template <typename T>
+    headend::Result<T> observe_document(const std::string& path);
+    // Takes queued notifications in arrival order, waiting up to `wait`, until one that `wanted` accepts; each taken is
+    // logged as `step`. Without a session or within the wait, none: an error.
+    template <typename T>
+    headend::Result<T> await_notification(const std::string& step, std::chrono::milliseconds wait,
+                                          const std::function<bool(const T&)>& wanted);
     headend::Result<int> post_response(const std::string& lfdi, const std::string& subject);
 
     std::string name_;
@@ -94,6 +106,7 @@ protected:
     LocalClock clock_;
     std::int64_t offset_ = 0;
     std::unique_ptr<han::DeviceClient> client_;
+    std::deque<han::ClientResponse> notifications_;  // of this session's observations, not yet taken
     std::size_t exchanges_ = 0;
     std::chrono::nanoseconds handshake_time_{0};
 };
@@ -125,13 +138,21 @@ public:
     headend::Result<void> connect();
     // Seed steps 14-15: reads /edev/{n}/bnd and applies it (which PEV, which interval).
     headend::Result<sep::PEVBinding> read_configuration();
+    // The same, observing it: later configurations come as notifications.
+    headend::Result<sep::PEVBinding> observe_configuration();
+    // The first notified configuration that `wanted` accepts, within `wait`, applied.
+    headend::Result<sep::PEVBinding> await_configuration(const std::function<bool(const sep::PEVBinding&)>& wanted,
+                                                         std::chrono::milliseconds wait);
     // Seed step 16: acknowledges the configuration it applied. A configuration it acknowledged before (the same
     // PEV and interval at a later charge) needs no new acknowledgement: returns 0 without sending one.
     headend::Result<int> acknowledge();
     std::uint32_t interval() const { return interval_; }
     const std::optional<std::string>& metered_pev() const { return metered_pev_; }
+    const std::optional<sep::PEVBinding>& applied() const { return applied_; }
 
 private:
+    void apply(const sep::PEVBinding& configuration, const std::string& how);
+
     han::PskCredentials credentials_;
     std::string lfdi_;
     std::string edev_path_;
@@ -161,6 +182,10 @@ public:
     headend::Result<std::string> find_end_device();
     // Seed step 12: the binding confirmation, polled until it is no longer "requested" or the wait is over.
     headend::Result<sep::PEVBinding> read_binding();
+    // Observes its binding from then on; await_binding takes the first notification that `wanted` accepts.
+    headend::Result<sep::PEVBinding> observe_binding();
+    headend::Result<sep::PEVBinding> await_binding(const std::function<bool(const sep::PEVBinding&)>& wanted,
+                                                   std::chrono::milliseconds wait);
     // Reads its program's time-of-use intervals (the binding's TariffProfileLink) and picks the start of the cheapest
     // upcoming one: when it would begin charging to pay least. Returns that UTC time.
     headend::Result<std::int64_t> plan_charging();

@@ -1,9 +1,11 @@
-// The admin HTTP API that headendctl talks to: devices and health.
+// The admin HTTP API that headendctl talks to: devices, their live HAN sessions, and health.
 #pragma once
 
 #include <functional>
 #include <string_view>
+#include <vector>
 
+#include "han/session_summary.hpp"
 #include "headend/core/device_registry.hpp"
 #include "headend/plugin/http.hpp"
 
@@ -26,7 +28,9 @@ struct HealthReport {
 // the fuzz target.
 Result<NewDevice> new_device_from_json(std::string_view body);
 
+// `sessions` lists the live DTLS sessions (GET /api/v1/han/sessions), any thread.
 void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std::function<HealthReport()> health,
-                      std::int64_t started_at, const plugin::Clock& clock);
+                      std::function<std::vector<han::SessionSummary>()> sessions, std::int64_t started_at,
+                      const plugin::Clock& clock);
 
 }  // namespace headend::core

@@ -84,6 +84,8 @@ public:
 
     std::optional<Device> find(std::int64_t id) const;
     std::optional<Device> find_lfdi(const std::string& lfdi) const;
+    // The device holding this PSK identity, expired or not (find_psk is what handshakes ask).
+    std::optional<Device> find_psk_holder(const std::string& identity) const;
     std::vector<Device> list(const DeviceFilter& filter = {}) const;  // ordered by id
     std::size_t size() const;
 
