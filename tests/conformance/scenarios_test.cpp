@@ -23,7 +23,8 @@ bool contains(const std::vector<std::string>& steps, const std::string& step) {
 
 class Conformance : public ::testing::Test {
 protected:
-    void SetUp() override { start({}); }
+    // The binding timeout is far beyond any step, so no step races the fallback; the test of the fallback sets its own.
+    void SetUp() override { start({.binding_timeout_s = 120, .clock = {}, .roaming_vins = {}}); }
 
     void start(testing::ProgramDaemonOptions options) {
         options.clock = clock_;
@@ -434,6 +435,7 @@ TEST_F(Scenario2, Step07_EumdKnowsTheConfigurationAndKeepsMetering) {
 // ---- Faults and the other paths of DESIGN §6
 
 TEST_F(Faults, DroppedAcknowledgementFallsBackAfterTheTimeout) {
+    start({.binding_timeout_s = 1, .clock = {}, .roaming_vins = {}});
     pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin),
                     {.cert = {}, .key = {}, .wait = {}, .poll_every = {}, .drop_acknowledgement = true});
     scenario1(12);
@@ -548,7 +550,7 @@ TEST_F(Faults, GuestChargingIsBoundAndTheOwnerPays) {
 
 TEST_F(Faults, RoamingPevOfAnotherUtilityIsBoundThroughTheClearinghouse) {
     const std::string visitor = "5YJ3E1EA2KF317000";
-    start({.binding_timeout_s = 2, .clock = {}, .roaming_vins = {visitor}});
+    start({.binding_timeout_s = 120, .clock = {}, .roaming_vins = {visitor}});
     pev_ = make_pev("pev-visitor", headend_->roaming_certificate(visitor));
     ASSERT_TRUE(pev_->plug_in());
     ASSERT_TRUE(esci_->connect());

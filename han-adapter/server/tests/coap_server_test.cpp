@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -99,6 +100,14 @@ protected:
         guard_.reset();
         io_.stop();
         thread_.join();
+    }
+
+    // Returns once the server's thread has run everything queued before this call: what a notify() or an answer
+    // from another thread set going has happened (or had nothing to do).
+    void settle() {
+        std::promise<void> done;
+        boost::asio::post(io_, [&done] { done.set_value(); });
+        done.get_future().wait();
     }
 
     boost::asio::io_context io_;
@@ -270,7 +279,7 @@ TEST_F(CoapServerTest, ARegistrationAnsweredAfterItsSessionClosedStartsNothing) 
         held_[0](Response{Code::Content, "<x/>", 41, "", std::nullopt});
     }
     server_->notify("/slow");
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    settle();
     EXPECT_EQ(server_->stats().observations, 0U);
     EXPECT_EQ(server_->stats().sessions, 0U);  // nothing was sent towards the device that left
     EXPECT_EQ(server_->stats().separate_responses, 0U);
@@ -518,7 +527,7 @@ TEST_F(CoapServerTest, QuickChangesAreNotifiedInOrderWithOneRefreshAtATime) {
 
     server_->notify("/slow");
     server_->notify("/slow");  // while the first refresh is still waiting for its answer
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    settle();
     {
         std::lock_guard lock(held_mutex_);
         ASSERT_EQ(held_.size(), 1U);  // one refresh in flight, not two racing each other
