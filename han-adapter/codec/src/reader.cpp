@@ -1,5 +1,7 @@
 #include "reader.hpp"
 
+#include "schema.hpp"
+
 #include <charconv>
 #include <concepts>
 #include <cstdint>
@@ -170,16 +172,18 @@ void read_value(const xmlNode* node, Problems& problems, bool& out) {
 void read_value(const xmlNode* node, Problems&, std::string& out) {
     out = text_of(node);
 }
+void read_value(const xmlNode* node, Problems& problems, BindingStatus& out) {
+    const auto parsed = parse_binding_status(text_of(node));
+    if (parsed) {
+        out = *parsed;
+    } else {
+        problems.add(node, "not a binding status");
+    }
+}
 void read_value(const xmlNode* node, Problems& problems, Link& out);
 void read_value(const xmlNode* node, Problems& problems, ListLink& out);
-void read_value(const xmlNode* node, Problems& problems, ActivePower& out);
-void read_value(const xmlNode* node, Problems& problems, RealEnergy& out);
-void read_value(const xmlNode* node, Problems& problems, DRLCCapabilities& out);
-void read_value(const xmlNode* node, Problems& problems, GPSLocation& out);
-void read_value(const xmlNode* node, Problems& problems, PEVInfo& out);
-void read_value(const xmlNode* node, Problems& problems, EndDevice& out);
-void read_value(const xmlNode* node, Problems& problems, DateTimeInterval& out);
-void read_value(const xmlNode* node, Problems& problems, EventStatus& out);
+template <Described T>
+void read_value(const xmlNode* node, Problems& problems, T& out);
 
 // Walks the element children of one element in document order; anything left over at the end is a problem.
 class Fields {
@@ -327,325 +331,56 @@ void read_value(const xmlNode* node, Problems& problems, ListLink& out) {
     integer_attribute(node, "all", out.all, problems);
 }
 
-void read_value(const xmlNode* node, Problems& problems, ActivePower& out) {
-    Fields f(node, problems);
-    f.get("multiplier", out.multiplier);
-    f.get("value", out.value);
-}
+// Reads a description: attributes from the element, elements in order through Fields.
+class Reader {
+public:
+    Reader(const xmlNode* node, Problems& problems) : node_(node), problems_(problems), fields_(node, problems) {}
 
-void read_value(const xmlNode* node, Problems& problems, RealEnergy& out) {
-    Fields f(node, problems);
-    f.get("multiplier", out.multiplier);
-    f.get("value", out.value);
-}
-
-void read_value(const xmlNode* node, Problems& problems, DRLCCapabilities& out) {
-    Fields f(node, problems);
-    f.get("averageEnergy", out.average_energy);
-    f.get("maxDemand", out.max_demand);
-    f.bits("optionsImplemented", out.options_implemented);
-}
-
-void read_value(const xmlNode* node, Problems& problems, GPSLocation& out) {
-    Fields f(node, problems);
-    f.get("lat", out.lat);
-    f.get("lon", out.lon);
-}
-
-void read_value(const xmlNode* node, Problems& problems, PEVInfo& out) {
-    Fields f(node, problems);
-    f.get("chargingPowerNow", out.charging_power_now);
-    f.get("energyRequestNow", out.energy_request_now);
-    f.get("maxForwardPower", out.max_forward_power);
-    f.get("minimumChargingDuration", out.minimum_charging_duration);
-    f.get("targetStateOfCharge", out.target_state_of_charge);
-    f.get("timeChargeIsNeeded", out.time_charge_is_needed);
-    f.get("timeChargingStatusPEV", out.time_charging_status_pev);
-}
-
-void read_value(const xmlNode* node, Problems& problems, DateTimeInterval& out) {
-    Fields f(node, problems);
-    f.get("duration", out.duration);
-    f.get("start", out.start);
-}
-
-void read_value(const xmlNode* node, Problems& problems, EventStatus& out) {
-    Fields f(node, problems);
-    f.get("currentStatus", out.current_status);
-    f.get("dateTime", out.date_time);
-    f.get("potentiallySuperseded", out.potentially_superseded);
-    f.get("potentiallySupersededTime", out.potentially_superseded_time);
-    f.get("reason", out.reason);
-}
-
-// IdentifiedObject's elements, which every resource with an mRID starts with.
-template <typename T>
-void read_identity(Fields& f, T& out) {
-    f.hex("mRID", out.mrid);
-    f.get("description", out.description);
-    f.get("version", out.version);
-}
-
-void read_value(const xmlNode* node, Problems& problems, EndDevice& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "subscribable", out.subscribable, problems);
-    Fields f(node, problems);
-    f.get("ConfigurationLink", out.configuration_link);
-    f.get("DERListLink", out.der_list_link);
-    f.bits("deviceCategory", out.device_category);
-    f.get("DeviceInformationLink", out.device_information_link);
-    f.get("DeviceStatusLink", out.device_status_link);
-    f.get("FileStatusLink", out.file_status_link);
-    f.get("IPInterfaceListLink", out.ip_interface_list_link);
-    f.hex("lFDI", out.lfdi);
-    f.get("LoadShedAvailabilityListLink", out.load_shed_availability_list_link);
-    f.get("LogEventListLink", out.log_event_list_link);
-    f.get("PowerStatusLink", out.power_status_link);
-    f.get("sFDI", out.sfdi);
-    f.get("changedTime", out.changed_time);
-    f.get("enabled", out.enabled);
-    f.get("FlowReservationRequestListLink", out.flow_reservation_request_list_link);
-    f.get("FlowReservationResponseListLink", out.flow_reservation_response_list_link);
-    f.get("FunctionSetAssignmentsListLink", out.function_set_assignments_list_link);
-    f.get("postRate", out.post_rate);
-    f.get("RegistrationLink", out.registration_link);
-    f.get("SubscriptionListLink", out.subscription_list_link);
-}
-
-void read_value(const xmlNode* node, Problems& problems, DeviceCapability& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "pollRate", out.poll_rate, problems);
-    Fields f(node, problems);
-    f.get("CustomerAccountListLink", out.customer_account_list_link);
-    f.get("DemandResponseProgramListLink", out.demand_response_program_list_link);
-    f.get("DERProgramListLink", out.der_program_list_link);
-    f.get("FileListLink", out.file_list_link);
-    f.get("MessagingProgramListLink", out.messaging_program_list_link);
-    f.get("PrepaymentListLink", out.prepayment_list_link);
-    f.get("ResponseSetListLink", out.response_set_list_link);
-    f.get("TariffProfileListLink", out.tariff_profile_list_link);
-    f.get("TimeLink", out.time_link);
-    f.get("UsagePointListLink", out.usage_point_list_link);
-    f.get("EndDeviceListLink", out.end_device_list_link);
-    f.get("MirrorUsagePointListLink", out.mirror_usage_point_list_link);
-    f.get("SelfDeviceLink", out.self_device_link);
-}
-
-void read_value(const xmlNode* node, Problems& problems, Time& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "pollRate", out.poll_rate, problems);
-    Fields f(node, problems);
-    f.get("currentTime", out.current_time);
-    f.get("dstEndTime", out.dst_end_time);
-    f.get("dstOffset", out.dst_offset);
-    f.get("dstStartTime", out.dst_start_time);
-    f.get("localTime", out.local_time);
-    f.get("quality", out.quality);
-    f.get("tzOffset", out.tz_offset);
-}
-
-void read_value(const xmlNode* node, Problems& problems, EndDeviceList& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "subscribable", out.subscribable, problems);
-    integer_attribute(node, "all", out.all, problems);
-    integer_attribute(node, "results", out.results, problems);
-    integer_attribute(node, "pollRate", out.poll_rate, problems);
-    Fields f(node, problems);
-    while (const xmlNode* device = f.take("EndDevice"))
-        read_value(device, problems, out.end_devices.emplace_back());
-}
-
-void read_value(const xmlNode* node, Problems& problems, Registration& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "pollRate", out.poll_rate, problems);
-    Fields f(node, problems);
-    f.get("dateTimeRegistered", out.date_time_registered);
-    f.get("pIN", out.pin);
-}
-
-void read_value(const xmlNode* node, Problems& problems, DeviceInformation& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "pollRate", out.poll_rate, problems);
-    Fields f(node, problems);
-    f.get("DRLCCapabilities", out.drlc_capabilities);
-    f.bits("functionsImplemented", out.functions_implemented);
-    f.get("gpsLocation", out.gps_location);
-    f.hex("lFDI", out.lfdi);
-    f.get("mfDate", out.mf_date);
-    f.get("mfHwVer", out.mf_hw_ver);
-    f.get("mfID", out.mf_id);
-    f.get("mfInfo", out.mf_info);
-    f.get("mfModel", out.mf_model);
-    f.get("mfSerNum", out.mf_ser_num);
-    f.get("primaryPower", out.primary_power);
-    f.get("secondaryPower", out.secondary_power);
-    f.get("SupportedLocaleListLink", out.supported_locale_list_link);
-    f.get("swActTime", out.sw_act_time);
-    f.get("swVer", out.sw_ver);
-}
-
-void read_value(const xmlNode* node, Problems& problems, Response& out) {
-    out.href = uri_attribute(node, "href");
-    Fields f(node, problems);
-    f.get("createdDateTime", out.created_date_time);
-    f.hex("endDeviceLFDI", out.end_device_lfdi);
-    f.get("status", out.status);
-    f.hex("subject", out.subject);
-}
-
-void read_value(const xmlNode* node, Problems& problems, Error& out) {
-    Fields f(node, problems);
-    f.get("maxRetryDuration", out.max_retry_duration);
-    f.get("reasonCode", out.reason_code);
-}
-
-void read_value(const xmlNode* node, Problems& problems, PowerStatus& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "pollRate", out.poll_rate, problems);
-    Fields f(node, problems);
-    f.get("batteryStatus", out.battery_status);
-    f.get("changedTime", out.changed_time);
-    f.get("currentPowerSource", out.current_power_source);
-    f.get("estimatedChargeRemaining", out.estimated_charge_remaining);
-    f.get("estimatedTimeRemaining", out.estimated_time_remaining);
-    f.get("PEVInfo", out.pev_info);
-    f.get("sessionTimeOnBattery", out.session_time_on_battery);
-    f.get("totalTimeOnBattery", out.total_time_on_battery);
-}
-
-void read_value(const xmlNode* node, Problems& problems, PEVBinding& out) {
-    out.href = uri_attribute(node, "href");
-    Fields f(node, problems);
-    if (const xmlNode* status = f.take("status")) {
-        const auto parsed = parse_binding_status(text_of(status));
-        if (parsed) {
-            out.status = *parsed;
-        } else {
-            problems.add(status, "not a binding status");
-        }
-    } else {
-        problems.add(node, "missing <status>");
+    void uri(const char* name, std::optional<std::string>& out) { out = uri_attribute(node_, name); }
+    template <typename T>
+    void attribute(const char* name, T& out) {
+        integer_attribute(node_, name, out, problems_);
     }
-    f.get("premisesID", out.premises_id);
-    f.get("programID", out.program_id);
-    f.get("TariffProfileLink", out.tariff_profile_link);
-    f.get("intervalLength", out.interval_length);
-    f.hex("pevLFDI", out.pev_lfdi);
-    f.get("rebindPSKIdentity", out.rebind_psk_identity);
-    f.bytes("rebindPSKKey", out.rebind_psk_key);
-    f.get("expiry", out.expiry);
-    f.get("reason", out.reason);
-    f.hex("mRID", out.mrid);
-}
+    void bits_attribute(const char* name, std::optional<std::uint8_t>& out) {
+        sep::detail::bits_attribute(node_, name, out, problems_);
+    }
 
-void read_value(const xmlNode* node, Problems& problems, ReadingType& out) {
-    out.href = uri_attribute(node, "href");
-    Fields f(node, problems);
-    f.get("accumulationBehaviour", out.accumulation_behaviour);
-    f.skip("calorificValue");
-    f.get("commodity", out.commodity);
-    f.skip("conversionFactor");
-    f.get("dataQualifier", out.data_qualifier);
-    f.get("flowDirection", out.flow_direction);
-    f.get("intervalLength", out.interval_length);
-    f.get("kind", out.kind);
-    f.get("maxNumberOfIntervals", out.max_number_of_intervals);
-    f.get("numberOfConsumptionBlocks", out.number_of_consumption_blocks);
-    f.get("numberOfTouTiers", out.number_of_tou_tiers);
-    f.get("phase", out.phase);
-    f.get("powerOfTenMultiplier", out.power_of_ten_multiplier);
-    f.get("subIntervalLength", out.sub_interval_length);
-    f.get("supplyLimit", out.supply_limit);
-    f.get("tieredConsumptionBlocks", out.tiered_consumption_blocks);
-    f.get("uom", out.uom);
-}
+    template <typename T>
+    void element(std::string_view name, T& out) {
+        fields_.get(local(name), out);
+    }
+    template <typename T>
+    void element(std::string_view name, std::vector<T>& entries) {
+        while (const xmlNode* entry = fields_.take(local(name)))
+            read_value(entry, problems_, entries.emplace_back());
+    }
+    template <typename T>
+    void hex(std::string_view name, T& out) {
+        fields_.hex(name, out);
+    }
+    template <typename T>
+    void bits(std::string_view name, T& out, int /*digits*/) {
+        fields_.bits(name, out);
+    }
+    void bytes(std::string_view name, std::optional<std::vector<std::uint8_t>>& out) { fields_.bytes(name, out); }
+    void skip(std::string_view name) { fields_.skip(name); }
 
-void read_value(const xmlNode* node, Problems& problems, TariffProfile& out) {
-    out.href = uri_attribute(node, "href");
-    Fields f(node, problems);
-    read_identity(f, out);
-    f.get("currency", out.currency);
-    f.get("pricePowerOfTenMultiplier", out.price_power_of_ten_multiplier);
-    f.get("primacy", out.primacy);
-    f.get("rateCode", out.rate_code);
-    f.get("RateComponentListLink", out.rate_component_list_link);
-    f.get("serviceCategoryKind", out.service_category_kind);
-}
+private:
+    // "sep:TariffProfileLink" in an extension document is element TariffProfileLink of the 2030.5 namespace.
+    static std::string_view local(std::string_view name) {
+        const auto colon = name.find(':');
+        return colon == std::string_view::npos ? name : name.substr(colon + 1);
+    }
 
-void read_value(const xmlNode* node, Problems& problems, TariffProfileList& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "subscribable", out.subscribable, problems);
-    integer_attribute(node, "all", out.all, problems);
-    integer_attribute(node, "results", out.results, problems);
-    integer_attribute(node, "pollRate", out.poll_rate, problems);
-    Fields f(node, problems);
-    while (const xmlNode* profile = f.take("TariffProfile"))
-        read_value(profile, problems, out.tariff_profiles.emplace_back());
-}
+    const xmlNode* node_;
+    Problems& problems_;
+    Fields fields_;
+};
 
-void read_value(const xmlNode* node, Problems& problems, RateComponent& out) {
-    out.href = uri_attribute(node, "href");
-    Fields f(node, problems);
-    read_identity(f, out);
-    f.get("ActiveTimeTariffIntervalListLink", out.active_time_tariff_interval_list_link);
-    f.skip("flowRateEndLimit");
-    f.skip("flowRateStartLimit");
-    f.get("ReadingTypeLink", out.reading_type_link);
-    f.bits("roleFlags", out.role_flags);
-    f.get("TimeTariffIntervalListLink", out.time_tariff_interval_list_link);
-}
-
-void read_value(const xmlNode* node, Problems& problems, RateComponentList& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "all", out.all, problems);
-    integer_attribute(node, "results", out.results, problems);
-    Fields f(node, problems);
-    while (const xmlNode* component = f.take("RateComponent"))
-        read_value(component, problems, out.rate_components.emplace_back());
-}
-
-void read_value(const xmlNode* node, Problems& problems, TimeTariffInterval& out) {
-    out.href = uri_attribute(node, "href");
-    out.reply_to = uri_attribute(node, "replyTo");
-    bits_attribute(node, "responseRequired", out.response_required, problems);
-    integer_attribute(node, "subscribable", out.subscribable, problems);
-    Fields f(node, problems);
-    read_identity(f, out);
-    f.get("creationTime", out.creation_time);
-    f.get("EventStatus", out.event_status);
-    f.get("interval", out.interval);
-    f.get("randomizeDuration", out.randomize_duration);
-    f.get("randomizeStart", out.randomize_start);
-    f.get("ConsumptionTariffIntervalListLink", out.consumption_tariff_interval_list_link);
-    f.get("touTier", out.tou_tier);
-}
-
-void read_value(const xmlNode* node, Problems& problems, TimeTariffIntervalList& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "subscribable", out.subscribable, problems);
-    integer_attribute(node, "all", out.all, problems);
-    integer_attribute(node, "results", out.results, problems);
-    Fields f(node, problems);
-    while (const xmlNode* interval = f.take("TimeTariffInterval"))
-        read_value(interval, problems, out.time_tariff_intervals.emplace_back());
-}
-
-void read_value(const xmlNode* node, Problems& problems, ConsumptionTariffInterval& out) {
-    out.href = uri_attribute(node, "href");
-    Fields f(node, problems);
-    f.get("consumptionBlock", out.consumption_block);
-    f.skip("EnvironmentalCost");
-    f.get("price", out.price);
-    f.get("startValue", out.start_value);
-}
-
-void read_value(const xmlNode* node, Problems& problems, ConsumptionTariffIntervalList& out) {
-    out.href = uri_attribute(node, "href");
-    integer_attribute(node, "all", out.all, problems);
-    integer_attribute(node, "results", out.results, problems);
-    Fields f(node, problems);
-    while (const xmlNode* interval = f.take("ConsumptionTariffInterval"))
-        read_value(interval, problems, out.consumption_tariff_intervals.emplace_back());
+template <Described T>
+void read_value(const xmlNode* node, Problems& problems, T& out) {
+    Reader reader(node, problems);
+    describe(reader, out);
 }
 
 }  // namespace
