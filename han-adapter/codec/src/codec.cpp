@@ -140,5 +140,18 @@ template headend::Result<TimeTariffInterval> Codec::decode<TimeTariffInterval>(s
 template headend::Result<ConsumptionTariffIntervalList> Codec::decode<ConsumptionTariffIntervalList>(
     std::string_view) const;
 template headend::Result<ConsumptionTariffInterval> Codec::decode<ConsumptionTariffInterval>(std::string_view) const;
+template headend::Result<MirrorUsagePointList> Codec::decode<MirrorUsagePointList>(std::string_view) const;
+template headend::Result<MirrorUsagePoint> Codec::decode<MirrorUsagePoint>(std::string_view) const;
+template headend::Result<MirrorMeterReadingList> Codec::decode<MirrorMeterReadingList>(std::string_view) const;
+template headend::Result<MirrorMeterReading> Codec::decode<MirrorMeterReading>(std::string_view) const;
+template headend::Result<MirrorReadingSet> Codec::decode<MirrorReadingSet>(std::string_view) const;
+template headend::Result<Reading> Codec::decode<Reading>(std::string_view) const;
+template headend::Result<UsagePointList> Codec::decode<UsagePointList>(std::string_view) const;
+template headend::Result<UsagePoint> Codec::decode<UsagePoint>(std::string_view) const;
+template headend::Result<MeterReadingList> Codec::decode<MeterReadingList>(std::string_view) const;
+template headend::Result<MeterReading> Codec::decode<MeterReading>(std::string_view) const;
+template headend::Result<ReadingSetList> Codec::decode<ReadingSetList>(std::string_view) const;
+template headend::Result<ReadingSet> Codec::decode<ReadingSet>(std::string_view) const;
+template headend::Result<ReadingList> Codec::decode<ReadingList>(std::string_view) const;
 
 }  // namespace sep

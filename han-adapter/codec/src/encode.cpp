@@ -181,4 +181,44 @@ std::string encode(const ConsumptionTariffInterval& v) {
     return encode_document(v);
 }
 
+std::string encode(const MirrorUsagePointList& v) {
+    return encode_document(v, v.mirror_usage_points.size());
+}
+std::string encode(const MirrorUsagePoint& v) {
+    return encode_document(v, v.mirror_meter_readings.size());
+}
+std::string encode(const MirrorMeterReadingList& v) {
+    return encode_document(v, v.mirror_meter_readings.size());
+}
+std::string encode(const MirrorMeterReading& v) {
+    return encode_document(v, v.mirror_reading_sets.size());
+}
+std::string encode(const MirrorReadingSet& v) {
+    return encode_document(v, v.readings.size());
+}
+std::string encode(const Reading& v) {
+    return encode_document(v);
+}
+std::string encode(const UsagePointList& v) {
+    return encode_document(v, v.usage_points.size());
+}
+std::string encode(const UsagePoint& v) {
+    return encode_document(v);
+}
+std::string encode(const MeterReadingList& v) {
+    return encode_document(v, v.meter_readings.size());
+}
+std::string encode(const MeterReading& v) {
+    return encode_document(v);
+}
+std::string encode(const ReadingSetList& v) {
+    return encode_document(v, v.reading_sets.size());
+}
+std::string encode(const ReadingSet& v) {
+    return encode_document(v);
+}
+std::string encode(const ReadingList& v) {
+    return encode_document(v, v.readings.size());
+}
+
 }  // namespace sep

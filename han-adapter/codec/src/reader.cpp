@@ -414,5 +414,18 @@ template headend::Result<TimeTariffIntervalList> read_document<TimeTariffInterva
 template headend::Result<TimeTariffInterval> read_document<TimeTariffInterval>(const xmlNode*);
 template headend::Result<ConsumptionTariffIntervalList> read_document<ConsumptionTariffIntervalList>(const xmlNode*);
 template headend::Result<ConsumptionTariffInterval> read_document<ConsumptionTariffInterval>(const xmlNode*);
+template headend::Result<MirrorUsagePointList> read_document<MirrorUsagePointList>(const xmlNode*);
+template headend::Result<MirrorUsagePoint> read_document<MirrorUsagePoint>(const xmlNode*);
+template headend::Result<MirrorMeterReadingList> read_document<MirrorMeterReadingList>(const xmlNode*);
+template headend::Result<MirrorMeterReading> read_document<MirrorMeterReading>(const xmlNode*);
+template headend::Result<MirrorReadingSet> read_document<MirrorReadingSet>(const xmlNode*);
+template headend::Result<Reading> read_document<Reading>(const xmlNode*);
+template headend::Result<UsagePointList> read_document<UsagePointList>(const xmlNode*);
+template headend::Result<UsagePoint> read_document<UsagePoint>(const xmlNode*);
+template headend::Result<MeterReadingList> read_document<MeterReadingList>(const xmlNode*);
+template headend::Result<MeterReading> read_document<MeterReading>(const xmlNode*);
+template headend::Result<ReadingSetList> read_document<ReadingSetList>(const xmlNode*);
+template headend::Result<ReadingSet> read_document<ReadingSet>(const xmlNode*);
+template headend::Result<ReadingList> read_document<ReadingList>(const xmlNode*);
 
 }  // namespace sep::detail

@@ -69,6 +69,32 @@ template <>
 inline constexpr ExpectedRoot kRootOf<ConsumptionTariffIntervalList>{kSepNamespace, "ConsumptionTariffIntervalList"};
 template <>
 inline constexpr ExpectedRoot kRootOf<ConsumptionTariffInterval>{kSepNamespace, "ConsumptionTariffInterval"};
+template <>
+inline constexpr ExpectedRoot kRootOf<MirrorUsagePointList>{kSepNamespace, "MirrorUsagePointList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<MirrorUsagePoint>{kSepNamespace, "MirrorUsagePoint"};
+template <>
+inline constexpr ExpectedRoot kRootOf<MirrorMeterReadingList>{kSepNamespace, "MirrorMeterReadingList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<MirrorMeterReading>{kSepNamespace, "MirrorMeterReading"};
+template <>
+inline constexpr ExpectedRoot kRootOf<MirrorReadingSet>{kSepNamespace, "MirrorReadingSet"};
+template <>
+inline constexpr ExpectedRoot kRootOf<Reading>{kSepNamespace, "Reading"};
+template <>
+inline constexpr ExpectedRoot kRootOf<UsagePointList>{kSepNamespace, "UsagePointList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<UsagePoint>{kSepNamespace, "UsagePoint"};
+template <>
+inline constexpr ExpectedRoot kRootOf<MeterReadingList>{kSepNamespace, "MeterReadingList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<MeterReading>{kSepNamespace, "MeterReading"};
+template <>
+inline constexpr ExpectedRoot kRootOf<ReadingSetList>{kSepNamespace, "ReadingSetList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<ReadingSet>{kSepNamespace, "ReadingSet"};
+template <>
+inline constexpr ExpectedRoot kRootOf<ReadingList>{kSepNamespace, "ReadingList"};
 
 // ---- building blocks
 
@@ -381,6 +407,131 @@ void describe(V& v, S& x) {
     v.uri("href", x.href);
     describe_list_counts(v, x);
     v.element("ConsumptionTariffInterval", x.consumption_tariff_intervals);
+}
+
+// ---- metering mirror and metering
+
+template <typename V, Is<Reading> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    v.element("consumptionBlock", x.consumption_block);
+    v.bits("qualityFlags", x.quality_flags, 4);
+    v.element("timePeriod", x.time_period);
+    v.element("touTier", x.tou_tier);
+    v.element("value", x.value);
+    v.bits("localID", x.local_id, 4);
+}
+
+template <typename V, Is<MirrorReadingSet> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_identity(v, x);
+    v.element("timePeriod", x.time_period);
+    v.element("Reading", x.readings);
+}
+
+template <typename V, Is<MirrorMeterReading> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_identity(v, x);
+    v.element("lastUpdateTime", x.last_update_time);
+    v.element("MirrorReadingSet", x.mirror_reading_sets);
+    v.element("nextUpdateTime", x.next_update_time);
+    v.element("Reading", x.reading);
+    v.element("ReadingType", x.reading_type);
+}
+
+template <typename V, Is<MirrorMeterReadingList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_list_counts(v, x);
+    v.element("MirrorMeterReading", x.mirror_meter_readings);
+}
+
+// UsagePointBase's elements after IdentifiedObject's.
+template <typename V, typename S>
+void describe_usage_point_base(V& v, S& x) {
+    describe_identity(v, x);
+    v.bits("roleFlags", x.role_flags, 4);
+    v.element("serviceCategoryKind", x.service_category_kind);
+    v.element("status", x.status);
+}
+
+template <typename V, Is<MirrorUsagePoint> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_usage_point_base(v, x);
+    v.hex("deviceLFDI", x.device_lfdi);
+    v.element("MirrorMeterReading", x.mirror_meter_readings);
+    v.element("postRate", x.post_rate);
+}
+
+template <typename V, Is<MirrorUsagePointList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_list_counts(v, x);
+    v.attribute("pollRate", x.poll_rate);
+    v.element("MirrorUsagePoint", x.mirror_usage_points);
+}
+
+template <typename V, Is<ReadingList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.element("Reading", x.readings);
+}
+
+template <typename V, Is<ReadingSet> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_identity(v, x);
+    v.element("timePeriod", x.time_period);
+    v.element("ReadingListLink", x.reading_list_link);
+}
+
+template <typename V, Is<ReadingSetList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.element("ReadingSet", x.reading_sets);
+}
+
+template <typename V, Is<MeterReading> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_identity(v, x);
+    v.element("RateComponentListLink", x.rate_component_list_link);
+    v.element("ReadingLink", x.reading_link);
+    v.element("ReadingSetListLink", x.reading_set_list_link);
+    v.element("ReadingTypeLink", x.reading_type_link);
+}
+
+template <typename V, Is<MeterReadingList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.element("MeterReading", x.meter_readings);
+}
+
+template <typename V, Is<UsagePoint> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_usage_point_base(v, x);
+    v.hex("deviceLFDI", x.device_lfdi);
+    v.element("MeterReadingListLink", x.meter_reading_list_link);
+}
+
+template <typename V, Is<UsagePointList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.attribute("pollRate", x.poll_rate);
+    v.element("UsagePoint", x.usage_points);
 }
 
 // A type with a description (a nested element or a resource), as opposed to a scalar, link or enumeration.

@@ -45,7 +45,20 @@ std::vector<SepDocument> every_document_type() {
             test::full_time_tariff_interval_list(),
             test::full_time_tariff_interval(),
             test::full_consumption_tariff_interval_list(),
-            test::full_consumption_tariff_interval()};
+            test::full_consumption_tariff_interval(),
+            test::full_mirror_usage_point_list(),
+            test::full_mirror_usage_point(),
+            test::full_mirror_meter_reading_list(),
+            test::full_mirror_meter_reading(),
+            test::full_mirror_reading_set(),
+            test::full_reading(),
+            test::full_usage_point_list(),
+            test::full_usage_point(),
+            test::full_meter_reading_list(),
+            test::full_meter_reading(),
+            test::full_reading_set_list(),
+            test::full_reading_set(),
+            test::full_reading_list()};
 }
 
 TEST(plugin_codec, SamplesCoverEveryDocumentType) {

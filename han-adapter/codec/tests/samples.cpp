@@ -376,4 +376,155 @@ ConsumptionTariffIntervalList full_consumption_tariff_interval_list() {
     return v;
 }
 
+Reading full_reading() {
+    Reading v;
+    v.href = "/upt/1/mr/1/rs/1/r/0";
+    v.subscribable = 0;
+    v.consumption_block = 1;
+    v.quality_flags = 0x0009;  // valid, estimated by linear interpolation
+    v.time_period = DateTimeInterval{900, 1782907200};
+    v.tou_tier = 2;
+    v.value = -1234;
+    v.local_id = 0x00A1;
+    return v;
+}
+
+MirrorReadingSet full_mirror_reading_set() {
+    MirrorReadingSet v;
+    v.href = "/mup/1/rs/1";
+    v.mrid = std::string(kMrid);
+    v.description = "charging";
+    v.version = 1;
+    v.time_period = DateTimeInterval{3600, 1782907200};
+    v.readings = {full_reading(), Reading{}};
+    return v;
+}
+
+MirrorMeterReading full_mirror_meter_reading() {
+    MirrorMeterReading v;
+    v.href = "/mup/1/mr/1";
+    v.mrid = "0A0B0C0D0E0F101112131415009F5B02";
+    v.description = "PEV energy";
+    v.version = 2;
+    v.last_update_time = 1782910800;
+    v.mirror_reading_sets = {full_mirror_reading_set()};
+    v.next_update_time = 1782914400;
+    v.reading = full_reading();
+    v.reading_type = full_reading_type();
+    return v;
+}
+
+MirrorMeterReadingList full_mirror_meter_reading_list() {
+    MirrorMeterReadingList v;
+    v.href = "/mup/1";
+    v.all = 2;
+    v.results = 1;
+    v.mirror_meter_readings = {full_mirror_meter_reading()};
+    return v;
+}
+
+MirrorUsagePoint full_mirror_usage_point() {
+    MirrorUsagePoint v;
+    v.href = "/mup/1";
+    v.mrid = "0A0B0C0D0E0F101112131415009F5B03";
+    v.description = "PEV submeter";
+    v.version = 0;
+    v.role_flags = kRoleIsMirror | kRoleIsPev | kRoleIsSubmeter;
+    v.service_category_kind = 0;
+    v.status = 1;
+    v.device_lfdi = std::string(kLfdi);
+    v.mirror_meter_readings = {full_mirror_meter_reading()};
+    v.post_rate = 900;
+    return v;
+}
+
+MirrorUsagePointList full_mirror_usage_point_list() {
+    MirrorUsagePointList v;
+    v.href = "/mup";
+    v.all = 1;
+    v.results = 1;
+    v.poll_rate = 900;
+    v.mirror_usage_points = {full_mirror_usage_point()};
+    return v;
+}
+
+UsagePoint full_usage_point() {
+    UsagePoint v;
+    v.href = "/upt/1";
+    v.mrid = "0A0B0C0D0E0F101112131415009F5B04";
+    v.description = "PEV";
+    v.version = 3;
+    v.role_flags = kRoleIsPev | kRoleIsSubmeter;
+    v.service_category_kind = 0;
+    v.status = 1;
+    v.device_lfdi = std::string(kLfdi);
+    v.meter_reading_list_link = ListLink{"/upt/1/mr", 1};
+    return v;
+}
+
+UsagePointList full_usage_point_list() {
+    UsagePointList v;
+    v.href = "/upt";
+    v.subscribable = 1;
+    v.all = 1;
+    v.results = 1;
+    v.poll_rate = 900;
+    v.usage_points = {full_usage_point()};
+    return v;
+}
+
+MeterReading full_meter_reading() {
+    MeterReading v;
+    v.href = "/upt/1/mr/1";
+    v.mrid = "0A0B0C0D0E0F101112131415009F5B05";
+    v.description = "energy";
+    v.version = 1;
+    v.rate_component_list_link = ListLink{"/tp/EV-TOU/rc", 1};
+    v.reading_link = Link{"/upt/1/mr/1/r"};
+    v.reading_set_list_link = ListLink{"/upt/1/mr/1/rs", 4};
+    v.reading_type_link = Link{"/upt/1/mr/1/rt"};
+    return v;
+}
+
+MeterReadingList full_meter_reading_list() {
+    MeterReadingList v;
+    v.href = "/upt/1/mr";
+    v.subscribable = 0;
+    v.all = 1;
+    v.results = 1;
+    v.meter_readings = {full_meter_reading()};
+    return v;
+}
+
+ReadingSet full_reading_set() {
+    ReadingSet v;
+    v.href = "/upt/1/mr/1/rs/1";
+    v.mrid = "0A0B0C0D0E0F101112131415009F5B06";
+    v.description = "day";
+    v.version = 1;
+    v.time_period = DateTimeInterval{86400, 1782864000};
+    v.reading_list_link = ListLink{"/upt/1/mr/1/rs/1/r", 96};
+    return v;
+}
+
+ReadingSetList full_reading_set_list() {
+    ReadingSetList v;
+    v.href = "/upt/1/mr/1/rs";
+    v.subscribable = 1;
+    v.all = 4;
+    v.results = 1;
+    v.reading_sets = {full_reading_set()};
+    return v;
+}
+
+ReadingList full_reading_list() {
+    ReadingList v;
+    v.href = "/upt/1/mr/1/rs/1/r";
+    v.subscribable = 0;
+    v.all = 96;
+    v.results = 2;
+    v.readings = {full_reading(), Reading{}};
+    return v;
+}
+
 }  // namespace sep::test

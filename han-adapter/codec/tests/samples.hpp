@@ -45,5 +45,18 @@ TimeTariffIntervalList full_time_tariff_interval_list();
 ConsumptionTariffInterval full_consumption_tariff_interval();
 ConsumptionTariffInterval minimal_consumption_tariff_interval();
 ConsumptionTariffIntervalList full_consumption_tariff_interval_list();
+MirrorUsagePointList full_mirror_usage_point_list();
+MirrorUsagePoint full_mirror_usage_point();
+MirrorMeterReadingList full_mirror_meter_reading_list();
+MirrorMeterReading full_mirror_meter_reading();
+MirrorReadingSet full_mirror_reading_set();
+Reading full_reading();
+UsagePointList full_usage_point_list();
+UsagePoint full_usage_point();
+MeterReadingList full_meter_reading_list();
+MeterReading full_meter_reading();
+ReadingSetList full_reading_set_list();
+ReadingSet full_reading_set();
+ReadingList full_reading_list();
 
 }  // namespace sep::test

@@ -28,5 +28,18 @@ std::string encode(const TimeTariffIntervalList& value);
 std::string encode(const TimeTariffInterval& value);
 std::string encode(const ConsumptionTariffIntervalList& value);
 std::string encode(const ConsumptionTariffInterval& value);
+std::string encode(const MirrorUsagePointList& value);
+std::string encode(const MirrorUsagePoint& value);
+std::string encode(const MirrorMeterReadingList& value);
+std::string encode(const MirrorMeterReading& value);
+std::string encode(const MirrorReadingSet& value);
+std::string encode(const Reading& value);
+std::string encode(const UsagePointList& value);
+std::string encode(const UsagePoint& value);
+std::string encode(const MeterReadingList& value);
+std::string encode(const MeterReading& value);
+std::string encode(const ReadingSetList& value);
+std::string encode(const ReadingSet& value);
+std::string encode(const ReadingList& value);
 
 }  // namespace sep

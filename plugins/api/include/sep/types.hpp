@@ -369,4 +369,152 @@ struct ConsumptionTariffIntervalList {
     bool operator==(const ConsumptionTariffIntervalList&) const = default;
 };
 
+// ---- Metering (utility's view) and metering mirror (a device's readings posted to the head-end)
+
+// RoleFlagsType bits (UsagePointBase.roleFlags), sent as 4 hex digits.
+inline constexpr std::uint16_t kRoleIsMirror = 1U << 0;
+inline constexpr std::uint16_t kRoleIsPremisesAggregationPoint = 1U << 1;
+inline constexpr std::uint16_t kRoleIsPev = 1U << 2;
+inline constexpr std::uint16_t kRoleIsSubmeter = 1U << 6;
+
+// One value of a ReadingType over timePeriod. qualityFlags bits: 0 valid, 1 manually edited, 2 estimated using
+// reference day, 3 estimated using linear interpolation, 4 questionable, 5 derived, 6 projected.
+struct Reading {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::optional<std::uint8_t> consumption_block;
+    std::optional<std::uint16_t> quality_flags;  // HexBinary16 bitmap, sent as 4 hex digits
+    std::optional<DateTimeInterval> time_period;
+    std::optional<std::uint8_t> tou_tier;
+    std::optional<std::int64_t> value;      // Int48, in the ReadingType's uom × 10^powerOfTenMultiplier
+    std::optional<std::uint16_t> local_id;  // HexBinary16, sent as 4 hex digits
+    bool operator==(const Reading&) const = default;
+};
+
+struct MirrorReadingSet {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    DateTimeInterval time_period;
+    std::vector<Reading> readings;
+    bool operator==(const MirrorReadingSet&) const = default;
+};
+
+struct MirrorMeterReading {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::optional<std::int64_t> last_update_time;
+    std::vector<MirrorReadingSet> mirror_reading_sets;
+    std::optional<std::int64_t> next_update_time;
+    std::optional<Reading> reading;
+    std::optional<ReadingType> reading_type;
+    bool operator==(const MirrorMeterReading&) const = default;
+};
+
+struct MirrorMeterReadingList {
+    std::optional<std::string> href;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<MirrorMeterReading> mirror_meter_readings;
+    bool operator==(const MirrorMeterReadingList&) const = default;
+};
+
+struct MirrorUsagePoint {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::uint16_t role_flags = 0;            // RoleFlagsType bitmap
+    std::uint8_t service_category_kind = 0;  // 0 electricity
+    std::uint8_t status = 0;                 // 0 off, 1 on
+    std::string device_lfdi;                 // 40 hex digits
+    std::vector<MirrorMeterReading> mirror_meter_readings;
+    std::optional<std::uint32_t> post_rate;  // seconds between the mirror's POSTs
+    bool operator==(const MirrorUsagePoint&) const = default;
+};
+
+struct MirrorUsagePointList {
+    std::optional<std::string> href;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::optional<std::uint32_t> poll_rate;
+    std::vector<MirrorUsagePoint> mirror_usage_points;
+    bool operator==(const MirrorUsagePointList&) const = default;
+};
+
+struct ReadingList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<Reading> readings;
+    bool operator==(const ReadingList&) const = default;
+};
+
+struct ReadingSet {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    DateTimeInterval time_period;
+    std::optional<ListLink> reading_list_link;
+    bool operator==(const ReadingSet&) const = default;
+};
+
+struct ReadingSetList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<ReadingSet> reading_sets;
+    bool operator==(const ReadingSetList&) const = default;
+};
+
+struct MeterReading {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::optional<ListLink> rate_component_list_link;
+    std::optional<Link> reading_link;
+    std::optional<ListLink> reading_set_list_link;
+    Link reading_type_link;
+    bool operator==(const MeterReading&) const = default;
+};
+
+struct MeterReadingList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<MeterReading> meter_readings;
+    bool operator==(const MeterReadingList&) const = default;
+};
+
+struct UsagePoint {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::uint16_t role_flags = 0;
+    std::uint8_t service_category_kind = 0;
+    std::uint8_t status = 0;
+    std::optional<std::string> device_lfdi;
+    std::optional<ListLink> meter_reading_list_link;
+    bool operator==(const UsagePoint&) const = default;
+};
+
+struct UsagePointList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::optional<std::uint32_t> poll_rate;
+    std::vector<UsagePoint> usage_points;
+    bool operator==(const UsagePointList&) const = default;
+};
+
 }  // namespace sep

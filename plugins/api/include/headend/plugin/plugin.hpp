@@ -27,8 +27,8 @@ namespace headend::plugin {
 // Bumped whenever anything in this folder changes incompatibly; the host refuses other versions.
 // 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable), no publish();
 // Context::territory_time_zone. 4: Context::metrics. 5: PSK credentials with an expiry (Devices::set_psk,
-// DeviceRecord).
-inline constexpr int kApiVersion = 5;
+// DeviceRecord). 6: the metering and metering mirror resources in SepDocument.
+inline constexpr int kApiVersion = 6;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 

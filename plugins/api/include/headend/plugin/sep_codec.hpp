@@ -16,7 +16,10 @@ using SepDocument =
                  sep::DeviceInformation, sep::Response, sep::Error, sep::PowerStatus, sep::PEVBinding, sep::ReadingType,
                  sep::TariffProfileList, sep::TariffProfile, sep::RateComponentList, sep::RateComponent,
                  sep::TimeTariffIntervalList, sep::TimeTariffInterval, sep::ConsumptionTariffIntervalList,
-                 sep::ConsumptionTariffInterval>;
+                 sep::ConsumptionTariffInterval, sep::MirrorUsagePointList, sep::MirrorUsagePoint,
+                 sep::MirrorMeterReadingList, sep::MirrorMeterReading, sep::MirrorReadingSet, sep::Reading,
+                 sep::UsagePointList, sep::UsagePoint, sep::MeterReadingList, sep::MeterReading, sep::ReadingSetList,
+                 sep::ReadingSet, sep::ReadingList>;
 
 // Immutable and safe to use from any thread.
 class SepCodec {
