@@ -97,7 +97,7 @@ protected:
     }
     // Scenario 2 after a complete scenario 1 and an unplug (of which the EUMD is told).
     void scenario2(int step) {
-        scenario1(16);
+        ASSERT_NO_FATAL_FAILURE(scenario1(16));
         ASSERT_TRUE(pev_->unplug());
         ASSERT_TRUE(eumd_->await_configuration(status_is(sep::BindingStatus::kEnded), kNotificationWait));
         if (step >= 1) {
@@ -165,7 +165,7 @@ protected:
     // After scenario 1 and an unplug, the head-end's clock moves to `before_expiry` seconds before the re-bind
     // credential's expiry, and the PEV plugs in again.
     void replug_before_expiry(std::int64_t before_expiry) {
-        scenario1(16);
+        ASSERT_NO_FATAL_FAILURE(scenario1(16));
         ASSERT_TRUE(pev_->unplug());
         ASSERT_TRUE(pev_->binding()->expiry);
         issued_ = *pev_->binding()->rebind_psk_identity;
@@ -206,6 +206,10 @@ TEST_F(Scenario1, Step03_ProgramAndPreferencesAreStored) {
     EXPECT_EQ(body["enrollment"]["program_id"], "EV-TOU");
     EXPECT_EQ(body["enrollment"]["allow_guest_charging"], true);
     EXPECT_EQ(body["enrollment"]["guest_charging_payer"], "owner");
+    EXPECT_EQ(body["enrollment"]["allow_roaming"], false);
+    EXPECT_EQ(body["enrollment"]["account_id"], "A1");
+    EXPECT_EQ(body["enrollment"]["customer_id"], "C1");
+    EXPECT_EQ(body["enrollment"]["premises_id"], "P1");
 }
 
 TEST_F(Scenario1, Step04_EnrollmentIsConfirmedAndThePremisesCountsAsEnrolled) {
@@ -220,7 +224,7 @@ TEST_F(Scenario1, Step04_EnrollmentIsConfirmedAndThePremisesCountsAsEnrolled) {
 
 TEST_F(Scenario1, Step05_PevPlugsInAndOpensDtlsWithItsCertificate) {
     EXPECT_TRUE(han_sessions().empty());
-    scenario1(5);
+    ASSERT_NO_FATAL_FAILURE(scenario1(5));
     // The head-end holds a certificate session naming the PEV's LFDI and VIN, of no registered device yet.
     const auto sessions = han_sessions();
     ASSERT_EQ(sessions.size(), 1U) << sessions.dump();
@@ -232,19 +236,19 @@ TEST_F(Scenario1, Step05_PevPlugsInAndOpensDtlsWithItsCertificate) {
 }
 
 TEST_F(Scenario1, Step06_PevKeepsTheHeadEndsTimeToOneSecond) {
-    scenario1(6);
+    ASSERT_NO_FATAL_FAILURE(scenario1(6));
     EXPECT_TRUE(log_.has("pev-jane", "clock.sync"));
     EXPECT_LE(std::abs(pev_->now() - emulator::system_clock()()), 1);
 }
 
 TEST_F(Scenario1, Step07_PevHasNoEndDeviceBeforeTheBindingRequest) {
-    scenario1(7);
+    ASSERT_NO_FATAL_FAILURE(scenario1(7));
     EXPECT_TRUE(log_.has("pev-jane", "edev.none_yet"));
     EXPECT_TRUE(headend_->bindings().empty());
 }
 
 TEST_F(Scenario1, Step08_EsciSeesThePevOnItsHan) {
-    scenario1(8);
+    ASSERT_NO_FATAL_FAILURE(scenario1(8));
     // The premises' ESCI is in session with the head-end beside the PEV, ready to ask for the binding.
     const auto esci = han_sessions("?device=" + std::to_string(headend_->device_id("esci-1")));
     ASSERT_EQ(esci.size(), 1U);
@@ -256,30 +260,33 @@ TEST_F(Scenario1, Step08_EsciSeesThePevOnItsHan) {
 }
 
 TEST_F(Scenario1, Step09_EsciRequestsTheBinding) {
-    scenario1(9);
+    ASSERT_NO_FATAL_FAILURE(scenario1(9));
     EXPECT_EQ(request_.code, 201);
-    EXPECT_TRUE(request_.edev_path.starts_with("/edev/"));
+    EXPECT_EQ(request_.edev_path, "/edev/" + std::to_string(pev_device_id()));  // the PEV's own EndDevice
     EXPECT_TRUE(contains(audit(), "esci.requested"));
 }
 
 TEST_F(Scenario1, Step10_HeadEndValidatesPevAndPremisesAndPinsTheLfdi) {
-    scenario1(10);
+    ASSERT_NO_FATAL_FAILURE(scenario1(10));
     const auto binding = latest_binding();
     EXPECT_EQ(binding["status"], "confirmed");
     EXPECT_EQ(binding["kind"], "home");
     EXPECT_EQ(binding["vin"], testing::kGuestVin);
     EXPECT_EQ(binding["lfdi"], pev_->identity().lfdi);
+    EXPECT_EQ(binding["premises_id"], "P1");
+    EXPECT_EQ(binding["program_id"], "EV-TOU");
+    EXPECT_EQ(binding["payer_account"], "A1");  // home charging: the owner's account pays
     EXPECT_TRUE(contains(audit(), "pev.pinned"));
     EXPECT_TRUE(contains(audit(), "binding.confirmed"));
 }
 
 TEST_F(Scenario1, Step11_PevFindsItsEndDevice) {
-    scenario1(11);
+    ASSERT_NO_FATAL_FAILURE(scenario1(11));
     EXPECT_EQ(pev_->edev_path(), request_.edev_path);
 }
 
 TEST_F(Scenario1, Step12_PevReadsTheConfirmationWithProgramTariffAndRebindCredentials) {
-    scenario1(12);
+    ASSERT_NO_FATAL_FAILURE(scenario1(12));
     const auto& binding = *pev_->binding();
     EXPECT_EQ(binding.status, sep::BindingStatus::kConfirmed);
     EXPECT_EQ(binding.program_id, "EV-TOU");
@@ -301,21 +308,21 @@ TEST_F(Scenario1, Step12_PevReadsTheConfirmationWithProgramTariffAndRebindCreden
 }
 
 TEST_F(Scenario1, Step13_PevAcknowledgesTheBinding) {
-    scenario1(13);
+    ASSERT_NO_FATAL_FAILURE(scenario1(13));
     EXPECT_EQ(latest_binding()["status"], "acknowledged");
     EXPECT_TRUE(log_.has("pev-jane", "binding.acknowledged"));
     EXPECT_TRUE(contains(audit(), "binding.acknowledged"));
 }
 
 TEST_F(Scenario1, Step14_EumdConfigurationNamesThePevAndTheInterval) {
-    scenario1(14);
+    ASSERT_NO_FATAL_FAILURE(scenario1(14));
     EXPECT_EQ(configuration_.pev_lfdi, pev_->identity().lfdi);
     EXPECT_EQ(configuration_.interval_length, 900U);
     EXPECT_TRUE(contains(audit(), "eumd.configured"));
 }
 
 TEST_F(Scenario1, Step15_EumdAppliesTheConfiguration) {
-    scenario1(15);
+    ASSERT_NO_FATAL_FAILURE(scenario1(15));
     // What the EUMD applies is the configuration the head-end recorded handing it, and the binding waits for its
     // acknowledgement.
     ASSERT_TRUE(eumd_->applied());
@@ -334,7 +341,7 @@ TEST_F(Scenario1, Step15_EumdAppliesTheConfiguration) {
 }
 
 TEST_F(Scenario1, Step16_EumdAcknowledgesAndTheBindingIsActive) {
-    scenario1(16);
+    ASSERT_NO_FATAL_FAILURE(scenario1(16));
     EXPECT_EQ(latest_binding()["status"], "active");
     // Both observers are told, without asking again.
     const std::size_t pev_requests = pev_->exchanges();
@@ -353,7 +360,7 @@ TEST_F(Scenario1, Step16_EumdAcknowledgesAndTheBindingIsActive) {
 // ---- Scenario 2: re-binding
 
 TEST_F(Scenario2, Step01_PevPlugsInAgain) {
-    scenario2(0);
+    ASSERT_NO_FATAL_FAILURE(scenario2(0));
     const auto pev = "?device=" + std::to_string(pev_device_id());
     EXPECT_TRUE(han_sessions(pev).empty());  // unplugged: its session is closed
     EXPECT_EQ(latest_binding()["status"], "ended");
@@ -362,7 +369,7 @@ TEST_F(Scenario2, Step01_PevPlugsInAgain) {
 }
 
 TEST_F(Scenario2, Step02_PevOpensDtlsWithTheRebindPskWithoutCertificateWork) {
-    scenario2(2);
+    ASSERT_NO_FATAL_FAILURE(scenario2(2));
     // On the head-end's side: a PSK session with the credential of the first binding, none with the certificate.
     const auto sessions = han_sessions("?device=" + std::to_string(pev_device_id()));
     ASSERT_EQ(sessions.size(), 1U);
@@ -379,7 +386,7 @@ TEST_F(Scenario2, Step02_PevOpensDtlsWithTheRebindPskWithoutCertificateWork) {
 }
 
 TEST_F(Scenario2, Step03_PevGoesStraightToItsCachedLinks) {
-    scenario2(3);
+    ASSERT_NO_FATAL_FAILURE(scenario2(3));
     const auto steps = log_.steps();
     const auto replug = std::find_if(steps.rbegin(), steps.rend(), [](const emulator::Step& step) {
         return step.device == "pev-jane" && step.name == "on_plug";
@@ -395,7 +402,7 @@ TEST_F(Scenario2, Step03_PevGoesStraightToItsCachedLinks) {
 }
 
 TEST_F(Scenario2, Step04_EsciConfirmsPresence) {
-    scenario2(4);
+    ASSERT_NO_FATAL_FAILURE(scenario2(4));
     EXPECT_EQ(request_.code, 201);
     EXPECT_EQ(request_.edev_path, pev_->edev_path());
     const auto steps = audit();
@@ -403,7 +410,7 @@ TEST_F(Scenario2, Step04_EsciConfirmsPresence) {
 }
 
 TEST_F(Scenario2, Step05_BindingIsActiveWithoutANewCredential) {
-    scenario2(5);
+    ASSERT_NO_FATAL_FAILURE(scenario2(5));
     const auto binding = latest_binding();
     EXPECT_EQ(binding["status"], "active");
     EXPECT_EQ(binding["rebind"], true);
@@ -412,7 +419,7 @@ TEST_F(Scenario2, Step05_BindingIsActiveWithoutANewCredential) {
 }
 
 TEST_F(Scenario2, Step06_EumdIsTold) {
-    scenario2(6);
+    ASSERT_NO_FATAL_FAILURE(scenario2(6));
     // A notification after the ESCI's request (the EUMD took the one telling it the PEV left before), with no
     // request of its own.
     EXPECT_EQ(configuration_.status, sep::BindingStatus::kActive);
@@ -422,7 +429,7 @@ TEST_F(Scenario2, Step06_EumdIsTold) {
 }
 
 TEST_F(Scenario2, Step07_EumdKnowsTheConfigurationAndKeepsMetering) {
-    scenario2(7);
+    ASSERT_NO_FATAL_FAILURE(scenario2(7));
     // Same PEV, same interval: a configuration it acknowledged at the first binding, so no new acknowledgement.
     EXPECT_TRUE(log_.has("eumd-1", "configuration.known"));
     EXPECT_EQ(eumd_->metered_pev(), pev_->identity().lfdi);
@@ -438,7 +445,7 @@ TEST_F(Faults, DroppedAcknowledgementFallsBackAfterTheTimeout) {
     start({.binding_timeout_s = 1, .clock = {}, .roaming_vins = {}});
     pev_ = make_pev("pev-jane", headend_->pev_certificate("pev-jane", testing::kGuestVin),
                     {.cert = {}, .key = {}, .wait = {}, .poll_every = {}, .drop_acknowledgement = true});
-    scenario1(12);
+    ASSERT_NO_FATAL_FAILURE(scenario1(12));
     ASSERT_EQ(pev_->acknowledge().value(), 0);
     EXPECT_TRUE(log_.has("pev-jane", "binding.acknowledgement_dropped"));
     json binding;
@@ -479,7 +486,7 @@ TEST_F(Faults, UnenrolledVinIsRefusedWithAFallback) {
 TEST_F(Faults, WrongPremisesForAHomeOnlyPevIsRefusedWithAFallback) {
     pev_ = make_pev("pev-home", headend_->pev_certificate("pev-home", testing::kHomeOnlyVin));
     // Bound and pinned at home first, then unplugged: a refusal never ends a binding, so it must be bound nowhere.
-    scenario1(11);
+    ASSERT_NO_FATAL_FAILURE(scenario1(11));
     ASSERT_TRUE(pev_->unplug());
     auto neighbour = emulator::Esci("esci-2", endpoint_, psk("esci-2"), log_);
     ASSERT_TRUE(neighbour.connect());
@@ -493,7 +500,7 @@ TEST_F(Faults, WrongPremisesForAHomeOnlyPevIsRefusedWithAFallback) {
 }
 
 TEST_F(Faults, ClonedVinIsRefusedAndRaisesAnAlarm) {
-    scenario1(10);
+    ASSERT_NO_FATAL_FAILURE(scenario1(10));
     auto clone = make_pev("pev-clone", headend_->pev_certificate("pev-clone", testing::kGuestVin));
     ASSERT_TRUE(clone->plug_in());
     auto answer = esci_->request_binding(clone->identity());
@@ -515,7 +522,7 @@ TEST_F(Faults, EumdBeforeAnyBindingAppliesTheDefaultConfigurationThenThePevs) {
     auto acknowledged = eumd_->acknowledge();
     ASSERT_TRUE(acknowledged);
     EXPECT_EQ(*acknowledged, 201);
-    scenario1(16);  // the EUMD reads and acknowledges the configuration naming the PEV
+    ASSERT_NO_FATAL_FAILURE(scenario1(16));  // the EUMD reads and acknowledges the configuration naming the PEV
     EXPECT_NE(configuration_.mrid, defaults->mrid);
     EXPECT_EQ(eumd_->metered_pev(), pev_->identity().lfdi);
     EXPECT_EQ(latest_binding()["status"], "active");
@@ -535,7 +542,7 @@ TEST_F(Faults, ClockSkewIsCorrectedFromTheHeadEndsTime) {
 }
 
 TEST_F(Faults, GuestChargingIsBoundAndTheOwnerPays) {
-    scenario1(16);
+    ASSERT_NO_FATAL_FAILURE(scenario1(16));
     ASSERT_TRUE(pev_->unplug());
     auto host = emulator::Esci("esci-2", endpoint_, psk("esci-2"), log_);
     ASSERT_TRUE(host.connect());
@@ -566,7 +573,7 @@ TEST_F(Faults, RoamingPevOfAnotherUtilityIsBoundThroughTheClearinghouse) {
 // ---- The re-bind credential's lifetime (plugin.pev-binding.rebind_credential_days, 30 by default)
 
 TEST_F(RebindCredential, UpToItsExpiryThePevRebindsWithIt) {
-    replug_before_expiry(60);
+    ASSERT_NO_FATAL_FAILURE(replug_before_expiry(60));
     EXPECT_TRUE(pev_->rebinding());
     auto answer = esci_->request_binding(pev_->identity());
     ASSERT_TRUE(answer);
@@ -580,7 +587,7 @@ TEST_F(RebindCredential, UpToItsExpiryThePevRebindsWithIt) {
 }
 
 TEST_F(RebindCredential, FromItsExpiryTheHandshakeFailsAndThePevGetsAFreshOneWithItsCertificate) {
-    replug_before_expiry(0);
+    ASSERT_NO_FATAL_FAILURE(replug_before_expiry(0));
     EXPECT_FALSE(pev_->rebinding());
     const auto steps = log_.steps();
     std::vector<std::string> sessions;
@@ -615,7 +622,7 @@ TEST_F(RebindCredential, FromItsExpiryTheHandshakeFailsAndThePevGetsAFreshOneWit
 }
 
 TEST_F(RebindCredential, APevThatReadsItsRebindingIsToldTheCredentialItHas) {
-    replug_before_expiry(3600);
+    ASSERT_NO_FATAL_FAILURE(replug_before_expiry(3600));
     const auto cached = *pev_->binding();
     auto answer = esci_->request_binding(pev_->identity());
     ASSERT_TRUE(answer);

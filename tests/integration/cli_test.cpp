@@ -176,7 +176,7 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         EXPECT_EQ(sessions[0]["psk_identity"], "esci-cli");
         EXPECT_EQ(sessions[0]["device_type"], "esci");
         auto table = run(daemon.ctl("device sessions"));
-        EXPECT_TRUE(std::regex_search(table.output, std::regex("\n127\\.0\\.0\\.1:[0-9]+ +psk +esci-cli +" +
+        EXPECT_TRUE(std::regex_search(table.output, std::regex("\n127\\.0\\.0\\.1:[0-9]+ +psk +esci-cli +- +" +
                                                                device["id"].dump() + " +esci +PSK-")))
             << table.output;
         EXPECT_EQ(run(daemon.ctl("device sessions --device 0")).exit_code, 2);

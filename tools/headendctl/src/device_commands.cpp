@@ -193,13 +193,15 @@ void show_sessions(const json& answer, std::ostream& out) {
         out << "no live sessions\n";
         return;
     }
-    Table table({"PEER", "CREDENTIAL", "LFDI/PSK-ID", "DEVICE", "TYPE", "CIPHER", "SINCE"});
+    Table table({"PEER", "CREDENTIAL", "LFDI/PSK-ID", "SERIAL", "DEVICE", "TYPE", "CIPHER", "SINCE"});
     for (const auto& session : sessions) {
         const bool certificate = text_of(session, "credential") == "certificate";
-        table.add_row({text_of(session, "peer"), text_of(session, "credential"),
-                       text_of(session, certificate ? "lfdi" : "psk_identity"), text_of(session, "device_id"),
-                       text_of(session, "device_type"), text_of(session, "cipher"),
-                       time_of(session, "established_at")});
+        table.add_row(
+            {text_of(session, "peer"), text_of(session, "credential"),
+             text_of(session, certificate ? "lfdi" : "psk_identity"),
+             certificate && text_of(session, "certificate_serial") != "" ? text_of(session, "certificate_serial") : "-",
+             text_of(session, "device_id"), text_of(session, "device_type"), text_of(session, "cipher"),
+             time_of(session, "established_at")});
     }
     table.print(out);
 }
