@@ -61,5 +61,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_round_trip<sep::TimeTariffInterval>(xml);
     decode_and_round_trip<sep::ConsumptionTariffIntervalList>(xml);
     decode_and_round_trip<sep::ConsumptionTariffInterval>(xml);
+    decode_and_round_trip<sep::MirrorUsagePointList>(xml);
+    decode_and_round_trip<sep::MirrorUsagePoint>(xml);
+    decode_and_round_trip<sep::MirrorMeterReadingList>(xml);
+    decode_and_round_trip<sep::MirrorMeterReading>(xml);
+    decode_and_round_trip<sep::MirrorReadingSet>(xml);
+    decode_and_round_trip<sep::Reading>(xml);
+    decode_and_round_trip<sep::UsagePointList>(xml);
+    decode_and_round_trip<sep::UsagePoint>(xml);
+    decode_and_round_trip<sep::MeterReadingList>(xml);
+    decode_and_round_trip<sep::MeterReading>(xml);
+    decode_and_round_trip<sep::ReadingSetList>(xml);
+    decode_and_round_trip<sep::ReadingSet>(xml);
+    decode_and_round_trip<sep::ReadingList>(xml);
     return 0;
 }
