@@ -139,8 +139,8 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
 
         // "device-key-123456" in hex.
         const std::string key_hex = "6465766963652d6b65792d313233343536";
-        auto added =
-            run(daemon.ctl("--json device add --type esci --premises P1 --psk-identity esci-cli --psk-key " + key_hex));
+        auto added = run(daemon.ctl(
+            "--json device add --type esci --premises P1 --pin 000019 --psk-identity esci-cli --psk-key " + key_hex));
         ASSERT_EQ(added.exit_code, 0) << added.output;
         const auto device = nlohmann::json::parse(added.output)["device"];
         EXPECT_EQ(device["type"], "esci");
@@ -159,6 +159,9 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         auto listed = run(daemon.ctl("--json device list"));
         ASSERT_EQ(listed.exit_code, 0) << listed.output;
         EXPECT_EQ(nlohmann::json::parse(listed.output)["devices"].size(), 1U);
+        auto table_of_devices = run(daemon.ctl("device list"));
+        EXPECT_NE(table_of_devices.output.find(" 000019 "), std::string::npos)
+            << table_of_devices.output;  // as labelled
 
         // The operator sees who is connected: a device holding its session open (coap-client observing for 2 s).
         std::thread observer([&] {

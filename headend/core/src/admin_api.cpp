@@ -184,6 +184,8 @@ void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std:
             only = parse_id(it->second);
             if (!only)
                 return http::json_error(400, "device.invalid", "device must be a device id, not '" + it->second + "'");
+            if (!devices.find(*only))
+                return http::json_error(404, "device.not_found", "no device #" + it->second);
         }
         json list = json::array();
         for (const auto& session : sessions()) {

@@ -85,6 +85,7 @@ TEST_F(AdminApiTest, HanSessionsNameTheirDeviceWhereOneHoldsTheCredential) {
     const auto one = json::parse(call("GET /api/v1/han/sessions", "", {}, {{"device", std::to_string(esci_id)}}).body);
     EXPECT_EQ(one["sessions"].size(), 1U);
     EXPECT_EQ(call("GET /api/v1/han/sessions", "", {}, {{"device", "x"}}).status, 400);
+    EXPECT_EQ(call("GET /api/v1/han/sessions", "", {}, {{"device", "99"}}).status, 404);
 }
 
 TEST_F(AdminApiTest, HealthReportsTheServices) {

@@ -25,6 +25,13 @@ bool is_hex(const std::string& text) {
     });
 }
 
+// A registration PIN as printed on a device label: six digits, leading zeros kept.
+std::string pin_text(const json& device) {
+    return device.contains("pin") && device["pin"].is_number_unsigned()
+               ? fmt::format("{:06}", device["pin"].get<std::uint32_t>())
+               : "-";
+}
+
 headend::Error usage(std::string message) {
     return headend::make_error("usage", std::move(message));
 }
@@ -48,12 +55,14 @@ struct AddOptions {
 void show_added(const json& answer, std::ostream& out) {
     const auto& device = answer.at("device");
     std::string line = fmt::format("registered {} #{}", text_of(device, "type"), text_of(device, "id"));
-    for (const auto& [key, label] :
-         {std::pair{"premises_id", "premises"}, std::pair{"lfdi", "lfdi"}, std::pair{"sfdi", "sfdi"},
-          std::pair{"psk_identity", "psk-identity"}, std::pair{"pin", "pin"}}) {
+    for (const auto& [key, label] : {std::pair{"premises_id", "premises"}, std::pair{"lfdi", "lfdi"},
+                                     std::pair{"sfdi", "sfdi"}, std::pair{"psk_identity", "psk-identity"}}) {
         if (const auto value = text_of(device, key); value != "-") {
             line += fmt::format(" {}={}", label, value);
         }
+    }
+    if (const auto pin = pin_text(device); pin != "-") {
+        line += " pin=" + pin;
     }
     out << line << " path=" << text_of(device, "edev_path") << '\n';
 }
@@ -149,7 +158,7 @@ void show_list(const json& answer, std::ostream& out) {
             credential = text_of(device, "psk_identity");
         }
         table.add_row({text_of(device, "id"), text_of(device, "type"), text_of(device, "premises_id"), credential,
-                       text_of(device, "pin"), text_of(device, "edev_path")});
+                       pin_text(device), text_of(device, "edev_path")});
     }
     table.print(out);
 }
