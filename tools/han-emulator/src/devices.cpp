@@ -247,42 +247,29 @@ headend::Result<void> Eumd::connect() {
 }
 
 headend::Result<sep::PEVBinding> Eumd::read_configuration() {
-    auto configuration = get_document<sep::PEVBinding>(edev_path_ + "/bnd");
-    if (!configuration) {
-        step("configuration.read", configuration.error().message, false);
-        return configuration.error();
-    }
-    apply(*configuration, "configuration.read");
-    return configuration;
+    return apply(get_document<sep::PEVBinding>(edev_path_ + "/bnd"), "configuration.read");
 }
 
 headend::Result<sep::PEVBinding> Eumd::observe_configuration() {
-    auto configuration = observe_document<sep::PEVBinding>(edev_path_ + "/bnd");
-    if (!configuration) {
-        step("configuration.observed", configuration.error().message, false);
-        return configuration.error();
-    }
-    apply(*configuration, "configuration.observed");
-    return configuration;
+    return apply(observe_document<sep::PEVBinding>(edev_path_ + "/bnd"), "configuration.observed");
 }
 
 headend::Result<sep::PEVBinding> Eumd::await_configuration(const std::function<bool(const sep::PEVBinding&)>& wanted,
                                                            std::chrono::milliseconds wait) {
-    auto configuration = await_notification<sep::PEVBinding>("configuration.notified", wait, wanted);
-    if (!configuration) {
-        step("configuration.notified", configuration.error().message, false);
-        return configuration.error();
-    }
-    apply(*configuration, "configuration.notified");
-    return configuration;
+    return apply(await_notification<sep::PEVBinding>("configuration.notified", wait, wanted), "configuration.notified");
 }
 
-void Eumd::apply(const sep::PEVBinding& configuration, const std::string& how) {
-    applied_ = configuration;
-    interval_ = configuration.interval_length;
-    metered_pev_ = configuration.pev_lfdi;
-    step(how, std::string(sep::to_string(configuration.status)) + " pev=" + configuration.pev_lfdi.value_or("-"));
+headend::Result<sep::PEVBinding> Eumd::apply(headend::Result<sep::PEVBinding> configuration, const std::string& how) {
+    if (!configuration) {
+        step(how, configuration.error().message, false);
+        return configuration;
+    }
+    applied_ = *configuration;
+    interval_ = configuration->interval_length;
+    metered_pev_ = configuration->pev_lfdi;
+    step(how, std::string(sep::to_string(configuration->status)) + " pev=" + configuration->pev_lfdi.value_or("-"));
     step("configuration.applied", "interval " + std::to_string(interval_) + " s");
+    return configuration;
 }
 
 headend::Result<int> Eumd::acknowledge() {
@@ -378,19 +365,16 @@ headend::Result<sep::PEVBinding> Pev::read_binding() {
 }
 
 headend::Result<sep::PEVBinding> Pev::observe_binding() {
-    auto binding = observe_document<sep::PEVBinding>(edev_path_ + "/bnd");
-    step("binding.observed", binding ? std::string(sep::to_string(binding->status)) : binding.error().message,
-         binding.ok());
-    if (binding)
-        binding_ = *binding;
-    return binding;
+    return keep(observe_document<sep::PEVBinding>(edev_path_ + "/bnd"), "binding.observed");
 }
 
 headend::Result<sep::PEVBinding> Pev::await_binding(const std::function<bool(const sep::PEVBinding&)>& wanted,
                                                     std::chrono::milliseconds wait) {
-    auto binding = await_notification<sep::PEVBinding>("binding.notified", wait, wanted);
-    step("binding.notified", binding ? std::string(sep::to_string(binding->status)) : binding.error().message,
-         binding.ok());
+    return keep(await_notification<sep::PEVBinding>("binding.notified", wait, wanted), "binding.notified");
+}
+
+headend::Result<sep::PEVBinding> Pev::keep(headend::Result<sep::PEVBinding> binding, const std::string& how) {
+    step(how, binding ? std::string(sep::to_string(binding->status)) : binding.error().message, binding.ok());
     if (binding)
         binding_ = *binding;
     return binding;

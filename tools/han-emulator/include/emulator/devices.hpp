@@ -151,7 +151,8 @@ public:
     const std::optional<sep::PEVBinding>& applied() const { return applied_; }
 
 private:
-    void apply(const sep::PEVBinding& configuration, const std::string& how);
+    // Applies a configuration read, observed or notified, logging it as `how`; a failure is logged and returned.
+    headend::Result<sep::PEVBinding> apply(headend::Result<sep::PEVBinding> configuration, const std::string& how);
 
     han::PskCredentials credentials_;
     std::string lfdi_;
@@ -208,6 +209,8 @@ public:
 
 private:
     headend::Result<int> put_power_status(std::uint8_t source);
+    // Keeps a binding observed or notified, logging it as `how`.
+    headend::Result<sep::PEVBinding> keep(headend::Result<sep::PEVBinding> binding, const std::string& how);
 
     Options options_;
     han::DeviceIdentity identity_;
