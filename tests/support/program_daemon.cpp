@@ -45,7 +45,8 @@ ProgramDaemon::ProgramDaemon(ProgramDaemonOptions options) {
         binding.settings["roaming_registry_file"] = (root_ / "roaming.csv").string();
     }
     config.plugins = {{"pev-registration", PEV_REGISTRATION_PLUGIN, {{"programs_file", std::string(PROGRAMS_FILE)}}},
-                      binding};
+                      binding,
+                      {"interval-collection", INTERVAL_COLLECTION_PLUGIN, {}}};
     auto started = core::Daemon::start(config, options.clock);
     if (!started) {
         ADD_FAILURE() << started.error().message;

@@ -22,6 +22,7 @@
 #include "encoding.hpp"
 #include "han/coap_server.hpp"
 #include "headend/core/admin_api.hpp"
+#include "headend/core/alarm_store.hpp"
 #include "headend/core/metrics.hpp"
 #include "headend/core/plugin_devices.hpp"
 #include "headend/core/plugin_host.hpp"
@@ -222,6 +223,8 @@ Result<void> Daemon::Impl::start() {
     if (auto migrated = database->migrate("core", core_migrations); !migrated) {
         return make_error("startup", "database migration: " + migrated.error().message);
     }
+    if (auto migrated = database->migrate("alarms", alarm_migrations()); !migrated)
+        return make_error("startup", "database migration: " + migrated.error().message);
 
     auto codec = sep::Codec::load(config.schema_dir);
     if (!codec)
@@ -288,6 +291,7 @@ Result<void> Daemon::Impl::start() {
         write_storage_metrics(out, database->stats());
     });
     add_metrics_route(*http, metrics);
+    add_alarm_routes(*http, *database, *clock);
 
     plugin_codec = sep::make_plugin_codec(*codec);
     plugin_devices = std::make_unique<PluginDevices>(*devices, *coap, *resources);

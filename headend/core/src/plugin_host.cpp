@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include "headend/core/alarm_store.hpp"
+
 namespace headend::core {
 
 struct PluginHost::Loaded {
@@ -10,6 +12,7 @@ struct PluginHost::Loaded {
     const plugin::Descriptor* descriptor = nullptr;
     PluginConfigValues config;
     std::unique_ptr<SpdLogger> logger;
+    std::unique_ptr<PluginAlarms> alarms;
     std::unique_ptr<plugin::Plugin> instance;
     std::unique_ptr<plugin::Context> context;
     bool started = false;
@@ -64,10 +67,11 @@ Result<void> PluginHost::load(const PluginConfig& config) {
         return fail(std::string("threw during load: ") + error.what());
     }
     loaded->logger = std::make_unique<SpdLogger>(config.name);
+    loaded->alarms = std::make_unique<PluginAlarms>(config.name);
     loaded->context = std::make_unique<plugin::Context>(
         plugin::Context{services_.resources, services_.routes, services_.events, services_.database, loaded->config,
                         *loaded->logger, services_.clock, services_.timers, services_.sep, services_.devices,
-                        services_.territory_time_zone, services_.metrics});
+                        services_.territory_time_zone, services_.metrics, *loaded->alarms});
     plugins_.push_back(std::move(loaded));
     return {};
 }

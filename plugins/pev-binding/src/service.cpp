@@ -291,9 +291,13 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     // Another LFDI claims a pinned VIN: the alarm, and its audit entry (on the refused binding if there is one).
     Result<void> raise_clone_alarm(Transaction& tx, const Verdict& verdict, const std::string& lfdi,
                                    const std::string& premises_id, std::int64_t at, const Binding* binding) {
-        auto alarm = tx.execute(
-            "INSERT INTO alarms(at, kind, vin, lfdi, premises_id, detail) VALUES (?, 'clone_vin', ?, ?, ?, ?)",
-            std::vector<Value>{at, *verdict.vin, lfdi, premises_id, verdict.reason});
+        auto alarm = context.alarms.raise(tx, {.kind = "clone_vin",
+                                               .detail = verdict.reason,
+                                               .key = std::nullopt,
+                                               .vin = *verdict.vin,
+                                               .lfdi = lfdi,
+                                               .premises_id = premises_id,
+                                               .at = at});
         if (!alarm)
             return alarm.error();
         const json detail = {{"detail", verdict.reason}};
@@ -1020,6 +1024,18 @@ Result<void> BindingService::start() {
     });
     if (!views)
         return views;
+    // The interval an EUMD is held to until the operator sets another, for pev_eumd_intervals_v1's readers.
+    auto defaults = context.database.write_sync([&](Transaction& tx) -> Result<void> {
+        auto stored = tx.execute(
+            "INSERT INTO binding_defaults(singleton, interval_length) VALUES (1, ?) "
+            "ON CONFLICT (singleton) DO UPDATE SET interval_length = excluded.interval_length",
+            std::vector<Value>{static_cast<std::int64_t>(impl_->settings.default_interval_seconds)});
+        if (!stored)
+            return stored.error();
+        return {};
+    });
+    if (!defaults)
+        return defaults;
     if (auto recovered = impl_->recover(); !recovered)
         return recovered;
 
@@ -1058,8 +1074,6 @@ Result<void> BindingService::start() {
     context.routes.add("GET", "/api/v1/pevs/{pev}/audit", [service, reply](const headend::http::Request& request) {
         return reply(service->audit(request.params.at("pev")));
     });
-    context.routes.add("GET", "/api/v1/alarms",
-                       [service, reply](const headend::http::Request&) { return reply(service->alarms()); });
     context.routes.add("GET", "/api/v1/fallbacks", [service, reply](const headend::http::Request& request) {
         return reply(service->fallbacks(request.query));
     });
@@ -1137,29 +1151,6 @@ Result<json> BindingService::audit(const std::string& vin_or_lfdi) const {
     if (events.empty())
         return make_error("binding.pev_not_found", "no binding step recorded for " + vin_or_lfdi);
     return json{{"pev", key}, {"events", events}};
-}
-
-Result<json> BindingService::alarms() const {
-    json list = json::array();
-    auto read = impl_->context.database.read([&](Transaction& tx) -> Result<void> {
-        auto rows = tx.query(
-            "SELECT alarm_id, at, kind, vin, lfdi, premises_id, detail FROM alarms ORDER BY alarm_id DESC LIMIT 1000");
-        if (!rows)
-            return rows.error();
-        for (const auto& row : *rows) {
-            list.push_back({{"alarm_id", row.integer(0)},
-                            {"at", row.integer(1)},
-                            {"kind", row.text(2)},
-                            {"vin", row.is_null(3) ? json(nullptr) : json(row.text(3))},
-                            {"lfdi", row.is_null(4) ? json(nullptr) : json(row.text(4))},
-                            {"premises_id", row.is_null(5) ? json(nullptr) : json(row.text(5))},
-                            {"detail", row.text(6)}});
-        }
-        return {};
-    });
-    if (!read)
-        return read.error();
-    return json{{"alarms", list}};
 }
 
 Result<json> BindingService::fallbacks(const std::map<std::string, std::string>& query) const {

@@ -127,7 +127,23 @@ std::vector<headend::storage::Migration> migrations() {
                   premises_id TEXT NOT NULL,
                   config_mrid TEXT NOT NULL,
                   acknowledged_at INTEGER NOT NULL,
-                  PRIMARY KEY (premises_id, config_mrid));)"}};
+                  PRIMARY KEY (premises_id, config_mrid));)"},
+            {4, "alarms move to the head-end's alarm log, which operators list and clear",
+             R"(INSERT INTO alarms_log(raised_at, source, kind, vin, lfdi, premises_id, detail)
+                  SELECT at, 'pev-binding', kind, vin, lfdi, premises_id, detail FROM alarms ORDER BY alarm_id;
+                DROP TABLE alarms;)"},
+            {5, "views for the interval plugin: bindings, and the interval each premises' EUMD is configured for",
+             R"(CREATE TABLE binding_defaults(
+                  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                  interval_length INTEGER NOT NULL);
+                CREATE VIEW pev_bindings_v1 AS
+                  SELECT binding_id, lfdi, vin, premises_id, kind, program_id, payer_account, home_utility, status,
+                         requested_at, updated_at
+                  FROM bindings;
+                CREATE VIEW pev_eumd_intervals_v1 AS
+                  SELECT p.premises_id, COALESCE(s.interval_length, d.interval_length) AS interval_length
+                  FROM pev_premises_v1 p CROSS JOIN binding_defaults d
+                  LEFT JOIN eumd_settings s ON s.premises_id = p.premises_id;)"}};
 }
 
 Result<std::optional<Binding>> binding_where(Transaction& tx, const std::string& condition, std::vector<Value> params) {

@@ -1,4 +1,4 @@
-// binding list, pev audit, eumd set-interval, alarm list, fallback list: the pev-binding plugin's admin routes.
+// binding list, pev audit, eumd set-interval, fallback list: the pev-binding plugin's admin routes.
 #include <fmt/format.h>
 
 #include <memory>
@@ -12,11 +12,6 @@ namespace headendctl {
 namespace {
 
 using nlohmann::json;
-
-std::string short_lfdi(const json& object) {
-    const std::string lfdi = text_of(object, "lfdi");
-    return lfdi.size() > 12 ? lfdi.substr(0, 12) + "…" : lfdi;
-}
 
 CallBuilder define_binding_list(CLI::App& command) {
     auto status = std::make_shared<std::string>();
@@ -104,26 +99,6 @@ CallBuilder define_set_interval(CLI::App& command) {
     };
 }
 
-CallBuilder define_alarms(CLI::App&) {
-    return []() -> headend::Result<ApiCall> {
-        ApiCall call{"GET", "/api/v1/alarms"};
-        call.show = [](const json& answer, std::ostream& out) {
-            const auto& alarms = answer.at("alarms");
-            if (alarms.empty()) {
-                out << "no alarms\n";
-                return;
-            }
-            Table table({"ID", "TIME", "KIND", "VIN", "LFDI", "PREMISES", "DETAIL"});
-            for (const auto& row : alarms) {
-                table.add_row({text_of(row, "alarm_id"), time_of(row, "at"), text_of(row, "kind"), text_of(row, "vin"),
-                               short_lfdi(row), text_of(row, "premises_id"), text_of(row, "detail")});
-            }
-            table.print(out);
-        };
-        return call;
-    };
-}
-
 CallBuilder define_fallbacks(CLI::App& command) {
     auto premises = std::make_shared<std::string>();
     auto* premises_option = command.add_option("--premises", *premises, "Only this premises")->type_name("ID");
@@ -158,8 +133,6 @@ void register_binding_commands(Cli& cli) {
     cli.add({"pev", "audit"}, "Show every step of every binding of a PEV", define_audit);
     cli.group("eumd", "EUMD submeters");
     cli.add({"eumd", "set-interval"}, "Change the measurement interval of a premises' EUMD", define_set_interval);
-    cli.group("alarm", "Security alarms");
-    cli.add({"alarm", "list"}, "List alarms (cloned VINs)", define_alarms);
     cli.group("fallback", "Fallback records billing uses");
     cli.add({"fallback", "list"}, "List fallback records", define_fallbacks);
 }

@@ -73,6 +73,11 @@ std::string format_duration(std::int64_t seconds) {
 
 namespace headendctl {
 
+std::string short_lfdi(const nlohmann::json& object) {
+    const std::string lfdi = text_of(object, "lfdi");
+    return lfdi.size() > 12 ? lfdi.substr(0, 12) + "…" : lfdi;
+}
+
 std::string time_of(const nlohmann::json& object, const std::string& key) {
     if (!object.is_object() || !object.contains(key) || !object[key].is_number_integer())
         return "-";

@@ -27,6 +27,9 @@ void print_fields(const std::vector<std::pair<std::string, std::string>>& fields
 // A scalar field as text: strings bare, numbers and booleans as JSON, missing or null as "-".
 std::string text_of(const nlohmann::json& object, const std::string& key);
 
+// The "lfdi" field cut to 12 digits and an ellipsis, for tables.
+std::string short_lfdi(const nlohmann::json& object);
+
 // A UTC seconds field as "2026-11-27T15:48:55Z", or "-".
 std::string time_of(const nlohmann::json& object, const std::string& key);
 

@@ -42,7 +42,6 @@ public:
 
     headend::Result<nlohmann::json> list_bindings(const std::map<std::string, std::string>& query) const;
     headend::Result<nlohmann::json> audit(const std::string& vin_or_lfdi) const;
-    headend::Result<nlohmann::json> alarms() const;
     headend::Result<nlohmann::json> fallbacks(const std::map<std::string, std::string>& query) const;
     headend::Result<nlohmann::json> set_interval(const std::string& premises_id, std::int64_t seconds);
 

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "headend/plugin/alarms.hpp"
 #include "headend/plugin/coap.hpp"
 #include "headend/plugin/devices.hpp"
 #include "headend/plugin/http.hpp"
@@ -27,8 +28,8 @@ namespace headend::plugin {
 // Bumped whenever anything in this folder changes incompatibly; the host refuses other versions.
 // 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable), no publish();
 // Context::territory_time_zone. 4: Context::metrics. 5: PSK credentials with an expiry (Devices::set_psk,
-// DeviceRecord). 6: the metering and metering mirror resources in SepDocument.
-inline constexpr int kApiVersion = 6;
+// DeviceRecord). 6: the metering and metering mirror resources in SepDocument. 7: Context::alarms.
+inline constexpr int kApiVersion = 7;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 
@@ -104,6 +105,7 @@ struct Context {
     DeviceDirectory& devices;
     const std::string& territory_time_zone;  // IANA name (territory.time_zone): /tm and time-of-use periods use it
     Metrics& metrics;                        // gauges and counters for /metrics
+    Alarms& alarms;                          // raised in the plugin's transaction, listed and cleared by operators
 };
 
 class Plugin {

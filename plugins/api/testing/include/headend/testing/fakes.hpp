@@ -97,6 +97,19 @@ public:
     plugin::PevRegistrationHandler pev_registration;
 };
 
+// Alarms kept in memory, one per key as the host keeps them.
+class FakeAlarms final : public plugin::Alarms {
+public:
+    Result<bool> raise(storage::Transaction&, const plugin::Alarm& alarm) override {
+        for (const auto& raised_alarm : raised)
+            if (alarm.key && raised_alarm.key == alarm.key)
+                return false;
+        raised.push_back(alarm);
+        return true;
+    }
+    std::vector<plugin::Alarm> raised;
+};
+
 class FixedClock final : public plugin::Clock {
 public:
     explicit FixedClock(std::int64_t now) : now_(now) {}

@@ -1,0 +1,61 @@
+// What the head-end accepts as interval energy from a metering mirror (DESIGN §6, scenario 3): the checks that refuse
+// a whole request before anything is stored, and the readings it stores, in Wh. Pure logic: no storage, no CoAP.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "headend/plugin/result.hpp"
+#include "sep/types.hpp"
+
+namespace intervals {
+
+// ReadingType codes (../shared/reference/sep2-fields.md).
+inline constexpr std::uint8_t kUomWattHours = 72;
+inline constexpr std::uint8_t kKindEnergy = 12;
+inline constexpr std::uint8_t kAccumulationDeltaData = 4;
+inline constexpr std::uint8_t kFlowForward = 1;
+// qualityFlags bits 2 and 3: estimated using a reference day, by linear interpolation.
+inline constexpr std::uint16_t kQualityEstimated = (1U << 2) | (1U << 3);
+inline constexpr std::uint16_t kQualityInterpolated = 1U << 3;
+
+// The reading type of one mirror meter reading, as stored when the mirror first named it.
+struct IntervalType {
+    std::uint32_t interval_length = 0;  // seconds
+    std::int8_t power_of_ten = 0;       // the values are value × 10^power_of_ten Wh
+    bool operator==(const IntervalType&) const = default;
+};
+
+struct IntervalReading {
+    std::int64_t start = 0;  // UTC seconds, on the interval grid
+    std::uint32_t duration = 0;
+    std::int64_t value_wh = 0;
+    std::uint16_t quality_flags = 0;
+    bool estimated() const { return (quality_flags & kQualityEstimated) != 0; }
+    bool operator==(const IntervalReading&) const = default;
+};
+
+struct IngestLimits {
+    std::int64_t now = 0;
+    std::int64_t future_skew_s = 300;                    // a reading may end at most this far after now
+    std::int64_t backfill_s = std::int64_t{60} * 86400;  // and start at most this long before now
+};
+
+// A ReadingType the head-end stores interval energy for: energy (kind 12) in Wh (uom 72), delta data per interval
+// (accumulationBehaviour 4), delivered (flowDirection 1 when given), an interval of `expected_interval` seconds when
+// that is known (the EUMD's configured one), else one from 60 s to an hour that divides the hour. Errors carry code
+// "reading.refused" and a reason fit for the device.
+headend::Result<IntervalType> interval_type(const sep::ReadingType& type,
+                                            std::optional<std::uint32_t> expected_interval);
+
+// Every interval reading of one MirrorMeterReading (its MirrorReadingSets' Readings and its own Reading), in Wh,
+// sorted by start, a reading repeated inside the request kept once. The whole request is refused (code
+// "reading.refused") when any reading is: no timePeriod or value, a duration other than the interval, a start off the
+// interval grid, a negative value, a value not a whole number of Wh, ending past now + skew, starting before now −
+// backfill; or the same interval twice with different values.
+headend::Result<std::vector<IntervalReading>> interval_readings(const sep::MirrorMeterReading& reading,
+                                                                const IntervalType& type, const IngestLimits& limits);
+
+}  // namespace intervals

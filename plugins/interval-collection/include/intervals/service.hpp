@@ -1,0 +1,31 @@
+// The metering mirror function set (IEEE 2030.5 §10.11 as DESIGN §5 and §6 use it): /mup, where an EUMD creates a
+// mirror per PEV it meters and an ESCI one for the premises total, and /mup/{k}, where they post interval readings.
+#pragma once
+
+#include <memory>
+
+#include "headend/plugin/plugin.hpp"
+#include "intervals/readings.hpp"
+
+namespace intervals {
+
+struct IntervalSettings {
+    std::int64_t future_skew_s = 300;
+    std::int64_t backfill_days = 60;
+    std::uint32_t max_list_limit = 100;  // the most items one list page holds
+};
+
+std::vector<headend::storage::Migration> interval_migrations();
+
+class MirrorService {
+public:
+    MirrorService(headend::plugin::Context& context, IntervalSettings settings);
+    // Checks that pev-binding's views are there, then registers /mup and /mup/{k}.
+    headend::Result<void> start();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace intervals

@@ -1,0 +1,435 @@
+#include "intervals/service.hpp"
+
+#include <charconv>
+
+#include "headend/plugin/list_query.hpp"
+#include "store.hpp"
+
+namespace intervals {
+
+namespace {
+
+using headend::make_error;
+using headend::Result;
+using headend::coap::Code;
+using headend::coap::DeviceType;
+using headend::coap::Request;
+using headend::coap::Responder;
+using headend::coap::Response;
+using headend::storage::Transaction;
+using headend::storage::Value;
+
+// Error codes a unit of work returns to refuse a request; anything else is the storage failing.
+constexpr const char* kRefused = "reading.refused";     // 4.00 with the reason
+constexpr const char* kForbidden = "mirror.forbidden";  // 4.03, the same whether the target exists or not
+
+// A reason for people travels as text/plain (Content-Format 0); an empty body keeps the XML format.
+Response answer(Code code, std::string reason = {}, std::string location = {}) {
+    const int format = reason.empty() ? headend::coap::kContentFormatXml : 0;
+    return Response{code, std::move(reason), format, std::move(location), std::nullopt};
+}
+Response xml(std::string body) {
+    return Response{Code::Content, std::move(body), headend::coap::kContentFormatXml, "", std::nullopt};
+}
+Response forbidden() {
+    return Response{Code::Forbidden, "", headend::coap::kContentFormatXml, "", std::nullopt};
+}
+
+bool xml_body(const Request& request) {
+    return !request.content_format || *request.content_format == headend::coap::kContentFormatXml;
+}
+
+std::optional<std::int64_t> mirror_param(const Request& request) {
+    if (request.segments.size() < 2)
+        return std::nullopt;
+    std::int64_t id = 0;
+    const std::string& text = request.segments[1];
+    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (problem != std::errc() || end != text.data() + text.size() || id <= 0)
+        return std::nullopt;
+    return id;
+}
+
+// Only a registered EUMD or ESCI with a premises mirrors anything.
+bool may_mirror(const headend::coap::Peer& peer) {
+    return peer.device_id && peer.premises_id &&
+           (peer.device_type == DeviceType::Eumd || peer.device_type == DeviceType::Esci);
+}
+
+bool has(std::uint16_t flags, std::uint16_t bits) {
+    return (flags & bits) == bits;
+}
+
+// What each device may mirror: an EUMD the PEVs it meters, an ESCI the premises total.
+bool role_allowed(DeviceType type, std::uint16_t flags) {
+    if (!has(flags, sep::kRoleIsMirror))
+        return false;
+    if (type == DeviceType::Eumd)
+        return has(flags, sep::kRoleIsPev | sep::kRoleIsSubmeter) && !has(flags, sep::kRoleIsPremisesAggregationPoint);
+    return has(flags, sep::kRoleIsPremisesAggregationPoint) && !has(flags, sep::kRoleIsPev);
+}
+
+std::string reading_location(std::int64_t mirror_id, std::optional<std::int64_t> meter_reading_id) {
+    std::string path = "/upt/" + std::to_string(mirror_id) + "/mr";
+    if (meter_reading_id)
+        path += "/" + std::to_string(*meter_reading_id);
+    return path;
+}
+
+}  // namespace
+
+struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
+    Impl(headend::plugin::Context& context_in, IntervalSettings settings_in)
+        : context(context_in), settings(settings_in) {}
+
+    headend::plugin::Context& context;
+    IntervalSettings settings;
+
+    IngestLimits limits() const {
+        return IngestLimits{context.clock.now(), settings.future_skew_s, settings.backfill_days * 86400};
+    }
+
+    // Runs `work` in one write and answers after its commit: its response, 4.00 or 4.03 for a refusal (nothing
+    // stored), 5.03 when storage fails (the device tries again later; nothing was acknowledged).
+    void write_then_answer(std::function<Result<Response>(Transaction&)> work, Responder respond) {
+        auto response = std::make_shared<Response>();
+        context.database.write(
+            [work = std::move(work), response](Transaction& tx) -> Result<void> {
+                auto done = work(tx);
+                if (!done)
+                    return done.error();
+                *response = std::move(*done);
+                return {};
+            },
+            [self = shared_from_this(), response, respond](Result<void> committed) {
+                if (committed) {
+                    respond(std::move(*response));
+                    return;
+                }
+                const auto& error = committed.error();
+                if (error.code == kRefused) {
+                    self->context.logger.info("INTERVAL_REFUSED", error.message);
+                    respond(answer(Code::BadRequest, error.message));
+                } else if (error.code == kForbidden) {
+                    respond(forbidden());
+                } else {
+                    self->context.logger.error("INTERVAL_STORAGE", error.code + ": " + error.message);
+                    respond(answer(Code::ServiceUnavailable));
+                }
+            });
+    }
+
+    // The interval an EUMD at `premises_id` is configured for (pev-binding's view).
+    Result<std::optional<std::uint32_t>> configured_interval(Transaction& tx, const std::string& premises_id) {
+        auto rows = tx.query("SELECT interval_length FROM pev_eumd_intervals_v1 WHERE premises_id = ?",
+                             std::vector<Value>{premises_id});
+        if (!rows)
+            return rows.error();
+        if (rows->empty())
+            return std::optional<std::uint32_t>();
+        return std::optional(static_cast<std::uint32_t>(rows->front().integer(0)));
+    }
+
+    // The mirror's reading `document` names: the stored one (whose type it may repeat but not change) or a new one
+    // made from its ReadingType. Then its readings, stored once each.
+    Result<store::MeterReading> meter_reading(Transaction& tx, const store::Mirror& mirror,
+                                              const headend::coap::Peer& peer,
+                                              const sep::MirrorMeterReading& document) {
+        auto found = store::meter_reading(tx, mirror.id, document.mrid);
+        if (!found)
+            return found.error();
+        std::optional<std::uint32_t> expected;
+        if (peer.device_type == DeviceType::Eumd) {
+            auto configured = configured_interval(tx, mirror.premises_id);
+            if (!configured)
+                return configured.error();
+            expected = *configured;
+        }
+        if (*found) {
+            if (document.reading_type) {
+                auto type = interval_type(*document.reading_type, (*found)->type.interval_length);
+                if (!type)
+                    return type.error();
+                if (*type != (*found)->type)
+                    return make_error(kRefused, "the reading type of meter reading " + document.mrid +
+                                                    " cannot change; a new reading type needs a new mRID");
+            }
+            return std::move(**found);
+        }
+        if (!document.reading_type)
+            return make_error(kRefused,
+                              "meter reading " + document.mrid + " is new to this mirror and has no ReadingType");
+        auto type = interval_type(*document.reading_type, expected);
+        if (!type)
+            return type.error();
+        store::MeterReading reading;
+        reading.mirror_id = mirror.id;
+        reading.mrid = document.mrid;
+        reading.description = document.description;
+        reading.reading_type = *document.reading_type;
+        reading.reading_type.href.reset();
+        reading.type = *type;
+        auto id = store::insert_meter_reading(tx, reading, context.clock.now());
+        if (!id)
+            return id.error();
+        reading.id = *id;
+        return reading;
+    }
+
+    Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const headend::coap::Peer& peer,
+                                        const sep::MirrorMeterReading& document, store::Applied& total) {
+        auto reading = meter_reading(tx, mirror, peer, document);
+        if (!reading)
+            return reading.error();
+        auto readings = interval_readings(document, reading->type, limits());
+        if (!readings)
+            return readings.error();
+        auto applied = store::apply(tx, context.alarms, {mirror, *reading, "device", context.clock.now()}, *readings);
+        if (!applied)
+            return applied.error();
+        total.stored += applied->stored;
+        total.unchanged += applied->unchanged;
+        total.replaced += applied->replaced;
+        total.conflicts += applied->conflicts;
+        return reading->id;
+    }
+
+    void log_applied(const store::Mirror& mirror, const store::Applied& applied) {
+        const std::string summary = "mirror " + std::to_string(mirror.id) + " (" + mirror.document.device_lfdi +
+                                    "): " + std::to_string(applied.stored) + " stored, " +
+                                    std::to_string(applied.unchanged) + " unchanged, " +
+                                    std::to_string(applied.replaced) + " estimates replaced, " +
+                                    std::to_string(applied.conflicts) + " conflicts";
+        if (applied.conflicts > 0)
+            context.logger.warn("INTERVAL_CONFLICT", summary);
+        else
+            context.logger.debug("INTERVAL_STORED", summary);
+    }
+
+    void post_mirror(const Request& request, const Responder& respond) {
+        if (!may_mirror(request.peer)) {
+            respond(forbidden());
+            return;
+        }
+        if (!xml_body(request)) {
+            respond(answer(Code::UnsupportedContentFormat));
+            return;
+        }
+        auto document = context.sep.decode<sep::MirrorUsagePoint>(request.body);
+        if (!document) {
+            respond(answer(Code::BadRequest, document.error().message));
+            return;
+        }
+        if (!role_allowed(*request.peer.device_type, document->role_flags)) {
+            respond(forbidden());
+            return;
+        }
+        write_then_answer([self = shared_from_this(), peer = request.peer, document = std::move(*document)](
+                              Transaction& tx) -> Result<Response> { return self->create_mirror(tx, peer, document); },
+                          respond);
+    }
+
+    Result<Response> create_mirror(Transaction& tx, const headend::coap::Peer& peer,
+                                   const sep::MirrorUsagePoint& document) {
+        if (document.service_category_kind != 0)
+            return make_error(kRefused, "serviceCategoryKind must be 0 (electricity)");
+        auto existing = store::mirror_by_mrid(tx, document.mrid);
+        if (!existing)
+            return existing.error();
+        std::optional<store::Mirror> mirror = std::move(*existing);
+        const bool created = !mirror;
+        if (mirror) {
+            if (mirror->owner_device_id != *peer.device_id)
+                return make_error(kForbidden, "");
+            if (mirror->document.device_lfdi != document.device_lfdi ||
+                mirror->document.role_flags != document.role_flags)
+                return make_error(kRefused, "mirror " + document.mrid +
+                                                " exists with another deviceLFDI or roleFlags; a new one needs a new "
+                                                "mRID");
+        } else {
+            if (peer.device_type == DeviceType::Eumd) {
+                auto bound = tx.query(
+                    "SELECT 1 FROM pev_bindings_v1 WHERE lfdi = ? AND premises_id = ? AND status <> 'refused' "
+                    "LIMIT 1",
+                    std::vector<Value>{document.device_lfdi, *peer.premises_id});
+                if (!bound)
+                    return bound.error();
+                if (bound->empty())
+                    return make_error(kForbidden, "");
+            }
+            store::Mirror fresh;
+            fresh.owner_device_id = *peer.device_id;
+            fresh.premises_id = *peer.premises_id;
+            fresh.document = document;
+            fresh.document.mirror_meter_readings.clear();
+            fresh.created_at = context.clock.now();
+            auto id = store::insert_mirror(tx, fresh);
+            if (!id)
+                return id.error();
+            fresh.id = *id;
+            mirror = std::move(fresh);
+        }
+        store::Applied applied;
+        for (const auto& reading : document.mirror_meter_readings) {
+            if (auto stored = store_readings(tx, *mirror, peer, reading, applied); !stored)
+                return stored.error();
+        }
+        if (created)
+            context.logger.info("MIRROR_CREATED", "mirror " + std::to_string(mirror->id) + " " + document.mrid +
+                                                      " of " + document.device_lfdi + " at premises " +
+                                                      mirror->premises_id);
+        log_applied(*mirror, applied);
+        const std::string location = "/mup/" + std::to_string(mirror->id);
+        return answer(created ? Code::Created : Code::Changed, {}, location);
+    }
+
+    void post_readings(const Request& request, const Responder& respond) {
+        const auto id = mirror_param(request);
+        if (!id || !may_mirror(request.peer)) {
+            respond(forbidden());
+            return;
+        }
+        if (!xml_body(request)) {
+            respond(answer(Code::UnsupportedContentFormat));
+            return;
+        }
+        // A MirrorMeterReadingList or one MirrorMeterReading.
+        std::vector<sep::MirrorMeterReading> readings;
+        bool list = true;
+        auto many = context.sep.decode<sep::MirrorMeterReadingList>(request.body);
+        if (many) {
+            readings = std::move(many->mirror_meter_readings);
+        } else if (many.error().code == "xml.unexpected_root") {
+            auto one = context.sep.decode<sep::MirrorMeterReading>(request.body);
+            if (!one) {
+                respond(answer(Code::BadRequest, one.error().message));
+                return;
+            }
+            readings.push_back(std::move(*one));
+            list = false;
+        } else {
+            respond(answer(Code::BadRequest, many.error().message));
+            return;
+        }
+        write_then_answer(
+            [self = shared_from_this(), peer = request.peer, mirror_id = *id, readings = std::move(readings),
+             list](Transaction& tx) -> Result<Response> {
+                auto mirror = store::mirror_by_id(tx, mirror_id);
+                if (!mirror)
+                    return mirror.error();
+                if (!*mirror || (*mirror)->owner_device_id != *peer.device_id)
+                    return make_error(kForbidden, "");
+                store::Applied applied;
+                std::optional<std::int64_t> last;
+                for (const auto& reading : readings) {
+                    auto stored = self->store_readings(tx, **mirror, peer, reading, applied);
+                    if (!stored)
+                        return stored.error();
+                    last = *stored;
+                }
+                self->log_applied(**mirror, applied);
+                return answer(Code::Created, {}, reading_location(mirror_id, list ? std::nullopt : last));
+            },
+            respond);
+    }
+
+    void get_mirrors(const Request& request, const Responder& respond) {
+        if (!may_mirror(request.peer)) {
+            respond(forbidden());
+            return;
+        }
+        auto query = headend::coap::parse_list_query(request.query, settings.max_list_limit);
+        if (!query) {
+            respond(answer(Code::BadRequest, query.error().message));
+            return;
+        }
+        sep::MirrorUsagePointList list;
+        list.href = "/mup";
+        auto read = context.database.read([&](Transaction& tx) -> Result<void> {
+            auto count = store::count_mirrors_of(tx, *request.peer.device_id);
+            if (!count)
+                return count.error();
+            auto mirrors = store::mirrors_of(tx, *request.peer.device_id, query->start, query->limit);
+            if (!mirrors)
+                return mirrors.error();
+            list.all = static_cast<std::uint32_t>(*count);
+            for (auto& mirror : *mirrors)
+                list.mirror_usage_points.push_back(std::move(mirror.document));
+            list.results = static_cast<std::uint32_t>(list.mirror_usage_points.size());
+            return {};
+        });
+        if (!read) {
+            respond(answer(Code::ServiceUnavailable));
+            return;
+        }
+        respond(xml(context.sep.encode(list)));
+    }
+
+    void get_mirror(const Request& request, const Responder& respond) {
+        const auto id = mirror_param(request);
+        if (!id || !may_mirror(request.peer)) {
+            respond(forbidden());
+            return;
+        }
+        std::optional<store::Mirror> mirror;
+        auto read = context.database.read([&](Transaction& tx) -> Result<void> {
+            auto found = store::mirror_by_id(tx, *id);
+            if (!found)
+                return found.error();
+            mirror = std::move(*found);
+            return {};
+        });
+        if (!read) {
+            respond(answer(Code::ServiceUnavailable));
+            return;
+        }
+        if (!mirror || mirror->owner_device_id != *request.peer.device_id) {
+            respond(forbidden());
+            return;
+        }
+        // First-level elements only (2030.5 §10.11.3): the readings are read under /upt.
+        respond(xml(context.sep.encode(mirror->document)));
+    }
+};
+
+std::vector<headend::storage::Migration> interval_migrations() {
+    return store::migrations();
+}
+
+MirrorService::MirrorService(headend::plugin::Context& context, IntervalSettings settings)
+    : impl_(std::make_shared<Impl>(context, settings)) {}
+
+Result<void> MirrorService::start() {
+    auto& context = impl_->context;
+    auto views = context.database.read([](Transaction& tx) -> Result<void> {
+        for (const char* view : {"pev_bindings_v1", "pev_eumd_intervals_v1"}) {
+            if (auto probe = tx.query(std::string("SELECT 1 FROM ") + view + " LIMIT 0"); !probe)
+                return make_error(
+                    "plugin.dependency",
+                    std::string("interval-collection needs the pev-binding plugin loaded before it (no ") + view + ")");
+        }
+        return {};
+    });
+    if (!views)
+        return views;
+    auto self = impl_;
+    context.resources.add("/mup", [self](const Request& request, Responder respond) {
+        if (request.method == headend::coap::Method::Post)
+            self->post_mirror(request, respond);
+        else if (request.method == headend::coap::Method::Get)
+            self->get_mirrors(request, respond);
+        else
+            respond(answer(Code::MethodNotAllowed));
+    });
+    context.resources.add("/mup/{k}", [self](const Request& request, Responder respond) {
+        if (request.method == headend::coap::Method::Post)
+            self->post_readings(request, respond);
+        else if (request.method == headend::coap::Method::Get)
+            self->get_mirror(request, respond);
+        else
+            respond(answer(Code::MethodNotAllowed));
+    });
+    return {};
+}
+
+}  // namespace intervals

@@ -1,0 +1,289 @@
+#include "store.hpp"
+
+namespace intervals::store {
+
+namespace {
+
+using headend::make_error;
+using headend::storage::Row;
+using headend::storage::Value;
+
+constexpr const char* kMirrorColumns =
+    "mup_id, mrid, owner_device_id, premises_id, device_lfdi, role_flags, service_category_kind, status, description, "
+    "version, post_rate, created_at";
+
+Mirror mirror_from(const Row& row) {
+    Mirror mirror;
+    mirror.id = row.integer(0);
+    mirror.document.mrid = row.text(1);
+    mirror.owner_device_id = row.integer(2);
+    mirror.premises_id = row.text(3);
+    mirror.document.device_lfdi = row.text(4);
+    mirror.document.role_flags = static_cast<std::uint16_t>(row.integer(5));
+    mirror.document.service_category_kind = static_cast<std::uint8_t>(row.integer(6));
+    mirror.document.status = static_cast<std::uint8_t>(row.integer(7));
+    mirror.document.description = row.optional_text(8);
+    if (!row.is_null(9))
+        mirror.document.version = static_cast<std::uint16_t>(row.integer(9));
+    if (!row.is_null(10))
+        mirror.document.post_rate = static_cast<std::uint32_t>(row.integer(10));
+    mirror.created_at = row.integer(11);
+    mirror.document.href = "/mup/" + std::to_string(mirror.id);
+    return mirror;
+}
+
+Result<std::optional<Mirror>> one_mirror(Transaction& tx, const std::string& condition, Value key) {
+    auto rows = tx.query(std::string("SELECT ") + kMirrorColumns + " FROM mirror_usage_points WHERE " + condition,
+                         std::vector<Value>{std::move(key)});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<Mirror>();
+    return std::optional(mirror_from(rows->front()));
+}
+
+template <typename T>
+Value optional_number(const std::optional<T>& number) {
+    return number ? Value(static_cast<std::int64_t>(*number)) : Value();
+}
+
+template <typename T>
+std::optional<T> optional_as(const Row& row, std::size_t i) {
+    return row.is_null(i) ? std::nullopt : std::optional(static_cast<T>(row.integer(i)));
+}
+
+Value optional_text(const std::optional<std::string>& text) {
+    return text ? Value(*text) : Value();
+}
+
+}  // namespace
+
+std::vector<headend::storage::Migration> migrations() {
+    return {{1, "metering mirrors, their reading types, and interval energy stored once per interval",
+             R"(CREATE TABLE mirror_usage_points(
+                  mup_id INTEGER PRIMARY KEY,
+                  mrid TEXT NOT NULL UNIQUE,
+                  owner_device_id INTEGER NOT NULL,
+                  premises_id TEXT NOT NULL,
+                  device_lfdi TEXT NOT NULL,
+                  role_flags INTEGER NOT NULL,
+                  service_category_kind INTEGER NOT NULL,
+                  status INTEGER NOT NULL,
+                  description TEXT,
+                  version INTEGER,
+                  post_rate INTEGER,
+                  created_at INTEGER NOT NULL);
+                CREATE INDEX mirror_usage_points_by_owner ON mirror_usage_points(owner_device_id, mup_id);
+                CREATE INDEX mirror_usage_points_by_premises ON mirror_usage_points(premises_id, mup_id);
+                CREATE TABLE mirror_meter_readings(
+                  mmr_id INTEGER PRIMARY KEY,
+                  mup_id INTEGER NOT NULL REFERENCES mirror_usage_points(mup_id),
+                  mrid TEXT NOT NULL,
+                  description TEXT,
+                  accumulation_behaviour INTEGER NOT NULL,
+                  commodity INTEGER,
+                  data_qualifier INTEGER,
+                  flow_direction INTEGER,
+                  interval_length INTEGER NOT NULL,
+                  kind INTEGER NOT NULL,
+                  phase INTEGER,
+                  power_of_ten_multiplier INTEGER NOT NULL,
+                  uom INTEGER NOT NULL,
+                  created_at INTEGER NOT NULL,
+                  UNIQUE (mup_id, mrid));
+                CREATE TABLE intervals(
+                  mmr_id INTEGER NOT NULL REFERENCES mirror_meter_readings(mmr_id),
+                  start_at INTEGER NOT NULL,
+                  duration INTEGER NOT NULL,
+                  value_wh INTEGER NOT NULL CHECK (value_wh >= 0),
+                  quality_flags INTEGER NOT NULL,
+                  version INTEGER NOT NULL,
+                  source TEXT NOT NULL,
+                  received_at INTEGER NOT NULL,
+                  PRIMARY KEY (mmr_id, start_at));
+                CREATE TABLE interval_versions(
+                  mmr_id INTEGER NOT NULL,
+                  start_at INTEGER NOT NULL,
+                  version INTEGER NOT NULL,
+                  value_wh INTEGER NOT NULL,
+                  quality_flags INTEGER NOT NULL,
+                  source TEXT NOT NULL,
+                  received_at INTEGER NOT NULL,
+                  replaced_at INTEGER NOT NULL,
+                  PRIMARY KEY (mmr_id, start_at, version));
+                CREATE TABLE interval_conflicts(
+                  mmr_id INTEGER NOT NULL,
+                  start_at INTEGER NOT NULL,
+                  value_wh INTEGER NOT NULL,
+                  quality_flags INTEGER NOT NULL,
+                  source TEXT NOT NULL,
+                  received_at INTEGER NOT NULL,
+                  PRIMARY KEY (mmr_id, start_at, value_wh));)"}};
+}
+
+Result<std::optional<Mirror>> mirror_by_id(Transaction& tx, std::int64_t id) {
+    return one_mirror(tx, "mup_id = ?", id);
+}
+
+Result<std::optional<Mirror>> mirror_by_mrid(Transaction& tx, const std::string& mrid) {
+    return one_mirror(tx, "mrid = ?", mrid);
+}
+
+Result<std::vector<Mirror>> mirrors_of(Transaction& tx, std::int64_t owner_device_id, std::size_t start,
+                                       std::size_t limit) {
+    auto rows = tx.query(
+        std::string("SELECT ") + kMirrorColumns +
+            " FROM mirror_usage_points WHERE owner_device_id = ? ORDER BY mup_id LIMIT ? OFFSET ?",
+        std::vector<Value>{owner_device_id, static_cast<std::int64_t>(limit), static_cast<std::int64_t>(start)});
+    if (!rows)
+        return rows.error();
+    std::vector<Mirror> mirrors;
+    for (const auto& row : *rows)
+        mirrors.push_back(mirror_from(row));
+    return mirrors;
+}
+
+Result<std::int64_t> count_mirrors_of(Transaction& tx, std::int64_t owner_device_id) {
+    auto rows = tx.query("SELECT COUNT(*) FROM mirror_usage_points WHERE owner_device_id = ?",
+                         std::vector<Value>{owner_device_id});
+    if (!rows)
+        return rows.error();
+    return rows->front().integer(0);
+}
+
+Result<std::int64_t> insert_mirror(Transaction& tx, const Mirror& mirror) {
+    const auto& document = mirror.document;
+    auto rows = tx.query(
+        "INSERT INTO mirror_usage_points(mrid, owner_device_id, premises_id, device_lfdi, role_flags, "
+        "service_category_kind, status, description, version, post_rate, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING mup_id",
+        std::vector<Value>{document.mrid, mirror.owner_device_id, mirror.premises_id, document.device_lfdi,
+                           static_cast<std::int64_t>(document.role_flags),
+                           static_cast<std::int64_t>(document.service_category_kind),
+                           static_cast<std::int64_t>(document.status), optional_text(document.description),
+                           optional_number(document.version), optional_number(document.post_rate), mirror.created_at});
+    if (!rows)
+        return rows.error();
+    return rows->front().integer(0);
+}
+
+Result<std::optional<MeterReading>> meter_reading(Transaction& tx, std::int64_t mirror_id, const std::string& mrid) {
+    auto rows = tx.query(
+        "SELECT mmr_id, description, accumulation_behaviour, commodity, data_qualifier, flow_direction, "
+        "interval_length, kind, phase, power_of_ten_multiplier, uom FROM mirror_meter_readings "
+        "WHERE mup_id = ? AND mrid = ?",
+        std::vector<Value>{mirror_id, mrid});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<MeterReading>();
+    const Row& row = rows->front();
+    MeterReading reading;
+    reading.id = row.integer(0);
+    reading.mirror_id = mirror_id;
+    reading.mrid = mrid;
+    reading.description = row.optional_text(1);
+    auto& type = reading.reading_type;
+    type.accumulation_behaviour = optional_as<std::uint8_t>(row, 2);
+    type.commodity = optional_as<std::uint8_t>(row, 3);
+    type.data_qualifier = optional_as<std::uint8_t>(row, 4);
+    type.flow_direction = optional_as<std::uint8_t>(row, 5);
+    type.interval_length = optional_as<std::uint32_t>(row, 6);
+    type.kind = optional_as<std::uint8_t>(row, 7);
+    type.phase = optional_as<std::uint8_t>(row, 8);
+    type.power_of_ten_multiplier = optional_as<std::int8_t>(row, 9);
+    type.uom = optional_as<std::uint8_t>(row, 10);
+    reading.type = IntervalType{*type.interval_length, *type.power_of_ten_multiplier};
+    return std::optional(std::move(reading));
+}
+
+Result<std::int64_t> insert_meter_reading(Transaction& tx, const MeterReading& reading, std::int64_t at) {
+    const auto& type = reading.reading_type;
+    auto rows = tx.query(
+        "INSERT INTO mirror_meter_readings(mup_id, mrid, description, accumulation_behaviour, commodity, "
+        "data_qualifier, flow_direction, interval_length, kind, phase, power_of_ten_multiplier, uom, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING mmr_id",
+        std::vector<Value>{reading.mirror_id, reading.mrid, optional_text(reading.description),
+                           optional_number(type.accumulation_behaviour), optional_number(type.commodity),
+                           optional_number(type.data_qualifier), optional_number(type.flow_direction),
+                           static_cast<std::int64_t>(reading.type.interval_length), optional_number(type.kind),
+                           optional_number(type.phase), static_cast<std::int64_t>(reading.type.power_of_ten),
+                           optional_number(type.uom), at});
+    if (!rows)
+        return rows.error();
+    return rows->front().integer(0);
+}
+
+Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Origin& origin,
+                      const std::vector<IntervalReading>& readings) {
+    Applied applied;
+    const std::int64_t mmr = origin.meter_reading.id;
+    for (const auto& reading : readings) {
+        // The common case, a new interval, is one statement.
+        auto inserted = tx.execute(
+            "INSERT INTO intervals(mmr_id, start_at, duration, value_wh, quality_flags, version, source, received_at) "
+            "VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (mmr_id, start_at) DO NOTHING",
+            std::vector<Value>{mmr, reading.start, static_cast<std::int64_t>(reading.duration), reading.value_wh,
+                               static_cast<std::int64_t>(reading.quality_flags), origin.source, origin.at});
+        if (!inserted)
+            return inserted.error();
+        if (*inserted == 1) {
+            ++applied.stored;
+            continue;
+        }
+        auto rows = tx.query("SELECT value_wh, quality_flags, version FROM intervals WHERE mmr_id = ? AND start_at = ?",
+                             std::vector<Value>{mmr, reading.start});
+        if (!rows)
+            return rows.error();
+        const IntervalReading stored{reading.start, reading.duration, rows->front().integer(0),
+                                     static_cast<std::uint16_t>(rows->front().integer(1))};
+        const std::int64_t version = rows->front().integer(2);
+        if (stored.estimated() && !reading.estimated()) {
+            auto kept = tx.execute(
+                "INSERT INTO interval_versions(mmr_id, start_at, version, value_wh, quality_flags, source, "
+                "received_at, replaced_at) SELECT mmr_id, start_at, version, value_wh, quality_flags, source, "
+                "received_at, ? FROM intervals WHERE mmr_id = ? AND start_at = ?",
+                std::vector<Value>{origin.at, mmr, reading.start});
+            if (!kept)
+                return kept.error();
+            auto updated = tx.execute(
+                "UPDATE intervals SET value_wh = ?, quality_flags = ?, version = ?, source = ?, received_at = ? "
+                "WHERE mmr_id = ? AND start_at = ?",
+                std::vector<Value>{reading.value_wh, static_cast<std::int64_t>(reading.quality_flags), version + 1,
+                                   origin.source, origin.at, mmr, reading.start});
+            if (!updated)
+                return updated.error();
+            ++applied.replaced;
+            continue;
+        }
+        // The same value again, or an estimate where an actual stands: nothing changes.
+        if (stored.value_wh == reading.value_wh || (reading.estimated() && !stored.estimated())) {
+            ++applied.unchanged;
+            continue;
+        }
+        auto kept = tx.execute(
+            "INSERT INTO interval_conflicts(mmr_id, start_at, value_wh, quality_flags, source, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (mmr_id, start_at, value_wh) DO NOTHING",
+            std::vector<Value>{mmr, reading.start, reading.value_wh, static_cast<std::int64_t>(reading.quality_flags),
+                               origin.source, origin.at});
+        if (!kept)
+            return kept.error();
+        const std::string where = "mirror " + origin.mirror.document.mrid + " reading " + origin.meter_reading.mrid +
+                                  " interval " + std::to_string(reading.start);
+        auto raised = alarms.raise(tx, {.kind = "interval_conflict",
+                                        .detail = where + ": " + std::to_string(reading.value_wh) + " Wh received, " +
+                                                  std::to_string(stored.value_wh) + " Wh stored and kept",
+                                        .key = "conflict:" + std::to_string(mmr) + ":" + std::to_string(reading.start) +
+                                               ":" + std::to_string(reading.value_wh),
+                                        .vin = std::nullopt,
+                                        .lfdi = origin.mirror.document.device_lfdi,
+                                        .premises_id = origin.mirror.premises_id,
+                                        .at = origin.at});
+        if (!raised)
+            return raised.error();
+        ++applied.conflicts;
+    }
+    return applied;
+}
+
+}  // namespace intervals::store

@@ -1,0 +1,68 @@
+// SQL of the interval plugin: mirrors, their reading types, and the intervals, each stored once under
+// (mirror meter reading, interval start).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "headend/plugin/alarms.hpp"
+#include "headend/plugin/storage.hpp"
+#include "intervals/readings.hpp"
+#include "sep/types.hpp"
+
+namespace intervals::store {
+
+using headend::Result;
+using headend::storage::Transaction;
+
+std::vector<headend::storage::Migration> migrations();
+
+struct Mirror {
+    std::int64_t id = 0;
+    std::int64_t owner_device_id = 0;
+    std::string premises_id;
+    sep::MirrorUsagePoint document;  // first-level elements only (no MirrorMeterReadings)
+    std::int64_t created_at = 0;
+};
+
+struct MeterReading {
+    std::int64_t id = 0;
+    std::int64_t mirror_id = 0;
+    std::string mrid;
+    std::optional<std::string> description;
+    sep::ReadingType reading_type;
+    IntervalType type;
+};
+
+Result<std::optional<Mirror>> mirror_by_id(Transaction& tx, std::int64_t id);
+Result<std::optional<Mirror>> mirror_by_mrid(Transaction& tx, const std::string& mrid);
+// The owner's mirrors by id, `start` skipped, at most `limit`; and how many it has.
+Result<std::vector<Mirror>> mirrors_of(Transaction& tx, std::int64_t owner_device_id, std::size_t start,
+                                       std::size_t limit);
+Result<std::int64_t> count_mirrors_of(Transaction& tx, std::int64_t owner_device_id);
+Result<std::int64_t> insert_mirror(Transaction& tx, const Mirror& mirror);
+
+Result<std::optional<MeterReading>> meter_reading(Transaction& tx, std::int64_t mirror_id, const std::string& mrid);
+Result<std::int64_t> insert_meter_reading(Transaction& tx, const MeterReading& reading, std::int64_t at);
+
+// What storing a batch of readings did. Conflicts are not stored; each raised (at most) one alarm.
+struct Applied {
+    std::size_t stored = 0;     // new intervals
+    std::size_t unchanged = 0;  // the same value again: nothing to do
+    std::size_t replaced = 0;   // an actual replacing an estimate (the estimate kept as a version)
+    std::size_t conflicts = 0;  // a different value for a stored interval: kept aside, alarm, never overwritten
+};
+
+struct Origin {
+    const Mirror& mirror;
+    const MeterReading& meter_reading;
+    std::string source;  // "device" or "file"
+    std::int64_t at = 0;
+};
+
+Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Origin& origin,
+                      const std::vector<IntervalReading>& readings);
+
+}  // namespace intervals::store

@@ -1,0 +1,184 @@
+// Intervals in a real SQLite file: stored once per (mirror meter reading, start), repeats are no-ops, conflicting
+// values are kept aside with one alarm and never overwrite, an actual replaces an estimate and the estimate is kept.
+#include "store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "headend/storage/sqlite_database.hpp"
+#include "headend/testing/fakes.hpp"
+
+namespace intervals {
+namespace {
+
+using headend::Result;
+using headend::storage::Transaction;
+using headend::storage::Value;
+
+constexpr std::int64_t kStart = 1'764'547'200;
+constexpr std::uint32_t kQuarter = 900;
+
+class IntervalStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto opened = headend::storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
+        ASSERT_TRUE(opened);
+        database_ = std::move(*opened);
+        const auto migrations = store::migrations();
+        ASSERT_TRUE(database_->migrate("interval-collection", migrations));
+        mirror_.owner_device_id = 7;
+        mirror_.premises_id = "P1";
+        mirror_.document.mrid = "0123456789ABCDEF0123456789ABCDEF";
+        mirror_.document.device_lfdi = std::string(40, 'A');
+        mirror_.document.role_flags = sep::kRoleIsMirror | sep::kRoleIsPev | sep::kRoleIsSubmeter;
+        meter_reading_.mrid = "0123456789ABCDEF0123456789ABCDE0";
+        meter_reading_.reading_type.accumulation_behaviour = kAccumulationDeltaData;
+        meter_reading_.reading_type.interval_length = kQuarter;
+        meter_reading_.reading_type.kind = kKindEnergy;
+        meter_reading_.reading_type.uom = kUomWattHours;
+        meter_reading_.reading_type.power_of_ten_multiplier = 0;
+        meter_reading_.type = {kQuarter, 0};
+        ASSERT_TRUE(database_->write_sync([&](Transaction& tx) -> Result<void> {
+            auto mirror = store::insert_mirror(tx, mirror_);
+            if (!mirror)
+                return mirror.error();
+            mirror_.id = *mirror;
+            meter_reading_.mirror_id = *mirror;
+            auto reading = store::insert_meter_reading(tx, meter_reading_, kStart);
+            if (!reading)
+                return reading.error();
+            meter_reading_.id = *reading;
+            return {};
+        }));
+    }
+
+    store::Applied apply(const std::vector<IntervalReading>& readings) {
+        store::Applied applied;
+        auto written = database_->write_sync([&](Transaction& tx) -> Result<void> {
+            auto result = store::apply(tx, alarms_, {mirror_, meter_reading_, "device", ++at_}, readings);
+            if (!result)
+                return result.error();
+            applied = *result;
+            return {};
+        });
+        EXPECT_TRUE(written) << written.error().message;
+        return applied;
+    }
+
+    // (start, value, quality, version) of every stored interval, and how many old versions and conflicts are kept.
+    std::vector<std::vector<std::int64_t>> rows(const std::string& sql) {
+        std::vector<std::vector<std::int64_t>> found;
+        EXPECT_TRUE(database_->read([&](Transaction& tx) -> Result<void> {
+            auto result = tx.query(sql);
+            if (!result)
+                return result.error();
+            for (const auto& row : *result) {
+                std::vector<std::int64_t> values;
+                for (std::size_t i = 0; i < row.size(); ++i)
+                    values.push_back(row.integer(i));
+                found.push_back(values);
+            }
+            return {};
+        }));
+        return found;
+    }
+    std::vector<std::vector<std::int64_t>> intervals() {
+        return rows("SELECT start_at, value_wh, quality_flags, version FROM intervals ORDER BY start_at");
+    }
+
+    headend::testing::TempDir dir_;
+    std::unique_ptr<headend::storage::SqliteDatabase> database_;
+    headend::testing::FakeAlarms alarms_;
+    store::Mirror mirror_;
+    store::MeterReading meter_reading_;
+    std::int64_t at_ = kStart;
+};
+
+IntervalReading actual(std::int64_t start, std::int64_t wh) {
+    return {start, kQuarter, wh, 0};
+}
+IntervalReading estimate(std::int64_t start, std::int64_t wh) {
+    return {start, kQuarter, wh, kQualityInterpolated};
+}
+
+TEST_F(IntervalStoreTest, NewIntervalsAreStoredAndTheSameAgainChangesNothing) {
+    const std::vector<IntervalReading> batch = {actual(kStart, 1800), actual(kStart + 900, 1750)};
+    auto first = apply(batch);
+    EXPECT_EQ(first.stored, 2U);
+    const auto before = intervals();
+    auto again = apply(batch);
+    EXPECT_EQ(again.stored, 0U);
+    EXPECT_EQ(again.unchanged, 2U);
+    EXPECT_EQ(intervals(), before);
+    EXPECT_EQ(before, (std::vector<std::vector<std::int64_t>>{{kStart, 1800, 0, 1}, {kStart + 900, 1750, 0, 1}}));
+    EXPECT_TRUE(alarms_.raised.empty());
+}
+
+TEST_F(IntervalStoreTest, AConflictingValueIsKeptAsideWithOneAlarmAndNeverOverwrites) {
+    apply({actual(kStart, 1800)});
+    auto conflict = apply({actual(kStart, 1900)});
+    EXPECT_EQ(conflict.conflicts, 1U);
+    apply({actual(kStart, 1900)});  // the same conflicting resend: no second alarm
+    EXPECT_EQ(intervals(), (std::vector<std::vector<std::int64_t>>{{kStart, 1800, 0, 1}}));
+    ASSERT_EQ(alarms_.raised.size(), 1U);
+    EXPECT_EQ(alarms_.raised[0].kind, "interval_conflict");
+    EXPECT_EQ(alarms_.raised[0].premises_id, "P1");
+    EXPECT_EQ(alarms_.raised[0].lfdi, mirror_.document.device_lfdi);
+    EXPECT_NE(alarms_.raised[0].detail.find("1900 Wh received, 1800 Wh stored"), std::string::npos);
+    EXPECT_EQ(rows("SELECT start_at, value_wh FROM interval_conflicts"),
+              (std::vector<std::vector<std::int64_t>>{{kStart, 1900}}));
+    apply({actual(kStart, 2000)});  // another value: another alarm
+    EXPECT_EQ(alarms_.raised.size(), 2U);
+}
+
+TEST_F(IntervalStoreTest, AnActualReplacesAnEstimateWhichIsKeptAsAVersion) {
+    apply({estimate(kStart, 1000)});
+    auto replaced = apply({actual(kStart, 1200)});
+    EXPECT_EQ(replaced.replaced, 1U);
+    EXPECT_EQ(intervals(), (std::vector<std::vector<std::int64_t>>{{kStart, 1200, 0, 2}}));
+    EXPECT_EQ(rows("SELECT start_at, version, value_wh, quality_flags FROM interval_versions"),
+              (std::vector<std::vector<std::int64_t>>{{kStart, 1, 1000, kQualityInterpolated}}));
+    // Once the actual stands, an estimate changes nothing and an equal actual is a no-op.
+    EXPECT_EQ(apply({estimate(kStart, 900)}).unchanged, 1U);
+    EXPECT_EQ(apply({actual(kStart, 1200)}).unchanged, 1U);
+    EXPECT_EQ(intervals(), (std::vector<std::vector<std::int64_t>>{{kStart, 1200, 0, 2}}));
+    EXPECT_TRUE(alarms_.raised.empty());
+}
+
+TEST_F(IntervalStoreTest, AnotherMeterReadingsIntervalAtTheSameStartDoesNotCollide) {
+    apply({actual(kStart, 1800)});
+    store::MeterReading other = meter_reading_;
+    other.mrid = "0123456789ABCDEF0123456789ABCDE1";
+    ASSERT_TRUE(database_->write_sync([&](Transaction& tx) -> Result<void> {
+        auto id = store::insert_meter_reading(tx, other, kStart);
+        if (!id)
+            return id.error();
+        other.id = *id;
+        auto applied = store::apply(tx, alarms_, {mirror_, other, "device", kStart}, {actual(kStart, 500)});
+        if (!applied)
+            return applied.error();
+        EXPECT_EQ(applied->stored, 1U);
+        return {};
+    }));
+    EXPECT_EQ(rows("SELECT mmr_id, value_wh FROM intervals ORDER BY mmr_id"),
+              (std::vector<std::vector<std::int64_t>>{{meter_reading_.id, 1800}, {other.id, 500}}));
+}
+
+TEST_F(IntervalStoreTest, TheMirrorAndItsReadingTypeReadBackAsStored) {
+    ASSERT_TRUE(database_->read([&](Transaction& tx) -> Result<void> {
+        auto mirror = store::mirror_by_mrid(tx, mirror_.document.mrid);
+        EXPECT_TRUE(mirror && *mirror);
+        EXPECT_EQ((*mirror)->id, mirror_.id);
+        EXPECT_EQ((*mirror)->document.href, "/mup/" + std::to_string(mirror_.id));
+        EXPECT_EQ((*mirror)->document.role_flags, mirror_.document.role_flags);
+        auto reading = store::meter_reading(tx, mirror_.id, meter_reading_.mrid);
+        EXPECT_TRUE(reading && *reading);
+        EXPECT_EQ((*reading)->reading_type, meter_reading_.reading_type);
+        EXPECT_EQ((*reading)->type, meter_reading_.type);
+        auto none = store::meter_reading(tx, mirror_.id, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF");
+        EXPECT_TRUE(none && !*none);
+        return {};
+    }));
+}
+
+}  // namespace
+}  // namespace intervals

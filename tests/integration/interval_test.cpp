@@ -1,0 +1,365 @@
+// The metering mirror against the whole daemon (pev-registration, pev-binding, interval-collection), spoken to with
+// bare DTLS clients: who may create which mirror, readings stored once, every refusal leaving the data as it was,
+// conflicting resends raising one alarm, and what each device may read back.
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "han/device_client.hpp"
+#include "sep/codec.hpp"
+#include "sep/encode.hpp"
+#include "support/program_daemon.hpp"
+
+namespace headend {
+namespace {
+
+using nlohmann::json;
+using testing::kDeviceKey;
+using testing::kGuestVin;
+
+constexpr std::uint32_t kQuarter = 900;
+constexpr std::uint16_t kPevRoles = sep::kRoleIsMirror | sep::kRoleIsPev | sep::kRoleIsSubmeter;
+constexpr std::uint16_t kPremisesRoles = sep::kRoleIsMirror | sep::kRoleIsPremisesAggregationPoint;
+
+sep::ReadingType energy_per(std::uint32_t interval) {
+    sep::ReadingType type;
+    type.accumulation_behaviour = 4;
+    type.commodity = 1;
+    type.flow_direction = 1;
+    type.interval_length = interval;
+    type.kind = 12;
+    type.uom = 72;
+    return type;
+}
+
+sep::MirrorUsagePoint mirror(const std::string& mrid, const std::string& lfdi, std::uint16_t roles) {
+    sep::MirrorUsagePoint point;
+    point.mrid = mrid;
+    point.description = "EV circuit";
+    point.role_flags = roles;
+    point.status = 1;
+    point.device_lfdi = lfdi;
+    sep::MirrorMeterReading reading;
+    reading.mrid = mrid.substr(0, 31) + "1";
+    reading.reading_type = energy_per(kQuarter);
+    point.mirror_meter_readings.push_back(reading);
+    return point;
+}
+
+// One charging session's readings: `values` Wh per quarter hour from `start`.
+sep::MirrorMeterReading readings(const std::string& mrid, std::int64_t start, const std::vector<std::int64_t>& values,
+                                 std::uint16_t quality = 0) {
+    sep::MirrorMeterReading document;
+    document.mrid = mrid;
+    sep::MirrorReadingSet set;
+    set.mrid = "5E55" + std::to_string(start % 100000000).append(28 - std::to_string(start % 100000000).size(), '0');
+    set.time_period = {static_cast<std::uint32_t>(values.size() * kQuarter), start};
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        sep::Reading reading;
+        reading.time_period = sep::DateTimeInterval{kQuarter, start + static_cast<std::int64_t>(i * kQuarter)};
+        reading.value = values[i];
+        if (quality != 0)
+            reading.quality_flags = quality;
+        set.readings.push_back(reading);
+    }
+    document.mirror_reading_sets.push_back(set);
+    return document;
+}
+
+class IntervalTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(headend_.ok());
+        auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+        ASSERT_TRUE(codec);
+        codec_ = *codec;
+        esci_ = device("esci-1");
+        eumd_ = device("eumd-1");
+        ASSERT_TRUE(esci_ && eumd_);
+        // Jane's PEV bound at P1: the ESCI's binding request is enough for the EUMD to mirror it.
+        pev_ = headend_.pev_certificate("pev", kGuestVin);
+        auto car =
+            han::DeviceClient::connect("127.0.0.1", headend_.coaps_port(),
+                                       han::ClientCredentials::certificate(pev_.cert, pev_.key, headend_.server_ca()));
+        ASSERT_TRUE(car) << car.error().message;  // its live session names its VIN for the binding
+        car_ = std::move(*car);
+        sep::EndDevice request;
+        request.device_category = 0x00010000;
+        request.lfdi = pev_.identity.lfdi;
+        request.sfdi = pev_.identity.sfdi;
+        auto bound = esci_->post("/edev", sep::encode(request));
+        ASSERT_TRUE(bound);
+        ASSERT_EQ(bound->code, 201) << bound->body;
+        const std::int64_t now =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        session_start_ = now - now % kQuarter - 8 * kQuarter;
+    }
+
+    std::unique_ptr<han::DeviceClient> device(const std::string& identity) {
+        auto client = han::DeviceClient::connect("127.0.0.1", headend_.coaps_port(),
+                                                 han::ClientCredentials::psk(identity, kDeviceKey));
+        EXPECT_TRUE(client) << client.error().message;
+        return client ? std::move(*client) : nullptr;
+    }
+    han::ClientResponse post(han::DeviceClient& client, const std::string& path, const std::string& body) {
+        auto answer = client.post(path, body);
+        EXPECT_TRUE(answer) << answer.error().message;
+        return answer ? *answer : han::ClientResponse{};
+    }
+    // The PEV mirror of the EUMD at P1; its location.
+    std::string pev_mirror() {
+        auto created = post(*eumd_, "/mup", sep::encode(mirror(kPevMirror, pev_.identity.lfdi, kPevRoles)));
+        EXPECT_EQ(created.code, 201) << created.body;
+        return created.location_path;
+    }
+
+    // Every row of the interval tables and the alarm log, read from the daemon's database file as it is on disk.
+    std::vector<std::string> stored() {
+        std::vector<std::string> rows;
+        sqlite3* db = nullptr;
+        const auto path = headend_.root() / "data" / "headend.db";
+        EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        for (const char* sql :
+             {"SELECT 'mup', mup_id, mrid, owner_device_id, premises_id, device_lfdi, role_flags FROM "
+              "mirror_usage_points ORDER BY mup_id",
+              "SELECT 'mmr', mmr_id, mup_id, mrid, interval_length FROM mirror_meter_readings ORDER BY mmr_id",
+              "SELECT 'interval', mmr_id, start_at, value_wh, quality_flags, version FROM intervals "
+              "ORDER BY mmr_id, start_at",
+              "SELECT 'version', mmr_id, start_at, version, value_wh FROM interval_versions",
+              "SELECT 'conflict', mmr_id, start_at, value_wh FROM interval_conflicts",
+              "SELECT 'alarm', alarm_id, kind, alarm_key FROM alarms_log"}) {
+            sqlite3_stmt* stmt = nullptr;
+            EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+            while (sqlite3_step(stmt) == SQLITE_ROW) {
+                std::string row;
+                for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+                    const auto* text = sqlite3_column_text(stmt, i);
+                    row += (text != nullptr ? reinterpret_cast<const char*>(text) : "NULL");
+                    row += "|";
+                }
+                rows.push_back(row);
+            }
+            sqlite3_finalize(stmt);
+        }
+        sqlite3_close(db);
+        return rows;
+    }
+    std::size_t count(const std::vector<std::string>& rows, const std::string& prefix) {
+        return static_cast<std::size_t>(
+            std::count_if(rows.begin(), rows.end(), [&](const std::string& row) { return row.starts_with(prefix); }));
+    }
+
+    static constexpr const char* kPevMirror = "0A0B0C0D0E0F00000000000000000010";
+    static constexpr const char* kPevReading = "0A0B0C0D0E0F00000000000000000011";
+
+    testing::ProgramDaemon headend_;
+    std::shared_ptr<const sep::Codec> codec_;
+    std::unique_ptr<han::DeviceClient> esci_;
+    std::unique_ptr<han::DeviceClient> eumd_;
+    pki::CertificateFiles pev_;
+    std::unique_ptr<han::DeviceClient> car_;
+    std::int64_t session_start_ = 0;
+};
+
+TEST_F(IntervalTest, TheEumdMirrorsItsBoundPevAndTheSameMridAgainAnswersTheSameLocation) {
+    const std::string location = pev_mirror();
+    EXPECT_EQ(location, "/mup/1");
+    auto again = post(*eumd_, "/mup", sep::encode(mirror(kPevMirror, pev_.identity.lfdi, kPevRoles)));
+    EXPECT_EQ(again.code, 204);
+    EXPECT_EQ(again.location_path, location);
+    EXPECT_EQ(count(stored(), "mup|"), 1U);
+    EXPECT_EQ(count(stored(), "mmr|"), 1U);
+
+    // Read back: first-level elements only, with the head-end's href.
+    auto read = eumd_->get(location);
+    ASSERT_TRUE(read);
+    ASSERT_EQ(read->code, 205);
+    auto document = codec_->decode<sep::MirrorUsagePoint>(read->body);
+    ASSERT_TRUE(document) << read->body;
+    EXPECT_EQ(document->href, location);
+    EXPECT_EQ(document->device_lfdi, pev_.identity.lfdi);
+    EXPECT_EQ(document->role_flags, kPevRoles);
+    EXPECT_TRUE(document->mirror_meter_readings.empty());
+    auto list = eumd_->get("/mup?l=10");
+    ASSERT_TRUE(list);
+    auto mirrors = codec_->decode<sep::MirrorUsagePointList>(list->body);
+    ASSERT_TRUE(mirrors) << list->body;
+    EXPECT_EQ(mirrors->all, 1U);
+    ASSERT_EQ(mirrors->mirror_usage_points.size(), 1U);
+    EXPECT_EQ(mirrors->mirror_usage_points[0].mrid, kPevMirror);
+}
+
+TEST_F(IntervalTest, ReadingsAreStoredOnceAndARepeatAnswersTheSame) {
+    const std::string location = pev_mirror();
+    const auto session = sep::encode(readings(kPevReading, session_start_, {1800, 1800, 1750, 900}));
+    auto first = post(*eumd_, location, session);
+    EXPECT_EQ(first.code, 201) << first.body;
+    EXPECT_EQ(first.location_path, "/upt/1/mr/1");
+    const auto after_first = stored();
+    EXPECT_EQ(count(after_first, "interval|"), 4U);
+    auto repeat = post(*eumd_, location, session);
+    EXPECT_EQ(repeat.code, 201);
+    EXPECT_EQ(repeat.location_path, first.location_path);
+    EXPECT_EQ(stored(), after_first);
+
+    // A list of meter readings answers the list's location.
+    sep::MirrorMeterReadingList list;
+    list.all = list.results = 1;
+    list.mirror_meter_readings.push_back(readings(kPevReading, session_start_ + 4 * kQuarter, {600}));
+    auto listed = post(*eumd_, location, sep::encode(list));
+    EXPECT_EQ(listed.code, 201) << listed.body;
+    EXPECT_EQ(listed.location_path, "/upt/1/mr");
+    EXPECT_EQ(count(stored(), "interval|"), 5U);
+}
+
+TEST_F(IntervalTest, EveryRefusalAnswersBadRequestWithAReasonAndStoresNothing) {
+    const std::string location = pev_mirror();
+    post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1000})));
+    const auto before = stored();
+    const std::int64_t far_future = session_start_ + 100 * kQuarter;
+    const std::int64_t too_old = session_start_ - 61 * 86400;
+    auto off_grid = readings(kPevReading, session_start_ + kQuarter, {10});
+    off_grid.mirror_reading_sets[0].readings[0].time_period->start += 60;
+    auto wrong_length = readings(kPevReading, session_start_ + kQuarter, {10});
+    wrong_length.mirror_reading_sets[0].readings[0].time_period->duration = 300;
+    auto new_type = readings("0A0B0C0D0E0F00000000000000000012", session_start_ + kQuarter, {10});
+    new_type.reading_type = energy_per(kQuarter);
+    new_type.reading_type->uom = 38;
+    auto new_kind = new_type;
+    new_kind.reading_type = energy_per(kQuarter);
+    new_kind.reading_type->kind = 37;
+    auto not_configured = new_type;
+    not_configured.reading_type = energy_per(300);
+    not_configured.mirror_reading_sets[0].readings[0].time_period->duration = 300;
+    auto untyped = readings("0A0B0C0D0E0F00000000000000000013", session_start_ + kQuarter, {10});
+    const std::vector<std::pair<sep::MirrorMeterReading, std::string>> cases = {
+        {readings(kPevReading, session_start_ + kQuarter, {10, -1}), "negative energy"},
+        {readings(kPevReading, far_future, {10}), "ends in the future"},
+        {readings(kPevReading, too_old, {10}), "older than the backfill window"},
+        {off_grid, "interval grid"},
+        {wrong_length, "not the interval of 900 s"},
+        {new_type, "uom must be 72"},
+        {new_kind, "kind must be 12"},
+        {not_configured, "not the configured 900 s"},
+        {untyped, "has no ReadingType"},
+    };
+    for (const auto& [document, reason] : cases) {
+        auto refused = post(*eumd_, location, sep::encode(document));
+        EXPECT_EQ(refused.code, 400) << reason;
+        EXPECT_NE(refused.body.find(reason), std::string::npos) << reason << " / " << refused.body;
+        EXPECT_EQ(stored(), before) << reason;
+    }
+    for (const std::string& body : {std::string("<MirrorMeterReading xmlns=\"urn:ieee:std:2030.5:ns\"><mRID>zz"),
+                                    std::string("<Time xmlns=\"urn:ieee:std:2030.5:ns\"/>"), std::string()}) {
+        auto refused = post(*eumd_, location, body);
+        EXPECT_EQ(refused.code, 400) << body;
+        EXPECT_EQ(stored(), before) << body;
+    }
+    auto json_body = eumd_->post(location, "{}", 50);
+    ASSERT_TRUE(json_body);
+    EXPECT_EQ(json_body->code, 415);
+    EXPECT_EQ(stored(), before);
+}
+
+TEST_F(IntervalTest, AConflictingResendRaisesOneAlarmAndTheStoredValueStands) {
+    const std::string location = pev_mirror();
+    post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800})));
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1900}))).code, 201);
+    const auto rows = stored();
+    EXPECT_EQ(count(rows, "interval|1|" + std::to_string(session_start_) + "|1800|"), 1U);
+    EXPECT_EQ(count(rows, "conflict|"), 1U);
+    auto [status, alarms] = headend_.admin("GET", "/api/v1/alarms?kind=interval_conflict");
+    EXPECT_EQ(status, 200);
+    ASSERT_EQ(alarms["alarms"].size(), 1U);
+    EXPECT_EQ(alarms["alarms"][0]["source"], "interval-collection");
+    EXPECT_EQ(alarms["alarms"][0]["premises_id"], "P1");
+    EXPECT_EQ(alarms["alarms"][0]["lfdi"], pev_.identity.lfdi);
+
+    // The operator clears it; it no longer lists as open, and a second clear is refused.
+    const std::string id = alarms["alarms"][0]["alarm_id"].dump();
+    EXPECT_EQ(headend_.admin("POST", "/api/v1/alarms/" + id + "/clear", R"({"note":"meter swapped"})").first, 200);
+    EXPECT_TRUE(headend_.admin("GET", "/api/v1/alarms?kind=interval_conflict").second["alarms"].empty());
+    auto cleared = headend_.admin("GET", "/api/v1/alarms?state=cleared").second["alarms"];
+    ASSERT_EQ(cleared.size(), 1U);
+    EXPECT_EQ(cleared[0]["cleared_note"], "meter swapped");
+    EXPECT_EQ(headend_.admin("POST", "/api/v1/alarms/" + id + "/clear").first, 409);
+    EXPECT_EQ(headend_.admin("POST", "/api/v1/alarms/999/clear").first, 404);
+    EXPECT_EQ(headend_.admin("POST", "/api/v1/alarms/x/clear").first, 400);
+}
+
+TEST_F(IntervalTest, AnActualReplacesAnEstimateKeepingTheEstimateAsAVersion) {
+    const std::string location = pev_mirror();
+    post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1000}, 1U << 3)));
+    EXPECT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1200}))).code, 201);
+    const auto rows = stored();
+    EXPECT_EQ(count(rows, "interval|1|" + std::to_string(session_start_) + "|1200|0|2|"), 1U);
+    EXPECT_EQ(count(rows, "version|1|" + std::to_string(session_start_) + "|1|1000|"), 1U);
+    EXPECT_EQ(count(rows, "alarm|"), 0U);
+}
+
+TEST_F(IntervalTest, ThePremisesMeterAndTheEumdPostingTheSameIntervalNeverCollide) {
+    const std::string pev_location = pev_mirror();
+    auto premises = post(*esci_, "/mup",
+                         sep::encode(mirror("0A0B0C0D0E0F00000000000000000020", std::string(40, 'E'), kPremisesRoles)));
+    ASSERT_EQ(premises.code, 201) << premises.body;
+    EXPECT_EQ(premises.location_path, "/mup/2");
+    EXPECT_EQ(post(*eumd_, pev_location, sep::encode(readings(kPevReading, session_start_, {1800}))).code, 201);
+    EXPECT_EQ(post(*esci_, premises.location_path,
+                   sep::encode(readings("0A0B0C0D0E0F00000000000000000021", session_start_, {2500})))
+                  .code,
+              201);
+    const auto rows = stored();
+    EXPECT_EQ(count(rows, "interval|1|" + std::to_string(session_start_) + "|1800|"), 1U);
+    EXPECT_EQ(count(rows, "interval|2|" + std::to_string(session_start_) + "|2500|"), 1U);
+    EXPECT_EQ(count(rows, "alarm|"), 0U);
+}
+
+TEST_F(IntervalTest, OnlyTheRightDeviceMirrorsAndReadsAndARefusalIsTheSameForAMissingMirror) {
+    const std::string location = pev_mirror();
+    const auto before = stored();
+    auto other_eumd = device("eumd-2");
+    auto esci_2 = device("esci-2");
+    ASSERT_TRUE(other_eumd && esci_2);
+    // An EUMD of another premises may not mirror a PEV bound at P1, nor an unbound PEV at its own.
+    auto stranger = post(*other_eumd, "/mup",
+                         sep::encode(mirror("0A0B0C0D0E0F00000000000000000030", pev_.identity.lfdi, kPevRoles)));
+    EXPECT_EQ(stranger.code, 403);
+    auto unbound =
+        post(*eumd_, "/mup", sep::encode(mirror("0A0B0C0D0E0F00000000000000000031", std::string(40, '9'), kPevRoles)));
+    EXPECT_EQ(unbound.code, 403);
+    // Roles: an EUMD does not mirror the premises total, an ESCI not a PEV.
+    EXPECT_EQ(post(*eumd_, "/mup",
+                   sep::encode(mirror("0A0B0C0D0E0F00000000000000000032", std::string(40, 'E'), kPremisesRoles)))
+                  .code,
+              403);
+    EXPECT_EQ(
+        post(*esci_, "/mup", sep::encode(mirror("0A0B0C0D0E0F00000000000000000033", pev_.identity.lfdi, kPevRoles)))
+            .code,
+        403);
+    // Someone else's mirror, and one that does not exist, answer alike.
+    const auto reading = sep::encode(readings(kPevReading, session_start_, {1}));
+    auto theirs = post(*other_eumd, location, reading);
+    auto missing = post(*other_eumd, "/mup/99", reading);
+    EXPECT_EQ(theirs.code, 403);
+    EXPECT_EQ(missing.code, 403);
+    EXPECT_EQ(theirs.body, missing.body);
+    auto read_theirs = other_eumd->get(location);
+    auto read_missing = other_eumd->get("/mup/99");
+    ASSERT_TRUE(read_theirs && read_missing);
+    EXPECT_EQ(read_theirs->code, 403);
+    EXPECT_EQ(read_missing->code, 403);
+    EXPECT_EQ(read_theirs->body, read_missing->body);
+    // The same mRID from another device does not reach the existing mirror.
+    EXPECT_EQ(post(*esci_2, "/mup", sep::encode(mirror(kPevMirror, pev_.identity.lfdi, kPremisesRoles))).code, 403);
+    auto list = other_eumd->get("/mup");
+    ASSERT_TRUE(list);
+    EXPECT_EQ(codec_->decode<sep::MirrorUsagePointList>(list->body)->all, 0U);
+    EXPECT_EQ(stored(), before);
+}
+
+}  // namespace
+}  // namespace headend
