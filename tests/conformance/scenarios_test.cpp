@@ -621,6 +621,26 @@ TEST_F(RebindCredential, FromItsExpiryTheHandshakeFailsAndThePevGetsAFreshOneWit
     EXPECT_EQ(log_.failures(), 0U);
 }
 
+// A session opened with the credential shortly before its expiry does not outlive it: its first request after the
+// expiry closes it (no answer), the identity no longer completes a handshake, and the PEV falls back to its
+// certificate on its next plug-in.
+TEST_F(RebindCredential, ASessionOpenedBeforeExpiryClosesAtItsExpiry) {
+    ASSERT_NO_FATAL_FAILURE(replug_before_expiry(60));
+    ASSERT_TRUE(pev_->rebinding());
+    const auto pev = "?device=" + std::to_string(pev_device_id());
+    ASSERT_EQ(han_sessions(pev).size(), 1U);
+    ASSERT_TRUE(pev_->plan_charging());  // reads the tariff over the PSK session, still valid
+    clock_->advance(std::chrono::seconds(60));
+    EXPECT_FALSE(pev_->plan_charging());
+    EXPECT_TRUE(han_sessions(pev).empty());
+    auto replugged = pev_->replug();  // its session gone, it connects again: the PSK fails, the certificate works
+    ASSERT_TRUE(replugged) << replugged.error().message;
+    EXPECT_FALSE(pev_->rebinding());
+    const auto sessions = han_sessions(pev);
+    ASSERT_EQ(sessions.size(), 1U);
+    EXPECT_EQ(sessions[0]["credential"], "certificate");
+}
+
 TEST_F(RebindCredential, APevThatReadsItsRebindingIsToldTheCredentialItHas) {
     ASSERT_NO_FATAL_FAILURE(replug_before_expiry(3600));
     const auto cached = *pev_->binding();

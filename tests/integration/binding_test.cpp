@@ -2,6 +2,7 @@
 // with bare DTLS clients rather than the emulators: exact documents, access, repeats, and the operator's side.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -239,6 +240,39 @@ TEST_F(BindingTest, GuestChargingIsBoundWithTheOwnerAsPayer) {
     EXPECT_EQ(list[0]["premises_id"], "P2");
     EXPECT_EQ(list[0]["payer_account"], "A1");
     EXPECT_EQ(list[1]["status"], "ended");  // the home binding ended when it was bound elsewhere
+}
+
+// The EUMD observing its configuration learns every end of the binding it meters, not only beginnings: the PEV bound
+// at another premises, and a binding fallen back.
+TEST_F(BindingTest, AnObservingEumdIsToldWhenItsPevIsBoundElsewhereAndWhenABindingFallsBack) {
+    auto eumd = psk_device("eumd-1");
+    ASSERT_TRUE(eumd);
+    std::vector<sep::BindingStatus> seen;
+    auto observation = eumd->observe(edev(headend_.device_id("eumd-1")) + "/bnd", [&](const han::ClientResponse& n) {
+        if (auto configuration = codec_->decode<sep::PEVBinding>(n.body))
+            seen.push_back(configuration->status);
+    });
+    ASSERT_TRUE(observation) << observation.error().message;
+    const auto wait_for = [&](sep::BindingStatus wanted) {
+        for (int i = 0; i < 60; ++i) {
+            if (std::find(seen.begin(), seen.end(), wanted) != seen.end())
+                return true;
+            eumd->poll(std::chrono::milliseconds(50));
+        }
+        return false;
+    };
+
+    const auto files = pev_certificate("pev-jane", kHomeVin);
+    auto car = pev(files);
+    ASSERT_EQ(request_binding(*psk_device("esci-1"), files.identity).code, 201);
+    ASSERT_TRUE(wait_for(sep::BindingStatus::kConfirmed));
+    ASSERT_EQ(request_binding(*psk_device("esci-2"), files.identity).code, 201);
+    EXPECT_TRUE(wait_for(sep::BindingStatus::kEnded)) << "the EUMD at P1 was not told its PEV's binding ended";
+
+    // Back at P1 with no acknowledgement: the binding falls back after the 2 s timeout and the EUMD is told.
+    ASSERT_EQ(request_binding(*psk_device("esci-1"), files.identity).code, 201);
+    seen.clear();
+    EXPECT_TRUE(wait_for(sep::BindingStatus::kFallback)) << "the EUMD at P1 was not told of the fallback";
 }
 
 TEST_F(BindingTest, NoAcknowledgementWithinTheTimeoutFallsBack) {

@@ -182,7 +182,14 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         EXPECT_TRUE(std::regex_search(table.output, std::regex("\n127\\.0\\.0\\.1:[0-9]+ +psk +esci-cli +- +" +
                                                                device["id"].dump() + " +esci +PSK-")))
             << table.output;
-        EXPECT_EQ(run(daemon.ctl("device sessions --device 0")).exit_code, 2);
+        // Ids are positive decimal numbers, read whole: no hex, no clamping of what overflows.
+        for (const char* bad : {"0", "-1", "0x5", "99999999999999999999", "5.0", "''"})
+            EXPECT_EQ(run(daemon.ctl(std::string("device sessions --device ") + bad)).exit_code, 2) << bad;
+        for (const char* query : {"?device=0", "?device=-1", "?device=0x5", "?Device=5"}) {
+            auto refused = run(daemon.curl("'/api/v1/han/sessions" + std::string(query) + "'") +
+                               " -o /dev/null -w '%{http_code}'");
+            EXPECT_EQ(refused.output, "400") << query;
+        }
         observer.join();
 
         auto health = run(daemon.ctl("--json health"));
@@ -360,6 +367,11 @@ TEST(Cli, AnEmulatedPremisesRunsBothScenariosAndTheOperatorSeesEveryStep) {
         ASSERT_EQ(scenarios.exit_code, 0) << scenarios.output;
         EXPECT_NE(scenarios.output.find("power_status.plugged_in"), std::string::npos) << scenarios.output;
         EXPECT_NE(scenarios.output.find("charging: program EV-TOU"), std::string::npos) << scenarios.output;
+        // The PEV certificate the emulator minted outlives any re-bind credential (30 days by default): it is what the
+        // PEV falls back to when that credential expires.
+        const auto pev_certificate = dir / "mfr" / "pev-1HGCM82633A004352.pem";
+        EXPECT_EQ(run("openssl x509 -noout -checkend 31536000 -in " + pev_certificate.string()).exit_code, 0)
+            << "the emulator's PEV certificate expires within a year";
 
         auto listed = run(daemon.ctl("--json binding list --vin 1HGCM82633A004352"));
         ASSERT_EQ(listed.exit_code, 0) << listed.output;

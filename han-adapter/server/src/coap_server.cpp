@@ -332,6 +332,9 @@ private:
 
     void handle(ConnectionId id, const CoapMessage& request);
     Peer resolve_peer(ConnectionId id, const SessionInfo& info) const;
+    // A PSK session whose identity no longer works (expired, replaced) closes instead of being answered: it would
+    // otherwise outlive its credential for as long as the device keeps it busy. True when it was closed.
+    bool close_if_credential_lapsed(ConnectionId id, const SessionInfo& info);
     void forget_session(ConnectionId id);
     void close_session(ConnectionId id);
     // Beyond max_sessions the session heard from least recently, observed ones spared, makes room.
@@ -655,6 +658,18 @@ Peer CoapServer::Impl::resolve_peer(ConnectionId, const SessionInfo& info) const
             peer.lfdi = device->lfdi;
     }
     return peer;
+}
+
+bool CoapServer::Impl::close_if_credential_lapsed(ConnectionId id, const SessionInfo& info) {
+    if (info.certificate || security_->find_psk(info.psk_identity))
+        return false;
+    spdlog::info(
+        "[HAN_CREDENTIAL_LAPSED] the PSK identity of session {} no longer works (expired or replaced): the "
+        "session closes",
+        info.key);
+    count(&ServerStats::sessions_credential_lapsed);
+    close_session(id);
+    return true;
 }
 
 void CoapServer::Impl::forget_session(ConnectionId id) {
@@ -985,6 +1000,8 @@ void CoapServer::Impl::refresh_observer(const ObserverKey& key) {
     const auto session = sessions_.find(observation.session);
     if (session == sessions_.end())
         return;
+    if (close_if_credential_lapsed(observation.session, session->second))
+        return;
     observation.refreshing = true;
     Request req;
     req.peer = resolve_peer(observation.session, session->second);
@@ -1135,6 +1152,8 @@ void CoapServer::Impl::handle(ConnectionId id, const CoapMessage& request) {
         }
     }
 
+    if (close_if_credential_lapsed(id, info))
+        return;
     Request req;
     req.peer = resolve_peer(id, info);
     const char* method_text = method_name(request.code);

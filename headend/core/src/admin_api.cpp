@@ -180,9 +180,13 @@ void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std:
 
     routes.add("GET", "/api/v1/han/sessions", [&devices, sessions = std::move(sessions)](const http::Request& request) {
         std::optional<std::int64_t> only;
+        for (const auto& [key, value] : request.query) {
+            if (key != "device")
+                return http::json_error(400, "request.invalid", "unknown query parameter '" + key + "' (device)");
+        }
         if (auto it = request.query.find("device"); it != request.query.end()) {
             only = parse_id(it->second);
-            if (!only)
+            if (!only || *only <= 0)
                 return http::json_error(400, "device.invalid", "device must be a device id, not '" + it->second + "'");
             if (!devices.find(*only))
                 return http::json_error(404, "device.not_found", "no device #" + it->second);

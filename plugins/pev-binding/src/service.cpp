@@ -313,6 +313,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         headend::plugin::PevRegistrationDecision decision;
         std::optional<Binding> binding;
         bool repeated = false;
+        std::optional<std::string> ended_at_premises;  // the premises of the binding this one ended
     };
 
     Result<RequestOutcome> request(Transaction& tx, const headend::plugin::PevRegistrationRequest& asked,
@@ -332,7 +333,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             Binding& current = **open;
             if (auto recorded = store::record(tx, &current, at, "esci.presence_confirmed"); !recorded)
                 return recorded.error();
-            return RequestOutcome{{true, {}}, current, true};
+            return RequestOutcome{{true, {}}, current, true, std::nullopt};
         }
         if (*open && !verdict.accept) {
             // Refused while the PEV is bound (here or elsewhere): nothing changes, not its binding and no fallback
@@ -348,13 +349,15 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                                                        {"bound_at", (*open)->premises_id}});
                 !recorded)
                 return recorded.error();
-            return RequestOutcome{{false, verdict.reason}, std::nullopt, false};
+            return RequestOutcome{{false, verdict.reason}, std::nullopt, false, std::nullopt};
         }
+        std::optional<std::string> ended_at_premises;
         if (*open) {
             // Accepted here: the PEV has moved, so its binding elsewhere ends.
             if (auto ended = store::set_status(tx, **open, "ended", at, "bound again at premises " + premises_id);
                 !ended)
                 return ended.error();
+            ended_at_premises = (*open)->premises_id;
         }
 
         Binding binding;
@@ -399,7 +402,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                 return refused.error();
             if (auto fallback = store::record_fallback(tx, binding, at, verdict.reason); !fallback)
                 return fallback.error();
-            return RequestOutcome{{false, verdict.reason}, binding, false};
+            return RequestOutcome{{false, verdict.reason}, binding, false, ended_at_premises};
         }
 
         if (verdict.pin) {
@@ -457,7 +460,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         }
         if (auto activated = try_activate(tx, binding, at); !activated)
             return activated.error();
-        return RequestOutcome{{true, {}}, binding, false};
+        return RequestOutcome{{true, {}}, binding, false, ended_at_premises};
     }
 
     void on_registration(const headend::plugin::PevRegistrationRequest& asked,
@@ -489,6 +492,9 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                     self->context.logger.info("BIND_REFUSED",
                                               "PEV " + lfdi + " at premises " + premises +
                                                   ", its open binding kept: " + outcome->decision.reason);
+                // The EUMDs metering the PEV where its binding just ended are told it ended.
+                if (outcome->ended_at_premises)
+                    self->notify_premises_eumds(*outcome->ended_at_premises);
                 if (!outcome->binding || outcome->repeated)
                     return;
                 const Binding& binding = *outcome->binding;
@@ -507,9 +513,9 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     // ---- the fallback timer
 
     void expire(std::int64_t binding_id) {
-        auto lfdi = std::make_shared<std::string>();
+        auto fallen = std::make_shared<std::optional<Binding>>();
         context.database.write(
-            [self = shared_from_this(), binding_id, lfdi](Transaction& tx) -> Result<void> {
+            [self = shared_from_this(), binding_id, fallen](Transaction& tx) -> Result<void> {
                 auto found = store::binding_by_id(tx, binding_id);
                 if (!found)
                     return found.error();
@@ -525,14 +531,16 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                 const std::int64_t at = self->now();
                 if (auto set = store::set_status(tx, binding, "fallback", at, reason); !set)
                     return set;
-                *lfdi = binding.lfdi;
+                *fallen = binding;
                 return store::record_fallback(tx, binding, at, reason);
             },
-            [self = shared_from_this(), lfdi](Result<void> committed) {
-                if (!committed)
+            [self = shared_from_this(), fallen](Result<void> committed) {
+                if (!committed) {
                     self->context.logger.error("BIND_STORAGE", committed.error().message);
-                else if (!lfdi->empty())
-                    self->notify_pev(*lfdi);
+                } else if (*fallen) {
+                    self->notify_pev((*fallen)->lfdi);
+                    self->notify_premises_eumds((*fallen)->premises_id);
+                }
             });
     }
 

@@ -446,7 +446,10 @@ headend::Result<void> Pev::replug() {
     if (auto opened = open(han::ClientCredentials::psk(*binding_->rebind_psk_identity, *binding_->rebind_psk_key),
                            "dtls.psk", true);
         !opened) {
-        binding_.reset();
+        // A refused credential and a lost handshake look alike: the credential is forgotten only once its binding
+        // says it has expired, so a brief outage does not cost it.
+        if (binding_->expiry && *binding_->expiry <= now())
+            binding_.reset();
         return plug_in();
     }
     rebinding_ = true;

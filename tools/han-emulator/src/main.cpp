@@ -68,7 +68,9 @@ headend::Result<headend::pki::CertificateFiles> mint(const Settings& settings, c
         return headend::pki::CertificateFiles{name, dir / (name + ".pem"), dir / (name + ".key"), dir / (name + ".der"),
                                               *identity};
     }
-    headend::pki::IssueOptions options{.days = 30, .overwrite = true, .subject_serial = settings.vin};
+    // A vehicle's certificate lasts as long as the vehicle (the pki default, 10 years), far beyond a re-bind
+    // credential: it is what the PEV falls back to when that credential expires, across runs of the emulator.
+    headend::pki::IssueOptions options{.overwrite = true, .subject_serial = settings.vin};
     auto ca = untrusted ? headend::pki::make_ca(dir / "rogue", "Untrusted CA", options)
                         : headend::pki::load_ca(settings.mfr_ca);
     if (!ca)

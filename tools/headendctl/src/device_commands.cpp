@@ -1,5 +1,6 @@
 // device add | list | remove: POST, GET and DELETE on /api/v1/devices.
 #include <fmt/format.h>
+#include <charconv>
 
 #include <algorithm>
 #include <memory>
@@ -216,13 +217,18 @@ void show_sessions(const json& answer, std::ostream& out) {
 }
 
 CallBuilder define_sessions(CLI::App& command) {
-    auto id = std::make_shared<std::int64_t>(0);
-    auto* device_option =
-        command.add_option("--device", *id, "Only this device's sessions")->check(CLI::PositiveNumber)->type_name("ID");
+    auto id = std::make_shared<std::string>();
+    auto* device_option = command.add_option("--device", *id, "Only this device's sessions")->type_name("ID");
     return [=]() -> headend::Result<ApiCall> {
         std::vector<std::pair<std::string, std::string>> query;
         if (device_option->count() > 0) {
-            query.emplace_back("device", std::to_string(*id));
+            // Read whole as a decimal id: CLI11's number parsing would take 0x5 and clamp what overflows.
+            std::int64_t number = 0;
+            const auto [end, problem] = std::from_chars(id->data(), id->data() + id->size(), number);
+            if (id->empty() || problem != std::errc() || end != id->data() + id->size() || number <= 0)
+                return headend::make_error("usage",
+                                           "--device: a device id is a positive decimal number, not '" + *id + "'");
+            query.emplace_back("device", *id);
         }
         ApiCall call{"GET", "/api/v1/han/sessions" + headend::http::build_query(query)};
         call.show = show_sessions;

@@ -77,6 +77,9 @@ struct ServerStats {
     std::uint64_t handshakes_refused_busy = 0;  // valid cookie, but max_handshakes were in progress
     std::uint64_t handshakes_evicted = 0;       // stalled ones dropped to make room at max_handshakes
     std::uint64_t sessions_replaced = 0;        // a device came back from the same address and port
+    // PSK sessions closed because their identity stopped working (its credential expired or was replaced): the
+    // device's next handshake fails like any unknown identity's, so it falls back to its certificate.
+    std::uint64_t sessions_credential_lapsed = 0;
     // Handshakes the server itself refused, by reason: "certificate_refused", "unknown_psk_identity".
     std::map<std::string, std::uint64_t> handshake_refusals;
     std::size_t sessions = 0;
