@@ -104,8 +104,9 @@ protected:
         EXPECT_TRUE(client) << client.error().message;
         return client ? std::move(*client) : nullptr;
     }
+    // Bodies larger than a datagram go blockwise (Block1 of 1024 bytes), as a device sends a day of readings.
     han::ClientResponse post(han::DeviceClient& client, const std::string& path, const std::string& body) {
-        auto answer = client.post(path, body);
+        auto answer = body.size() > 1024 ? client.post_blockwise(path, body, 1024, true) : client.post(path, body);
         EXPECT_TRUE(answer) << answer.error().message;
         return answer ? *answer : han::ClientResponse{};
     }
@@ -147,6 +148,18 @@ protected:
         sqlite3_close(db);
         return rows;
     }
+    // A GET answered 2.05 with a document of type T.
+    template <typename T>
+    T read(han::DeviceClient& client, const std::string& path) {
+        auto answer = client.get(path);
+        EXPECT_TRUE(answer);
+        if (!answer)
+            return T{};
+        EXPECT_EQ(answer->code, 205) << path << " " << answer->body;
+        auto document = codec_->decode<T>(answer->body);
+        EXPECT_TRUE(document) << path << " " << answer->body;
+        return document ? *document : T{};
+    }
     std::size_t count(const std::vector<std::string>& rows, const std::string& prefix) {
         return static_cast<std::size_t>(
             std::count_if(rows.begin(), rows.end(), [&](const std::string& row) { return row.starts_with(prefix); }));
@@ -155,7 +168,10 @@ protected:
     static constexpr const char* kPevMirror = "0A0B0C0D0E0F00000000000000000010";
     static constexpr const char* kPevReading = "0A0B0C0D0E0F00000000000000000011";
 
-    testing::ProgramDaemon headend_;
+    // The head-end's clock, moved to a DST day where a test needs one (the territory is America/Los_Angeles).
+    std::shared_ptr<testing::ShiftedClock> clock_ = std::make_shared<testing::ShiftedClock>();
+    testing::ProgramDaemon headend_{
+        testing::ProgramDaemonOptions{.binding_timeout_s = 2, .clock = clock_, .roaming_vins = {}}};
     std::shared_ptr<const sep::Codec> codec_;
     std::unique_ptr<han::DeviceClient> esci_;
     std::unique_ptr<han::DeviceClient> eumd_;
@@ -359,6 +375,132 @@ TEST_F(IntervalTest, OnlyTheRightDeviceMirrorsAndReadsAndARefusalIsTheSameForAMi
     ASSERT_TRUE(list);
     EXPECT_EQ(codec_->decode<sep::MirrorUsagePointList>(list->body)->all, 0U);
     EXPECT_EQ(stored(), before);
+}
+
+TEST_F(IntervalTest, TheUtilitysViewServesTheReadingsToTheMirrorThePevAndNobodyElse) {
+    const std::string location = pev_mirror();
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800, 1750}, 0))).code, 201);
+    ASSERT_EQ(
+        post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 2 * kQuarter, {900}, 1U << 3))).code,
+        201);
+
+    const auto list = read<sep::UsagePointList>(*eumd_, "/upt?l=10");
+    EXPECT_EQ(list.all, 1U);
+    ASSERT_EQ(list.usage_points.size(), 1U);
+    const auto& point = list.usage_points[0];
+    EXPECT_EQ(point.href, "/upt/1");
+    EXPECT_EQ(point.mrid, kPevMirror);
+    EXPECT_EQ(point.role_flags, sep::kRoleIsPev | sep::kRoleIsSubmeter);  // the utility's view is not a mirror
+    EXPECT_EQ(point.device_lfdi, pev_.identity.lfdi);
+    ASSERT_TRUE(point.meter_reading_list_link);
+    EXPECT_EQ(point.meter_reading_list_link->all, 1U);
+
+    const auto meter_readings = read<sep::MeterReadingList>(*eumd_, "/upt/1/mr?l=10");
+    ASSERT_EQ(meter_readings.meter_readings.size(), 1U);
+    const auto& meter_reading = meter_readings.meter_readings[0];
+    EXPECT_EQ(meter_reading.href, "/upt/1/mr/1");
+    EXPECT_EQ(meter_reading.mrid, kPevReading);
+    EXPECT_EQ(meter_reading.reading_type_link.href, "/upt/1/mr/1/rt");
+    const auto type = read<sep::ReadingType>(*eumd_, "/upt/1/mr/1/rt");
+    EXPECT_EQ(type.uom, 72);
+    EXPECT_EQ(type.interval_length, kQuarter);
+    const auto latest = read<sep::Reading>(*eumd_, "/upt/1/mr/1/r");
+    EXPECT_EQ(latest.value, 900);
+    EXPECT_EQ(latest.quality_flags, 1U << 3);  // estimated by interpolation, as the EUMD said
+    ASSERT_TRUE(latest.time_period);
+    EXPECT_EQ(latest.time_period->start, session_start_ + 2 * kQuarter);
+
+    // Every reading under the local day(s) it starts on, each once.
+    const auto sets = read<sep::ReadingSetList>(*eumd_, "/upt/1/mr/1/rs?l=10");
+    ASSERT_GE(sets.reading_sets.size(), 1U);
+    std::uint32_t total = 0;
+    for (const auto& set : sets.reading_sets) {
+        ASSERT_TRUE(set.reading_list_link && set.href);
+        const auto day = read<sep::ReadingList>(*eumd_, *set.href + "/r?l=100");
+        EXPECT_EQ(day.all, set.reading_list_link->all);
+        for (const auto& reading : day.readings) {
+            EXPECT_GE(reading.time_period->start, set.time_period.start);
+            EXPECT_LT(reading.time_period->start, set.time_period.start + set.time_period.duration);
+        }
+        total += day.all;
+    }
+    EXPECT_EQ(total, 3U);
+
+    // The PEV metered reads it too; another premises' devices get 4.03 alike for it and for a missing one.
+    EXPECT_EQ(read<sep::UsagePoint>(*car_, "/upt/1").mrid, kPevMirror);
+    auto other_eumd = device("eumd-2");
+    ASSERT_TRUE(other_eumd);
+    for (const std::string& path :
+         {std::string("/upt/1"), std::string("/upt/1/mr/1/r"), std::string("/upt/1/mr/1/rs")}) {
+        auto theirs = other_eumd->get(path);
+        auto missing = other_eumd->get("/upt/99" + path.substr(6));
+        ASSERT_TRUE(theirs && missing);
+        EXPECT_EQ(theirs->code, 403) << path;
+        EXPECT_EQ(missing->code, 403) << path;
+        EXPECT_EQ(theirs->body, missing->body) << path;
+    }
+    EXPECT_EQ(read<sep::UsagePointList>(*other_eumd, "/upt").all, 0U);
+    // Linked from /dcap.
+    const auto dcap = read<sep::DeviceCapability>(*eumd_, "/dcap");
+    ASSERT_TRUE(dcap.usage_point_list_link && dcap.mirror_usage_point_list_link);
+    EXPECT_EQ(dcap.usage_point_list_link->href, "/upt");
+    EXPECT_EQ(dcap.mirror_usage_point_list_link->href, "/mup");
+}
+
+TEST_F(IntervalTest, ThePevObservingItsLatestReadingIsToldOfEachNewInterval) {
+    const std::string location = pev_mirror();
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800}))).code, 201);
+    std::vector<sep::Reading> told;
+    auto observation = car_->observe("/upt/1/mr/1/r", [&](const han::ClientResponse& notification) {
+        if (auto reading = codec_->decode<sep::Reading>(notification.body))
+            told.push_back(*reading);
+    });
+    ASSERT_TRUE(observation) << observation.error().message;
+    EXPECT_EQ(observation->response.code, 205);
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + kQuarter, {1650}))).code, 201);
+    for (int i = 0; i < 40 && told.empty(); ++i)
+        car_->poll(std::chrono::milliseconds(50));
+    ASSERT_EQ(told.size(), 1U);
+    EXPECT_EQ(told[0].value, 1650);
+    // The same readings again store nothing, and nobody is told.
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + kQuarter, {1650}))).code, 201);
+    for (int i = 0; i < 6; ++i)
+        car_->poll(std::chrono::milliseconds(50));
+    EXPECT_EQ(told.size(), 1U);
+}
+
+// The territory's fall-back day (25 hours) and spring-forward day (23 hours) through ingest and /upt: one ReadingSet
+// per local day as long as the day is, holding every interval of it once and nothing of the days around it.
+TEST_F(IntervalTest, TheDstDaysAreReadingSetsOf25And23HoursWithEveryInterval) {
+    const std::string location = pev_mirror();
+    struct Day {
+        const char* date;
+        std::int64_t midnight;  // local midnight in UTC (Python's zoneinfo)
+        int hours;
+    };
+    for (const Day& day : {Day{"2026-11-01", 1793516400, 25}, Day{"2026-03-08", 1772956800, 23}}) {
+        const std::int64_t end = day.midnight + day.hours * 3600;
+        clock_->advance(std::chrono::seconds(end + 12 * 3600 - clock_->now()));  // the next day at noon
+        std::vector<std::int64_t> values(static_cast<std::size_t>(day.hours * 4 + 2));
+        for (std::size_t i = 0; i < values.size(); ++i)
+            values[i] = static_cast<std::int64_t>(i);
+        // From the last quarter hour of the day before to the first of the day after.
+        auto posted = post(*eumd_, location, sep::encode(readings(kPevReading, day.midnight - kQuarter, values)));
+        ASSERT_EQ(posted.code, 201) << day.date << " " << posted.body;
+
+        const std::string set_path = "/upt/1/mr/1/rs/" + std::string(day.date);
+        const auto set = read<sep::ReadingSet>(*eumd_, set_path);
+        EXPECT_EQ(set.time_period.start, day.midnight) << day.date;
+        EXPECT_EQ(set.time_period.duration, static_cast<std::uint32_t>(day.hours * 3600)) << day.date;
+        ASSERT_TRUE(set.reading_list_link);
+        EXPECT_EQ(set.reading_list_link->all, static_cast<std::uint32_t>(day.hours * 4)) << day.date;
+        const auto list = read<sep::ReadingList>(*eumd_, set_path + "/r?l=100");
+        ASSERT_EQ(list.readings.size(), static_cast<std::size_t>(day.hours * 4)) << day.date;
+        for (std::size_t i = 0; i < list.readings.size(); ++i) {
+            EXPECT_EQ(list.readings[i].time_period->start, day.midnight + static_cast<std::int64_t>(i * kQuarter));
+            EXPECT_EQ(list.readings[i].value, static_cast<std::int64_t>(i + 1));  // value 0 was the day before
+        }
+    }
 }
 
 }  // namespace

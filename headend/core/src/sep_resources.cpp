@@ -177,6 +177,11 @@ void SepResources::get_dcap(const Request& request, const Responder& respond) co
     // The program tariffs, when a plugin serves them (pev-registration): how a PEV finds its rate programs.
     if (registry_.serves("/tp"))
         dcap.tariff_profile_list_link = sep::ListLink{"/tp", std::nullopt};
+    // The metering mirror and the utility's view of it, when interval-collection serves them.
+    if (registry_.serves("/mup"))
+        dcap.mirror_usage_point_list_link = sep::ListLink{"/mup", std::nullopt};
+    if (registry_.serves("/upt"))
+        dcap.usage_point_list_link = sep::ListLink{"/upt", std::nullopt};
     respond(xml(sep::encode(dcap)));
 }
 

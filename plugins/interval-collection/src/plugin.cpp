@@ -16,6 +16,7 @@ public:
             intervals::IntervalSettings settings;
             settings.future_skew_s = context.config.integer("future_skew_s");
             settings.backfill_days = context.config.integer("backfill_days");
+            settings.utility_pen = static_cast<std::uint32_t>(context.config.integer("utility_pen"));
             if (settings.future_skew_s < 0 || settings.future_skew_s > 3600)
                 return headend::make_error("config", "plugin.interval-collection.future_skew_s: 0 to 3600");
             if (settings.backfill_days < 1 || settings.backfill_days > 400)
@@ -41,6 +42,7 @@ std::vector<headend::plugin::ConfigKey> config_keys() {
     return {
         {"future_skew_s", std::int64_t{300}, "how far past now a reading may end (device clocks run fast)"},
         {"backfill_days", std::int64_t{60}, "how old a reading may be and still be accepted"},
+        {"utility_pen", std::int64_t{0}, "the utility's IANA Private Enterprise Number, in the mRIDs it issues"},
     };
 }
 

@@ -4,6 +4,7 @@
 
 #include "headend/plugin/list_query.hpp"
 #include "store.hpp"
+#include "utility_view.hpp"
 
 namespace intervals {
 
@@ -80,10 +81,11 @@ std::string reading_location(std::int64_t mirror_id, std::optional<std::int64_t>
 
 struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
     Impl(headend::plugin::Context& context_in, IntervalSettings settings_in)
-        : context(context_in), settings(settings_in) {}
+        : context(context_in), settings(settings_in), days(context_in.territory_time_zone) {}
 
     headend::plugin::Context& context;
     IntervalSettings settings;
+    calendar::LocalDays days;
 
     IngestLimits limits() const {
         return IngestLimits{context.clock.now(), settings.future_skew_s, settings.backfill_days * 86400};
@@ -91,18 +93,25 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
 
     // Runs `work` in one write and answers after its commit: its response, 4.00 or 4.03 for a refusal (nothing
     // stored), 5.03 when storage fails (the device tries again later; nothing was acknowledged).
-    void write_then_answer(std::function<Result<Response>(Transaction&)> work, Responder respond) {
+    // `work` also names the paths whose observers are told once the change is committed.
+    using Work = std::function<Result<Response>(Transaction&, std::vector<std::string>& changed)>;
+    void write_then_answer(Work work, Responder respond) {
         auto response = std::make_shared<Response>();
+        auto changed = std::make_shared<std::vector<std::string>>();
         context.database.write(
-            [work = std::move(work), response](Transaction& tx) -> Result<void> {
-                auto done = work(tx);
+            [work = std::move(work), response, changed](Transaction& tx) -> Result<void> {
+                auto done = work(tx, *changed);
                 if (!done)
                     return done.error();
                 *response = std::move(*done);
                 return {};
             },
-            [self = shared_from_this(), response, respond](Result<void> committed) {
+            [self = shared_from_this(), response, changed, respond](Result<void> committed) {
                 if (committed) {
+                    // Observers are told before the writer hears back, so what the writer does next (observe too,
+                    // say) comes after the notifications of its own change.
+                    for (const auto& path : *changed)
+                        self->context.resources.notify(path);
                     respond(std::move(*response));
                     return;
                 }
@@ -177,16 +186,28 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
     }
 
     Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const headend::coap::Peer& peer,
-                                        const sep::MirrorMeterReading& document, store::Applied& total) {
+                                        const sep::MirrorMeterReading& document, store::Applied& total,
+                                        std::vector<std::string>& changed) {
         auto reading = meter_reading(tx, mirror, peer, document);
         if (!reading)
             return reading.error();
         auto readings = interval_readings(document, reading->type, limits());
         if (!readings)
             return readings.error();
-        auto applied = store::apply(tx, context.alarms, {mirror, *reading, "device", context.clock.now()}, *readings);
+        auto applied =
+            store::apply(tx, context.alarms, {mirror, *reading, "device", context.clock.now(), days}, *readings);
         if (!applied)
             return applied.error();
+        if (applied->stored + applied->replaced > 0) {
+            std::vector<std::int32_t> touched;
+            for (const auto& one : *readings) {
+                const auto day = days.day_of(one.start);
+                if (touched.empty() || touched.back() != day)
+                    touched.push_back(day);
+            }
+            for (auto& path : observed_paths(mirror.id, reading->id, touched))
+                changed.push_back(std::move(path));
+        }
         total.stored += applied->stored;
         total.unchanged += applied->unchanged;
         total.replaced += applied->replaced;
@@ -224,13 +245,16 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             respond(forbidden());
             return;
         }
-        write_then_answer([self = shared_from_this(), peer = request.peer, document = std::move(*document)](
-                              Transaction& tx) -> Result<Response> { return self->create_mirror(tx, peer, document); },
-                          respond);
+        write_then_answer(
+            [self = shared_from_this(), peer = request.peer, document = std::move(*document)](
+                Transaction& tx, std::vector<std::string>& changed) -> Result<Response> {
+                return self->create_mirror(tx, peer, document, changed);
+            },
+            respond);
     }
 
     Result<Response> create_mirror(Transaction& tx, const headend::coap::Peer& peer,
-                                   const sep::MirrorUsagePoint& document) {
+                                   const sep::MirrorUsagePoint& document, std::vector<std::string>& changed) {
         if (document.service_category_kind != 0)
             return make_error(kRefused, "serviceCategoryKind must be 0 (electricity)");
         auto existing = store::mirror_by_mrid(tx, document.mrid);
@@ -271,7 +295,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         }
         store::Applied applied;
         for (const auto& reading : document.mirror_meter_readings) {
-            if (auto stored = store_readings(tx, *mirror, peer, reading, applied); !stored)
+            if (auto stored = store_readings(tx, *mirror, peer, reading, applied, changed); !stored)
                 return stored.error();
         }
         if (created)
@@ -312,8 +336,8 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             return;
         }
         write_then_answer(
-            [self = shared_from_this(), peer = request.peer, mirror_id = *id, readings = std::move(readings),
-             list](Transaction& tx) -> Result<Response> {
+            [self = shared_from_this(), peer = request.peer, mirror_id = *id, readings = std::move(readings), list](
+                Transaction& tx, std::vector<std::string>& changed) -> Result<Response> {
                 auto mirror = store::mirror_by_id(tx, mirror_id);
                 if (!mirror)
                     return mirror.error();
@@ -322,7 +346,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                 store::Applied applied;
                 std::optional<std::int64_t> last;
                 for (const auto& reading : readings) {
-                    auto stored = self->store_readings(tx, **mirror, peer, reading, applied);
+                    auto stored = self->store_readings(tx, **mirror, peer, reading, applied, changed);
                     if (!stored)
                         return stored.error();
                     last = *stored;
@@ -412,6 +436,7 @@ Result<void> MirrorService::start() {
     });
     if (!views)
         return views;
+    add_utility_view(context, impl_->days, {impl_->settings.max_list_limit, impl_->settings.utility_pen});
     auto self = impl_;
     context.resources.add("/mup", [self](const Request& request, Responder respond) {
         if (request.method == headend::coap::Method::Post)

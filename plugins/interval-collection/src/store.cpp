@@ -56,6 +56,50 @@ Value optional_text(const std::optional<std::string>& text) {
     return text ? Value(*text) : Value();
 }
 
+constexpr const char* kMeterReadingColumns =
+    "mmr_id, mup_id, mrid, description, accumulation_behaviour, commodity, data_qualifier, flow_direction, "
+    "interval_length, kind, phase, power_of_ten_multiplier, uom";
+
+MeterReading meter_reading_from(const Row& row) {
+    MeterReading reading;
+    reading.id = row.integer(0);
+    reading.mirror_id = row.integer(1);
+    reading.mrid = row.text(2);
+    reading.description = row.optional_text(3);
+    auto& type = reading.reading_type;
+    type.accumulation_behaviour = optional_as<std::uint8_t>(row, 4);
+    type.commodity = optional_as<std::uint8_t>(row, 5);
+    type.data_qualifier = optional_as<std::uint8_t>(row, 6);
+    type.flow_direction = optional_as<std::uint8_t>(row, 7);
+    type.interval_length = optional_as<std::uint32_t>(row, 8);
+    type.kind = optional_as<std::uint8_t>(row, 9);
+    type.phase = optional_as<std::uint8_t>(row, 10);
+    type.power_of_ten_multiplier = optional_as<std::int8_t>(row, 11);
+    type.uom = optional_as<std::uint8_t>(row, 12);
+    reading.type = IntervalType{*type.interval_length, *type.power_of_ten_multiplier};
+    return reading;
+}
+
+// The viewer's mirrors: its own, the one of its meter, its premises' when it is a display.
+constexpr const char* kVisible = "(owner_device_id = ? OR device_lfdi = ? OR (? IS NOT NULL AND premises_id = ?))";
+
+std::vector<Value> visible_params(const Viewer& viewer) {
+    const Value premises = viewer.display_premises ? Value(*viewer.display_premises) : Value();
+    return {viewer.device_id, viewer.lfdi, premises, premises};
+}
+
+StoredInterval interval_from(const Row& row) {
+    return {row.integer(0), static_cast<std::uint32_t>(row.integer(1)), row.integer(2),
+            static_cast<std::uint16_t>(row.integer(3))};
+}
+
+Result<std::int64_t> single_count(Transaction& tx, std::string_view sql, std::vector<Value> params) {
+    auto rows = tx.query(sql, params);
+    if (!rows)
+        return rows.error();
+    return rows->front().integer(0);
+}
+
 }  // namespace
 
 std::vector<headend::storage::Migration> migrations() {
@@ -95,12 +139,14 @@ std::vector<headend::storage::Migration> migrations() {
                   mmr_id INTEGER NOT NULL REFERENCES mirror_meter_readings(mmr_id),
                   start_at INTEGER NOT NULL,
                   duration INTEGER NOT NULL,
+                  local_day INTEGER NOT NULL,
                   value_wh INTEGER NOT NULL CHECK (value_wh >= 0),
                   quality_flags INTEGER NOT NULL,
                   version INTEGER NOT NULL,
                   source TEXT NOT NULL,
                   received_at INTEGER NOT NULL,
                   PRIMARY KEY (mmr_id, start_at));
+                CREATE INDEX intervals_by_day ON intervals(mmr_id, local_day, start_at);
                 CREATE TABLE interval_versions(
                   mmr_id INTEGER NOT NULL,
                   start_at INTEGER NOT NULL,
@@ -169,32 +215,25 @@ Result<std::int64_t> insert_mirror(Transaction& tx, const Mirror& mirror) {
 
 Result<std::optional<MeterReading>> meter_reading(Transaction& tx, std::int64_t mirror_id, const std::string& mrid) {
     auto rows = tx.query(
-        "SELECT mmr_id, description, accumulation_behaviour, commodity, data_qualifier, flow_direction, "
-        "interval_length, kind, phase, power_of_ten_multiplier, uom FROM mirror_meter_readings "
-        "WHERE mup_id = ? AND mrid = ?",
+        std::string("SELECT ") + kMeterReadingColumns + " FROM mirror_meter_readings WHERE mup_id = ? AND mrid = ?",
         std::vector<Value>{mirror_id, mrid});
     if (!rows)
         return rows.error();
     if (rows->empty())
         return std::optional<MeterReading>();
-    const Row& row = rows->front();
-    MeterReading reading;
-    reading.id = row.integer(0);
-    reading.mirror_id = mirror_id;
-    reading.mrid = mrid;
-    reading.description = row.optional_text(1);
-    auto& type = reading.reading_type;
-    type.accumulation_behaviour = optional_as<std::uint8_t>(row, 2);
-    type.commodity = optional_as<std::uint8_t>(row, 3);
-    type.data_qualifier = optional_as<std::uint8_t>(row, 4);
-    type.flow_direction = optional_as<std::uint8_t>(row, 5);
-    type.interval_length = optional_as<std::uint32_t>(row, 6);
-    type.kind = optional_as<std::uint8_t>(row, 7);
-    type.phase = optional_as<std::uint8_t>(row, 8);
-    type.power_of_ten_multiplier = optional_as<std::int8_t>(row, 9);
-    type.uom = optional_as<std::uint8_t>(row, 10);
-    reading.type = IntervalType{*type.interval_length, *type.power_of_ten_multiplier};
-    return std::optional(std::move(reading));
+    return std::optional(meter_reading_from(rows->front()));
+}
+
+Result<std::vector<MeterReading>> meter_readings_of(Transaction& tx, std::int64_t mirror_id) {
+    auto rows = tx.query(
+        std::string("SELECT ") + kMeterReadingColumns + " FROM mirror_meter_readings WHERE mup_id = ? ORDER BY mmr_id",
+        std::vector<Value>{mirror_id});
+    if (!rows)
+        return rows.error();
+    std::vector<MeterReading> readings;
+    for (const auto& row : *rows)
+        readings.push_back(meter_reading_from(row));
+    return readings;
 }
 
 Result<std::int64_t> insert_meter_reading(Transaction& tx, const MeterReading& reading, std::int64_t at) {
@@ -221,9 +260,10 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
     for (const auto& reading : readings) {
         // The common case, a new interval, is one statement.
         auto inserted = tx.execute(
-            "INSERT INTO intervals(mmr_id, start_at, duration, value_wh, quality_flags, version, source, received_at) "
-            "VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (mmr_id, start_at) DO NOTHING",
-            std::vector<Value>{mmr, reading.start, static_cast<std::int64_t>(reading.duration), reading.value_wh,
+            "INSERT INTO intervals(mmr_id, start_at, duration, local_day, value_wh, quality_flags, version, source, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (mmr_id, start_at) DO NOTHING",
+            std::vector<Value>{mmr, reading.start, static_cast<std::int64_t>(reading.duration),
+                               static_cast<std::int64_t>(origin.days.day_of(reading.start)), reading.value_wh,
                                static_cast<std::int64_t>(reading.quality_flags), origin.source, origin.at});
         if (!inserted)
             return inserted.error();
@@ -284,6 +324,88 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
         ++applied.conflicts;
     }
     return applied;
+}
+
+bool may_view(const Mirror& mirror, const Viewer& viewer) {
+    return mirror.owner_device_id == viewer.device_id || mirror.document.device_lfdi == viewer.lfdi ||
+           (viewer.display_premises && mirror.premises_id == *viewer.display_premises);
+}
+
+Result<std::vector<Mirror>> visible_mirrors(Transaction& tx, const Viewer& viewer, std::size_t start,
+                                            std::size_t limit) {
+    auto params = visible_params(viewer);
+    params.emplace_back(static_cast<std::int64_t>(limit));
+    params.emplace_back(static_cast<std::int64_t>(start));
+    auto rows = tx.query(std::string("SELECT ") + kMirrorColumns + " FROM mirror_usage_points WHERE " + kVisible +
+                             " ORDER BY mup_id LIMIT ? OFFSET ?",
+                         params);
+    if (!rows)
+        return rows.error();
+    std::vector<Mirror> mirrors;
+    for (const auto& row : *rows)
+        mirrors.push_back(mirror_from(row));
+    return mirrors;
+}
+
+Result<std::int64_t> count_visible_mirrors(Transaction& tx, const Viewer& viewer) {
+    return single_count(tx, std::string("SELECT COUNT(*) FROM mirror_usage_points WHERE ") + kVisible,
+                        visible_params(viewer));
+}
+
+Result<std::optional<StoredInterval>> latest_interval(Transaction& tx, std::int64_t meter_reading_id) {
+    auto rows = tx.query(
+        "SELECT start_at, duration, value_wh, quality_flags FROM intervals WHERE mmr_id = ? "
+        "ORDER BY start_at DESC LIMIT 1",
+        std::vector<Value>{meter_reading_id});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<StoredInterval>();
+    return std::optional(interval_from(rows->front()));
+}
+
+Result<std::vector<std::int32_t>> days_with_data(Transaction& tx, std::int64_t meter_reading_id, std::size_t start,
+                                                 std::size_t limit) {
+    auto rows = tx.query(
+        "SELECT DISTINCT local_day FROM intervals WHERE mmr_id = ? ORDER BY local_day DESC LIMIT ? OFFSET ?",
+        std::vector<Value>{meter_reading_id, static_cast<std::int64_t>(limit), static_cast<std::int64_t>(start)});
+    if (!rows)
+        return rows.error();
+    std::vector<std::int32_t> days;
+    for (const auto& row : *rows)
+        days.push_back(static_cast<std::int32_t>(row.integer(0)));
+    return days;
+}
+
+Result<std::int64_t> count_days(Transaction& tx, std::int64_t meter_reading_id) {
+    return single_count(tx, "SELECT COUNT(DISTINCT local_day) FROM intervals WHERE mmr_id = ?", {meter_reading_id});
+}
+
+Result<bool> day_has_data(Transaction& tx, std::int64_t meter_reading_id, std::int32_t day) {
+    auto count = count_intervals_of_day(tx, meter_reading_id, day);
+    if (!count)
+        return count.error();
+    return *count > 0;
+}
+
+Result<std::vector<StoredInterval>> intervals_of_day(Transaction& tx, std::int64_t meter_reading_id, std::int32_t day,
+                                                     std::size_t start, std::size_t limit) {
+    auto rows = tx.query(
+        "SELECT start_at, duration, value_wh, quality_flags FROM intervals WHERE mmr_id = ? AND local_day = ? "
+        "ORDER BY start_at LIMIT ? OFFSET ?",
+        std::vector<Value>{meter_reading_id, static_cast<std::int64_t>(day), static_cast<std::int64_t>(limit),
+                           static_cast<std::int64_t>(start)});
+    if (!rows)
+        return rows.error();
+    std::vector<StoredInterval> intervals;
+    for (const auto& row : *rows)
+        intervals.push_back(interval_from(row));
+    return intervals;
+}
+
+Result<std::int64_t> count_intervals_of_day(Transaction& tx, std::int64_t meter_reading_id, std::int32_t day) {
+    return single_count(tx, "SELECT COUNT(*) FROM intervals WHERE mmr_id = ? AND local_day = ?",
+                        {meter_reading_id, static_cast<std::int64_t>(day)});
 }
 
 }  // namespace intervals::store

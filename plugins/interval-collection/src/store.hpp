@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "calendar/local_days.hpp"
 #include "headend/plugin/alarms.hpp"
 #include "headend/plugin/storage.hpp"
 #include "intervals/readings.hpp"
@@ -60,9 +61,43 @@ struct Origin {
     const MeterReading& meter_reading;
     std::string source;  // "device" or "file"
     std::int64_t at = 0;
+    const calendar::LocalDays& days;  // each interval is filed under the territory's local day it starts on
 };
 
 Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Origin& origin,
                       const std::vector<IntervalReading>& readings);
+
+// ---- The utility's view (/upt): what a device may read.
+
+// Who reads: a mirror is visible to the device that created it, to the device it meters (deviceLFDI) and to the
+// display devices of its premises.
+struct Viewer {
+    std::int64_t device_id = 0;
+    std::string lfdi;
+    std::optional<std::string> display_premises;  // set for a display device
+};
+bool may_view(const Mirror& mirror, const Viewer& viewer);
+Result<std::vector<Mirror>> visible_mirrors(Transaction& tx, const Viewer& viewer, std::size_t start,
+                                            std::size_t limit);
+Result<std::int64_t> count_visible_mirrors(Transaction& tx, const Viewer& viewer);
+
+Result<std::vector<MeterReading>> meter_readings_of(Transaction& tx, std::int64_t mirror_id);
+
+struct StoredInterval {
+    std::int64_t start = 0;
+    std::uint32_t duration = 0;
+    std::int64_t value_wh = 0;
+    std::uint16_t quality_flags = 0;
+};
+Result<std::optional<StoredInterval>> latest_interval(Transaction& tx, std::int64_t meter_reading_id);
+// Local days that hold intervals, newest first, paged; and how many there are.
+Result<std::vector<std::int32_t>> days_with_data(Transaction& tx, std::int64_t meter_reading_id, std::size_t start,
+                                                 std::size_t limit);
+Result<std::int64_t> count_days(Transaction& tx, std::int64_t meter_reading_id);
+Result<bool> day_has_data(Transaction& tx, std::int64_t meter_reading_id, std::int32_t day);
+// One local day's intervals in time order, paged; and how many it has.
+Result<std::vector<StoredInterval>> intervals_of_day(Transaction& tx, std::int64_t meter_reading_id, std::int32_t day,
+                                                     std::size_t start, std::size_t limit);
+Result<std::int64_t> count_intervals_of_day(Transaction& tx, std::int64_t meter_reading_id, std::int32_t day);
 
 }  // namespace intervals::store

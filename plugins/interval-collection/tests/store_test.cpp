@@ -54,7 +54,7 @@ protected:
     store::Applied apply(const std::vector<IntervalReading>& readings) {
         store::Applied applied;
         auto written = database_->write_sync([&](Transaction& tx) -> Result<void> {
-            auto result = store::apply(tx, alarms_, {mirror_, meter_reading_, "device", ++at_}, readings);
+            auto result = store::apply(tx, alarms_, {mirror_, meter_reading_, "device", ++at_, days_}, readings);
             if (!result)
                 return result.error();
             applied = *result;
@@ -88,6 +88,7 @@ protected:
     headend::testing::TempDir dir_;
     std::unique_ptr<headend::storage::SqliteDatabase> database_;
     headend::testing::FakeAlarms alarms_;
+    calendar::LocalDays days_{"America/Los_Angeles"};
     store::Mirror mirror_;
     store::MeterReading meter_reading_;
     std::int64_t at_ = kStart;
@@ -153,7 +154,7 @@ TEST_F(IntervalStoreTest, AnotherMeterReadingsIntervalAtTheSameStartDoesNotColli
         if (!id)
             return id.error();
         other.id = *id;
-        auto applied = store::apply(tx, alarms_, {mirror_, other, "device", kStart}, {actual(kStart, 500)});
+        auto applied = store::apply(tx, alarms_, {mirror_, other, "device", kStart, days_}, {actual(kStart, 500)});
         if (!applied)
             return applied.error();
         EXPECT_EQ(applied->stored, 1U);

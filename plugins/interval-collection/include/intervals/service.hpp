@@ -13,6 +13,7 @@ struct IntervalSettings {
     std::int64_t future_skew_s = 300;
     std::int64_t backfill_days = 60;
     std::uint32_t max_list_limit = 100;  // the most items one list page holds
+    std::uint32_t utility_pen = 0;       // the utility's IANA PEN: the low 32 bits of the mRIDs it makes
 };
 
 std::vector<headend::storage::Migration> interval_migrations();

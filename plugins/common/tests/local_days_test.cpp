@@ -1,0 +1,38 @@
+#include "calendar/local_days.hpp"
+
+#include <gtest/gtest.h>
+
+namespace calendar {
+namespace {
+
+// America/Los_Angeles, 2026: DST from 2026-03-08 02:00 PST to 2026-11-01 02:00 PDT.
+const LocalDays kPacific("America/Los_Angeles");
+
+TEST(LocalDays, DaysAreLocalAndTheirLengthFollowsDst) {
+    const auto normal = *LocalDays::parse("2026-06-15");
+    EXPECT_EQ(kPacific.bounds(normal), (std::pair<std::int64_t, std::int64_t>{1781506800, 1781593200}));  // 07:00Z
+    const auto spring = kPacific.bounds(*LocalDays::parse("2026-03-08"));
+    EXPECT_EQ(spring.first, 1772956800);  // 2026-03-08T08:00:00Z, midnight PST
+    EXPECT_EQ(spring.second - spring.first, 23 * 3600);
+    const auto fall = kPacific.bounds(*LocalDays::parse("2026-11-01"));
+    EXPECT_EQ(fall.first, 1793516400);  // 2026-11-01T07:00:00Z, midnight PDT
+    EXPECT_EQ(fall.second - fall.first, 25 * 3600);
+}
+
+TEST(LocalDays, AnInstantBelongsToTheLocalDayItFallsIn) {
+    const auto day = *LocalDays::parse("2026-11-01");
+    const auto [start, end] = kPacific.bounds(day);
+    EXPECT_EQ(kPacific.day_of(start), day);
+    EXPECT_EQ(kPacific.day_of(end - 1), day);
+    EXPECT_EQ(kPacific.day_of(end), day + 1);
+    EXPECT_EQ(kPacific.day_of(start - 1), day - 1);
+}
+
+TEST(LocalDays, DatesParseOnlyInTheirOneForm) {
+    EXPECT_EQ(LocalDays::format(*LocalDays::parse("2026-02-28")), "2026-02-28");
+    for (const char* bad : {"2026-02-29", "2026-2-28", "20260228", "2026-02-28x", "", "2026-13-01", "-026-01-01"})
+        EXPECT_FALSE(LocalDays::parse(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace calendar
