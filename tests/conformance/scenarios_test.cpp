@@ -175,6 +175,22 @@ protected:
     std::string issued_;
 };
 
+class Scenario3 : public Conformance {
+protected:
+    // After a complete scenario 1: a level 2 charge of `energy_wh` that began `intervals_ago` quarter hours ago, as
+    // the EUMD measured it (tapering near full).
+    void charge(std::int64_t energy_wh, std::int64_t intervals_ago = 12) {
+        ASSERT_NO_FATAL_FAILURE(scenario1(16));
+        const std::int64_t now = eumd_->now();
+        session_start_ = now - now % kQuarter - intervals_ago * kQuarter;
+        session_ = emulator::charging_profile(kQuarter, 7.2, energy_wh);
+        ASSERT_LE(static_cast<std::int64_t>(session_.size()), intervals_ago);  // all of it in the past
+    }
+    static constexpr std::uint32_t kQuarter = 900;
+    std::int64_t session_start_ = 0;
+    std::vector<std::int64_t> session_;
+};
+
 // ---- Scenario 1: enrollment (steps 1-4, through the admin API the operator's CLI and the portal use)
 
 TEST_F(Scenario1, Step01_CustomerIsAuthenticatedAgainstTheCisRecords) {
@@ -571,6 +587,68 @@ TEST_F(Faults, RoamingPevOfAnotherUtilityIsBoundThroughTheClearinghouse) {
 }
 
 // ---- The re-bind credential's lifetime (plugin.pev-binding.rebind_credential_days, 30 by default)
+
+// ---- Scenario 3: charging energy to the head-end (steps 1-2; billing follows)
+
+TEST_F(Scenario3, Step01_EumdSendsTheChargingSessionThroughItsPremises) {
+    ASSERT_NO_FATAL_FAILURE(charge(9000));
+    EXPECT_EQ(session_.front(), 1800);  // 7.2 kW for a quarter hour
+    EXPECT_LT(session_.back(), 1800);   // tapering near full
+    auto posted = eumd_->post_session(session_start_, session_);
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(*posted, 201);
+    // What the head-end stored, as the PEV reads it: every interval once, at the EUMD's interval, summing to the
+    // session's energy; and the same session sent again changes nothing.
+    auto usage = pev_->read_usage();
+    ASSERT_TRUE(usage);
+    ASSERT_EQ(usage->size(), session_.size());
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < usage->size(); ++i) {
+        const auto& reading = (*usage)[i];
+        EXPECT_EQ(reading.time_period->start, session_start_ + static_cast<std::int64_t>(i * kQuarter));
+        EXPECT_EQ(reading.time_period->duration, kQuarter);
+        EXPECT_EQ(reading.value, session_[i]);
+        total += *reading.value;
+    }
+    EXPECT_EQ(total, 9000);
+    auto again = eumd_->post_session(session_start_, session_);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, 201);
+    EXPECT_EQ(pev_->read_usage()->size(), session_.size());
+    EXPECT_TRUE(headend_->admin("GET", "/api/v1/alarms").second["alarms"].empty());
+}
+
+TEST_F(Scenario3, Step02_IdentitiesAreVerifiedBeforeEnergyIsAccepted) {
+    ASSERT_NO_FATAL_FAILURE(charge(5000));
+    // The binding the energy rests on names the premises the EUMD serves, the PEV (LFDI and VIN), the customer's
+    // account and the utility's program.
+    const auto binding = latest_binding();
+    EXPECT_EQ(binding["status"], "active");
+    EXPECT_EQ(binding["premises_id"], "P1");
+    EXPECT_EQ(binding["lfdi"], pev_->identity().lfdi);
+    EXPECT_EQ(binding["vin"], testing::kGuestVin);
+    EXPECT_EQ(binding["payer_account"], "A1");
+    EXPECT_EQ(binding["program_id"], "EV-TOU");
+    EXPECT_EQ(binding["kind"], "home");
+    // The EUMD of another premises cannot mirror this PEV, nor can this EUMD mirror a PEV not bound here: both
+    // refused with 4.03, nothing stored.
+    emulator::Eumd stranger("eumd-2", endpoint_, psk("eumd-2"), log_);
+    ASSERT_TRUE(stranger.connect());
+    auto refused = stranger.mirror(pev_->identity().lfdi);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("answered 403"), std::string::npos) << refused.error().message;
+    auto unbound = eumd_->mirror(std::string(40, '7'));
+    ASSERT_FALSE(unbound);
+    EXPECT_NE(unbound.error().message.find("answered 403"), std::string::npos) << unbound.error().message;
+    EXPECT_TRUE(pev_->read_usage()->empty());
+    // The bound PEV's energy from this premises' EUMD is accepted.
+    auto posted = eumd_->post_session(session_start_, session_);
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(*posted, 201);
+    auto usage = pev_->read_usage();
+    ASSERT_TRUE(usage);
+    EXPECT_EQ(usage->size(), session_.size());
+}
 
 TEST_F(RebindCredential, UpToItsExpiryThePevRebindsWithIt) {
     ASSERT_NO_FATAL_FAILURE(replug_before_expiry(60));

@@ -1,6 +1,8 @@
 #include "emulator/devices.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <ostream>
 #include <thread>
 
@@ -190,6 +192,25 @@ headend::Result<int> Device::post_response(const std::string& lfdi, const std::s
     return answer->code;
 }
 
+headend::Result<han::ClientResponse> Device::post_xml(const std::string& path, const std::string& body) {
+    constexpr unsigned kBlock = 1024;
+    if (body.size() <= kBlock) {
+        han::ClientRequest request;
+        request.method = han::Method::post;
+        request.path = path;
+        request.body = body;
+        request.content_format = 41;
+        return exchange(request);
+    }
+    if (!client_)
+        return failure(name_ + " has no session");
+    ++exchanges_;
+    auto answer = client_->post_blockwise(path, body, kBlock, true);
+    if (!answer)
+        step("coap.failed", path + ": " + answer.error().message, false);
+    return answer;
+}
+
 // ---- ESCI
 
 Esci::Esci(std::string name, Endpoint endpoint, han::PskCredentials credentials, StepLog& log, LocalClock clock)
@@ -287,6 +308,114 @@ headend::Result<int> Eumd::acknowledge() {
     return code;
 }
 
+namespace {
+
+// A stable mRID for what `seed` names (128 bits of two FNV-1a hashes; the low 32 bits a PEN of 0, a test device's).
+std::string derived_mrid(const std::string& seed) {
+    const auto fnv = [](const std::string& text, std::uint64_t hash) {
+        for (const char c : text) {
+            hash ^= static_cast<unsigned char>(c);
+            hash *= 0x100000001b3ULL;
+        }
+        return hash;
+    };
+    const std::uint64_t high = fnv(seed, 0xcbf29ce484222325ULL);
+    const std::uint64_t low = fnv(seed + "#", high);
+    std::array<char, 33> text{};
+    std::snprintf(text.data(), text.size(), "%016llX%08llX%08X", static_cast<unsigned long long>(high),
+                  static_cast<unsigned long long>(low >> 32), 0U);
+    return text.data();
+}
+
+constexpr std::uint16_t kPevMirrorRoles = sep::kRoleIsMirror | sep::kRoleIsPev | sep::kRoleIsSubmeter;
+
+}  // namespace
+
+headend::Result<std::string> Eumd::mirror_pev() {
+    if (!metered_pev_)
+        return failure(name_ + ": no PEV to meter in its configuration");
+    return mirror(*metered_pev_);
+}
+
+headend::Result<std::string> Eumd::mirror(const std::string& pev_lfdi) {
+    if (auto known = mirrors_.find(pev_lfdi); known != mirrors_.end())
+        return known->second;
+    sep::MirrorUsagePoint mirror;
+    mirror.mrid = derived_mrid(lfdi_ + "/" + pev_lfdi);
+    mirror.description = "EV circuit";
+    mirror.role_flags = kPevMirrorRoles;
+    mirror.status = 1;
+    mirror.device_lfdi = pev_lfdi;
+    sep::MirrorMeterReading reading;
+    reading.mrid = derived_mrid(lfdi_ + "/" + pev_lfdi + "/" + std::to_string(interval_));
+    reading.description = "energy per interval";
+    sep::ReadingType type;
+    type.accumulation_behaviour = 4;  // deltaData
+    type.commodity = 1;
+    type.flow_direction = 1;
+    type.interval_length = interval_;
+    type.kind = 12;  // energy
+    type.uom = 72;   // Wh
+    reading.reading_type = type;
+    mirror.mirror_meter_readings.push_back(reading);
+    auto answer = post_xml("/mup", sep::encode(mirror));
+    if (!answer)
+        return answer.error();
+    const bool ok = (answer->code == 201 || answer->code == 204) && !answer->location_path.empty();
+    step("mirror.created", "answered " + std::to_string(answer->code) + " " + answer->location_path, ok);
+    if (!ok)
+        return failure(name_ + ": /mup answered " + std::to_string(answer->code) + " " + answer->body);
+    mirrors_[pev_lfdi] = answer->location_path;
+    return answer->location_path;
+}
+
+headend::Result<int> Eumd::post_session(std::int64_t start, const std::vector<std::int64_t>& energy_wh) {
+    auto location = mirror_pev();
+    if (!location)
+        return location.error();
+    sep::MirrorMeterReading document;
+    document.mrid = derived_mrid(lfdi_ + "/" + *metered_pev_ + "/" + std::to_string(interval_));
+    sep::MirrorReadingSet set;
+    set.mrid = derived_mrid(document.mrid + "/" + std::to_string(start));
+    set.time_period = {static_cast<std::uint32_t>(energy_wh.size() * interval_), start};
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < energy_wh.size(); ++i) {
+        sep::Reading reading;
+        reading.time_period = sep::DateTimeInterval{interval_, start + static_cast<std::int64_t>(i * interval_)};
+        reading.value = energy_wh[i];
+        set.readings.push_back(reading);
+        total += energy_wh[i];
+    }
+    document.mirror_reading_sets.push_back(std::move(set));
+    auto answer = post_xml(*location, sep::encode(document));
+    if (!answer)
+        return answer.error();
+    step("session.posted",
+         std::to_string(energy_wh.size()) + " intervals, " + std::to_string(total) + " Wh, answered " +
+             std::to_string(answer->code) + (answer->body.empty() ? "" : ": " + answer->body),
+         answer->code == 201);
+    return answer->code;
+}
+
+std::vector<std::int64_t> charging_profile(std::uint32_t interval_s, double kilowatts, std::int64_t energy_wh) {
+    // Work in Wh per interval at full power; the last fifth of the energy comes at a third of it.
+    const double full = kilowatts * 1000.0 * interval_s / 3600.0;
+    if (!(full > 0) || energy_wh <= 0)
+        return {};
+    const double taper_from = energy_wh * 0.8;
+    std::vector<std::int64_t> profile;
+    double delivered = 0;
+    std::int64_t counted = 0;
+    while (counted < energy_wh) {
+        const double step = delivered < taper_from ? full : full / 3.0;
+        delivered += step;
+        const auto upto = std::min<std::int64_t>(energy_wh, static_cast<std::int64_t>(delivered));
+        profile.push_back(upto - counted);
+        counted = upto;
+    }
+    return profile;
+}
+
 // ---- PEV
 
 Pev::Pev(std::string name, Endpoint endpoint, Options options, StepLog& log, LocalClock clock)
@@ -362,6 +491,48 @@ headend::Result<sep::PEVBinding> Pev::read_binding() {
         }
         std::this_thread::sleep_for(options_.poll_every);
     }
+}
+
+headend::Result<std::vector<sep::Reading>> Pev::read_usage() {
+    std::vector<sep::Reading> readings;
+    auto points = get_document<sep::UsagePointList>("/upt?l=1");
+    if (!points)
+        return points.error();
+    if (points->usage_points.empty() || !points->usage_points[0].href)
+        return readings;
+    auto meter_readings = get_document<sep::MeterReadingList>(*points->usage_points[0].href + "/mr?l=1");
+    if (!meter_readings)
+        return meter_readings.error();
+    if (meter_readings->meter_readings.empty() || !meter_readings->meter_readings[0].reading_set_list_link)
+        return readings;
+    constexpr std::uint32_t kPage = 100;
+    const std::string sets_path = meter_readings->meter_readings[0].reading_set_list_link->href;
+    std::vector<sep::ReadingSet> days;
+    for (std::uint32_t start = 0;; start += kPage) {
+        auto page = get_document<sep::ReadingSetList>(sets_path + "?s=" + std::to_string(start) +
+                                                      "&l=" + std::to_string(kPage));
+        if (!page)
+            return page.error();
+        days.insert(days.end(), page->reading_sets.begin(), page->reading_sets.end());
+        if (page->reading_sets.empty() || days.size() >= page->all)
+            break;
+    }
+    std::reverse(days.begin(), days.end());  // served newest first
+    for (const auto& day : days) {
+        if (!day.reading_list_link)
+            continue;
+        for (std::uint32_t start = 0;; start += kPage) {
+            auto page = get_document<sep::ReadingList>(day.reading_list_link->href + "?s=" + std::to_string(start) +
+                                                       "&l=" + std::to_string(kPage));
+            if (!page)
+                return page.error();
+            readings.insert(readings.end(), page->readings.begin(), page->readings.end());
+            if (page->readings.empty() || start + page->readings.size() >= page->all)
+                break;
+        }
+    }
+    step("usage.read", std::to_string(readings.size()) + " intervals");
+    return readings;
 }
 
 headend::Result<sep::PEVBinding> Pev::observe_binding() {

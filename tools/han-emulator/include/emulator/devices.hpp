@@ -8,6 +8,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -99,6 +100,8 @@ protected:
     headend::Result<T> await_notification(const std::string& step, std::chrono::milliseconds wait,
                                           const std::function<bool(const T&)>& wanted);
     headend::Result<int> post_response(const std::string& lfdi, const std::string& subject);
+    // POST of an XML body, blockwise (Block1, 1024-byte blocks) when it does not fit one datagram.
+    headend::Result<han::ClientResponse> post_xml(const std::string& path, const std::string& body);
 
     std::string name_;
     Endpoint endpoint_;
@@ -146,6 +149,14 @@ public:
     // Seed step 16: acknowledges the configuration it applied. A configuration it acknowledged before (the same
     // PEV and interval at a later charge) needs no new acknowledgement: returns 0 without sending one.
     headend::Result<int> acknowledge();
+    // Scenario 3 step 1: the mirror of the PEV its configuration names (POST /mup, the same mRID for the same PEV at
+    // every charge): where to post its readings (/mup/{k}).
+    headend::Result<std::string> mirror_pev();
+    // The same for any LFDI (a faulty or rogue EUMD mirroring a PEV it was not configured for).
+    headend::Result<std::string> mirror(const std::string& pev_lfdi);
+    // A charging session's interval energy for the metered PEV: `energy_wh` per configured interval from `start`, in
+    // one MirrorReadingSet (POST /mup/{k}). Returns the answer's code.
+    headend::Result<int> post_session(std::int64_t start, const std::vector<std::int64_t>& energy_wh);
     std::uint32_t interval() const { return interval_; }
     const std::optional<std::string>& metered_pev() const { return metered_pev_; }
     const std::optional<sep::PEVBinding>& applied() const { return applied_; }
@@ -160,8 +171,13 @@ private:
     std::optional<sep::PEVBinding> applied_;
     std::uint32_t interval_ = 0;
     std::optional<std::string> metered_pev_;
-    std::set<std::string> acknowledged_;  // configuration mRIDs
+    std::set<std::string> acknowledged_;          // configuration mRIDs
+    std::map<std::string, std::string> mirrors_;  // PEV LFDI -> its mirror's location
 };
+
+// Energy per interval of a charge of `energy_wh` at `kilowatts` (level 2 about 7.2, level 1 about 1.4), tapering to a
+// third of that power over the last fifth of the energy as the battery fills; whole Wh, summing to energy_wh exactly.
+std::vector<std::int64_t> charging_profile(std::uint32_t interval_s, double kilowatts, std::int64_t energy_wh);
 
 class Pev final : public Device {
 public:
@@ -183,6 +199,9 @@ public:
     headend::Result<std::string> find_end_device();
     // Seed step 12: the binding confirmation, polled until it is no longer "requested" or the wait is over.
     headend::Result<sep::PEVBinding> read_binding();
+    // Its charging energy as the utility sees it (/upt): every Reading of its usage point's first meter reading, day
+    // by day, oldest first. None while nothing is mirrored.
+    headend::Result<std::vector<sep::Reading>> read_usage();
     // Observes its binding from then on; await_binding takes the first notification that `wanted` accepts.
     headend::Result<sep::PEVBinding> observe_binding();
     headend::Result<sep::PEVBinding> await_binding(const std::function<bool(const sep::PEVBinding&)>& wanted,
