@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
 #include "store.hpp"
 #include "utility_view.hpp"
@@ -10,6 +11,8 @@ namespace intervals {
 
 namespace {
 
+using coap_replies::forbidden;
+using coap_replies::xml_body;
 using headend::make_error;
 using headend::Result;
 using headend::coap::Code;
@@ -24,31 +27,8 @@ using headend::storage::Value;
 constexpr const char* kRefused = "reading.refused";     // 4.00 with the reason
 constexpr const char* kForbidden = "mirror.forbidden";  // 4.03, the same whether the target exists or not
 
-// A reason for people travels as text/plain (Content-Format 0); an empty body keeps the XML format.
-Response answer(Code code, std::string reason = {}, std::string location = {}) {
-    const int format = reason.empty() ? headend::coap::kContentFormatXml : 0;
-    return Response{code, std::move(reason), format, std::move(location), std::nullopt};
-}
-Response xml(std::string body) {
-    return Response{Code::Content, std::move(body), headend::coap::kContentFormatXml, "", std::nullopt};
-}
-Response forbidden() {
-    return Response{Code::Forbidden, "", headend::coap::kContentFormatXml, "", std::nullopt};
-}
-
-bool xml_body(const Request& request) {
-    return !request.content_format || *request.content_format == headend::coap::kContentFormatXml;
-}
-
 std::optional<std::int64_t> mirror_param(const Request& request) {
-    if (request.segments.size() < 2)
-        return std::nullopt;
-    std::int64_t id = 0;
-    const std::string& text = request.segments[1];
-    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (problem != std::errc() || end != text.data() + text.size() || id <= 0)
-        return std::nullopt;
-    return id;
+    return coap_replies::id_segment(request, 1);
 }
 
 // Only a registered EUMD or ESCI with a premises mirrors anything.
@@ -118,12 +98,12 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                 const auto& error = committed.error();
                 if (error.code == kRefused) {
                     self->context.logger.info("INTERVAL_REFUSED", error.message);
-                    respond(answer(Code::BadRequest, error.message));
+                    respond(coap_replies::reason(Code::BadRequest, error.message));
                 } else if (error.code == kForbidden) {
                     respond(forbidden());
                 } else {
                     self->context.logger.error("INTERVAL_STORAGE", error.code + ": " + error.message);
-                    respond(answer(Code::ServiceUnavailable));
+                    respond(coap_replies::empty(Code::ServiceUnavailable));
                 }
             });
     }
@@ -233,12 +213,12 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             return;
         }
         if (!xml_body(request)) {
-            respond(answer(Code::UnsupportedContentFormat));
+            respond(coap_replies::empty(Code::UnsupportedContentFormat));
             return;
         }
         auto document = context.sep.decode<sep::MirrorUsagePoint>(request.body);
         if (!document) {
-            respond(answer(Code::BadRequest, document.error().message));
+            respond(coap_replies::reason(Code::BadRequest, document.error().message));
             return;
         }
         if (!role_allowed(*request.peer.device_type, document->role_flags)) {
@@ -304,7 +284,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                                                       mirror->premises_id);
         log_applied(*mirror, applied);
         const std::string location = "/mup/" + std::to_string(mirror->id);
-        return answer(created ? Code::Created : Code::Changed, {}, location);
+        return coap_replies::reason(created ? Code::Created : Code::Changed, {}, location);
     }
 
     void post_readings(const Request& request, const Responder& respond) {
@@ -314,7 +294,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             return;
         }
         if (!xml_body(request)) {
-            respond(answer(Code::UnsupportedContentFormat));
+            respond(coap_replies::empty(Code::UnsupportedContentFormat));
             return;
         }
         // A MirrorMeterReadingList or one MirrorMeterReading.
@@ -326,13 +306,13 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         } else if (many.error().code == "xml.unexpected_root") {
             auto one = context.sep.decode<sep::MirrorMeterReading>(request.body);
             if (!one) {
-                respond(answer(Code::BadRequest, one.error().message));
+                respond(coap_replies::reason(Code::BadRequest, one.error().message));
                 return;
             }
             readings.push_back(std::move(*one));
             list = false;
         } else {
-            respond(answer(Code::BadRequest, many.error().message));
+            respond(coap_replies::reason(Code::BadRequest, many.error().message));
             return;
         }
         write_then_answer(
@@ -352,7 +332,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                     last = *stored;
                 }
                 self->log_applied(**mirror, applied);
-                return answer(Code::Created, {}, reading_location(mirror_id, list ? std::nullopt : last));
+                return coap_replies::reason(Code::Created, {}, reading_location(mirror_id, list ? std::nullopt : last));
             },
             respond);
     }
@@ -364,7 +344,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         }
         auto query = headend::coap::parse_list_query(request.query, settings.max_list_limit);
         if (!query) {
-            respond(answer(Code::BadRequest, query.error().message));
+            respond(coap_replies::reason(Code::BadRequest, query.error().message));
             return;
         }
         sep::MirrorUsagePointList list;
@@ -383,10 +363,10 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             return {};
         });
         if (!read) {
-            respond(answer(Code::ServiceUnavailable));
+            respond(coap_replies::empty(Code::ServiceUnavailable));
             return;
         }
-        respond(xml(context.sep.encode(list)));
+        respond(coap_replies::content(context.sep.encode(list)));
     }
 
     void get_mirror(const Request& request, const Responder& respond) {
@@ -404,7 +384,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             return {};
         });
         if (!read) {
-            respond(answer(Code::ServiceUnavailable));
+            respond(coap_replies::empty(Code::ServiceUnavailable));
             return;
         }
         if (!mirror || mirror->owner_device_id != *request.peer.device_id) {
@@ -412,7 +392,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             return;
         }
         // First-level elements only (2030.5 §10.11.3): the readings are read under /upt.
-        respond(xml(context.sep.encode(mirror->document)));
+        respond(coap_replies::content(context.sep.encode(mirror->document)));
     }
 };
 
@@ -444,7 +424,7 @@ Result<void> MirrorService::start() {
         else if (request.method == headend::coap::Method::Get)
             self->get_mirrors(request, respond);
         else
-            respond(answer(Code::MethodNotAllowed));
+            respond(coap_replies::empty(Code::MethodNotAllowed));
     });
     context.resources.add("/mup/{k}", [self](const Request& request, Responder respond) {
         if (request.method == headend::coap::Method::Post)
@@ -452,7 +432,7 @@ Result<void> MirrorService::start() {
         else if (request.method == headend::coap::Method::Get)
             self->get_mirror(request, respond);
         else
-            respond(answer(Code::MethodNotAllowed));
+            respond(coap_replies::empty(Code::MethodNotAllowed));
     });
     return {};
 }

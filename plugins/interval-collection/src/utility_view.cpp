@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
 #include "store.hpp"
 
@@ -18,24 +19,6 @@ using headend::coap::Request;
 using headend::coap::Responder;
 using headend::coap::Response;
 using headend::storage::Transaction;
-
-Response xml(std::string body) {
-    return Response{Code::Content, std::move(body), headend::coap::kContentFormatXml, "", std::nullopt};
-}
-Response empty(Code code) {
-    return Response{code, "", headend::coap::kContentFormatXml, "", std::nullopt};
-}
-
-std::optional<std::int64_t> id_at(const Request& request, std::size_t index) {
-    if (request.segments.size() <= index)
-        return std::nullopt;
-    std::int64_t id = 0;
-    const std::string& text = request.segments[index];
-    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (problem != std::errc() || end != text.data() + text.size() || id <= 0)
-        return std::nullopt;
-    return id;
-}
 
 std::string upt(std::int64_t mirror_id) {
     return "/upt/" + std::to_string(mirror_id);
@@ -69,7 +52,7 @@ public:
             context_.resources.add(pattern,
                                    [self, member](const Request& request, Responder respond) {
                                        if (request.method != headend::coap::Method::Get) {
-                                           respond(empty(Code::MethodNotAllowed));
+                                           respond(coap_replies::empty(Code::MethodNotAllowed));
                                            return;
                                        }
                                        (self.get()->*member)(request, respond);
@@ -103,7 +86,7 @@ private:
         auto done = context_.database.read(work);
         if (!done) {
             context_.logger.error("INTERVAL_STORAGE", done.error().message);
-            respond(empty(Code::ServiceUnavailable));
+            respond(coap_replies::empty(Code::ServiceUnavailable));
         }
         return done.ok();
     }
@@ -113,8 +96,8 @@ private:
     std::optional<Target> resolve(Transaction& tx, const Request& request, bool with_meter_reading,
                                   Result<void>& failure) {
         const auto who = viewer(request);
-        const auto mirror_id = id_at(request, 1);
-        const auto meter_reading_id = with_meter_reading ? id_at(request, 3) : std::nullopt;
+        const auto mirror_id = coap_replies::id_segment(request, 1);
+        const auto meter_reading_id = with_meter_reading ? coap_replies::id_segment(request, 3) : std::nullopt;
         if (!who || !mirror_id || (with_meter_reading && !meter_reading_id))
             return std::nullopt;
         auto mirror = store::mirror_by_id(tx, *mirror_id);
@@ -152,7 +135,7 @@ private:
                 if (!failure)
                     return failure;
                 if (!target) {
-                    response = empty(Code::Forbidden);
+                    response = coap_replies::empty(Code::Forbidden);
                     return {};
                 }
                 auto answered = answer(tx, *target);
@@ -169,7 +152,7 @@ private:
     std::optional<headend::coap::ListQuery> list_query(const Request& request, const Responder& respond) const {
         auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
         if (!query) {
-            respond(Response{Code::BadRequest, query.error().message, 0, "", std::nullopt});
+            respond(coap_replies::reason(Code::BadRequest, query.error().message));
             return std::nullopt;
         }
         return *query;
@@ -197,7 +180,7 @@ private:
     void usage_point_list(const Request& request, const Responder& respond) {
         const auto who = viewer(request);
         if (!who) {
-            respond(empty(Code::Forbidden));
+            respond(coap_replies::empty(Code::Forbidden));
             return;
         }
         const auto query = list_query(request, respond);
@@ -225,7 +208,7 @@ private:
             },
             respond);
         if (ok)
-            respond(xml(context_.sep.encode(list)));
+            respond(coap_replies::content(context_.sep.encode(list)));
     }
 
     void usage_point(const Request& request, const Responder& respond) {
@@ -234,7 +217,7 @@ private:
             auto point = usage_point_of(tx, target.mirror, failure);
             if (!failure)
                 return failure.error();
-            return xml(context_.sep.encode(point));
+            return coap_replies::content(context_.sep.encode(point));
         });
     }
 
@@ -264,13 +247,13 @@ private:
             for (std::size_t i = query->start; i < readings->size() && list.meter_readings.size() < query->limit; ++i)
                 list.meter_readings.push_back(meter_reading_of(target.mirror, (*readings)[i]));
             list.results = static_cast<std::uint32_t>(list.meter_readings.size());
-            return xml(context_.sep.encode(list));
+            return coap_replies::content(context_.sep.encode(list));
         });
     }
 
     void meter_reading(const Request& request, const Responder& respond) {
         with_target(request, respond, true, [&](Transaction&, const Target& target) -> Result<Response> {
-            return xml(context_.sep.encode(meter_reading_of(target.mirror, *target.meter_reading)));
+            return coap_replies::content(context_.sep.encode(meter_reading_of(target.mirror, *target.meter_reading)));
         });
     }
 
@@ -279,7 +262,7 @@ private:
             sep::ReadingType type = target.meter_reading->reading_type;
             type.href = mr(target.mirror.id, target.meter_reading->id) + "/rt";
             type.power_of_ten_multiplier = 0;  // served values are whole Wh, whatever scale the mirror sent
-            return xml(context_.sep.encode(type));
+            return coap_replies::content(context_.sep.encode(type));
         });
     }
 
@@ -289,10 +272,10 @@ private:
             if (!latest)
                 return latest.error();
             if (!*latest)
-                return empty(Code::NotFound);
+                return coap_replies::empty(Code::NotFound);
             sep::Reading reading = reading_of(**latest);
             reading.href = mr(target.mirror.id, target.meter_reading->id) + "/r";
-            return xml(context_.sep.encode(reading));
+            return coap_replies::content(context_.sep.encode(reading));
         });
     }
 
@@ -336,7 +319,7 @@ private:
                 list.reading_sets.push_back(reading_set_of(target, day, *count));
             }
             list.results = static_cast<std::uint32_t>(list.reading_sets.size());
-            return xml(context_.sep.encode(list));
+            return coap_replies::content(context_.sep.encode(list));
         });
     }
 
@@ -349,13 +332,13 @@ private:
         with_target(request, respond, true, [&](Transaction& tx, const Target& target) -> Result<Response> {
             const auto day = day_of(request);
             if (!day)
-                return empty(Code::NotFound);
+                return coap_replies::empty(Code::NotFound);
             auto count = store::count_intervals_of_day(tx, target.meter_reading->id, *day);
             if (!count)
                 return count.error();
             if (*count == 0)
-                return empty(Code::NotFound);
-            return xml(context_.sep.encode(reading_set_of(target, *day, *count)));
+                return coap_replies::empty(Code::NotFound);
+            return coap_replies::content(context_.sep.encode(reading_set_of(target, *day, *count)));
         });
     }
 
@@ -366,13 +349,13 @@ private:
         with_target(request, respond, true, [&](Transaction& tx, const Target& target) -> Result<Response> {
             const auto day = day_of(request);
             if (!day)
-                return empty(Code::NotFound);
+                return coap_replies::empty(Code::NotFound);
             const std::int64_t id = target.meter_reading->id;
             auto count = store::count_intervals_of_day(tx, id, *day);
             if (!count)
                 return count.error();
             if (*count == 0)
-                return empty(Code::NotFound);
+                return coap_replies::empty(Code::NotFound);
             auto intervals = store::intervals_of_day(tx, id, *day, query->start, query->limit);
             if (!intervals)
                 return intervals.error();
@@ -382,7 +365,7 @@ private:
             for (const auto& interval : *intervals)
                 list.readings.push_back(reading_of(interval));
             list.results = static_cast<std::uint32_t>(list.readings.size());
-            return xml(context_.sep.encode(list));
+            return coap_replies::content(context_.sep.encode(list));
         });
     }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
 #include "pev/vin.hpp"
 #include "store.hpp"
@@ -14,6 +15,8 @@ namespace binding {
 
 namespace {
 
+using coap_replies::forbidden;
+using coap_replies::xml_body;
 using headend::make_error;
 using headend::Result;
 using headend::coap::Code;
@@ -67,35 +70,12 @@ std::string new_mrid(std::uint32_t pen) {
     return hex(random_bytes(12)) + pen_hex(pen);
 }
 
-Response xml(std::string body) {
-    return Response{Code::Content, std::move(body), headend::coap::kContentFormatXml, "", std::nullopt};
-}
-// As the core answers whatever a caller may not touch: the same for a path that exists and one that does not.
-Response forbidden() {
-    return Response{Code::Forbidden, "", headend::coap::kContentFormatXml, "", std::nullopt};
-}
-Response plain(Code code, std::string text = {}) {
-    return Response{code, std::move(text), 0, "", std::nullopt};
-}
-
-// Devices write SEP XML (Content-Format 41); a request without the option is taken as XML, as the core does.
-bool xml_body(const Request& request) {
-    return !request.content_format || *request.content_format == headend::coap::kContentFormatXml;
-}
-
 std::string binding_path(std::int64_t device_id) {
     return "/edev/" + std::to_string(device_id) + "/bnd";
 }
 
 std::optional<std::int64_t> device_param(const Request& request) {
-    if (request.segments.size() < 2)
-        return std::nullopt;
-    std::int64_t id = 0;
-    const std::string& text = request.segments[1];
-    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (problem != std::errc() || end != text.data() + text.size() || id <= 0)
-        return std::nullopt;
-    return id;
+    return coap_replies::id_segment(request, 1);
 }
 
 std::optional<sep::BindingStatus> wire_status(const std::string& status) {
@@ -588,7 +568,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     void get_binding(const Request& request, const Responder& respond) {
         // Read-only: a write must neither change anything nor be answered with the binding (its re-bind key).
         if (request.method != headend::coap::Method::Get) {
-            respond(plain(Code::MethodNotAllowed));
+            respond(coap_replies::reason(Code::MethodNotAllowed));
             return;
         }
         const auto id = device_param(request);
@@ -602,7 +582,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         } else if (device->type == DeviceType::Eumd) {
             get_eumd_binding(*device, respond);
         } else {
-            respond(plain(Code::NotFound));
+            respond(coap_replies::reason(Code::NotFound));
         }
     }
 
@@ -624,17 +604,17 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return {};
         });
         if (!read) {
-            respond(plain(Code::InternalServerError));
+            respond(coap_replies::reason(Code::InternalServerError));
             return;
         }
         if (!latest) {
-            respond(plain(Code::NotFound));
+            respond(coap_replies::reason(Code::NotFound));
             return;
         }
         const bool live =
             latest->status == "confirmed" || latest->status == "acknowledged" || latest->status == "active";
         if (!live || !latest->credential_identity || latest->credential_installed) {
-            respond(xml(context.sep.encode(pev_view(*latest, interval, device.id))));
+            respond(coap_replies::content(context.sep.encode(pev_view(*latest, interval, device.id))));
             return;
         }
         // First read of a new confirmation: install the re-bind credential before handing it out, so a PEV that
@@ -645,7 +625,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             [self = shared_from_this(), respond, document, binding_id = latest->id](Result<void> installed) {
                 if (!installed) {
                     self->context.logger.error("BIND_CREDENTIAL", installed.error().message);
-                    respond(plain(Code::ServiceUnavailable));
+                    respond(coap_replies::reason(Code::ServiceUnavailable));
                     return;
                 }
                 self->context.database.write(
@@ -661,7 +641,8 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                                              {{"psk_identity", *(*found)->credential_identity}});
                     },
                     [self, respond, document](Result<void> committed) {
-                        respond(committed ? xml(self->context.sep.encode(document)) : plain(Code::InternalServerError));
+                        respond(committed ? coap_replies::content(self->context.sep.encode(document))
+                                          : coap_replies::reason(Code::InternalServerError));
                     });
             });
     }
@@ -720,7 +701,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
 
     void get_eumd_binding(const headend::plugin::DeviceRecord& device, const Responder& respond) {
         if (!device.premises_id) {
-            respond(plain(Code::NotFound));
+            respond(coap_replies::reason(Code::NotFound));
             return;
         }
         // Reads are the common case (polling, notifications); only a configuration's first read is written.
@@ -729,11 +710,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         auto read = context.database.read(
             [&](Transaction& tx) -> Result<void> { return eumd_view(tx, device, document, false, unrecorded); });
         if (!read) {
-            respond(plain(Code::InternalServerError));
+            respond(coap_replies::reason(Code::InternalServerError));
             return;
         }
         if (!unrecorded) {
-            respond(document ? xml(context.sep.encode(*document)) : plain(Code::NotFound));
+            respond(document ? coap_replies::content(context.sep.encode(*document))
+                             : coap_replies::reason(Code::NotFound));
             return;
         }
         auto recorded = std::make_shared<std::optional<sep::PEVBinding>>();
@@ -744,10 +726,11 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             },
             [self = shared_from_this(), recorded, respond](Result<void> committed) {
                 if (!committed) {
-                    respond(plain(Code::InternalServerError));
+                    respond(coap_replies::reason(Code::InternalServerError));
                     return;
                 }
-                respond(*recorded ? xml(self->context.sep.encode(**recorded)) : plain(Code::NotFound));
+                respond(*recorded ? coap_replies::content(self->context.sep.encode(**recorded))
+                                  : coap_replies::reason(Code::NotFound));
             });
     }
 
@@ -756,7 +739,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     void post_response(const Request& request, const Responder& respond) {
         const auto& peer = request.peer;
         if (request.method != headend::coap::Method::Post) {
-            respond(plain(Code::MethodNotAllowed));
+            respond(coap_replies::reason(Code::MethodNotAllowed));
             return;
         }
         if (!peer.device_id || (peer.device_type != DeviceType::Pev && peer.device_type != DeviceType::Eumd)) {
@@ -764,17 +747,17 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return;
         }
         if (!xml_body(request)) {
-            respond(plain(Code::UnsupportedContentFormat));
+            respond(coap_replies::reason(Code::UnsupportedContentFormat));
             return;
         }
         auto response = context.sep.decode<sep::Response>(request.body);
         if (!response) {
-            respond(plain(Code::BadRequest, response.error().message));
+            respond(coap_replies::reason(Code::BadRequest, response.error().message));
             return;
         }
         if (response->end_device_lfdi != peer.lfdi) {
-            respond(plain(Code::BadRequest,
-                          "endDeviceLFDI " + response->end_device_lfdi + " is not the LFDI of this session"));
+            respond(coap_replies::reason(
+                Code::BadRequest, "endDeviceLFDI " + response->end_device_lfdi + " is not the LFDI of this session"));
             return;
         }
         auto problem = std::make_shared<std::optional<std::string>>();
@@ -789,18 +772,18 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             },
             [self = shared_from_this(), respond, problem, notify](Result<void> committed) {
                 if (!committed) {
-                    respond(plain(Code::InternalServerError));
+                    respond(coap_replies::reason(Code::InternalServerError));
                     return;
                 }
                 if (*problem) {
-                    respond(plain(Code::BadRequest, **problem));
+                    respond(coap_replies::reason(Code::BadRequest, **problem));
                     return;
                 }
                 if (*notify) {
                     self->notify_premises_eumds((*notify)->premises_id);
                     self->notify_pev((*notify)->lfdi);
                 }
-                respond(plain(Code::Created));
+                respond(coap_replies::reason(Code::Created));
             });
     }
 
@@ -899,12 +882,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return;
         }
         if (!xml_body(request)) {
-            respond(plain(Code::UnsupportedContentFormat));
+            respond(coap_replies::reason(Code::UnsupportedContentFormat));
             return;
         }
         auto status = context.sep.decode<sep::PowerStatus>(request.body);
         if (!status) {
-            respond(plain(Code::BadRequest, status.error().message));
+            respond(coap_replies::reason(Code::BadRequest, status.error().message));
             return;
         }
         const bool plugged = status->current_power_source == kMainsPower;
@@ -916,14 +899,14 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                 Transaction& tx) -> Result<void> { return self->power_status(tx, lfdi, body, plugged, *premises); },
             [self = shared_from_this(), respond, premises, lfdi = request.peer.lfdi](Result<void> committed) {
                 if (!committed) {
-                    respond(plain(Code::InternalServerError));
+                    respond(coap_replies::reason(Code::InternalServerError));
                     return;
                 }
                 if (*premises) {
                     self->notify_premises_eumds(**premises);
                     self->notify_pev(lfdi);
                 }
-                respond(plain(Code::Changed));
+                respond(coap_replies::reason(Code::Changed));
             });
     }
 
@@ -991,17 +974,17 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return {};
         });
         if (!read) {
-            respond(plain(Code::InternalServerError));
+            respond(coap_replies::reason(Code::InternalServerError));
             return;
         }
         if (!document) {
-            respond(plain(Code::NotFound));
+            respond(coap_replies::reason(Code::NotFound));
             return;
         }
         // Rows written before PowerStatus was normalised hold the PEV's own text: served as we encode it too.
         auto status = context.sep.decode<sep::PowerStatus>(*document);
-        respond(status ? xml(context.sep.encode(served_power_status(*std::move(status), *id)))
-                       : plain(Code::InternalServerError));
+        respond(status ? coap_replies::content(context.sep.encode(served_power_status(*std::move(status), *id)))
+                       : coap_replies::reason(Code::InternalServerError));
     }
 
     static sep::PowerStatus served_power_status(sep::PowerStatus status, std::int64_t device_id) {
@@ -1062,7 +1045,7 @@ Result<void> BindingService::start() {
         else if (request.method == headend::coap::Method::Get)
             self->get_power_status(request, respond);
         else
-            respond(plain(Code::MethodNotAllowed));
+            respond(coap_replies::reason(Code::MethodNotAllowed));
     });
     context.resources.add("/rsps/bnd",
                           [self](const Request& request, Responder respond) { self->post_response(request, respond); });

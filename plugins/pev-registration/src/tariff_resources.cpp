@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
 
 namespace pev {
@@ -26,16 +27,6 @@ constexpr std::uint8_t kEventScheduled = 0;
 constexpr std::uint8_t kEventActive = 1;
 constexpr std::uint32_t kPollRate = 3600;
 constexpr std::int64_t kLongestDay = 26 * 3600;  // no tariff span is longer than a local day (25 h), with room
-
-Response xml(std::string body) {
-    return Response{Code::Content, std::move(body), headend::coap::kContentFormatXml, "", std::nullopt};
-}
-Response not_found() {
-    return Response{Code::NotFound, "", 0, "", std::nullopt};
-}
-Response bad_request(std::string message) {
-    return Response{Code::BadRequest, std::move(message), 0, "", std::nullopt};
-}
 
 // FNV-1a: a stable 64-bit digest so the same program and period always get the same mRID.
 std::uint64_t fnv1a(std::string_view text) {
@@ -109,7 +100,7 @@ const tariff::Program* TariffResources::program_of(const Request& request) const
 const tariff::Program* TariffResources::program_or_not_found(const Request& request, const Responder& respond) const {
     const tariff::Program* program = program_of(request);
     if (program == nullptr)
-        respond(not_found());
+        respond(coap_replies::reason(Code::NotFound));
     return program;
 }
 
@@ -117,7 +108,7 @@ std::optional<headend::coap::ListQuery> TariffResources::list_query_or_bad_reque
                                                                                    const Responder& respond) const {
     auto query = headend::coap::parse_list_query(request.query, settings_.max_list_limit);
     if (!query) {
-        respond(bad_request(query.error().message));
+        respond(coap_replies::reason(Code::BadRequest, query.error().message));
         return std::nullopt;
     }
     return *query;
@@ -183,14 +174,14 @@ void TariffResources::get_profiles(const Request& request, const Responder& resp
     for (std::size_t i = query->start; i < catalog_.programs.size() && list.tariff_profiles.size() < query->limit; ++i)
         list.tariff_profiles.push_back(profile_of(catalog_.programs[i]));
     list.results = count_of(list.tariff_profiles);
-    respond(xml(codec_.encode(list)));
+    respond(coap_replies::content(codec_.encode(list)));
 }
 
 void TariffResources::get_profile(const Request& request, const Responder& respond) const {
     const tariff::Program* program = program_or_not_found(request, respond);
     if (program == nullptr)
         return;
-    respond(xml(codec_.encode(profile_of(*program))));
+    respond(coap_replies::content(codec_.encode(profile_of(*program))));
 }
 
 sep::RateComponent TariffResources::component_of(const tariff::Program& program, std::int64_t now) const {
@@ -219,14 +210,14 @@ void TariffResources::get_components(const Request& request, const Responder& re
     if (query->start == 0 && query->limit > 0)
         list.rate_components.push_back(component_of(*program, clock_.now()));
     list.results = count_of(list.rate_components);
-    respond(xml(codec_.encode(list)));
+    respond(coap_replies::content(codec_.encode(list)));
 }
 
 void TariffResources::get_component(const Request& request, const Responder& respond) const {
     const tariff::Program* program = program_or_not_found(request, respond);
     if (program == nullptr)
         return;
-    respond(xml(codec_.encode(component_of(*program, clock_.now()))));
+    respond(coap_replies::content(codec_.encode(component_of(*program, clock_.now()))));
 }
 
 void TariffResources::get_reading_type(const Request& request, const Responder& respond) const {
@@ -247,7 +238,7 @@ void TariffResources::get_reading_type(const Request& request, const Responder& 
     type.number_of_tou_tiers = static_cast<std::uint8_t>(tiers);
     type.power_of_ten_multiplier = 3;  // kWh: prices are per kWh
     type.uom = kUomWh;
-    respond(xml(codec_.encode(type)));
+    respond(coap_replies::content(codec_.encode(type)));
 }
 
 void TariffResources::get_intervals(const Request& request, const Responder& respond) const {
@@ -276,7 +267,7 @@ void TariffResources::list_intervals(const Request& request, const Responder& re
     for (std::size_t i = query->start; i < spans.size() && list.time_tariff_intervals.size() < query->limit; ++i)
         list.time_tariff_intervals.push_back(interval_of(*program, spans[i], now));
     list.results = count_of(list.time_tariff_intervals);
-    respond(xml(codec_.encode(list)));
+    respond(coap_replies::content(codec_.encode(list)));
 }
 
 // The span named by /tp/{program}/rc/1/tti/{start}: one of the listed spans, or any other span of the program that
@@ -299,16 +290,16 @@ void TariffResources::get_interval(const Request& request, const Responder& resp
     const std::int64_t now = clock_.now();
     const auto span = span_at(request, now);
     if (!span) {
-        respond(not_found());
+        respond(coap_replies::reason(Code::NotFound));
         return;
     }
-    respond(xml(codec_.encode(interval_of(*program_of(request), *span, now))));
+    respond(coap_replies::content(codec_.encode(interval_of(*program_of(request), *span, now))));
 }
 
 void TariffResources::get_prices(const Request& request, const Responder& respond) const {
     const auto span = span_at(request, clock_.now());
     if (!span) {
-        respond(not_found());
+        respond(coap_replies::reason(Code::NotFound));
         return;
     }
     const auto query = list_query_or_bad_request(request, respond);
@@ -325,7 +316,7 @@ void TariffResources::get_prices(const Request& request, const Responder& respon
         list.consumption_tariff_intervals.push_back(std::move(price));
     }
     list.results = count_of(list.consumption_tariff_intervals);
-    respond(xml(codec_.encode(list)));
+    respond(coap_replies::content(codec_.encode(list)));
 }
 
 }  // namespace pev
