@@ -1,4 +1,4 @@
-// han-emulator: one premises' HAN (an ESCI, an EUMD and a PEV) running seed scenarios 1 and 2 against the head-end
+// han-emulator: one premises' HAN (an ESCI, an EUMD and a PEV) running seed scenarios 1, 2 and 3 against the head-end
 // over real DTLS, printing each step; faults by flag.
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -28,6 +28,8 @@ struct Settings {
     fs::path mfr_ca;
     std::string vin;
     std::string scenario = "both";
+    std::int64_t energy_wh = 9000;
+    double kilowatts = 7.2;
     std::string fault;
     double wait_seconds = 60;
     std::int64_t skew_seconds = 300;
@@ -82,7 +84,8 @@ headend::Result<headend::pki::CertificateFiles> mint(const Settings& settings, c
 
 int main(int argc, char** argv) {
     Settings settings;
-    CLI::App app{"Emulates one premises' HAN (ESCI, EUMD, PEV) running seed scenarios 1 and 2 against the head-end."};
+    CLI::App app{
+        "Emulates one premises' HAN (ESCI, EUMD, PEV) running seed scenarios 1, 2 and 3 against the head-end."};
     app.add_option("--host", settings.host, "Head-end address")->capture_default_str();
     app.add_option("--port", settings.port, "Head-end CoAPS port")->capture_default_str();
     app.add_option("--server-ca", settings.server_ca, "CA the head-end's certificate chains to (DATA/tls/ca.pem)")
@@ -96,8 +99,17 @@ int main(int argc, char** argv) {
     app.add_option("--mfr-ca", settings.mfr_ca,
                    "Manufacturer CA folder: mint the PEV's certificate for --vin there (kept as pev-VIN.pem)");
     app.add_option("--vin", settings.vin, "The PEV's VIN when minting its certificate");
-    app.add_option("--scenario", settings.scenario, "1, 2 (after 1) or both")
-        ->check(CLI::IsMember({"1", "2", "both"}))
+    app.add_option("--scenario", settings.scenario,
+                   "1; 2 (after 1) or both; 3 (after 1: the EUMD sends the charge's energy, the PEV reads it back); "
+                   "all (1, 2, 3)")
+        ->check(CLI::IsMember({"1", "2", "both", "3", "all"}))
+        ->capture_default_str();
+    app.add_option("--energy-wh", settings.energy_wh, "Energy of the charge scenario 3 sends, Wh")
+        ->check(CLI::Range(1, 200'000))
+        ->capture_default_str();
+    app.add_option("--kw", settings.kilowatts,
+                   "Charging power of that charge, kW (level 2 about 7.2, level 1 about 1.4)")
+        ->check(CLI::Range(0.5, 19.2))
         ->capture_default_str();
     app.add_option("--fault", settings.fault, "Inject one fault")
         ->check(CLI::IsMember({"esci-unreachable", "bad-certificate", "unenrolled-vin", "wrong-premises", "cloned-vin",
@@ -230,19 +242,45 @@ int main(int argc, char** argv) {
         return eumd.read_configuration() && eumd.acknowledge();
     };
 
+    // The charge that just ended, as the EUMD measured it: its intervals up to the last interval boundary.
+    std::int64_t energy_read = 0;
+    const auto scenario3 = [&]() -> bool {
+        const std::uint32_t interval = eumd.interval();
+        const auto profile = emulator::charging_profile(interval, settings.kilowatts, settings.energy_wh);
+        const std::int64_t now = eumd.now();
+        const std::int64_t start = now - now % interval - static_cast<std::int64_t>(profile.size() * interval);
+        auto posted = eumd.post_session(start, profile);
+        if (!posted || *posted != 201)
+            return false;
+        auto usage = pev.read_usage();
+        if (!usage)
+            return false;
+        for (const auto& reading : *usage)
+            energy_read += reading.value.value_or(0);
+        return true;
+    };
+
+    const bool with2 = settings.scenario == "2" || settings.scenario == "both" || settings.scenario == "all";
+    const bool with3 = settings.scenario == "3" || settings.scenario == "all";
     bool completed = scenario1();
-    if (completed && settings.scenario != "1")
+    if (completed && with2)
         completed = scenario2();
+    if (completed && with3)
+        completed = scenario3();
     if (settings.json) {
         auto summary = log.summary();
         summary["charging"] = pev.charging_mode();
         summary["completed"] = completed;
         if (pev.binding())
             summary["binding_status"] = std::string(sep::to_string(pev.binding()->status));
+        if (with3)
+            summary["energy_read_wh"] = energy_read;
         std::cout << summary.dump(2) << '\n';
     } else {
         log.print(std::cout);
         std::cout << "charging: " << pev.charging_mode() << '\n';
+        if (with3)
+            std::cout << "energy the head-end holds for the PEV: " << energy_read << " Wh\n";
     }
     return log.failures() == 0 ? kExitOk : kExitFailed;
 }
