@@ -177,14 +177,15 @@ protected:
 
 class Scenario3 : public Conformance {
 protected:
-    // After a complete scenario 1: a level 2 charge of `energy_wh` that began `intervals_ago` quarter hours ago, as
-    // the EUMD measured it (tapering near full).
-    void charge(std::int64_t energy_wh, std::int64_t intervals_ago = 12) {
+    // After a complete scenario 1: a level 2 charge of `energy_wh` from the quarter hour of the binding, as the EUMD
+    // measured it (tapering near full); the head-end's clock then moves on `hours` so all of it is in the past.
+    void charge(std::int64_t energy_wh, int hours = 3) {
         ASSERT_NO_FATAL_FAILURE(scenario1(16));
-        const std::int64_t now = eumd_->now();
-        session_start_ = now - now % kQuarter - intervals_ago * kQuarter;
+        const std::int64_t bound_at = clock_->now();
+        session_start_ = bound_at - bound_at % kQuarter;
         session_ = emulator::charging_profile(kQuarter, 7.2, energy_wh);
-        ASSERT_LE(static_cast<std::int64_t>(session_.size()), intervals_ago);  // all of it in the past
+        ASSERT_LE(static_cast<std::int64_t>(session_.size() * kQuarter), hours * 3600);
+        clock_->advance(std::chrono::hours(hours));
     }
     static constexpr std::uint32_t kQuarter = 900;
     std::int64_t session_start_ = 0;

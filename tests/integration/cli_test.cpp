@@ -365,12 +365,8 @@ TEST(Cli, AnEmulatedPremisesRunsBothScenariosAndTheOperatorSeesEveryStep) {
                                      " --server-ca " + (dir / "data" / "tls" / "ca.pem").string() +
                                      " --esci esci-p1:" + key + " --eumd eumd-p1:" + key + " --mfr-ca " +
                                      (dir / "mfr").string() + " --vin 1HGCM82633A004352 --wait 5";
-        auto scenarios = run(emulator + " --scenario all --energy-wh 7000");
+        auto scenarios = run(emulator);
         ASSERT_EQ(scenarios.exit_code, 0) << scenarios.output;
-        // Scenario 3 up to the head-end: the EUMD's session stored, and the PEV reads all of it back.
-        EXPECT_NE(scenarios.output.find("session.posted"), std::string::npos) << scenarios.output;
-        EXPECT_NE(scenarios.output.find("energy the head-end holds for the PEV: 7000 Wh"), std::string::npos)
-            << scenarios.output;
         EXPECT_NE(scenarios.output.find("power_status.plugged_in"), std::string::npos) << scenarios.output;
         EXPECT_NE(scenarios.output.find("charging: program EV-TOU"), std::string::npos) << scenarios.output;
         // The PEV certificate the emulator minted outlives any re-bind credential (30 days by default): it is what the

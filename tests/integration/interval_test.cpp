@@ -78,6 +78,8 @@ protected:
         esci_ = device("esci-1");
         eumd_ = device("eumd-1");
         ASSERT_TRUE(esci_ && eumd_);
+        // The head-end's clock at 2026-03-01 12:00Z, a week before the spring-forward day, where the tests begin.
+        clock_->advance(std::chrono::seconds(kMarchFirst - clock_->now()));
         // Jane's PEV bound at P1: the ESCI's binding request is enough for the EUMD to mirror it.
         pev_ = headend_.pev_certificate("pev", kGuestVin);
         auto car =
@@ -92,10 +94,10 @@ protected:
         auto bound = esci_->post("/edev", sep::encode(request));
         ASSERT_TRUE(bound);
         ASSERT_EQ(bound->code, 201) << bound->body;
-        const std::int64_t now =
-            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
-        session_start_ = now - now % kQuarter - 8 * kQuarter;
+        // A charge from the quarter hour of the binding, three hours ago: the EUMD posts what it measured since.
+        const std::int64_t bound_at = clock_->now();
+        session_start_ = bound_at - bound_at % kQuarter;
+        clock_->advance(std::chrono::hours(3));
     }
 
     std::unique_ptr<han::DeviceClient> device(const std::string& identity) {
@@ -165,6 +167,7 @@ protected:
             std::count_if(rows.begin(), rows.end(), [&](const std::string& row) { return row.starts_with(prefix); }));
     }
 
+    static constexpr std::int64_t kMarchFirst = 1772366400;
     static constexpr const char* kPevMirror = "0A0B0C0D0E0F00000000000000000010";
     static constexpr const char* kPevReading = "0A0B0C0D0E0F00000000000000000011";
 
@@ -377,6 +380,78 @@ TEST_F(IntervalTest, OnlyTheRightDeviceMirrorsAndReadsAndARefusalIsTheSameForAMi
     EXPECT_EQ(stored(), before);
 }
 
+// An ESCI's premises mirror names a meter the head-end cannot check: it may not name a PEV or another premises'
+// device, and only the ESCI and the premises' displays see it. mRIDs are each device's own.
+TEST_F(IntervalTest, AnEsciCannotMirrorIntoAnotherDevicesViewAndMridsAreEachDevicesOwn) {
+    const std::string pev_location = pev_mirror();
+    auto esci_2 = device("esci-2");
+    ASSERT_TRUE(esci_2);
+    const auto before = stored();
+    const std::string eumd_1_lfdi =
+        headend_.admin("GET", "/api/v1/devices?type=eumd&premises=P1").second["devices"][0]["lfdi"].get<std::string>();
+    EXPECT_EQ(post(*esci_2, "/mup",
+                   sep::encode(mirror("0A0B0C0D0E0F00000000000000000040", pev_.identity.lfdi, kPremisesRoles)))
+                  .code,
+              403);
+    EXPECT_EQ(
+        post(*esci_2, "/mup", sep::encode(mirror("0A0B0C0D0E0F00000000000000000041", eumd_1_lfdi, kPremisesRoles)))
+            .code,
+        403);
+    EXPECT_EQ(stored(), before);
+    // The same mRID as P1's PEV mirror, for P2's own meter: its own mirror, nothing of P1's reached or revealed.
+    auto own = post(*esci_2, "/mup", sep::encode(mirror(kPevMirror, std::string(40, 'B'), kPremisesRoles)));
+    EXPECT_EQ(own.code, 201);
+    EXPECT_NE(own.location_path, pev_location);
+    EXPECT_TRUE(read<sep::UsagePointList>(*car_, "/upt?l=10").all == 1U);  // the PEV sees only its own mirror
+}
+
+// Energy is the PEV's only while it was bound at the premises: before its binding, and after it was bound elsewhere,
+// what the EUMD measured there is not the PEV's.
+TEST_F(IntervalTest, ReadingsOutsideThePevsBindingAtThePremisesAreRefused) {
+    const std::string location = pev_mirror();
+    const auto before = stored();
+    auto early = post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ - kQuarter, {100})));
+    EXPECT_EQ(early.code, 400);
+    EXPECT_NE(early.body.find("outside every binding"), std::string::npos) << early.body;
+    EXPECT_EQ(stored(), before);
+    // Bound at P2 (as a guest) an hour later: P1's binding ends there.
+    clock_->advance(std::chrono::hours(-2));
+    sep::EndDevice request;
+    request.device_category = 0x00010000;
+    request.lfdi = pev_.identity.lfdi;
+    request.sfdi = pev_.identity.sfdi;
+    auto esci_2 = device("esci-2");
+    ASSERT_TRUE(esci_2);
+    ASSERT_EQ(post(*esci_2, "/edev", sep::encode(request)).code, 201);
+    clock_->advance(std::chrono::hours(2));
+    EXPECT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {100, 100, 100, 100}))).code,
+              201);
+    auto late = post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 4 * kQuarter, {100})));
+    EXPECT_EQ(late.code, 400) << late.body;
+    EXPECT_EQ(count(stored(), "interval|"), 4U);
+}
+
+// One request naming a meter reading twice is one set of readings: two values for one interval refuse it whole.
+TEST_F(IntervalTest, AMeterReadingTwiceInOneRequestIsCheckedAsOne) {
+    const std::string location = pev_mirror();
+    const auto before = stored();
+    sep::MirrorMeterReadingList list;
+    list.all = list.results = 2;
+    list.mirror_meter_readings = {readings(kPevReading, session_start_, {5}),
+                                  readings(kPevReading, session_start_, {6})};
+    auto refused = post(*eumd_, location, sep::encode(list));
+    EXPECT_EQ(refused.code, 400);
+    EXPECT_NE(refused.body.find("twice with different values"), std::string::npos) << refused.body;
+    // A repeated ReadingType that differs in any field is a change, refused.
+    auto changed = readings(kPevReading, session_start_, {5});
+    changed.reading_type = energy_per(kQuarter);
+    changed.reading_type->flow_direction.reset();
+    auto retyped = post(*eumd_, location, sep::encode(changed));
+    EXPECT_EQ(retyped.code, 400);
+    EXPECT_NE(retyped.body.find("cannot change"), std::string::npos) << retyped.body;
+    EXPECT_EQ(stored(), before);
+}
+
 TEST_F(IntervalTest, TheUtilitysViewServesTheReadingsToTheMirrorThePevAndNobodyElse) {
     const std::string location = pev_mirror();
     ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800, 1750}, 0))).code, 201);
@@ -478,7 +553,7 @@ TEST_F(IntervalTest, TheDstDaysAreReadingSetsOf25And23HoursWithEveryInterval) {
         std::int64_t midnight;  // local midnight in UTC (Python's zoneinfo)
         int hours;
     };
-    for (const Day& day : {Day{"2026-11-01", 1793516400, 25}, Day{"2026-03-08", 1772956800, 23}}) {
+    for (const Day& day : {Day{"2026-03-08", 1772956800, 23}, Day{"2026-11-01", 1793516400, 25}}) {
         const std::int64_t end = day.midnight + day.hours * 3600;
         clock_->advance(std::chrono::seconds(end + 12 * 3600 - clock_->now()));  // the next day at noon
         std::vector<std::int64_t> values(static_cast<std::size_t>(day.hours * 4 + 2));

@@ -21,17 +21,17 @@ std::string describe(const sep::Reading& reading) {
     return reading.time_period ? "the reading starting at " + std::to_string(reading.time_period->start) : "a reading";
 }
 
-// value × 10^power in whole Wh, or nothing when that is not a whole number or too large.
-std::optional<std::int64_t> watt_hours(std::int64_t value, std::int8_t power) {
+// value × 10^power in whole Wh, or why not.
+Result<std::int64_t> watt_hours(std::int64_t value, std::int8_t power) {
     std::int64_t result = value;
     for (int i = 0; i < power; ++i) {
         if (result > kLargestInt48 / 10)
-            return std::nullopt;
+            return refused(std::to_string(value) + " × 10^" + std::to_string(power) + " Wh is beyond the Int48 range");
         result *= 10;
     }
     for (int i = 0; i > power; --i) {
         if (result % 10 != 0)
-            return std::nullopt;
+            return refused(std::to_string(value) + " × 10^" + std::to_string(power) + " is not a whole number of Wh");
         result /= 10;
     }
     return result;
@@ -54,8 +54,7 @@ Result<IntervalReading> interval_reading(const sep::Reading& reading, const Inte
         return refused(describe(reading) + " has negative energy " + std::to_string(*reading.value));
     const auto wh = watt_hours(*reading.value, type.power_of_ten);
     if (!wh)
-        return refused(describe(reading) + ": " + std::to_string(*reading.value) + " × 10^" +
-                       std::to_string(type.power_of_ten) + " is not a whole number of Wh");
+        return refused(describe(reading) + ": " + wh.error().message);
     if (period.start > std::numeric_limits<std::int64_t>::max() - period.duration ||
         period.start + period.duration > limits.now + limits.future_skew_s)
         return refused(describe(reading) + " ends in the future (now is " + std::to_string(limits.now) + ")");
@@ -123,6 +122,63 @@ Result<std::vector<IntervalReading>> interval_readings(const sep::MirrorMeterRea
     }
     readings.erase(std::unique(readings.begin(), readings.end()), readings.end());
     return readings;
+}
+
+Result<std::vector<sep::MirrorMeterReading>> merge_by_mrid(std::vector<sep::MirrorMeterReading> readings) {
+    std::vector<sep::MirrorMeterReading> merged;
+    for (auto& reading : readings) {
+        auto same = std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return m.mrid == reading.mrid; });
+        if (same == merged.end()) {
+            merged.push_back(std::move(reading));
+            continue;
+        }
+        if (reading.reading_type) {
+            if (same->reading_type && *same->reading_type != *reading.reading_type)
+                return refused("meter reading " + reading.mrid +
+                               " is in the request twice with different ReadingTypes");
+            same->reading_type = reading.reading_type;
+        }
+        for (auto& set : reading.mirror_reading_sets)
+            same->mirror_reading_sets.push_back(std::move(set));
+        if (reading.reading) {
+            sep::MirrorReadingSet loose;
+            loose.readings.push_back(std::move(*reading.reading));
+            same->mirror_reading_sets.push_back(std::move(loose));
+        }
+    }
+    return merged;
+}
+
+std::vector<Period> metered_periods(const std::vector<BindingSpan>& bindings, const std::string& premises_id,
+                                    std::uint32_t interval_length) {
+    std::vector<Period> periods;
+    const std::int64_t length = interval_length;
+    for (std::size_t i = 0; i < bindings.size(); ++i) {
+        const auto& binding = bindings[i];
+        if (binding.premises_id != premises_id || binding.status == "refused")
+            continue;
+        const std::int64_t from = binding.requested_at - ((binding.requested_at % length) + length) % length;
+        std::int64_t to = std::numeric_limits<std::int64_t>::max();
+        if (binding.status == "ended")
+            to = binding.updated_at;
+        else if (i + 1 < bindings.size())
+            to = bindings[i + 1].requested_at;
+        periods.push_back({from, to});
+    }
+    return periods;
+}
+
+Result<void> check_periods(const std::vector<IntervalReading>& readings, const std::vector<Period>& periods) {
+    for (const auto& reading : readings) {
+        const bool inside = std::any_of(periods.begin(), periods.end(), [&](const Period& period) {
+            return reading.start >= period.from && reading.start < period.to;
+        });
+        if (!inside)
+            return refused("the interval starting at " + std::to_string(reading.start) +
+                           " is outside every binding of the PEV at this premises: nothing shows the PEV was "
+                           "charging there then");
+    }
+    return {};
 }
 
 }  // namespace intervals

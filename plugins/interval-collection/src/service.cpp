@@ -37,6 +37,21 @@ bool may_mirror(const headend::coap::Peer& peer) {
            (peer.device_type == DeviceType::Eumd || peer.device_type == DeviceType::Esci);
 }
 
+// A ReadingType as the head-end keeps it: the fields it stores, the scale made explicit.
+sep::ReadingType stored_form(const sep::ReadingType& type) {
+    sep::ReadingType kept;
+    kept.accumulation_behaviour = type.accumulation_behaviour;
+    kept.commodity = type.commodity;
+    kept.data_qualifier = type.data_qualifier;
+    kept.flow_direction = type.flow_direction;
+    kept.interval_length = type.interval_length;
+    kept.kind = type.kind;
+    kept.phase = type.phase;
+    kept.power_of_ten_multiplier = type.power_of_ten_multiplier.value_or(0);
+    kept.uom = type.uom;
+    return kept;
+}
+
 bool has(std::uint16_t flags, std::uint16_t bits) {
     return (flags & bits) == bits;
 }
@@ -135,14 +150,9 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             expected = *configured;
         }
         if (*found) {
-            if (document.reading_type) {
-                auto type = interval_type(*document.reading_type, (*found)->type.interval_length);
-                if (!type)
-                    return type.error();
-                if (*type != (*found)->type)
-                    return make_error(kRefused, "the reading type of meter reading " + document.mrid +
-                                                    " cannot change; a new reading type needs a new mRID");
-            }
+            if (document.reading_type && stored_form(*document.reading_type) != (*found)->reading_type)
+                return make_error(kRefused, "the reading type of meter reading " + document.mrid +
+                                                " cannot change; a new reading type needs a new mRID");
             return std::move(**found);
         }
         if (!document.reading_type)
@@ -155,14 +165,27 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         reading.mirror_id = mirror.id;
         reading.mrid = document.mrid;
         reading.description = document.description;
-        reading.reading_type = *document.reading_type;
-        reading.reading_type.href.reset();
+        reading.reading_type = stored_form(*document.reading_type);
         reading.type = *type;
         auto id = store::insert_meter_reading(tx, reading, context.clock.now());
         if (!id)
             return id.error();
         reading.id = *id;
         return reading;
+    }
+
+    // The periods the EUMD at the mirror's premises measured its PEV (pev-binding's view of its bindings).
+    Result<std::vector<Period>> pev_periods(Transaction& tx, const store::Mirror& mirror, std::uint32_t interval) {
+        auto rows = tx.query(
+            "SELECT premises_id, status, requested_at, updated_at FROM pev_bindings_v1 WHERE lfdi = ? "
+            "ORDER BY requested_at, binding_id",
+            std::vector<Value>{mirror.document.device_lfdi});
+        if (!rows)
+            return rows.error();
+        std::vector<BindingSpan> spans;
+        for (const auto& row : *rows)
+            spans.push_back({row.text(0), row.text(1), row.integer(2), row.integer(3)});
+        return metered_periods(spans, mirror.premises_id, interval);
     }
 
     Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const headend::coap::Peer& peer,
@@ -174,6 +197,13 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         auto readings = interval_readings(document, reading->type, limits());
         if (!readings)
             return readings.error();
+        if ((mirror.document.role_flags & sep::kRoleIsPev) != 0) {
+            auto periods = pev_periods(tx, mirror, reading->type.interval_length);
+            if (!periods)
+                return periods.error();
+            if (auto inside = check_periods(*readings, *periods); !inside)
+                return inside.error();
+        }
         auto applied =
             store::apply(tx, context.alarms, {mirror, *reading, "device", context.clock.now(), days}, *readings);
         if (!applied)
@@ -225,6 +255,14 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             respond(forbidden());
             return;
         }
+        // A premises meter's LFDI is the ESCI's word: it may not be a PEV's or another premises' device.
+        if (request.peer.device_type == DeviceType::Esci) {
+            const auto named = context.devices.find_lfdi(document->device_lfdi);
+            if (named && (named->type == DeviceType::Pev || named->premises_id != request.peer.premises_id)) {
+                respond(forbidden());
+                return;
+            }
+        }
         write_then_answer(
             [self = shared_from_this(), peer = request.peer, document = std::move(*document)](
                 Transaction& tx, std::vector<std::string>& changed) -> Result<Response> {
@@ -237,14 +275,12 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                                    const sep::MirrorUsagePoint& document, std::vector<std::string>& changed) {
         if (document.service_category_kind != 0)
             return make_error(kRefused, "serviceCategoryKind must be 0 (electricity)");
-        auto existing = store::mirror_by_mrid(tx, document.mrid);
+        auto existing = store::mirror_by_mrid(tx, *peer.device_id, document.mrid);
         if (!existing)
             return existing.error();
         std::optional<store::Mirror> mirror = std::move(*existing);
         const bool created = !mirror;
         if (mirror) {
-            if (mirror->owner_device_id != *peer.device_id)
-                return make_error(kForbidden, "");
             if (mirror->document.device_lfdi != document.device_lfdi ||
                 mirror->document.role_flags != document.role_flags)
                 return make_error(kRefused, "mirror " + document.mrid +
@@ -274,7 +310,10 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             mirror = std::move(fresh);
         }
         store::Applied applied;
-        for (const auto& reading : document.mirror_meter_readings) {
+        auto readings = merge_by_mrid(document.mirror_meter_readings);
+        if (!readings)
+            return readings.error();
+        for (const auto& reading : *readings) {
             if (auto stored = store_readings(tx, *mirror, peer, reading, applied, changed); !stored)
                 return stored.error();
         }
@@ -323,9 +362,12 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                     return mirror.error();
                 if (!*mirror || (*mirror)->owner_device_id != *peer.device_id)
                     return make_error(kForbidden, "");
+                auto merged = merge_by_mrid(readings);
+                if (!merged)
+                    return merged.error();
                 store::Applied applied;
                 std::optional<std::int64_t> last;
-                for (const auto& reading : readings) {
+                for (const auto& reading : *merged) {
                     auto stored = self->store_readings(tx, **mirror, peer, reading, applied, changed);
                     if (!stored)
                         return stored.error();

@@ -32,9 +32,9 @@ Mirror mirror_from(const Row& row) {
     return mirror;
 }
 
-Result<std::optional<Mirror>> one_mirror(Transaction& tx, const std::string& condition, Value key) {
-    auto rows = tx.query(std::string("SELECT ") + kMirrorColumns + " FROM mirror_usage_points WHERE " + condition,
-                         std::vector<Value>{std::move(key)});
+Result<std::optional<Mirror>> one_mirror(Transaction& tx, const std::string& condition, std::vector<Value> keys) {
+    auto rows =
+        tx.query(std::string("SELECT ") + kMirrorColumns + " FROM mirror_usage_points WHERE " + condition, keys);
     if (!rows)
         return rows.error();
     if (rows->empty())
@@ -80,8 +80,10 @@ MeterReading meter_reading_from(const Row& row) {
     return reading;
 }
 
-// The viewer's mirrors: its own, the one of its meter, its premises' when it is a display.
-constexpr const char* kVisible = "(owner_device_id = ? OR device_lfdi = ? OR (? IS NOT NULL AND premises_id = ?))";
+// The viewer's mirrors: its own, the PEV mirrors of it (only those: their deviceLFDI was checked against a binding,
+// a premises mirror's is the ESCI's word), its premises' when it is a display.
+constexpr const char* kVisible =
+    "(owner_device_id = ? OR (device_lfdi = ? AND (role_flags & 4) <> 0) OR (? IS NOT NULL AND premises_id = ?))";
 
 std::vector<Value> visible_params(const Viewer& viewer) {
     const Value premises = viewer.display_premises ? Value(*viewer.display_premises) : Value();
@@ -106,7 +108,7 @@ std::vector<headend::storage::Migration> migrations() {
     return {{1, "metering mirrors, their reading types, and interval energy stored once per interval",
              R"(CREATE TABLE mirror_usage_points(
                   mup_id INTEGER PRIMARY KEY,
-                  mrid TEXT NOT NULL UNIQUE,
+                  mrid TEXT NOT NULL,
                   owner_device_id INTEGER NOT NULL,
                   premises_id TEXT NOT NULL,
                   device_lfdi TEXT NOT NULL,
@@ -116,8 +118,10 @@ std::vector<headend::storage::Migration> migrations() {
                   description TEXT,
                   version INTEGER,
                   post_rate INTEGER,
-                  created_at INTEGER NOT NULL);
+                  created_at INTEGER NOT NULL,
+                  UNIQUE (owner_device_id, mrid));
                 CREATE INDEX mirror_usage_points_by_owner ON mirror_usage_points(owner_device_id, mup_id);
+                CREATE INDEX mirror_usage_points_by_device ON mirror_usage_points(device_lfdi);
                 CREATE INDEX mirror_usage_points_by_premises ON mirror_usage_points(premises_id, mup_id);
                 CREATE TABLE mirror_meter_readings(
                   mmr_id INTEGER PRIMARY KEY,
@@ -168,11 +172,11 @@ std::vector<headend::storage::Migration> migrations() {
 }
 
 Result<std::optional<Mirror>> mirror_by_id(Transaction& tx, std::int64_t id) {
-    return one_mirror(tx, "mup_id = ?", id);
+    return one_mirror(tx, "mup_id = ?", {id});
 }
 
-Result<std::optional<Mirror>> mirror_by_mrid(Transaction& tx, const std::string& mrid) {
-    return one_mirror(tx, "mrid = ?", mrid);
+Result<std::optional<Mirror>> mirror_by_mrid(Transaction& tx, std::int64_t owner_device_id, const std::string& mrid) {
+    return one_mirror(tx, "owner_device_id = ? AND mrid = ?", {owner_device_id, mrid});
 }
 
 Result<std::vector<Mirror>> mirrors_of(Transaction& tx, std::int64_t owner_device_id, std::size_t start,
@@ -327,7 +331,8 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
 }
 
 bool may_view(const Mirror& mirror, const Viewer& viewer) {
-    return mirror.owner_device_id == viewer.device_id || mirror.document.device_lfdi == viewer.lfdi ||
+    const bool pev_mirror = (mirror.document.role_flags & sep::kRoleIsPev) != 0;
+    return mirror.owner_device_id == viewer.device_id || (pev_mirror && mirror.document.device_lfdi == viewer.lfdi) ||
            (viewer.display_premises && mirror.premises_id == *viewer.display_premises);
 }
 

@@ -38,7 +38,8 @@ struct MeterReading {
 };
 
 Result<std::optional<Mirror>> mirror_by_id(Transaction& tx, std::int64_t id);
-Result<std::optional<Mirror>> mirror_by_mrid(Transaction& tx, const std::string& mrid);
+// mRIDs are the creating device's: one device's mRID never reaches or reveals another's mirror.
+Result<std::optional<Mirror>> mirror_by_mrid(Transaction& tx, std::int64_t owner_device_id, const std::string& mrid);
 // The owner's mirrors by id, `start` skipped, at most `limit`; and how many it has.
 Result<std::vector<Mirror>> mirrors_of(Transaction& tx, std::int64_t owner_device_id, std::size_t start,
                                        std::size_t limit);

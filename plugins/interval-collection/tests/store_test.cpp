@@ -166,7 +166,9 @@ TEST_F(IntervalStoreTest, AnotherMeterReadingsIntervalAtTheSameStartDoesNotColli
 
 TEST_F(IntervalStoreTest, TheMirrorAndItsReadingTypeReadBackAsStored) {
     ASSERT_TRUE(database_->read([&](Transaction& tx) -> Result<void> {
-        auto mirror = store::mirror_by_mrid(tx, mirror_.document.mrid);
+        auto mirror = store::mirror_by_mrid(tx, mirror_.owner_device_id, mirror_.document.mrid);
+        auto others = store::mirror_by_mrid(tx, mirror_.owner_device_id + 1, mirror_.document.mrid);
+        EXPECT_TRUE(others && !*others);
         EXPECT_TRUE(mirror && *mirror);
         EXPECT_EQ((*mirror)->id, mirror_.id);
         EXPECT_EQ((*mirror)->document.href, "/mup/" + std::to_string(mirror_.id));

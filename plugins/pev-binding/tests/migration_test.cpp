@@ -35,8 +35,8 @@ TEST(BindingMigrations, CloneAlarmsMoveToTheAlarmLogAndTheOldTableGoes) {
     }));
     ASSERT_TRUE(database.migrate("pev-binding", std::span(all).first(4)));
     ASSERT_TRUE(database.read([](Transaction& tx) -> Result<void> {
-        auto rows = tx.query(
-            "SELECT raised_at, source, kind, vin, lfdi, premises_id, detail, cleared_at FROM alarms_log");
+        auto rows =
+            tx.query("SELECT raised_at, source, kind, vin, lfdi, premises_id, detail, cleared_at FROM alarms_log");
         EXPECT_TRUE(rows);
         EXPECT_EQ(rows->size(), 1U);
         const auto& row = rows->front();

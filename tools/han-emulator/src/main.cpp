@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <random>
+#include <thread>
 
 #include "emulator/devices.hpp"
 #include "pki/pki.hpp"
@@ -100,8 +101,8 @@ int main(int argc, char** argv) {
                    "Manufacturer CA folder: mint the PEV's certificate for --vin there (kept as pev-VIN.pem)");
     app.add_option("--vin", settings.vin, "The PEV's VIN when minting its certificate");
     app.add_option("--scenario", settings.scenario,
-                   "1; 2 (after 1) or both; 3 (after 1: the EUMD sends the charge's energy, the PEV reads it back); "
-                   "all (1, 2, 3)")
+                   "1; 2 (after 1) or both; 3 (after 1: the EUMD sends the energy of the intervals complete since the "
+                   "binding, waiting for the first, and the PEV reads it back); all (1, 2, 3)")
         ->check(CLI::IsMember({"1", "2", "both", "3", "all"}))
         ->capture_default_str();
     app.add_option("--energy-wh", settings.energy_wh, "Energy of the charge scenario 3 sends, Wh")
@@ -242,14 +243,23 @@ int main(int argc, char** argv) {
         return eumd.read_configuration() && eumd.acknowledge();
     };
 
-    // The charge that just ended, as the EUMD measured it: its intervals up to the last interval boundary.
+    // The charge since the latest binding, as the EUMD measured it: the intervals complete so far (waiting for the
+    // first), at most the profile of --energy-wh. Energy before the binding is not the PEV's: the head-end refuses it.
     std::int64_t energy_read = 0;
     const auto scenario3 = [&]() -> bool {
         const std::uint32_t interval = eumd.interval();
-        const auto profile = emulator::charging_profile(interval, settings.kilowatts, settings.energy_wh);
-        const std::int64_t now = eumd.now();
-        const std::int64_t start = now - now % interval - static_cast<std::int64_t>(profile.size() * interval);
-        auto posted = eumd.post_session(start, profile);
+        const std::int64_t bound_at = eumd.now();
+        const std::int64_t started = bound_at - bound_at % interval;
+        if (started + interval > eumd.now())
+            std::cout << "waiting " << started + interval - eumd.now() << " s for the EUMD's first complete interval\n"
+                      << std::flush;
+        while (started + interval > eumd.now())
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        auto profile = emulator::charging_profile(interval, settings.kilowatts, settings.energy_wh);
+        const auto complete = static_cast<std::size_t>((eumd.now() - started) / interval);
+        if (profile.size() > complete)
+            profile.resize(complete);
+        auto posted = eumd.post_session(started, profile);
         if (!posted || *posted != 201)
             return false;
         auto usage = pev.read_usage();

@@ -48,12 +48,15 @@ CallBuilder define_alarm_list(CLI::App& command) {
 }
 
 CallBuilder define_alarm_clear(CLI::App& command) {
-    auto id = std::make_shared<std::int64_t>(0);
+    auto id = std::make_shared<std::string>();
     auto note = std::make_shared<std::string>();
-    command.add_option("id", *id, "The alarm's ID (alarm list)")->required()->check(CLI::PositiveNumber);
+    command.add_option("id", *id, "The alarm's ID (alarm list)")->required();
     command.add_option("--note", *note, "Why it is cleared, kept with the alarm");
     return [=]() -> headend::Result<ApiCall> {
-        ApiCall call{"POST", "/api/v1/alarms/" + std::to_string(*id) + "/clear"};
+        auto number = positive_id(*id, "id");
+        if (!number)
+            return number.error();
+        ApiCall call{"POST", "/api/v1/alarms/" + std::to_string(*number) + "/clear"};
         call.json_body({{"note", *note}});
         call.show = [](const json& answer, std::ostream& out) {
             out << fmt::format("alarm {} cleared\n", text_of(answer, "alarm_id"));

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <fmt/format.h>
+#include <charconv>
 
 #include <algorithm>
 #include <array>
@@ -66,6 +67,14 @@ std::string dump(const nlohmann::json& document) {
 void ApiCall::json_body(const nlohmann::json& document) {
     body = document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     content_type = "application/json";
+}
+
+headend::Result<std::int64_t> positive_id(const std::string& text, const std::string& what) {
+    std::int64_t number = 0;
+    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (text.empty() || problem != std::errc() || end != text.data() + text.size() || number <= 0)
+        return headend::make_error("usage", what + ": an id is a positive decimal number, not '" + text + "'");
+    return number;
 }
 
 headend::Result<std::string> read_file(const std::string& path) {

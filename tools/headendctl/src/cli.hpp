@@ -87,4 +87,8 @@ private:
 // Reads a whole file; the error names the file and the reason.
 headend::Result<std::string> read_file(const std::string& path);
 
+// An id given on the command line: a positive decimal number read whole (no hex, no clamping of what overflows), or
+// a usage error naming `what`.
+headend::Result<std::int64_t> positive_id(const std::string& text, const std::string& what);
+
 }  // namespace headendctl

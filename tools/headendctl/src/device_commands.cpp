@@ -1,6 +1,5 @@
 // device add | list | remove: POST, GET and DELETE on /api/v1/devices.
 #include <fmt/format.h>
-#include <charconv>
 
 #include <algorithm>
 #include <memory>
@@ -186,10 +185,13 @@ CallBuilder define_list(CLI::App& command) {
 }
 
 CallBuilder define_remove(CLI::App& command) {
-    auto id = std::make_shared<std::int64_t>(0);
-    command.add_option("ID", *id, "Device id, as shown by 'device list'")->required()->check(CLI::PositiveNumber);
+    auto id = std::make_shared<std::string>();
+    command.add_option("ID", *id, "Device id, as shown by 'device list'")->required();
     return [id]() -> headend::Result<ApiCall> {
-        ApiCall call{"DELETE", fmt::format("/api/v1/devices/{}", *id)};
+        auto number = positive_id(*id, "ID");
+        if (!number)
+            return number.error();
+        ApiCall call{"DELETE", fmt::format("/api/v1/devices/{}", *number)};
         call.show = [](const json& answer, std::ostream& out) {
             out << "removed device #" << text_of(answer, "removed") << '\n';
         };
@@ -222,13 +224,10 @@ CallBuilder define_sessions(CLI::App& command) {
     return [=]() -> headend::Result<ApiCall> {
         std::vector<std::pair<std::string, std::string>> query;
         if (device_option->count() > 0) {
-            // Read whole as a decimal id: CLI11's number parsing would take 0x5 and clamp what overflows.
-            std::int64_t number = 0;
-            const auto [end, problem] = std::from_chars(id->data(), id->data() + id->size(), number);
-            if (id->empty() || problem != std::errc() || end != id->data() + id->size() || number <= 0)
-                return headend::make_error("usage",
-                                           "--device: a device id is a positive decimal number, not '" + *id + "'");
-            query.emplace_back("device", *id);
+            auto number = positive_id(*id, "--device");
+            if (!number)
+                return number.error();
+            query.emplace_back("device", std::to_string(*number));
         }
         ApiCall call{"GET", "/api/v1/han/sessions" + headend::http::build_query(query)};
         call.show = show_sessions;

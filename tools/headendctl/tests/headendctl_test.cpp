@@ -301,6 +301,12 @@ TEST_F(HeadendctlTest, DeviceAddUsageErrorsSendNothing) {
         {},                                                                              // nothing at all
         {"device", "remove"},                                                            // no id
         {"device", "remove", "abc"},                                                     // bad id
+        {"device", "remove", "0x7"},                                                     // hex is not an id
+        {"device", "remove", "99999999999999999999"},                                    // nor is overflow
+        {"alarm", "clear", "0x1"},
+        {"alarm", "clear", "0"},
+        {"alarm", "clear", "99999999999999999999"},
+        {"device", "sessions", "--device", "0x5"},
         {"device", "list", "--bogus"},                                                   // unknown option
     };
     for (const auto& args : cases) {

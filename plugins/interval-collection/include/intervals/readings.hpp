@@ -58,4 +58,29 @@ headend::Result<IntervalType> interval_type(const sep::ReadingType& type,
 headend::Result<std::vector<IntervalReading>> interval_readings(const sep::MirrorMeterReading& reading,
                                                                 const IntervalType& type, const IngestLimits& limits);
 
+// One MirrorMeterReading per mRID: a request naming one twice (in a list, or in a MirrorUsagePoint) has its readings
+// joined, so its intervals are checked together ("reading.refused" when the two name different ReadingTypes).
+headend::Result<std::vector<sep::MirrorMeterReading>> merge_by_mrid(std::vector<sep::MirrorMeterReading> readings);
+
+// A binding of the PEV as pev-binding records it, in the order they were requested.
+struct BindingSpan {
+    std::string premises_id;
+    std::string status;
+    std::int64_t requested_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+// When an EUMD at `premises_id` measured the PEV: from the start of the interval in which each of its bindings there
+// was requested (the PEV plugs in before the ESCI asks) until the binding ended, or until the PEV's next binding
+// anywhere (an open or fallen-back binding lasts until then). Refused bindings do not count. [from, to) in UTC.
+struct Period {
+    std::int64_t from = 0;
+    std::int64_t to = 0;
+};
+std::vector<Period> metered_periods(const std::vector<BindingSpan>& bindings, const std::string& premises_id,
+                                    std::uint32_t interval_length);
+
+// Refuses ("reading.refused") a reading whose interval starts outside every period.
+headend::Result<void> check_periods(const std::vector<IntervalReading>& readings, const std::vector<Period>& periods);
+
 }  // namespace intervals
