@@ -431,6 +431,47 @@ TEST_F(IntervalTest, ReadingsOutsideThePevsBindingAtThePremisesAreRefused) {
     EXPECT_EQ(count(stored(), "interval|"), 4U);
 }
 
+// The operator's charging sessions: each binding with the energy its premises' EUMD sent while it lasted.
+TEST_F(IntervalTest, ChargingSessionsAreTheBindingsWithTheirEnergy) {
+    const std::string location = pev_mirror();
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800, 1750}))).code, 201);
+    ASSERT_EQ(
+        post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 2 * kQuarter, {600}, 1U << 3))).code,
+        201);
+    // Bound at P2 afterwards: P1's binding ends, P2's has no energy yet.
+    sep::EndDevice request;
+    request.device_category = 0x00010000;
+    request.lfdi = pev_.identity.lfdi;
+    request.sfdi = pev_.identity.sfdi;
+    auto esci_2 = device("esci-2");
+    ASSERT_TRUE(esci_2);
+    ASSERT_EQ(post(*esci_2, "/edev", sep::encode(request)).code, 201);
+
+    auto [status, body] = headend_.admin("GET", std::string("/api/v1/sessions?vin=") + kGuestVin);
+    ASSERT_EQ(status, 200) << body.dump();
+    const auto& sessions = body["sessions"];
+    ASSERT_EQ(sessions.size(), 2U) << body.dump();
+    EXPECT_EQ(sessions[0]["premises_id"], "P2");
+    EXPECT_EQ(sessions[0]["kind"], "guest");
+    EXPECT_EQ(sessions[0]["energy_wh"], 0);
+    EXPECT_EQ(sessions[0]["quality"], "no data");
+    EXPECT_EQ(sessions[1]["premises_id"], "P1");
+    EXPECT_EQ(sessions[1]["binding_status"], "ended");
+    EXPECT_EQ(sessions[1]["energy_wh"], 1800 + 1750 + 600);
+    EXPECT_EQ(sessions[1]["intervals"], 3);
+    EXPECT_EQ(sessions[1]["estimated_intervals"], 1);
+    EXPECT_EQ(sessions[1]["quality"], "estimated");
+    EXPECT_EQ(sessions[1]["from"], session_start_);
+    EXPECT_EQ(sessions[1]["first_interval_start"], session_start_);
+    EXPECT_EQ(sessions[1]["last_interval_end"], session_start_ + 3 * kQuarter);
+
+    EXPECT_EQ(headend_.admin("GET", "/api/v1/sessions?premises=P1").second["sessions"].size(), 1U);
+    const auto after = std::to_string(clock_->now() + 3600);
+    EXPECT_EQ(headend_.admin("GET", "/api/v1/sessions?from=" + after).second["sessions"].size(), 1U);  // P2's, open
+    for (const char* bad : {"?from=x", "?to=", "?from=10&to=5", "?Vin=1"})
+        EXPECT_EQ(headend_.admin("GET", std::string("/api/v1/sessions") + bad).first, 400) << bad;
+}
+
 // One request naming a meter reading twice is one set of readings: two values for one interval refuse it whole.
 TEST_F(IntervalTest, AMeterReadingTwiceInOneRequestIsCheckedAsOne) {
     const std::string location = pev_mirror();

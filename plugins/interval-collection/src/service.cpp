@@ -5,6 +5,7 @@
 #include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
 #include "store.hpp"
+#include "sessions.hpp"
 #include "utility_view.hpp"
 
 namespace intervals {
@@ -459,6 +460,7 @@ Result<void> MirrorService::start() {
     if (!views)
         return views;
     add_utility_view(context, impl_->days, {impl_->settings.max_list_limit, impl_->settings.utility_pen});
+    add_session_routes(context);
     auto self = impl_;
     context.resources.add("/mup", [self](const Request& request, Responder respond) {
         if (request.method == headend::coap::Method::Post)

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "http_reply.hpp"
+#include "admin/json_reply.hpp"
 
 namespace pev {
 
@@ -12,7 +12,7 @@ namespace {
 using headend::storage::Value;
 
 headend::http::Response storage_failure(const headend::Error& error) {
-    return error_reply(500, error);
+    return admin_replies::error_reply(500, error);
 }
 
 }  // namespace
@@ -89,12 +89,12 @@ void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage:
                 for (const auto& error : parsed.errors)
                     rows.push_back({{"line", error.line}, {"reason", error.reason}});
                 const std::string message = std::to_string(parsed.errors.size()) + " bad row(s); nothing was imported";
-                return json_reply(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
+                return admin_replies::json_reply(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
             }
             auto summary = store_records(database, parsed.records, clock.now());
             if (!summary)
                 return storage_failure(summary.error());
-            return json_reply(
+            return admin_replies::json_reply(
                 200, {{"added", summary->added}, {"updated", summary->updated}, {"unchanged", summary->unchanged}});
         });
 
@@ -103,7 +103,7 @@ void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage:
         std::optional<bool> enrolled;
         for (const auto& [key, value] : request.query) {
             if (key != "enrolled" || (value != "true" && value != "false")) {
-                return error_reply(
+                return admin_replies::error_reply(
                     400, headend::make_error("request.invalid", "the only query parameter is enrolled=true|false"));
             }
             enrolled = value == "true";
@@ -132,7 +132,7 @@ void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage:
         });
         if (!read)
             return storage_failure(read.error());
-        return json_reply(200, {{"premises", premises}});
+        return admin_replies::json_reply(200, {{"premises", premises}});
     });
 }
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "http_reply.hpp"
+#include "admin/json_reply.hpp"
 
 namespace pev {
 
@@ -172,7 +172,7 @@ Result<EnrollmentChange> parse_change(const std::string& body) {
 }
 
 headend::http::Response failure(const headend::Error& error) {
-    return error_reply(status_for(error), error);
+    return admin_replies::error_reply(status_for(error), error);
 }
 
 std::optional<std::string> query_value(const headend::http::Request& request, const std::string& key) {
@@ -190,7 +190,7 @@ void add_enrollment_routes(headend::http::RouteRegistry& routes, Enrollments& en
         auto enrolled = enrollments.enroll(*parsed);
         if (!enrolled)
             return failure(enrolled.error());
-        return json_reply(enrolled->created ? 201 : 200,
+        return admin_replies::json_reply(enrolled->created ? 201 : 200,
                           {{"enrollment", to_json(enrolled->enrollment)}, {"created", enrolled->created}});
     });
     routes.add("GET", "/api/v1/enrollments", [&enrollments](const headend::http::Request& request) {
@@ -204,13 +204,13 @@ void add_enrollment_routes(headend::http::RouteRegistry& routes, Enrollments& en
         json list = json::array();
         for (const auto& enrollment : *listed)
             list.push_back(to_json(enrollment));
-        return json_reply(200, {{"enrollments", list}});
+        return admin_replies::json_reply(200, {{"enrollments", list}});
     });
     routes.add("GET", "/api/v1/enrollments/{vin}", [&enrollments](const headend::http::Request& request) {
         auto found = enrollments.find(request.params.at("vin"));
         if (!found)
             return failure(found.error());
-        return json_reply(200, {{"enrollment", to_json(*found)}});
+        return admin_replies::json_reply(200, {{"enrollment", to_json(*found)}});
     });
     routes.add("PATCH", "/api/v1/enrollments/{vin}", [&enrollments](const headend::http::Request& request) {
         auto parsed = parse_change(request.body);
@@ -219,7 +219,7 @@ void add_enrollment_routes(headend::http::RouteRegistry& routes, Enrollments& en
         auto changed = enrollments.change(request.params.at("vin"), *parsed);
         if (!changed)
             return failure(changed.error());
-        return json_reply(200, {{"enrollment", to_json(*changed)}});
+        return admin_replies::json_reply(200, {{"enrollment", to_json(*changed)}});
     });
     routes.add("DELETE", "/api/v1/enrollments/{vin}", [&enrollments](const headend::http::Request& request) {
         auto channel = channel_field(query_value(request, "channel"));
@@ -228,7 +228,7 @@ void add_enrollment_routes(headend::http::RouteRegistry& routes, Enrollments& en
         auto ended = enrollments.unenroll(request.params.at("vin"), *channel);
         if (!ended)
             return failure(ended.error());
-        return json_reply(200, {{"unenrolled", to_json(*ended)}});
+        return admin_replies::json_reply(200, {{"unenrolled", to_json(*ended)}});
     });
 }
 

@@ -10,5 +10,6 @@ void register_health_command(Cli& cli);
 void register_registration_commands(Cli& cli);
 void register_binding_commands(Cli& cli);
 void register_alarm_commands(Cli& cli);
+void register_session_commands(Cli& cli);
 
 }  // namespace headendctl

@@ -81,6 +81,21 @@ protected:
         server_ = std::make_unique<HttpServer>(options);
         server_->add("POST", "/api/v1/devices", [this](const Request& r) { return record(r, post_devices_); });
         server_->add("GET", "/api/v1/devices", [this](const Request& r) { return record(r, get_devices_); });
+        server_->add("GET", "/api/v1/sessions", [this](const Request& r) {
+            return record(r, [](const Request&) {
+                return json_response(200, json{{"sessions",
+                                                {{{"binding_id", 4},
+                                                  {"vin", "1HGCM82633A004352"},
+                                                  {"premises_id", "P1"},
+                                                  {"kind", "home"},
+                                                  {"binding_status", "ended"},
+                                                  {"from", 1793491200},
+                                                  {"to", 1793502000},
+                                                  {"energy_wh", 12345},
+                                                  {"intervals", 12},
+                                                  {"quality", "actual"}}}}});
+            });
+        });
         server_->add("DELETE", "/api/v1/devices/{id}", [this](const Request& r) { return record(r, delete_device_); });
         server_->add(
             "GET", "/api/v1/health", [this](const Request& r) { return record(r, health_); }, Access::Public);
@@ -307,7 +322,7 @@ TEST_F(HeadendctlTest, DeviceAddUsageErrorsSendNothing) {
         {"alarm", "clear", "0"},
         {"alarm", "clear", "99999999999999999999"},
         {"device", "sessions", "--device", "0x5"},
-        {"device", "list", "--bogus"},                                                   // unknown option
+        {"device", "list", "--bogus"},  // unknown option
     };
     for (const auto& args : cases) {
         auto full = args;
@@ -426,6 +441,22 @@ TEST_F(HeadendctlTest, EnvironmentAndDefaultsAreUsedAndFlagsWin) {
             {{"HEADEND_ADMIN", admin_}, {"HEADEND_TOKEN_FILE", (dir_ / "wrong.token").string()}});
     EXPECT_EQ(token_flag_wins.exit_code, 0) << token_flag_wins.err;
     EXPECT_EQ(received().size(), 4U);
+}
+
+TEST_F(HeadendctlTest, SessionListTakesDatesAsUtcAndShowsKwhExactly) {
+    const auto result =
+        ctl({"session", "list", "--vin", "1HGCM82633A004352", "--from", "2026-11-01", "--to", "1793577600"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_THAT(result.out, HasSubstr("12.345"));  // 12345 Wh
+    EXPECT_THAT(result.out, HasSubstr("2026-11-01T00:00:00Z"));
+    const auto requests = received();
+    ASSERT_EQ(requests.size(), 1U);
+    EXPECT_EQ(requests[0].path, "/api/v1/sessions");
+    EXPECT_EQ(requests[0].query.at("from"), "1793491200");
+    EXPECT_EQ(requests[0].query.at("to"), "1793577600");
+    EXPECT_EQ(requests[0].query.at("vin"), "1HGCM82633A004352");
+    for (const char* bad : {"2026-13-01", "11/01/2026", "0x10", ""})
+        EXPECT_EQ(ctl({"session", "list", "--from", bad}).exit_code, 2) << bad;
 }
 
 TEST_F(HeadendctlTest, DeviceListPrintsATable) {

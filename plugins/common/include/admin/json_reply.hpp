@@ -1,4 +1,4 @@
-// JSON answers of the plugin's admin routes, in the admin API's shape: {"error": {"code", "message"}} on failure.
+// JSON answers of plugins' admin routes, in the admin API's shape: {"error": {"code", "message"}} on failure.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -6,7 +6,7 @@
 #include "headend/plugin/http.hpp"
 #include "headend/plugin/result.hpp"
 
-namespace pev {
+namespace admin_replies {
 
 inline headend::http::Response json_reply(int status, const nlohmann::json& body) {
     return headend::http::Response{status, body.dump(), "application/json", {}};
@@ -16,4 +16,4 @@ inline headend::http::Response error_reply(int status, const headend::Error& err
     return json_reply(status, {{"error", {{"code", error.code}, {"message", error.message}}}});
 }
 
-}  // namespace pev
+}  // namespace admin_replies

@@ -1,0 +1,99 @@
+// session list: the charging sessions of the interval-collection plugin (each binding with the energy its EUMD sent).
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdio>
+#include <memory>
+#include <ostream>
+#include <tuple>
+
+#include "commands.hpp"
+#include "headend/http/url.hpp"
+#include "output.hpp"
+
+namespace headendctl {
+namespace {
+
+using nlohmann::json;
+
+// "2026-11-01" as UTC midnight, or UTC seconds as given.
+headend::Result<std::int64_t> utc_seconds(const std::string& text, const std::string& option) {
+    std::int64_t seconds = 0;
+    if (auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+        !text.empty() && problem == std::errc() && end == text.data() + text.size())
+        return seconds;
+    int year = 0;
+    unsigned month = 0, day = 0;
+    char rest = 0;
+    if (text.size() == 10 && std::sscanf(text.c_str(), "%4d-%2u-%2u%c", &year, &month, &day, &rest) == 3 &&
+        month >= 1 && month <= 12 && day >= 1 && day <= 31) {
+        // Days from civil (H. Hinnant's algorithm), proleptic Gregorian.
+        const int y = year - (month <= 2 ? 1 : 0);
+        const int era = (y >= 0 ? y : y - 399) / 400;
+        const unsigned yoe = static_cast<unsigned>(y - era * 400);
+        const unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+        const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return (static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468) * 86400;
+    }
+    return headend::make_error("usage", option + ": a date (YYYY-MM-DD, UTC) or UTC seconds, not '" + text + "'");
+}
+
+// Whole Wh as kWh with three decimals, without a float.
+std::string kwh(const json& row) {
+    const std::int64_t wh = row.value("energy_wh", std::int64_t{0});
+    return fmt::format("{}.{:03}", wh / 1000, wh % 1000);
+}
+
+CallBuilder define_session_list(CLI::App& command) {
+    auto vin = std::make_shared<std::string>();
+    auto premises = std::make_shared<std::string>();
+    auto from = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    auto* vin_option = command.add_option("--vin", *vin, "Only this PEV's sessions");
+    auto* premises_option =
+        command.add_option("--premises", *premises, "Only sessions at this premises")->type_name("ID");
+    auto* from_option =
+        command.add_option("--from", *from, "Sessions still going at or after this (YYYY-MM-DD UTC, or UTC seconds)");
+    auto* to_option = command.add_option("--to", *to, "Sessions begun before this (YYYY-MM-DD UTC, or UTC seconds)");
+    return [=]() -> headend::Result<ApiCall> {
+        std::vector<std::pair<std::string, std::string>> query;
+        if (vin_option->count() > 0)
+            query.emplace_back("vin", *vin);
+        if (premises_option->count() > 0)
+            query.emplace_back("premises", *premises);
+        for (const auto& [option, text, name] :
+             {std::tuple{from_option, from, "from"}, std::tuple{to_option, to, "to"}}) {
+            if (option->count() == 0)
+                continue;
+            auto seconds = utc_seconds(*text, std::string("--") + name);
+            if (!seconds)
+                return seconds.error();
+            query.emplace_back(name, std::to_string(*seconds));
+        }
+        ApiCall call{"GET", "/api/v1/sessions" + headend::http::build_query(query)};
+        call.show = [](const json& answer, std::ostream& out) {
+            const auto& sessions = answer.at("sessions");
+            if (sessions.empty()) {
+                out << "no charging sessions\n";
+                return;
+            }
+            Table table({"BINDING", "VIN", "PREMISES", "KIND", "STATUS", "FROM", "TO", "KWH", "INTERVALS", "QUALITY"});
+            for (const auto& row : sessions) {
+                table.add_row({text_of(row, "binding_id"), text_of(row, "vin"), text_of(row, "premises_id"),
+                               text_of(row, "kind"), text_of(row, "binding_status"), time_of(row, "from"),
+                               time_of(row, "to"), kwh(row), text_of(row, "intervals"), text_of(row, "quality")});
+            }
+            table.print(out);
+        };
+        return call;
+    };
+}
+
+}  // namespace
+
+void register_session_commands(Cli& cli) {
+    cli.group("session", "Charging sessions and their energy");
+    cli.add({"session", "list"}, "List charging sessions, newest first", define_session_list);
+}
+
+}  // namespace headendctl
