@@ -414,8 +414,9 @@ TEST_F(IntervalTest, ReadingsOutsideThePevsBindingAtThePremisesAreRefused) {
     EXPECT_EQ(early.code, 400);
     EXPECT_NE(early.body.find("outside every binding"), std::string::npos) << early.body;
     EXPECT_EQ(stored(), before);
-    // Bound at P2 (as a guest) an hour later: P1's binding ends there.
-    clock_->advance(std::chrono::hours(-2));
+    // Bound at P2 (as a guest) half a minute before the end of the fourth quarter hour: P1's binding ends there.
+    const std::int64_t back_later = clock_->now();
+    clock_->advance(std::chrono::seconds(session_start_ + 4 * kQuarter - 30 - back_later));
     sep::EndDevice request;
     request.device_category = 0x00010000;
     request.lfdi = pev_.identity.lfdi;
@@ -423,12 +424,42 @@ TEST_F(IntervalTest, ReadingsOutsideThePevsBindingAtThePremisesAreRefused) {
     auto esci_2 = device("esci-2");
     ASSERT_TRUE(esci_2);
     ASSERT_EQ(post(*esci_2, "/edev", sep::encode(request)).code, 201);
-    clock_->advance(std::chrono::hours(2));
+    clock_->advance(std::chrono::seconds(back_later - clock_->now()));
     EXPECT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {100, 100, 100, 100}))).code,
               201);
     auto late = post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 4 * kQuarter, {100})));
     EXPECT_EQ(late.code, 400) << late.body;
     EXPECT_EQ(count(stored(), "interval|"), 4U);
+}
+
+// Load correlation: in each interval of the premises meter, the PEVs cannot have taken more than the meter measured
+// (beyond 2 %, at least 10 Wh). A mismatch raises one alarm and marks the session; either side may arrive first.
+TEST_F(IntervalTest, PevEnergyAboveThePremisesMetersRaisesOneAlarmAndMarksTheSession) {
+    const std::string location = pev_mirror();
+    auto premises = post(*esci_, "/mup",
+                         sep::encode(mirror("0A0B0C0D0E0F00000000000000000050", std::string(40, 'E'), kPremisesRoles)));
+    ASSERT_EQ(premises.code, 201);
+    const std::string meter_reading = "0A0B0C0D0E0F00000000000000000051";
+    // Quarter 1: the meter first (1000 Wh), then the PEV (1800 Wh): a mismatch. Quarter 2: PEV 1800, meter 1780,
+    // within tolerance. Quarter 3: PEV first (1750), meter 2500: consistent.
+    ASSERT_EQ(post(*esci_, premises.location_path, sep::encode(readings(meter_reading, session_start_, {1000}))).code,
+              201);
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800, 1800, 1750}))).code, 201);
+    ASSERT_EQ(post(*esci_, premises.location_path,
+                   sep::encode(readings(meter_reading, session_start_ + kQuarter, {1780, 2500})))
+                  .code,
+              201);
+    // The same readings again raise nothing more.
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800}))).code, 201);
+    const auto alarms = headend_.admin("GET", "/api/v1/alarms?kind=load_mismatch").second["alarms"];
+    ASSERT_EQ(alarms.size(), 1U) << alarms.dump();
+    EXPECT_EQ(alarms[0]["premises_id"], "P1");
+    EXPECT_NE(alarms[0]["detail"].get<std::string>().find("PEVs took 1800 Wh, the premises meter measured 1000 Wh"),
+              std::string::npos)
+        << alarms[0].dump();
+    const auto sessions = headend_.admin("GET", "/api/v1/sessions?premises=P1").second["sessions"];
+    ASSERT_EQ(sessions.size(), 1U);
+    EXPECT_EQ(sessions[0]["load_mismatches"], 1);
 }
 
 // The operator's charging sessions: each binding with the energy its premises' EUMD sent while it lasted.

@@ -17,6 +17,14 @@ public:
             settings.future_skew_s = context.config.integer("future_skew_s");
             settings.backfill_days = context.config.integer("backfill_days");
             settings.utility_pen = static_cast<std::uint32_t>(context.config.integer("utility_pen"));
+            settings.tolerance_percent = context.config.integer("correlation_tolerance_percent");
+            settings.tolerance_wh = context.config.integer("correlation_tolerance_wh");
+            if (settings.tolerance_percent < 0 || settings.tolerance_percent > 100)
+                return headend::make_error("config",
+                                           "plugin.interval-collection.correlation_tolerance_percent: 0 to 100");
+            if (settings.tolerance_wh < 0 || settings.tolerance_wh > 100000)
+                return headend::make_error("config",
+                                           "plugin.interval-collection.correlation_tolerance_wh: 0 to 100000");
             if (settings.future_skew_s < 0 || settings.future_skew_s > 3600)
                 return headend::make_error("config", "plugin.interval-collection.future_skew_s: 0 to 3600");
             if (settings.backfill_days < 1 || settings.backfill_days > 400)
@@ -43,6 +51,9 @@ std::vector<headend::plugin::ConfigKey> config_keys() {
         {"future_skew_s", std::int64_t{300}, "how far past now a reading may end (device clocks run fast)"},
         {"backfill_days", std::int64_t{60}, "how old a reading may be and still be accepted"},
         {"utility_pen", std::int64_t{0}, "the utility's IANA Private Enterprise Number, in the mRIDs it issues"},
+        {"correlation_tolerance_percent", std::int64_t{2},
+         "PEV energy may exceed the premises meter's in an interval by this percent of the meter's"},
+        {"correlation_tolerance_wh", std::int64_t{10}, "or by this many Wh, whichever is larger"},
     };
 }
 

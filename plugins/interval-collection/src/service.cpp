@@ -3,9 +3,10 @@
 #include <charconv>
 
 #include "coap/replies.hpp"
+#include "correlation.hpp"
 #include "headend/plugin/list_query.hpp"
-#include "store.hpp"
 #include "sessions.hpp"
+#include "store.hpp"
 #include "utility_view.hpp"
 
 namespace intervals {
@@ -210,6 +211,17 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         if (!applied)
             return applied.error();
         if (applied->stored + applied->replaced > 0) {
+            std::vector<Touched> changed_intervals;
+            for (const auto& one : *readings)
+                changed_intervals.push_back({one.start, one.duration});
+            auto correlated = correlate(tx, context.alarms, mirror.premises_id, changed_intervals,
+                                        {settings.tolerance_percent, settings.tolerance_wh}, context.clock.now());
+            if (!correlated)
+                return correlated.error();
+            if (*correlated > 0)
+                context.logger.warn("INTERVAL_LOAD_MISMATCH", "premises " + mirror.premises_id + ": " +
+                                                                  std::to_string(*correlated) +
+                                                                  " intervals where PEVs took more than the meter saw");
             std::vector<std::int32_t> touched;
             for (const auto& one : *readings) {
                 const auto day = days.day_of(one.start);

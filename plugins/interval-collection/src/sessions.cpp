@@ -92,6 +92,11 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
             std::vector<Value>{row.text(1), row.text(3), from, to.value_or(std::numeric_limits<std::int64_t>::max())});
         if (!energy)
             return energy.error();
+        auto mismatches =
+            tx.query("SELECT COUNT(*) FROM load_mismatches WHERE premises_id = ? AND start_at >= ? AND start_at < ?",
+                     std::vector<Value>{row.text(3), from, to.value_or(std::numeric_limits<std::int64_t>::max())});
+        if (!mismatches)
+            return mismatches.error();
         const auto& totals = energy->front();
         const std::int64_t count = totals.integer(0);
         const std::int64_t estimated = totals.integer(4);
@@ -110,6 +115,7 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
                             {"energy_wh", totals.integer(1)},
                             {"intervals", count},
                             {"estimated_intervals", estimated},
+                            {"load_mismatches", mismatches->front().integer(0)},
                             {"quality", count == 0      ? "no data"
                                         : estimated > 0 ? "estimated"
                                                         : "actual"}});

@@ -168,7 +168,15 @@ std::vector<headend::storage::Migration> migrations() {
                   quality_flags INTEGER NOT NULL,
                   source TEXT NOT NULL,
                   received_at INTEGER NOT NULL,
-                  PRIMARY KEY (mmr_id, start_at, value_wh));)"}};
+                  PRIMARY KEY (mmr_id, start_at, value_wh));
+                CREATE TABLE load_mismatches(
+                  premises_id TEXT NOT NULL,
+                  start_at INTEGER NOT NULL,
+                  duration INTEGER NOT NULL,
+                  pev_wh INTEGER NOT NULL,
+                  premises_wh INTEGER NOT NULL,
+                  detected_at INTEGER NOT NULL,
+                  PRIMARY KEY (premises_id, start_at));)"}};
 }
 
 Result<std::optional<Mirror>> mirror_by_id(Transaction& tx, std::int64_t id) {

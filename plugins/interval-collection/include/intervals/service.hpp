@@ -14,6 +14,8 @@ struct IntervalSettings {
     std::int64_t backfill_days = 60;
     std::uint32_t max_list_limit = 100;  // the most items one list page holds
     std::uint32_t utility_pen = 0;       // the utility's IANA PEN: the low 32 bits of the mRIDs it makes
+    std::int64_t tolerance_percent = 2;  // load correlation: PEV energy may exceed the premises meter's by this
+    std::int64_t tolerance_wh = 10;      // or by this, whichever is larger
 };
 
 std::vector<headend::storage::Migration> interval_migrations();
