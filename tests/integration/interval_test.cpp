@@ -129,7 +129,7 @@ protected:
              {"SELECT 'mup', mup_id, mrid, owner_device_id, premises_id, device_lfdi, role_flags FROM "
               "mirror_usage_points ORDER BY mup_id",
               "SELECT 'mmr', mmr_id, mup_id, mrid, interval_length FROM mirror_meter_readings ORDER BY mmr_id",
-              "SELECT 'interval', mmr_id, start_at, value_wh, quality_flags, version FROM intervals "
+              "SELECT 'interval', mmr_id, start_at, value_wh, quality_flags, version, source, vee_flags FROM intervals "
               "ORDER BY mmr_id, start_at",
               "SELECT 'version', mmr_id, start_at, version, value_wh FROM interval_versions",
               "SELECT 'conflict', mmr_id, start_at, value_wh FROM interval_conflicts",
@@ -460,6 +460,44 @@ TEST_F(IntervalTest, PevEnergyAboveThePremisesMetersRaisesOneAlarmAndMarksTheSes
     const auto sessions = headend_.admin("GET", "/api/v1/sessions?premises=P1").second["sessions"];
     ASSERT_EQ(sessions.size(), 1U);
     EXPECT_EQ(sessions[0]["load_mismatches"], 1);
+}
+
+// VEE: a gap of up to two hours inside the binding is estimated on the line between its neighbours (qualityFlags bit 3)
+// until the actual comes and replaces it; a reading above the circuit's power limit is flagged.
+TEST_F(IntervalTest, GapsAreEstimatedUntilTheActualsComeAndSpikesAreFlagged) {
+    const std::string location = pev_mirror();
+    const auto at = [&](int quarter) { return std::to_string(session_start_ + quarter * kQuarter); };
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800, 1800}))).code, 201);
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 4 * kQuarter, {600}))).code,
+              201);
+    auto rows = stored();
+    EXPECT_EQ(count(rows, "interval|1|" + at(2) + "|1400|8|1|vee|2|"), 1U);
+    EXPECT_EQ(count(rows, "interval|1|" + at(3) + "|1000|8|1|vee|2|"), 1U);
+    EXPECT_EQ(count(rows, "interval|"), 5U);
+    // The PEV sees the estimate as such.
+    const auto day = read<sep::ReadingSetList>(*car_, "/upt/1/mr/1/rs?l=1").reading_sets.at(0);
+    bool seen = false;
+    for (const auto& reading : read<sep::ReadingList>(*car_, *day.href + "/r?l=100").readings) {
+        if (reading.time_period->start == session_start_ + 2 * kQuarter) {
+            EXPECT_EQ(reading.quality_flags, 1U << 3);
+            EXPECT_EQ(reading.value, 1400);
+            seen = true;
+        }
+    }
+    EXPECT_TRUE(seen);
+    // The actual replaces the estimate (kept as a version); a spike is flagged, not refused.
+    ASSERT_EQ(
+        post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 2 * kQuarter, {1700, 2500}))).code,
+        201);
+    rows = stored();
+    EXPECT_EQ(count(rows, "interval|1|" + at(2) + "|1700|0|2|device|0|"), 1U);
+    EXPECT_EQ(count(rows, "version|1|" + at(2) + "|1|1400|"), 1U);
+    EXPECT_EQ(count(rows, "interval|1|" + at(3) + "|2500|0|2|device|1|"), 1U);  // 10 kW > 7.7 kW: flagged
+    // More than two hours missing is not estimated.
+    clock_->advance(std::chrono::hours(2));
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 14 * kQuarter, {500}))).code,
+              201);
+    EXPECT_EQ(count(stored(), "interval|"), 6U);
 }
 
 // The operator's charging sessions: each binding with the energy its premises' EUMD sent while it lasted.

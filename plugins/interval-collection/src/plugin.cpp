@@ -19,6 +19,9 @@ public:
             settings.utility_pen = static_cast<std::uint32_t>(context.config.integer("utility_pen"));
             settings.tolerance_percent = context.config.integer("correlation_tolerance_percent");
             settings.tolerance_wh = context.config.integer("correlation_tolerance_wh");
+            settings.vee.max_power_w = context.config.integer("ev_max_power_w");
+            if (settings.vee.max_power_w < 1000 || settings.vee.max_power_w > 100000)
+                return headend::make_error("config", "plugin.interval-collection.ev_max_power_w: 1000 to 100000");
             if (settings.tolerance_percent < 0 || settings.tolerance_percent > 100)
                 return headend::make_error("config",
                                            "plugin.interval-collection.correlation_tolerance_percent: 0 to 100");
@@ -54,6 +57,7 @@ std::vector<headend::plugin::ConfigKey> config_keys() {
         {"correlation_tolerance_percent", std::int64_t{2},
          "PEV energy may exceed the premises meter's in an interval by this percent of the meter's"},
         {"correlation_tolerance_wh", std::int64_t{10}, "or by this many Wh, whichever is larger"},
+        {"ev_max_power_w", std::int64_t{7700}, "an EV circuit's limit: readings above it are flagged (spike)"},
     };
 }
 

@@ -8,6 +8,7 @@
 #include "sessions.hpp"
 #include "store.hpp"
 #include "utility_view.hpp"
+#include "vee.hpp"
 
 namespace intervals {
 
@@ -199,11 +200,14 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         auto readings = interval_readings(document, reading->type, limits());
         if (!readings)
             return readings.error();
-        if ((mirror.document.role_flags & sep::kRoleIsPev) != 0) {
-            auto periods = pev_periods(tx, mirror, reading->type.interval_length);
-            if (!periods)
-                return periods.error();
-            if (auto inside = check_periods(*readings, *periods); !inside)
+        const bool pev_mirror = (mirror.document.role_flags & sep::kRoleIsPev) != 0;
+        std::vector<Period> periods;
+        if (pev_mirror) {
+            auto found = pev_periods(tx, mirror, reading->type.interval_length);
+            if (!found)
+                return found.error();
+            periods = std::move(*found);
+            if (auto inside = check_periods(*readings, periods); !inside)
                 return inside.error();
         }
         auto applied =
@@ -211,6 +215,12 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         if (!applied)
             return applied.error();
         if (applied->stored + applied->replaced > 0) {
+            auto vee = validate_and_estimate(tx, reading->id, reading->type.interval_length, *readings, pev_mirror,
+                                             periods, settings.vee, days, context.clock.now());
+            if (!vee)
+                return vee.error();
+            total.spikes += vee->spikes;
+            total.estimated += vee->estimated;
             std::vector<Touched> changed_intervals;
             for (const auto& one : *readings)
                 changed_intervals.push_back({one.start, one.duration});
@@ -239,11 +249,12 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
     }
 
     void log_applied(const store::Mirror& mirror, const store::Applied& applied) {
-        const std::string summary = "mirror " + std::to_string(mirror.id) + " (" + mirror.document.device_lfdi +
-                                    "): " + std::to_string(applied.stored) + " stored, " +
-                                    std::to_string(applied.unchanged) + " unchanged, " +
-                                    std::to_string(applied.replaced) + " estimates replaced, " +
-                                    std::to_string(applied.conflicts) + " conflicts";
+        const std::string summary =
+            "mirror " + std::to_string(mirror.id) + " (" + mirror.document.device_lfdi +
+            "): " + std::to_string(applied.stored) + " stored, " + std::to_string(applied.unchanged) + " unchanged, " +
+            std::to_string(applied.replaced) + " estimates replaced, " + std::to_string(applied.conflicts) +
+            " conflicts, " + std::to_string(applied.estimated) + " gap intervals estimated, " +
+            std::to_string(applied.spikes) + " above the power limit";
         if (applied.conflicts > 0)
             context.logger.warn("INTERVAL_CONFLICT", summary);
         else

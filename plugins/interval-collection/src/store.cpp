@@ -149,6 +149,7 @@ std::vector<headend::storage::Migration> migrations() {
                   version INTEGER NOT NULL,
                   source TEXT NOT NULL,
                   received_at INTEGER NOT NULL,
+                  vee_flags INTEGER NOT NULL DEFAULT 0,
                   PRIMARY KEY (mmr_id, start_at));
                 CREATE INDEX intervals_by_day ON intervals(mmr_id, local_day, start_at);
                 CREATE TABLE interval_versions(
@@ -299,8 +300,8 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
             if (!kept)
                 return kept.error();
             auto updated = tx.execute(
-                "UPDATE intervals SET value_wh = ?, quality_flags = ?, version = ?, source = ?, received_at = ? "
-                "WHERE mmr_id = ? AND start_at = ?",
+                "UPDATE intervals SET value_wh = ?, quality_flags = ?, version = ?, source = ?, received_at = ?, "
+                "vee_flags = 0 WHERE mmr_id = ? AND start_at = ?",
                 std::vector<Value>{reading.value_wh, static_cast<std::int64_t>(reading.quality_flags), version + 1,
                                    origin.source, origin.at, mmr, reading.start});
             if (!updated)

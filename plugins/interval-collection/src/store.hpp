@@ -55,6 +55,8 @@ struct Applied {
     std::size_t unchanged = 0;  // the same value again: nothing to do
     std::size_t replaced = 0;   // an actual replacing an estimate (the estimate kept as a version)
     std::size_t conflicts = 0;  // a different value for a stored interval: kept aside, alarm, never overwritten
+    std::size_t estimated = 0;  // gap intervals the head-end estimated (VEE)
+    std::size_t spikes = 0;     // readings flagged above the power limit (VEE)
 };
 
 struct Origin {

@@ -6,6 +6,7 @@
 
 #include "headend/plugin/plugin.hpp"
 #include "intervals/readings.hpp"
+#include "intervals/vee_settings.hpp"
 
 namespace intervals {
 
@@ -16,6 +17,7 @@ struct IntervalSettings {
     std::uint32_t utility_pen = 0;       // the utility's IANA PEN: the low 32 bits of the mRIDs it makes
     std::int64_t tolerance_percent = 2;  // load correlation: PEV energy may exceed the premises meter's by this
     std::int64_t tolerance_wh = 10;      // or by this, whichever is larger
+    VeeSettings vee;
 };
 
 std::vector<headend::storage::Migration> interval_migrations();
