@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "daemon_process.hpp"
 #include "run_command.hpp"
 
 #include <array>
@@ -24,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using headend::testing::DaemonProcess;
 using headend::testing::run;
 
 fs::path temp_dir() {
@@ -55,82 +57,6 @@ std::uint16_t free_udp_ports(int count) {
 }
 
 // The daemon as a child process; its stdout goes to a file where the ready line appears.
-class DaemonProcess {
-public:
-    // `config`, when given, is passed with --config; the flags still choose ports and folder.
-    explicit DaemonProcess(const fs::path& dir, const fs::path& config = {}) : dir_(dir) {
-        const fs::path log = dir / "daemon.out";
-        std::vector<std::string> arguments = {HEADEND_BIN, "--data-dir",   (dir / "data").string(),
-                                              "--listen",  "127.0.0.1",    "--coaps-port",
-                                              "0",         "--admin-port", "0"};
-        if (!config.empty()) {
-            arguments.emplace_back("--config");
-            arguments.push_back(config.string());
-        }
-        std::vector<char*> argv;
-        for (auto& argument : arguments)
-            argv.push_back(argument.data());
-        argv.push_back(nullptr);
-        pid_ = fork();
-        if (pid_ == 0) {
-            std::freopen(log.c_str(), "w", stdout);
-            std::freopen((dir / "daemon.err").c_str(), "w", stderr);
-            execv(HEADEND_BIN, argv.data());
-            _exit(127);
-        }
-        const std::regex ready("headend ready coaps_port=(\\d+) admin_port=(\\d+)");
-        for (int i = 0; i < 100 && coaps_port_ == 0; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            std::ifstream in(log);
-            std::string line;
-            std::smatch match;
-            while (std::getline(in, line)) {
-                if (std::regex_search(line, match, ready)) {
-                    coaps_port_ = std::stoi(match[1]);
-                    admin_port_ = std::stoi(match[2]);
-                }
-            }
-        }
-    }
-    ~DaemonProcess() {
-        if (pid_ > 0 && !stopped_) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    // SIGTERM and the exit status.
-    int terminate() {
-        kill(pid_, SIGTERM);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        stopped_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    int coaps_port() const { return coaps_port_; }
-    // A curl command line for an admin route, with the token unless told otherwise.
-    std::string curl(const std::string& path, bool with_token = true) const {
-        const std::string token =
-            "-H \"Authorization: Bearer $(cat " + (dir_ / "data" / "admin.token").string() + ")\" ";
-        return "curl -sS " + (with_token ? token : std::string()) + "http://127.0.0.1:" + std::to_string(admin_port_) +
-               path;
-    }
-    std::string ctl(const std::string& arguments) const {
-        return std::string(HEADENDCTL_BIN) + " --admin http://127.0.0.1:" + std::to_string(admin_port_) +
-               " --token-file " + (dir_ / "data" / "admin.token").string() + " " + arguments;
-    }
-    std::string stderr_text() const {
-        std::ifstream in(dir_ / "daemon.err");
-        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    }
-
-private:
-    fs::path dir_;
-    pid_t pid_ = -1;
-    int coaps_port_ = 0;
-    int admin_port_ = 0;
-    bool stopped_ = false;
-};
-
 TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
     const fs::path dir = temp_dir();
     {
