@@ -87,13 +87,7 @@ protected:
                                        han::ClientCredentials::certificate(pev_.cert, pev_.key, headend_.server_ca()));
         ASSERT_TRUE(car) << car.error().message;  // its live session names its VIN for the binding
         car_ = std::move(*car);
-        sep::EndDevice request;
-        request.device_category = 0x00010000;
-        request.lfdi = pev_.identity.lfdi;
-        request.sfdi = pev_.identity.sfdi;
-        auto bound = esci_->post("/edev", sep::encode(request));
-        ASSERT_TRUE(bound);
-        ASSERT_EQ(bound->code, 201) << bound->body;
+        ASSERT_EQ(request_binding(*esci_), 201);
         // A charge from the quarter hour of the binding, three hours ago: the EUMD posts what it measured since.
         const std::int64_t bound_at = clock_->now();
         session_start_ = bound_at - bound_at % kQuarter;
@@ -149,6 +143,14 @@ protected:
         }
         sqlite3_close(db);
         return rows;
+    }
+    // The ESCI's binding request for the PEV (its EndDevice with the PEV category): the answer's code.
+    int request_binding(han::DeviceClient& esci) {
+        sep::EndDevice request;
+        request.device_category = 0x00010000;
+        request.lfdi = pev_.identity.lfdi;
+        request.sfdi = pev_.identity.sfdi;
+        return post(esci, "/edev", sep::encode(request)).code;
     }
     // A GET answered 2.05 with a document of type T.
     template <typename T>
@@ -417,13 +419,9 @@ TEST_F(IntervalTest, ReadingsOutsideThePevsBindingAtThePremisesAreRefused) {
     // Bound at P2 (as a guest) half a minute before the end of the fourth quarter hour: P1's binding ends there.
     const std::int64_t back_later = clock_->now();
     clock_->advance(std::chrono::seconds(session_start_ + 4 * kQuarter - 30 - back_later));
-    sep::EndDevice request;
-    request.device_category = 0x00010000;
-    request.lfdi = pev_.identity.lfdi;
-    request.sfdi = pev_.identity.sfdi;
     auto esci_2 = device("esci-2");
     ASSERT_TRUE(esci_2);
-    ASSERT_EQ(post(*esci_2, "/edev", sep::encode(request)).code, 201);
+    ASSERT_EQ(request_binding(*esci_2), 201);
     clock_->advance(std::chrono::seconds(back_later - clock_->now()));
     EXPECT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {100, 100, 100, 100}))).code,
               201);
@@ -508,13 +506,9 @@ TEST_F(IntervalTest, ChargingSessionsAreTheBindingsWithTheirEnergy) {
         post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 2 * kQuarter, {600}, 1U << 3))).code,
         201);
     // Bound at P2 afterwards: P1's binding ends, P2's has no energy yet.
-    sep::EndDevice request;
-    request.device_category = 0x00010000;
-    request.lfdi = pev_.identity.lfdi;
-    request.sfdi = pev_.identity.sfdi;
     auto esci_2 = device("esci-2");
     ASSERT_TRUE(esci_2);
-    ASSERT_EQ(post(*esci_2, "/edev", sep::encode(request)).code, 201);
+    ASSERT_EQ(request_binding(*esci_2), 201);
 
     auto [status, body] = headend_.admin("GET", std::string("/api/v1/sessions?vin=") + kGuestVin);
     ASSERT_EQ(status, 200) << body.dump();
