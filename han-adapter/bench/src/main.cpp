@@ -24,6 +24,7 @@
 #include "flood.hpp"
 #include "han/device_client.hpp"
 #include "headend_fixture.hpp"
+#include "ingest.hpp"
 #include "pki/pki.hpp"
 #include "psk_load.hpp"
 #include "storm.hpp"
@@ -535,11 +536,18 @@ int main(int argc, char** argv) {
     flood->add_option("--sources", flood_settings.sources, "UDP source ports the flood comes from")
         ->check(CLI::Range(1, 60000));
 
+    bench::IngestOptions ingest_options;
+    auto* ingest = app.add_subcommand("ingest", "premises meters posting 96 readings per POST vs raw SQLite inserts");
+    ingest->add_option("--headend", headend_path, "the headend binary")->required();
+    ingest->add_option("--meters", ingest_options.meters, "meters posting at once")->check(CLI::Range(1, 256));
+    ingest->add_option("--seconds", ingest_options.seconds, "timed window of each side")->check(CLI::Range(1.0, 600.0));
+
     CLI11_PARSE(app, argc, argv);
     try {
         const json report = tm->parsed()           ? run_tm(headend_path, sessions, outstanding, tm_seconds)
                             : handshakes->parsed() ? run_handshakes(headend_path, handshake_seconds, concurrency)
                             : flood->parsed()      ? run_flood(headend_path, flood_settings)
+                            : ingest->parsed()     ? bench::run_ingest(headend_path, ingest_options)
                                                    : bench::run_storm(headend_path, storm_options);
         if (as_json)
             std::cout << report.dump(2) << "\n";
