@@ -1,7 +1,6 @@
 #include "correlation.hpp"
 
 #include <algorithm>
-#include <set>
 #include <tuple>
 
 namespace intervals {
@@ -17,6 +16,9 @@ constexpr const char* kOfPremises =
     "FROM intervals i JOIN mirror_meter_readings m ON m.mmr_id = i.mmr_id "
     "JOIN mirror_usage_points u ON u.mup_id = m.mup_id WHERE u.premises_id = ? AND (u.role_flags & ?) <> 0 ";
 constexpr std::int64_t kPevRole = 4;
+// No interval is longer than an hour: an interval overlapping [t, …) starts after t − 1 h, which keeps each lookup a
+// range of the (mmr_id, start_at) key instead of a walk from the meter reading's first interval.
+constexpr std::int64_t kLongestInterval = 3600;
 constexpr std::int64_t kPremisesRole = 2;
 
 }  // namespace
@@ -28,32 +30,50 @@ bool mismatched(std::int64_t pev_wh, std::int64_t premises_wh, const Tolerance& 
 
 Result<std::size_t> correlate(Transaction& tx, headend::plugin::Alarms& alarms, const std::string& premises_id,
                               const std::vector<Touched>& touched, const Tolerance& tolerance, std::int64_t at) {
-    // The premises-meter intervals to check, once each.
-    std::set<std::int64_t> seen;
-    std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> meter;  // start, duration, Wh
+    if (touched.empty())
+        return std::size_t{0};
+    // One query per side over the span the request covers, then the sums here: a day's POST is two queries, not two
+    // per reading.
+    std::int64_t low = touched.front().start;
+    std::int64_t high = low;
     for (const auto& one : touched) {
-        auto rows = tx.query(std::string("SELECT i.start_at, i.duration, i.value_wh ") + kOfPremises +
-                                 "AND i.start_at < ? AND i.start_at + i.duration > ?",
-                             std::vector<Value>{premises_id, kPremisesRole, one.start + one.duration, one.start});
-        if (!rows)
-            return rows.error();
-        for (const auto& row : *rows) {
-            if (seen.insert(row.integer(0)).second)
-                meter.emplace_back(row.integer(0), row.integer(1), row.integer(2));
-        }
+        low = std::min(low, one.start);
+        high = std::max(high, one.start + one.duration);
     }
+    const auto overlapping = [&](std::int64_t role, std::int64_t from, std::int64_t to) {
+        return tx.query(std::string("SELECT i.start_at, i.duration, i.value_wh ") + kOfPremises +
+                            "AND i.start_at < ? AND i.start_at > ? AND i.start_at + i.duration > ? ORDER BY i.start_at",
+                        std::vector<Value>{premises_id, role, to, from - kLongestInterval, from});
+    };
+    auto meter = overlapping(kPremisesRole, low, high);
+    if (!meter)
+        return meter.error();
+    if (meter->empty())
+        return std::size_t{0};
+    const std::int64_t meter_low = meter->front().integer(0);
+    std::int64_t meter_high = meter_low;
+    for (const auto& row : *meter)
+        meter_high = std::max(meter_high, row.integer(0) + row.integer(1));
+    auto pev = overlapping(kPevRole, meter_low, meter_high);
+    if (!pev)
+        return pev.error();
     std::size_t found = 0;
-    for (const auto& [start, duration, premises_wh] : meter) {
-        const std::int64_t end = start + duration;
-        auto pev = tx.query(std::string("SELECT COALESCE(SUM(i.value_wh), 0), "
-                                        "COALESCE(SUM(CASE WHEN i.start_at < ? OR i.start_at + i.duration > ? "
-                                        "THEN 1 ELSE 0 END), 0) ") +
-                                kOfPremises + "AND i.start_at < ? AND i.start_at + i.duration > ?",
-                            std::vector<Value>{start, end, premises_id, kPevRole, end, start});
-        if (!pev)
-            return pev.error();
-        const std::int64_t pev_wh = pev->front().integer(0);
-        if (pev->front().integer(1) > 0)
+    for (const auto& window : *meter) {
+        const std::int64_t start = window.integer(0);
+        const std::int64_t end = start + window.integer(1);
+        const std::int64_t premises_wh = window.integer(2);
+        std::int64_t pev_wh = 0;
+        bool other_grid = false;
+        for (const auto& row : *pev) {
+            const std::int64_t pev_start = row.integer(0);
+            const std::int64_t pev_end = pev_start + row.integer(1);
+            if (pev_end <= start || pev_start >= end)
+                continue;
+            if (pev_start < start || pev_end > end)
+                other_grid = true;
+            pev_wh += row.integer(2);
+        }
+        if (other_grid)
             continue;  // PEV intervals on another grid than the meter's: not comparable interval by interval
         if (!mismatched(pev_wh, premises_wh, tolerance)) {
             auto cleared = tx.execute("DELETE FROM load_mismatches WHERE premises_id = ? AND start_at = ?",
@@ -67,7 +87,7 @@ Result<std::size_t> correlate(Transaction& tx, headend::plugin::Alarms& alarms, 
             "INSERT INTO load_mismatches(premises_id, start_at, duration, pev_wh, premises_wh, detected_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (premises_id, start_at) DO UPDATE SET pev_wh = excluded.pev_wh, "
             "premises_wh = excluded.premises_wh, detected_at = excluded.detected_at",
-            std::vector<Value>{premises_id, start, duration, pev_wh, premises_wh, at});
+            std::vector<Value>{premises_id, start, end - start, pev_wh, premises_wh, at});
         if (!kept)
             return kept.error();
         auto raised =
