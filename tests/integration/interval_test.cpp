@@ -546,6 +546,16 @@ TEST_F(IntervalTest, AMeterReadingTwiceInOneRequestIsCheckedAsOne) {
     auto refused = post(*eumd_, location, sep::encode(list));
     EXPECT_EQ(refused.code, 400);
     EXPECT_NE(refused.body.find("twice with different values"), std::string::npos) << refused.body;
+    // A second meter reading (another reading type) of the same mirror cannot carry energy for the same time again.
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {5}))).code, 201);
+    const auto one_stored = stored();
+    auto second = readings("0A0B0C0D0E0F00000000000000000019", session_start_, {5});
+    second.reading_type = energy_per(kQuarter);
+    second.reading_type->power_of_ten_multiplier = 0;
+    auto twice = post(*eumd_, location, sep::encode(second));
+    EXPECT_EQ(twice.code, 400);
+    EXPECT_NE(twice.body.find("already measured by another meter reading"), std::string::npos) << twice.body;
+    EXPECT_EQ(stored(), one_stored);
     // A repeated ReadingType that differs in any field is a change, refused.
     auto changed = readings(kPevReading, session_start_, {5});
     changed.reading_type = energy_per(kQuarter);
@@ -553,7 +563,7 @@ TEST_F(IntervalTest, AMeterReadingTwiceInOneRequestIsCheckedAsOne) {
     auto retyped = post(*eumd_, location, sep::encode(changed));
     EXPECT_EQ(retyped.code, 400);
     EXPECT_NE(retyped.body.find("cannot change"), std::string::npos) << retyped.body;
-    EXPECT_EQ(stored(), before);
+    EXPECT_EQ(stored(), one_stored);
 }
 
 TEST_F(IntervalTest, TheUtilitysViewServesTheReadingsToTheMirrorThePevAndNobodyElse) {

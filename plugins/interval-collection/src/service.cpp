@@ -191,6 +191,34 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         return metered_periods(spans, mirror.premises_id, interval);
     }
 
+    // A mirror measures one circuit: its energy for a stretch of time is in one meter reading, never in two (a second
+    // reading type for the same time would count the energy twice).
+    Result<void> one_series(Transaction& tx, const store::Mirror& mirror, const store::MeterReading& reading,
+                            const std::vector<IntervalReading>& readings) {
+        if (readings.empty())
+            return {};
+        constexpr std::int64_t kLongestInterval = 3600;
+        const std::int64_t low = readings.front().start;
+        const std::int64_t high = readings.back().start + readings.back().duration;
+        auto others = tx.query(
+            "SELECT i.start_at, i.duration FROM intervals i JOIN mirror_meter_readings m ON m.mmr_id = i.mmr_id "
+            "WHERE m.mup_id = ? AND m.mmr_id <> ? AND i.start_at < ? AND i.start_at > ? "
+            "AND i.start_at + i.duration > ?",
+            std::vector<Value>{mirror.id, reading.id, high, low - kLongestInterval, low});
+        if (!others)
+            return others.error();
+        for (const auto& row : *others) {
+            const std::int64_t start = row.integer(0);
+            const std::int64_t end = start + row.integer(1);
+            for (const auto& one : readings) {
+                if (one.start < end && one.start + one.duration > start)
+                    return make_error(kRefused, "the interval starting at " + std::to_string(one.start) +
+                                                    " is already measured by another meter reading of this mirror");
+            }
+        }
+        return {};
+    }
+
     Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const headend::coap::Peer& peer,
                                         const sep::MirrorMeterReading& document, store::Applied& total,
                                         std::vector<std::string>& changed) {
@@ -200,6 +228,8 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         auto readings = interval_readings(document, reading->type, limits());
         if (!readings)
             return readings.error();
+        if (auto single = one_series(tx, mirror, *reading, *readings); !single)
+            return single.error();
         const bool pev_mirror = (mirror.document.role_flags & sep::kRoleIsPev) != 0;
         std::vector<Period> periods;
         if (pev_mirror) {
