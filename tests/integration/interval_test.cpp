@@ -302,6 +302,10 @@ TEST_F(IntervalTest, AConflictingResendRaisesOneAlarmAndTheStoredValueStands) {
 
     // The operator clears it; it no longer lists as open, and a second clear is refused.
     const std::string id = alarms["alarms"][0]["alarm_id"].dump();
+    // A bad clearing body is refused and leaves the alarm open.
+    for (const char* body : {R"({"note":5})", R"({"note":"x","extra":1})", "[]", "not json"})
+        EXPECT_EQ(headend_.admin("POST", "/api/v1/alarms/" + id + "/clear", body).first, 400) << body;
+    EXPECT_EQ(headend_.admin("GET", "/api/v1/alarms?kind=interval_conflict").second["alarms"].size(), 1U);
     EXPECT_EQ(headend_.admin("POST", "/api/v1/alarms/" + id + "/clear", R"({"note":"meter swapped"})").first, 200);
     EXPECT_TRUE(headend_.admin("GET", "/api/v1/alarms?kind=interval_conflict").second["alarms"].empty());
     auto cleared = headend_.admin("GET", "/api/v1/alarms?state=cleared").second["alarms"];

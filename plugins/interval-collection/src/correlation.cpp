@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "intervals/readings.hpp"
+
 namespace intervals {
 
 namespace {
@@ -16,9 +18,6 @@ constexpr const char* kOfPremises =
     "FROM intervals i JOIN mirror_meter_readings m ON m.mmr_id = i.mmr_id "
     "JOIN mirror_usage_points u ON u.mup_id = m.mup_id WHERE u.premises_id = ? AND (u.role_flags & ?) <> 0 ";
 constexpr std::int64_t kPevRole = 4;
-// No interval is longer than an hour: an interval overlapping [t, …) starts after t − 1 h, which keeps each lookup a
-// range of the (mmr_id, start_at) key instead of a walk from the meter reading's first interval.
-constexpr std::int64_t kLongestInterval = 3600;
 constexpr std::int64_t kPremisesRole = 2;
 
 }  // namespace

@@ -10,7 +10,6 @@ namespace {
 using headend::make_error;
 using headend::Result;
 
-constexpr std::uint32_t kHour = 3600;
 constexpr std::int64_t kLargestInt48 = (std::int64_t{1} << 47) - 1;
 
 headend::Error refused(std::string reason) {
@@ -86,7 +85,7 @@ Result<IntervalType> interval_type(const sep::ReadingType& type, std::optional<s
     if (expected_interval && length != *expected_interval)
         return refused("the interval length " + std::to_string(length) + " s is not the configured " +
                        std::to_string(*expected_interval) + " s");
-    if (length < 60 || length > kHour || kHour % length != 0)
+    if (length < 60 || length > kLongestInterval || kLongestInterval % length != 0)
         return refused("the interval length must be 60 to 3600 s and divide the hour, not " + std::to_string(length));
     const std::int8_t power = type.power_of_ten_multiplier.value_or(0);
     if (power < -3 || power > 6)
@@ -149,21 +148,23 @@ Result<std::vector<sep::MirrorMeterReading>> merge_by_mrid(std::vector<sep::Mirr
     return merged;
 }
 
+Period binding_period(const BindingSpan& binding, std::optional<std::int64_t> next_requested_at,
+                      std::uint32_t interval_length) {
+    const std::int64_t length = interval_length;
+    const std::int64_t from = binding.requested_at - ((binding.requested_at % length) + length) % length;
+    if (binding.status == "ended")
+        return {from, binding.updated_at};
+    return {from, next_requested_at.value_or(std::numeric_limits<std::int64_t>::max())};
+}
+
 std::vector<Period> metered_periods(const std::vector<BindingSpan>& bindings, const std::string& premises_id,
                                     std::uint32_t interval_length) {
     std::vector<Period> periods;
-    const std::int64_t length = interval_length;
     for (std::size_t i = 0; i < bindings.size(); ++i) {
-        const auto& binding = bindings[i];
-        if (binding.premises_id != premises_id || binding.status == "refused")
+        if (bindings[i].premises_id != premises_id || bindings[i].status == "refused")
             continue;
-        const std::int64_t from = binding.requested_at - ((binding.requested_at % length) + length) % length;
-        std::int64_t to = std::numeric_limits<std::int64_t>::max();
-        if (binding.status == "ended")
-            to = binding.updated_at;
-        else if (i + 1 < bindings.size())
-            to = bindings[i + 1].requested_at;
-        periods.push_back({from, to});
+        const auto next = i + 1 < bindings.size() ? std::optional(bindings[i + 1].requested_at) : std::nullopt;
+        periods.push_back(binding_period(bindings[i], next, interval_length));
     }
     return periods;
 }

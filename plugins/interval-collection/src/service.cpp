@@ -197,7 +197,6 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                             const std::vector<IntervalReading>& readings) {
         if (readings.empty())
             return {};
-        constexpr std::int64_t kLongestInterval = 3600;
         const std::int64_t low = readings.front().start;
         const std::int64_t high = readings.back().start + readings.back().duration;
         auto others = tx.query(

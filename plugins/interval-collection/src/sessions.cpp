@@ -5,7 +5,9 @@
 
 #include <limits>
 #include <map>
+
 #include "admin/json_reply.hpp"
+#include "intervals/readings.hpp"
 
 namespace intervals {
 
@@ -72,15 +74,11 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
         return bindings.error();
     json sessions = json::array();
     for (const auto& row : *bindings) {
-        const std::int64_t requested_at = row.integer(6);
-        const std::int64_t interval = row.is_null(11) ? 900 : row.integer(11);
-        const std::int64_t from = requested_at - ((requested_at % interval) + interval) % interval;
-        std::optional<std::int64_t> to;
-        if (row.text(5) == "ended")
-            to = row.integer(7);
-        else if (!row.is_null(10))
-            to = row.integer(10);
-        if ((filter.to && from >= *filter.to) || (filter.from && to && *to <= *filter.from))
+        const BindingSpan span{row.text(3), row.text(5), row.integer(6), row.integer(7)};
+        const auto interval = static_cast<std::uint32_t>(row.is_null(11) ? 900 : row.integer(11));
+        const auto [from, end] = binding_period(span, row.optional_integer(10), interval);
+        const bool open = end == std::numeric_limits<std::int64_t>::max();
+        if ((filter.to && from >= *filter.to) || (filter.from && end <= *filter.from))
             continue;
         auto energy = tx.query(
             "SELECT COUNT(*), COALESCE(SUM(i.value_wh), 0), MIN(i.start_at), MAX(i.start_at + i.duration), "
@@ -89,12 +87,12 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
             "JOIN mirror_usage_points u ON u.mup_id = m.mup_id "
             "WHERE u.device_lfdi = ? AND u.premises_id = ? AND (u.role_flags & 4) <> 0 AND i.start_at >= ? "
             "AND i.start_at < ?",
-            std::vector<Value>{row.text(1), row.text(3), from, to.value_or(std::numeric_limits<std::int64_t>::max())});
+            std::vector<Value>{row.text(1), row.text(3), from, end});
         if (!energy)
             return energy.error();
         auto mismatches =
             tx.query("SELECT COUNT(*) FROM load_mismatches WHERE premises_id = ? AND start_at >= ? AND start_at < ?",
-                     std::vector<Value>{row.text(3), from, to.value_or(std::numeric_limits<std::int64_t>::max())});
+                     std::vector<Value>{row.text(3), from, end});
         if (!mismatches)
             return mismatches.error();
         const auto& totals = energy->front();
@@ -109,7 +107,7 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
                             {"program_id", row.text(8)},
                             {"payer_account", nullable_text(row, 9)},
                             {"from", from},
-                            {"to", to ? json(*to) : json(nullptr)},
+                            {"to", open ? json(nullptr) : json(end)},
                             {"first_interval_start", count > 0 ? json(totals.integer(2)) : json(nullptr)},
                             {"last_interval_end", count > 0 ? json(totals.integer(3)) : json(nullptr)},
                             {"energy_wh", totals.integer(1)},

@@ -89,7 +89,8 @@ void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage:
                 for (const auto& error : parsed.errors)
                     rows.push_back({{"line", error.line}, {"reason", error.reason}});
                 const std::string message = std::to_string(parsed.errors.size()) + " bad row(s); nothing was imported";
-                return admin_replies::json_reply(400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
+                return admin_replies::json_reply(
+                    400, {{"error", {{"code", "cis.invalid"}, {"message", message}}}, {"rows", rows}});
             }
             auto summary = store_records(database, parsed.records, clock.now());
             if (!summary)

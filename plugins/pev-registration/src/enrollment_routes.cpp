@@ -190,8 +190,8 @@ void add_enrollment_routes(headend::http::RouteRegistry& routes, Enrollments& en
         auto enrolled = enrollments.enroll(*parsed);
         if (!enrolled)
             return failure(enrolled.error());
-        return admin_replies::json_reply(enrolled->created ? 201 : 200,
-                          {{"enrollment", to_json(enrolled->enrollment)}, {"created", enrolled->created}});
+        return admin_replies::json_reply(enrolled->created ? 201 : 200, {{"enrollment", to_json(enrolled->enrollment)},
+                                                                         {"created", enrolled->created}});
     });
     routes.add("GET", "/api/v1/enrollments", [&enrollments](const headend::http::Request& request) {
         for (const auto& [key, value] : request.query) {

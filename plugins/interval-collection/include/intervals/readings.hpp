@@ -12,6 +12,10 @@
 
 namespace intervals {
 
+// No reading type has a longer interval (interval_type refuses them): an interval overlapping [t, …) starts after
+// t − 1 h, which keeps lookups of overlapping intervals a key range.
+inline constexpr std::int64_t kLongestInterval = 3600;
+
 // ReadingType codes (../shared/reference/sep2-fields.md).
 inline constexpr std::uint8_t kUomWattHours = 72;
 inline constexpr std::uint8_t kKindEnergy = 12;
@@ -77,6 +81,10 @@ struct Period {
     std::int64_t from = 0;
     std::int64_t to = 0;
 };
+// One binding's period: from the start of the interval in which it was requested until it ended or, open or fallen
+// back, until the PEV's next binding (`next_requested_at`), else without end (INT64_MAX).
+Period binding_period(const BindingSpan& binding, std::optional<std::int64_t> next_requested_at,
+                      std::uint32_t interval_length);
 std::vector<Period> metered_periods(const std::vector<BindingSpan>& bindings, const std::string& premises_id,
                                     std::uint32_t interval_length);
 
