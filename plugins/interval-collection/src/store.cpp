@@ -177,7 +177,50 @@ std::vector<headend::storage::Migration> migrations() {
                   pev_wh INTEGER NOT NULL,
                   premises_wh INTEGER NOT NULL,
                   detected_at INTEGER NOT NULL,
-                  PRIMARY KEY (premises_id, start_at));)"}};
+                  PRIMARY KEY (premises_id, start_at));)"},
+            {2, "a change log of interval values in commit order, read by the MDM export through views",
+             // One row per value an interval takes (its first, and each actual replacing an estimate), numbered by
+             // the single writer in commit order: whatever reads up to change N has seen every change before N.
+             R"(CREATE TABLE interval_changes(
+                  change_id INTEGER PRIMARY KEY,
+                  mmr_id INTEGER NOT NULL,
+                  start_at INTEGER NOT NULL,
+                  version INTEGER NOT NULL,
+                  UNIQUE (mmr_id, start_at, version));
+                INSERT INTO interval_changes(mmr_id, start_at, version)
+                  SELECT mmr_id, start_at, version FROM (
+                    SELECT mmr_id, start_at, version, received_at FROM interval_versions
+                    UNION ALL SELECT mmr_id, start_at, version, received_at FROM intervals) AS every_version
+                  ORDER BY received_at, mmr_id, start_at, version;
+                CREATE VIEW interval_changes_v1 AS
+                  SELECT c.change_id, c.mmr_id, c.start_at, i.duration,
+                         COALESCE(v.value_wh, i.value_wh) AS value_wh,
+                         COALESCE(v.quality_flags, i.quality_flags) AS quality_flags, c.version,
+                         u.mup_id, u.mrid AS usage_point_mrid, r.mrid AS meter_reading_mrid, u.premises_id,
+                         u.device_lfdi, u.role_flags, r.interval_length
+                  FROM interval_changes c
+                  JOIN intervals i ON i.mmr_id = c.mmr_id AND i.start_at = c.start_at
+                  LEFT JOIN interval_versions v
+                    ON v.mmr_id = c.mmr_id AND v.start_at = c.start_at AND v.version = c.version
+                  JOIN mirror_meter_readings r ON r.mmr_id = c.mmr_id
+                  JOIN mirror_usage_points u ON u.mup_id = r.mup_id;
+                CREATE VIEW interval_changes_head_v1 AS
+                  SELECT COALESCE(MAX(change_id), 0) AS last_change FROM interval_changes;
+                CREATE VIEW intervals_v1 AS
+                  SELECT i.mmr_id, i.start_at, i.duration, i.value_wh, i.quality_flags, i.version, u.mup_id,
+                         u.mrid AS usage_point_mrid, r.mrid AS meter_reading_mrid, u.premises_id, u.device_lfdi,
+                         u.role_flags, r.interval_length
+                  FROM intervals i
+                  JOIN mirror_meter_readings r ON r.mmr_id = i.mmr_id
+                  JOIN mirror_usage_points u ON u.mup_id = r.mup_id;)"}};
+}
+
+Result<void> log_change(Transaction& tx, std::int64_t meter_reading_id, std::int64_t start, std::int64_t version) {
+    auto logged = tx.execute("INSERT INTO interval_changes(mmr_id, start_at, version) VALUES (?, ?, ?)",
+                             std::vector<Value>{meter_reading_id, start, version});
+    if (!logged)
+        return logged.error();
+    return {};
 }
 
 Result<std::optional<Mirror>> mirror_by_id(Transaction& tx, std::int64_t id) {
@@ -281,6 +324,8 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
         if (!inserted)
             return inserted.error();
         if (*inserted == 1) {
+            if (auto logged = log_change(tx, mmr, reading.start, 1); !logged)
+                return logged.error();
             ++applied.stored;
             continue;
         }
@@ -306,6 +351,8 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
                                    origin.source, origin.at, mmr, reading.start});
             if (!updated)
                 return updated.error();
+            if (auto logged = log_change(tx, mmr, reading.start, version + 1); !logged)
+                return logged.error();
             ++applied.replaced;
             continue;
         }

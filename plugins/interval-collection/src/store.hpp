@@ -67,6 +67,9 @@ struct Origin {
     const calendar::LocalDays& days;  // each interval is filed under the territory's local day it starts on
 };
 
+// Every value an interval takes is logged under the next change number (the MDM export's cursor).
+Result<void> log_change(Transaction& tx, std::int64_t meter_reading_id, std::int64_t start, std::int64_t version);
+
 Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Origin& origin,
                       const std::vector<IntervalReading>& readings);
 

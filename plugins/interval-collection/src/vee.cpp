@@ -1,5 +1,7 @@
 #include "vee.hpp"
 
+#include "store.hpp"
+
 #include <algorithm>
 
 namespace intervals {
@@ -74,7 +76,11 @@ Result<VeeOutcome> validate_and_estimate(Transaction& tx, std::int64_t mmr_id, s
                                    static_cast<std::int64_t>(kQualityInterpolated), at, kVeeEstimated});
             if (!inserted)
                 return inserted.error();
-            outcome.estimated += static_cast<std::size_t>(*inserted);
+            if (*inserted == 0)
+                continue;
+            if (auto logged = store::log_change(tx, mmr_id, start, 1); !logged)
+                return logged.error();
+            ++outcome.estimated;
         }
     }
     return outcome;

@@ -183,5 +183,52 @@ TEST_F(IntervalStoreTest, TheMirrorAndItsReadingTypeReadBackAsStored) {
     }));
 }
 
+TEST_F(IntervalStoreTest, EveryValueAnIntervalTakesIsLoggedOnceInCommitOrderWithItsValueThen) {
+    apply({estimate(kStart, 1000), actual(kStart + 900, 1750)});
+    apply({estimate(kStart, 1000), actual(kStart + 900, 1750)});  // repeats: no change
+    apply({actual(kStart + 900, 1900)});                          // a conflict: not a change
+    apply({actual(kStart, 1800)});                                // the actual replaces the estimate
+    // (change, start, value then, quality then, version): the estimate's value stays readable under its change.
+    EXPECT_EQ(rows("SELECT change_id, start_at, value_wh, quality_flags, version FROM interval_changes_v1 "
+                   "ORDER BY change_id"),
+              (std::vector<std::vector<std::int64_t>>{
+                  {1, kStart, 1000, kQualityInterpolated, 1}, {2, kStart + 900, 1750, 0, 1}, {3, kStart, 1800, 0, 2}}));
+    EXPECT_EQ(rows("SELECT last_change FROM interval_changes_head_v1"), (std::vector<std::vector<std::int64_t>>{{3}}));
+}
+
+// A database from before the change log: its intervals (and kept versions) enter the log in the order received.
+TEST(IntervalChangeLog, ExistingIntervalsAndVersionsAreLoggedByTheMigration) {
+    headend::testing::TempDir dir;
+    auto opened = headend::storage::SqliteDatabase::open(dir.path() / "db.sqlite");
+    ASSERT_TRUE(opened);
+    auto& database = **opened;
+    const auto migrations = store::migrations();
+    ASSERT_TRUE(database.migrate("interval-collection", std::span(migrations).first(1)));
+    ASSERT_TRUE(database.write_sync([](Transaction& tx) -> Result<void> {
+        for (const char* sql :
+             {"INSERT INTO mirror_usage_points VALUES (1, 'M', 7, 'P1', 'L', 13, 0, 0, NULL, NULL, NULL, 0)",
+              "INSERT INTO mirror_meter_readings VALUES (1, 1, 'R', NULL, 4, NULL, NULL, NULL, 900, 12, NULL, 0, 72, "
+              "0)",
+              "INSERT INTO intervals VALUES (1, 900, 900, 0, 5, 0, 2, 'device', 30, 0)",
+              "INSERT INTO intervals VALUES (1, 1800, 900, 0, 6, 0, 1, 'device', 20, 0)",
+              "INSERT INTO interval_versions VALUES (1, 900, 1, 4, 8, 'vee', 10, 30)"}) {
+            if (auto done = tx.execute(sql); !done)
+                return done.error();
+        }
+        return {};
+    }));
+    ASSERT_TRUE(database.migrate("interval-collection", migrations));
+    std::vector<std::vector<std::int64_t>> logged;
+    ASSERT_TRUE(database.read([&](Transaction& tx) -> Result<void> {
+        auto rows = tx.query("SELECT change_id, start_at, value_wh, version FROM interval_changes_v1 ORDER BY 1");
+        if (!rows)
+            return rows.error();
+        for (const auto& row : *rows)
+            logged.push_back({row.integer(0), row.integer(1), row.integer(2), row.integer(3)});
+        return {};
+    }));
+    EXPECT_EQ(logged, (std::vector<std::vector<std::int64_t>>{{1, 900, 4, 1}, {2, 1800, 6, 1}, {3, 900, 5, 2}}));
+}
+
 }  // namespace
 }  // namespace intervals
