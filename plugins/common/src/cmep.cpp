@@ -1,5 +1,6 @@
 #include "cmep/cmep.hpp"
 
+#include <array>
 #include <charconv>
 
 #include "csv/csv.hpp"
@@ -37,6 +38,44 @@ std::int64_t days_from_civil(int year, unsigned month, unsigned day) {
 
 bool leap(int year) {
     return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+// The inverse of days_from_civil (H. Hinnant's civil_from_days): {year, month, day}.
+std::array<int, 3> civil_from_days(std::int64_t days) {
+    days += 719468;
+    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(days - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+    const auto year = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0));
+    return {year, static_cast<int>(month), static_cast<int>(day)};
+}
+
+// Zero-padded decimal of `width` digits.
+void append_padded(std::string& out, std::int64_t value, int width) {
+    char digits_buffer[24];
+    auto [end, ec] = std::to_chars(digits_buffer, digits_buffer + sizeof digits_buffer, value);
+    for (auto n = end - digits_buffer; n < width; ++n)
+        out += '0';
+    out.append(digits_buffer, end);
+}
+
+void append_field(std::string& out, std::string_view field) {
+    out += ',';
+    if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out += field;
+        return;
+    }
+    out += '"';
+    for (char c : field) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    out += '"';
 }
 
 }  // namespace
@@ -88,7 +127,9 @@ Result<Record> parse_record(std::string_view line) {
         return invalid("not a MEPMD01 record of version 19970819");
     Record record;
     record.sender_id = f[2];
+    record.sender_customer_id = f[3];
     record.receiver_id = f[4];
+    record.receiver_customer_id = f[5];
     auto stamp = parse_datetime(f[6]);
     if (!stamp)
         return invalid("TimeStamp: " + stamp.error().message);
@@ -149,6 +190,70 @@ Result<Record> parse_record(std::string_view line) {
         record.values.push_back(one);
     }
     return record;
+}
+
+std::string format_datetime(std::int64_t seconds) {
+    const std::int64_t days = (seconds >= 0 ? seconds : seconds - 86399) / 86400;
+    const std::int64_t in_day = seconds - days * 86400;
+    const auto [year, month, day] = civil_from_days(days);
+    std::string out;
+    out.reserve(12);
+    append_padded(out, year, 4);
+    append_padded(out, month, 2);
+    append_padded(out, day, 2);
+    append_padded(out, in_day / 3600, 2);
+    append_padded(out, in_day % 3600 / 60, 2);
+    return out;
+}
+
+std::string wh_to_kwh(std::int64_t wh) {
+    std::string out;
+    if (wh < 0) {
+        out += '-';
+        wh = -wh;
+    }
+    append_padded(out, wh / 1000, 1);
+    out += '.';
+    append_padded(out, wh % 1000, 3);
+    return out;
+}
+
+std::string format_record(const Record& record, const Vocabulary& vocabulary) {
+    std::string out = "MEPMD01,19970819";
+    append_field(out, record.sender_id);
+    append_field(out, record.sender_customer_id);
+    append_field(out, record.receiver_id);
+    append_field(out, record.receiver_customer_id);
+    append_field(out, format_datetime(record.timestamp));
+    append_field(out, record.meter_id);
+    append_field(out, record.purpose);
+    out += ",E,KWH,1,";
+    const std::int64_t interval = record.interval_s;
+    append_padded(out, 0, 2);
+    append_padded(out, interval / 86400, 2);
+    append_padded(out, interval % 86400 / 3600, 2);
+    append_padded(out, interval % 3600 / 60, 2);
+    out += ',';
+    append_padded(out, static_cast<std::int64_t>(record.values.size()), 1);
+    for (const auto& value : record.values) {
+        out += ',';
+        out += format_datetime(value.end);
+        switch (value.flag) {
+            case Flag::Actual:
+                append_field(out, vocabulary.actual);
+                break;
+            case Flag::Estimated:
+                append_field(out, vocabulary.estimated);
+                break;
+            case Flag::NotAvailable:
+                append_field(out, vocabulary.not_available);
+                break;
+        }
+        out += ',';
+        if (value.flag != Flag::NotAvailable)
+            out += wh_to_kwh(value.wh);
+    }
+    return out;
 }
 
 }  // namespace cmep

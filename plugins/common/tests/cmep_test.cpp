@@ -78,5 +78,50 @@ TEST(Cmep, NotAvailableValuesCarryNoEnergyAndTheConstantMultiplies) {
     EXPECT_EQ(record->values[1].wh, 1230);
 }
 
+TEST(CmepWriting, TheReferenceExampleIsWrittenBackByteForByte) {
+    auto record = parse_record(kExample);
+    ASSERT_TRUE(record);
+    EXPECT_EQ(format_record(*record), kExample);
+}
+
+TEST(CmepWriting, WhBecomesKwhExactlyAndTimesAreCivil) {
+    EXPECT_EQ(wh_to_kwh(0), "0.000");
+    EXPECT_EQ(wh_to_kwh(7), "0.007");
+    EXPECT_EQ(wh_to_kwh(1812), "1.812");
+    EXPECT_EQ(wh_to_kwh(140737488355327), "140737488355.327");  // the largest Int48
+    EXPECT_EQ(format_datetime(1736885700), "202501142015");
+    EXPECT_EQ(format_datetime(951782400), "200002290000");   // a leap day of a century year
+    EXPECT_EQ(format_datetime(1736899200), "202501150000");  // a day's end is the next day's 0000
+    EXPECT_EQ(*parse_datetime(format_datetime(4102444740)), 4102444740);
+}
+
+TEST(CmepWriting, EveryRecordReadsBackAsWrittenWithQuotedFieldsAndOtherWords) {
+    Record record;
+    record.sender_id = "HEAD,END";
+    record.sender_customer_id = "P \"1\"";
+    record.receiver_id = "MDM";
+    record.timestamp = 1736899200;
+    record.meter_id = "0123456789ABCDEF";
+    record.purpose = "RESEND";
+    record.interval_s = 3600;
+    record.values = {{1736888400, Flag::Actual, 7200}, {1736892000, Flag::Estimated, 1}, {1736895600, Flag::Actual, 0}};
+    const std::string line = format_record(record);
+    EXPECT_NE(line.find(",00000100,3,"), std::string::npos) << line;
+    auto read = parse_record(line);
+    ASSERT_TRUE(read) << read.error().message << ": " << line;
+    EXPECT_EQ(read->sender_id, record.sender_id);
+    EXPECT_EQ(read->sender_customer_id, record.sender_customer_id);
+    EXPECT_EQ(read->purpose, "RESEND");
+    EXPECT_EQ(read->interval_s, 3600U);
+    ASSERT_EQ(read->values.size(), 3U);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(read->values[i].end, record.values[i].end);
+        EXPECT_EQ(read->values[i].flag, record.values[i].flag);
+        EXPECT_EQ(read->values[i].wh, record.values[i].wh);
+    }
+    const std::string other = format_record(record, {.actual = "R", .estimated = "S", .not_available = "X"});
+    EXPECT_NE(other.find("202501142200,S,0.001,202501142300,R,0.000"), std::string::npos) << other;
+}
+
 }  // namespace
 }  // namespace cmep

@@ -21,7 +21,9 @@ struct Value {
 
 struct Record {
     std::string sender_id;
+    std::string sender_customer_id;
     std::string receiver_id;
+    std::string receiver_customer_id;
     std::int64_t timestamp = 0;
     std::string meter_id;
     std::string purpose;  // OK, RESEND, HISTORY, SUMMARY, PROFILE, TEST
@@ -41,5 +43,25 @@ headend::Result<std::int64_t> kwh_to_wh(std::string_view text);
 
 // CCYYMMDDHHMM as UTC seconds, or an error naming it.
 headend::Result<std::int64_t> parse_datetime(std::string_view text);
+
+// ---- Writing (the MDM export).
+
+// The status flag words; receivers differ, these are the common ones.
+struct Vocabulary {
+    std::string actual = "A";
+    std::string estimated = "E";
+    std::string not_available = "N";
+};
+
+// The civil time `seconds` encodes as CCYYMMDDHHMM: UTC seconds, or a local wall clock's seconds for a receiver that
+// wants local time (the caller shifts). A day's end is written as 0000 of the next day.
+std::string format_datetime(std::int64_t seconds);
+
+// 1812 Wh → "1.812" (kWh, three decimals, exact).
+std::string wh_to_kwh(std::int64_t wh);
+
+// One MEPMD01 line without its line end, Commodity E, Units KWH, CalcConstant 1; times written as given (see
+// format_datetime). Fields holding a comma, quote or line break are quoted as RFC 4180 says.
+std::string format_record(const Record& record, const Vocabulary& vocabulary = {});
 
 }  // namespace cmep
