@@ -30,6 +30,10 @@ std::int32_t LocalDays::day_of(std::int64_t utc) const {
     return static_cast<std::int32_t>(date::floor<date::days>(local).time_since_epoch().count());
 }
 
+std::int64_t LocalDays::local_seconds(std::int64_t utc) const {
+    return zone_->to_local(date::sys_seconds{seconds{utc}}).time_since_epoch().count();
+}
+
 std::pair<std::int64_t, std::int64_t> LocalDays::bounds(std::int32_t day) const {
     return {day_start(zone_, day), day_start(zone_, day + 1)};
 }

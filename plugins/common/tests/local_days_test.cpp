@@ -28,6 +28,14 @@ TEST(LocalDays, AnInstantBelongsToTheLocalDayItFallsIn) {
     EXPECT_EQ(kPacific.day_of(start - 1), day - 1);
 }
 
+TEST(LocalDays, TheLocalWallClockRepeatsTheFallBackHour) {
+    const std::int64_t fall = 1793516400;  // 2026-11-01T00:00 PDT
+    EXPECT_EQ(kPacific.local_seconds(fall) % 86400, 0);
+    // 01:00 PDT is 08:00Z; 01:00 PST is 09:00Z: both read 01:00 on the wall.
+    EXPECT_EQ(kPacific.local_seconds(fall + 3600), kPacific.local_seconds(fall + 7200));
+    EXPECT_EQ(kPacific.local_seconds(fall + 3 * 3600) - kPacific.local_seconds(fall), 2 * 3600);
+}
+
 TEST(LocalDays, DatesParseOnlyInTheirOneForm) {
     EXPECT_EQ(LocalDays::format(*LocalDays::parse("2026-02-28")), "2026-02-28");
     for (const char* bad : {"2026-02-29", "2026-2-28", "20260228", "2026-02-28x", "", "2026-13-01", "-026-01-01"})

@@ -196,6 +196,11 @@ std::vector<headend::storage::Migration> migrations() {
                   SELECT c.change_id, c.mmr_id, c.start_at, i.duration,
                          COALESCE(v.value_wh, i.value_wh) AS value_wh,
                          COALESCE(v.quality_flags, i.quality_flags) AS quality_flags, c.version,
+                         (SELECT MIN(f.change_id) FROM interval_changes f
+                           WHERE f.mmr_id = c.mmr_id AND f.start_at = c.start_at) AS first_change,
+                         (SELECT MIN(n.change_id) FROM interval_changes n
+                           WHERE n.mmr_id = c.mmr_id AND n.start_at = c.start_at AND n.version > c.version)
+                           AS next_change,
                          u.mup_id, u.mrid AS usage_point_mrid, r.mrid AS meter_reading_mrid, u.premises_id,
                          u.device_lfdi, u.role_flags, r.interval_length
                   FROM interval_changes c

@@ -189,10 +189,12 @@ TEST_F(IntervalStoreTest, EveryValueAnIntervalTakesIsLoggedOnceInCommitOrderWith
     apply({actual(kStart + 900, 1900)});                          // a conflict: not a change
     apply({actual(kStart, 1800)});                                // the actual replaces the estimate
     // (change, start, value then, quality then, version): the estimate's value stays readable under its change.
-    EXPECT_EQ(rows("SELECT change_id, start_at, value_wh, quality_flags, version FROM interval_changes_v1 "
-                   "ORDER BY change_id"),
-              (std::vector<std::vector<std::int64_t>>{
-                  {1, kStart, 1000, kQualityInterpolated, 1}, {2, kStart + 900, 1750, 0, 1}, {3, kStart, 1800, 0, 2}}));
+    // The first and the next change of the same interval (0: none) tell a correction and a superseded value.
+    EXPECT_EQ(rows("SELECT change_id, start_at, value_wh, quality_flags, version, first_change, "
+                   "COALESCE(next_change, 0) FROM interval_changes_v1 ORDER BY change_id"),
+              (std::vector<std::vector<std::int64_t>>{{1, kStart, 1000, kQualityInterpolated, 1, 1, 3},
+                                                      {2, kStart + 900, 1750, 0, 1, 2, 0},
+                                                      {3, kStart, 1800, 0, 2, 1, 0}}));
     EXPECT_EQ(rows("SELECT last_change FROM interval_changes_head_v1"), (std::vector<std::vector<std::int64_t>>{{3}}));
 }
 

@@ -21,6 +21,8 @@ public:
     std::int32_t day_of(std::int64_t utc) const;  // days since 1970-01-01, local
     // [first second, first second of the next day), UTC.
     std::pair<std::int64_t, std::int64_t> bounds(std::int32_t day) const;
+    // The local wall clock at `utc`, as seconds since 1970-01-01 00:00 local (utc plus the offset then).
+    std::int64_t local_seconds(std::int64_t utc) const;
 
     static std::string format(std::int32_t day);                        // "2026-11-01"
     static std::optional<std::int32_t> parse(const std::string& text);  // the inverse; nothing for anything else
