@@ -120,4 +120,13 @@ private:
     std::int64_t now_;
 };
 
+// Log messages kept in memory as "ID message", for tests that check what an operator would see.
+class RecordingLogger final : public plugin::Logger {
+public:
+    void log(plugin::LogLevel, std::string_view id, std::string_view message) override {
+        lines.push_back(std::string(id) + " " + std::string(message));
+    }
+    std::vector<std::string> lines;
+};
+
 }  // namespace headend::testing
