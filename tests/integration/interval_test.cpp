@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmep/cmep.hpp"
 #include "han/device_client.hpp"
 #include "sep/codec.hpp"
 #include "sep/encode.hpp"
@@ -694,6 +695,113 @@ TEST_F(IntervalTest, TheDstDaysAreReadingSetsOf25And23HoursWithEveryInterval) {
             EXPECT_EQ(list.readings[i].value, static_cast<std::int64_t>(i + 1));  // value 0 was the day before
         }
     }
+}
+
+// A CMEP line of the AMI for premises `meter`: one value per interval of `interval` seconds ending at `ends`.
+std::string cmep_line(const std::string& meter, std::uint32_t interval, const std::vector<std::int64_t>& ends,
+                      const std::vector<std::int64_t>& wh) {
+    cmep::Record record;
+    record.sender_id = "AMI";
+    record.receiver_id = "PEVHEADEND";
+    record.timestamp = ends.back();
+    record.meter_id = meter;
+    record.purpose = "OK";
+    record.interval_s = interval;
+    for (std::size_t i = 0; i < ends.size(); ++i)
+        record.values.push_back({ends[i], cmep::Flag::Actual, wh[i]});
+    return cmep::format_record(record) + "\r\n";
+}
+
+// The AMI's premises meter data by file: stored under the same keys and checks, correlated with the PEV's energy,
+// the same file again a no-op.
+TEST_F(IntervalTest, TheAmisCmepFileStoresPremisesIntervalsOnceAndCorrelatesThem) {
+    const std::string location = pev_mirror();
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800, 1800}))).code, 201);
+    const std::string file =
+        cmep_line("P1", kQuarter, {session_start_ + kQuarter, session_start_ + 2 * kQuarter}, {1000, 2600});
+    auto [status, answer] = headend_.admin("POST", "/api/v1/intervals/import", file);
+    ASSERT_EQ(status, 200) << answer.dump();
+    EXPECT_EQ(answer["records"], 1);
+    EXPECT_EQ(answer["stored"], 2);
+    const auto rows = stored();
+    EXPECT_EQ(count(rows, "interval|"), 4U);
+    // The AMI's mirror: no device owns it, the premises is the MeterID.
+    EXPECT_EQ(count(rows, "mup|2|"), 1U);
+    EXPECT_NE(std::find_if(rows.begin(), rows.end(),
+                           [](const std::string& row) {
+                               return row.starts_with("mup|2|") && row.find("|0|P1||") != std::string::npos;
+                           }),
+              rows.end());
+    const auto alarms = headend_.admin("GET", "/api/v1/alarms?kind=load_mismatch").second["alarms"];
+    ASSERT_EQ(alarms.size(), 1U) << alarms.dump();  // quarter 1: the PEV took 1800 Wh, the meter saw 1000
+
+    auto [again_status, again] = headend_.admin("POST", "/api/v1/intervals/import", file);
+    ASSERT_EQ(again_status, 200);
+    EXPECT_EQ(again["stored"], 0);
+    EXPECT_EQ(again["unchanged"], 2);
+    EXPECT_EQ(stored(), rows);
+}
+
+TEST_F(IntervalTest, AFileWithBadLinesImportsNothingAndNamesEveryBadLine) {
+    const auto before = stored();
+    const std::int64_t end = session_start_ + kQuarter;
+    const std::string file = cmep_line("P1", kQuarter, {end}, {500}) +    // good
+                             cmep_line("P404", kQuarter, {end}, {500}) +  // no such premises
+                             "MEPMD01,19970819,AMI,,HE,,202603010000,P1,OK,E,KWH,1,00000015,1,x,A,1\r\n" +  // bad time
+                             cmep_line("P1", kQuarter, {end + 3 * 86400}, {500}) +  // in the future
+                             cmep_line("P1", kQuarter, {end + 450}, {500}) +        // off the grid
+                             "\r\n" +                                               // blank: skipped
+                             cmep_line("P1", kQuarter, {end}, {501});               // the same interval, another value
+    auto [status, answer] = headend_.admin("POST", "/api/v1/intervals/import", file);
+    ASSERT_EQ(status, 400) << answer.dump();
+    EXPECT_EQ(answer["error"]["code"], "cmep.invalid");
+    std::vector<int> lines;
+    for (const auto& row : answer["rows"])
+        lines.push_back(row["line"].get<int>());
+    // The parse finds lines 3 and 7 first; with those the file stops before storage looks at the rest.
+    EXPECT_EQ(lines, (std::vector<int>{3, 7})) << answer.dump();
+    EXPECT_EQ(stored(), before);
+
+    // Without the unparsable lines, storage names every line it refuses, and still stores nothing.
+    const std::string parsed = cmep_line("P1", kQuarter, {end}, {500}) + cmep_line("P404", kQuarter, {end}, {500}) +
+                               cmep_line("P1", kQuarter, {end + 3 * 86400}, {500}) +
+                               cmep_line("P1", kQuarter, {end + 450}, {500});
+    auto [refused_status, refused] = headend_.admin("POST", "/api/v1/intervals/import", parsed);
+    ASSERT_EQ(refused_status, 400) << refused.dump();
+    ASSERT_EQ(refused["rows"].size(), 3U) << refused.dump();
+    EXPECT_EQ(refused["rows"][0]["line"], 2);
+    EXPECT_NE(refused["rows"][0]["reason"].get<std::string>().find("no premises"), std::string::npos);
+    EXPECT_EQ(refused["rows"][1]["line"], 3);
+    EXPECT_EQ(refused["rows"][2]["line"], 4);
+    EXPECT_EQ(stored(), before);
+    EXPECT_EQ(headend_.admin("POST", "/api/v1/intervals/import?time=cet", parsed).first, 400);
+}
+
+// Local time: on the spring-forward day (2026-03-08 in Los Angeles) an hour ending "0300" follows one ending "0100",
+// and a time the clocks skip is refused.
+TEST_F(IntervalTest, TheAmisLocalTimesAreReadInTheTerritorysZone) {
+    clock_->advance(std::chrono::seconds(1773050400 - clock_->now()));  // 2026-03-09T10:00Z
+    const std::int64_t midnight = 1772956800;                           // 2026-03-08T00:00 PST as UTC
+    const std::int64_t wall = midnight - 8 * 3600;                      // the same wall clock read as if UTC
+    const std::string good = cmep_line("P1", 3600, {wall + 3600, wall + 7200 + 3600, wall + 4 * 3600}, {10, 20, 30});
+    auto [status, answer] = headend_.admin("POST", "/api/v1/intervals/import?time=local", good);
+    ASSERT_EQ(status, 200) << answer.dump();
+    EXPECT_EQ(answer["stored"], 3);
+    const auto rows = stored();
+    // UTC starts 08:00, 09:00 and 10:00: three hours in a row.
+    for (const std::int64_t start : {midnight, midnight + 3600, midnight + 7200})
+        EXPECT_EQ(std::count_if(rows.begin(), rows.end(),
+                                [&](const std::string& row) {
+                                    return row.starts_with("interval|") &&
+                                           row.find("|" + std::to_string(start) + "|") != std::string::npos;
+                                }),
+                  1)
+            << start;
+    const std::string skipped = cmep_line("P1", 3600, {wall + 2 * 3600 + 1800}, {5});
+    auto [bad_status, bad] = headend_.admin("POST", "/api/v1/intervals/import?time=local", skipped);
+    ASSERT_EQ(bad_status, 400);
+    EXPECT_NE(bad["rows"][0]["reason"].get<std::string>().find("does not exist in local time"), std::string::npos)
+        << bad.dump();
 }
 
 }  // namespace

@@ -220,6 +220,28 @@ std::int64_t Connection::last_insert_id() const {
     return sqlite3_last_insert_rowid(db_);
 }
 
+Result<void> Connection::attempt(const std::function<Result<void>(Transaction&)>& work) {
+    // Savepoints of the same name nest: ROLLBACK TO and RELEASE act on the innermost one.
+    if (auto savepoint = control("SAVEPOINT attempt"); !savepoint)
+        return savepoint;
+    Result<void> result = make_error("storage.error", "work threw");
+    try {
+        result = work(*this);
+    } catch (const std::exception& e) {
+        result = make_error("storage.error", std::string("work threw: ") + e.what());
+    }
+    if (result) {
+        if (auto release = control("RELEASE attempt"); !release)
+            return release;
+        return result;
+    }
+    if (auto undone = control("ROLLBACK TO attempt"); !undone)
+        return undone;
+    if (auto release = control("RELEASE attempt"); !release)
+        return release;
+    return result;
+}
+
 Result<void> Connection::control(std::string_view sql) {
     if (auto done = run(sql, {}, false, nullptr); !done) {
         return done.error();

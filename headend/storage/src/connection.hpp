@@ -38,6 +38,7 @@ public:
     Result<std::int64_t> execute(std::string_view sql, std::span<const Value> params = {}) override;
     Result<std::vector<Row>> query(std::string_view sql, std::span<const Value> params = {}) override;
     std::int64_t last_insert_id() const override;
+    Result<void> attempt(const std::function<Result<void>(Transaction&)>& work) override;
 
     // The engine's own statements (BEGIN, SAVEPOINT, PRAGMA): no checks.
     Result<void> control(std::string_view sql);

@@ -335,6 +335,38 @@ TEST_F(storage_sqlite_database, WorkReturningAnErrorRollsBackItsStatements) {
     EXPECT_EQ(count(*db, "item"), 0);
 }
 
+TEST_F(storage_sqlite_database, AFailedAttemptUndoesOnlyItsOwnStatementsAndTheUnitGoesOn) {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(exec(*db, "CREATE TABLE item(id INTEGER PRIMARY KEY)"));
+    std::vector<std::string> failures;
+    auto result = db->write_sync([&](Transaction& t) -> Result<void> {
+        for (std::int64_t id : {1, 2, 3, 4}) {
+            auto tried = t.attempt([id](Transaction& inner) -> Result<void> {
+                if (auto inserted = inner.execute("INSERT INTO item(id) VALUES (?)", std::vector<Value>{id * 10});
+                    !inserted)
+                    return inserted.error();
+                // An attempt inside an attempt: its failure leaves the outer one's insert.
+                (void)inner.attempt([id](Transaction& innermost) -> Result<void> {
+                    EXPECT_TRUE(innermost.execute("INSERT INTO item(id) VALUES (?)", std::vector<Value>{id * 10 + 1}));
+                    return make_error("test.inner", "undone");
+                });
+                if (id % 2 == 0)
+                    return make_error("test.even", "refused " + std::to_string(id));
+                if (id == 3)
+                    throw std::runtime_error("thrown");
+                return {};
+            });
+            if (!tried)
+                failures.push_back(tried.error().message);
+        }
+        return {};
+    });
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(failures, (std::vector<std::string>{"refused 2", "work threw: thrown", "refused 4"}));
+    EXPECT_EQ(count(*db, "item"), 1);  // only 10: 11 was an inner failure, 20, 30 and 40 failed attempts
+}
+
 TEST_F(storage_sqlite_database, ExceptionInWorkBecomesAnErrorAndTheWriterSurvives) {
     auto db = open_db();
     ASSERT_TRUE(db);

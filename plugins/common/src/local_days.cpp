@@ -34,6 +34,20 @@ std::int64_t LocalDays::local_seconds(std::int64_t utc) const {
     return zone_->to_local(date::sys_seconds{seconds{utc}}).time_since_epoch().count();
 }
 
+std::vector<std::int64_t> LocalDays::utc_instants(std::int64_t local_seconds) const {
+    const date::local_seconds local{seconds{local_seconds}};
+    const auto info = zone_->get_info(local);
+    switch (info.result) {
+    case date::local_info::unique:
+        return {(local - info.first.offset).time_since_epoch().count()};
+    case date::local_info::ambiguous:
+        return {(local - info.first.offset).time_since_epoch().count(),
+                (local - info.second.offset).time_since_epoch().count()};
+    default:
+        return {};
+    }
+}
+
 std::pair<std::int64_t, std::int64_t> LocalDays::bounds(std::int32_t day) const {
     return {day_start(zone_, day), day_start(zone_, day + 1)};
 }

@@ -36,6 +36,15 @@ TEST(LocalDays, TheLocalWallClockRepeatsTheFallBackHour) {
     EXPECT_EQ(kPacific.local_seconds(fall + 3 * 3600) - kPacific.local_seconds(fall), 2 * 3600);
 }
 
+TEST(LocalDays, AWallClockTimeNamesNoneOneOrTwoInstants) {
+    const std::int64_t fall = 1793516400;  // 2026-11-01T00:00 PDT
+    const std::int64_t wall = kPacific.local_seconds(fall);
+    EXPECT_EQ(kPacific.utc_instants(wall), (std::vector<std::int64_t>{fall}));
+    EXPECT_EQ(kPacific.utc_instants(wall + 5400), (std::vector<std::int64_t>{fall + 5400, fall + 9000}));  // 01:30
+    const std::int64_t spring = 1772956800;  // 2026-03-08T00:00 PST
+    EXPECT_TRUE(kPacific.utc_instants(kPacific.local_seconds(spring) + 9000).empty());  // 02:30 does not exist
+}
+
 TEST(LocalDays, DatesParseOnlyInTheirOneForm) {
     EXPECT_EQ(LocalDays::format(*LocalDays::parse("2026-02-28")), "2026-02-28");
     for (const char* bad : {"2026-02-29", "2026-2-28", "20260228", "2026-02-28x", "", "2026-13-01", "-026-01-01"})

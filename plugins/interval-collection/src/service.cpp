@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "admin/json_reply.hpp"
+#include "ami_import.hpp"
 #include "coap/replies.hpp"
 #include "correlation.hpp"
 #include "headend/plugin/list_query.hpp"
@@ -29,6 +31,9 @@ using headend::storage::Value;
 // Error codes a unit of work returns to refuse a request; anything else is the storage failing.
 constexpr const char* kRefused = "reading.refused";     // 4.00 with the reason
 constexpr const char* kForbidden = "mirror.forbidden";  // 4.03, the same whether the target exists or not
+
+// The owner of the AMI's mirrors: no device (device ids start at 1).
+constexpr std::int64_t kAmiOwner = 0;
 
 std::optional<std::int64_t> mirror_param(const Request& request) {
     return coap_replies::id_segment(request, 1);
@@ -66,6 +71,16 @@ bool role_allowed(DeviceType type, std::uint16_t flags) {
     if (type == DeviceType::Eumd)
         return has(flags, sep::kRoleIsPev | sep::kRoleIsSubmeter) && !has(flags, sep::kRoleIsPremisesAggregationPoint);
     return has(flags, sep::kRoleIsPremisesAggregationPoint) && !has(flags, sep::kRoleIsPev);
+}
+
+// Who sends readings: a device over the HAN (an EUMD's interval is the one configured for it) or the AMI's file.
+struct Sender {
+    bool eumd = false;
+    std::string source;  // "device" or "file", stored with each interval
+};
+
+Sender sender_of(const headend::coap::Peer& peer) {
+    return {peer.device_type == DeviceType::Eumd, "device"};
 }
 
 std::string reading_location(std::int64_t mirror_id, std::optional<std::int64_t> meter_reading_id) {
@@ -139,14 +154,13 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
 
     // The mirror's reading `document` names: the stored one (whose type it may repeat but not change) or a new one
     // made from its ReadingType. Then its readings, stored once each.
-    Result<store::MeterReading> meter_reading(Transaction& tx, const store::Mirror& mirror,
-                                              const headend::coap::Peer& peer,
+    Result<store::MeterReading> meter_reading(Transaction& tx, const store::Mirror& mirror, const Sender& sender,
                                               const sep::MirrorMeterReading& document) {
         auto found = store::meter_reading(tx, mirror.id, document.mrid);
         if (!found)
             return found.error();
         std::optional<std::uint32_t> expected;
-        if (peer.device_type == DeviceType::Eumd) {
+        if (sender.eumd) {
             auto configured = configured_interval(tx, mirror.premises_id);
             if (!configured)
                 return configured.error();
@@ -218,10 +232,10 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         return {};
     }
 
-    Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const headend::coap::Peer& peer,
+    Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const Sender& sender,
                                         const sep::MirrorMeterReading& document, store::Applied& total,
                                         std::vector<std::string>& changed) {
-        auto reading = meter_reading(tx, mirror, peer, document);
+        auto reading = meter_reading(tx, mirror, sender, document);
         if (!reading)
             return reading.error();
         auto readings = interval_readings(document, reading->type, limits());
@@ -240,7 +254,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                 return inside.error();
         }
         auto applied =
-            store::apply(tx, context.alarms, {mirror, *reading, "device", context.clock.now(), days}, *readings);
+            store::apply(tx, context.alarms, {mirror, *reading, sender.source, context.clock.now(), days}, *readings);
         if (!applied)
             return applied.error();
         if (applied->stored + applied->replaced > 0) {
@@ -367,7 +381,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         if (!readings)
             return readings.error();
         for (const auto& reading : *readings) {
-            if (auto stored = store_readings(tx, *mirror, peer, reading, applied, changed); !stored)
+            if (auto stored = store_readings(tx, *mirror, sender_of(peer), reading, applied, changed); !stored)
                 return stored.error();
         }
         if (created)
@@ -421,7 +435,7 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                 store::Applied applied;
                 std::optional<std::int64_t> last;
                 for (const auto& reading : *merged) {
-                    auto stored = self->store_readings(tx, **mirror, peer, reading, applied, changed);
+                    auto stored = self->store_readings(tx, **mirror, sender_of(peer), reading, applied, changed);
                     if (!stored)
                         return stored.error();
                     last = *stored;
@@ -430,6 +444,90 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                 return coap_replies::reason(Code::Created, {}, reading_location(mirror_id, list ? std::nullopt : last));
             },
             respond);
+    }
+
+    // ---- The AMI's premises meter data (CMEP), all or nothing: every bad line is reported and nothing is stored.
+
+    struct ImportOutcome {
+        std::size_t records = 0;
+        store::Applied applied;
+        std::vector<LineError> errors;
+    };
+
+    Result<ImportOutcome> import_ami(std::string_view text, bool local_time) {
+        ImportOutcome outcome;
+        const AmiFile file = parse_ami_file(text, local_time ? &days : nullptr);
+        if (!file.errors.empty()) {
+            outcome.errors = file.errors;
+            return outcome;
+        }
+        std::vector<std::string> changed;
+        // Each record in an attempt of its own, so every refused line is found, not just the first.
+        auto committed = context.database.write_sync([&](Transaction& tx) -> Result<void> {
+            outcome.applied = {};
+            outcome.errors.clear();
+            changed.clear();
+            for (const auto& record : file.records) {
+                auto stored = tx.attempt([&](Transaction& inner) -> Result<void> {
+                    return import_record(inner, record, outcome.applied, changed);
+                });
+                if (!stored && stored.error().code != kRefused)
+                    return stored.error();
+                if (!stored)
+                    outcome.errors.push_back({record.line, stored.error().message});
+            }
+            if (!outcome.errors.empty())
+                return make_error(kRefused, "the file has refused lines");
+            return {};
+        });
+        if (!committed && !(committed.error().code == kRefused && !outcome.errors.empty()))
+            return committed.error();
+        if (committed) {
+            for (const auto& path : changed)
+                context.resources.notify(path);
+            outcome.records = file.records.size();
+        }
+        return outcome;
+    }
+
+    // The AMI's mirror of a premises meter: no device owns it (owner 0), its mRIDs come from the MeterID.
+    Result<void> import_record(Transaction& tx, const AmiRecord& record, store::Applied& applied,
+                               std::vector<std::string>& changed) {
+        auto premises =
+            tx.query("SELECT 1 FROM pev_premises_v1 WHERE premises_id = ?", std::vector<Value>{record.meter_id});
+        if (!premises)
+            return premises.error();
+        if (premises->empty())
+            return make_error(kRefused, "MeterID " + record.meter_id + " is no premises of the CIS");
+        const std::string mrid = ami_mrid(record.meter_id, "usage-point", settings.utility_pen);
+        auto existing = store::mirror_by_mrid(tx, kAmiOwner, mrid);
+        if (!existing)
+            return existing.error();
+        store::Mirror mirror;
+        if (*existing) {
+            mirror = std::move(**existing);
+        } else {
+            mirror.owner_device_id = kAmiOwner;
+            mirror.premises_id = record.meter_id;
+            mirror.document.mrid = mrid;
+            mirror.document.description = "AMI meter " + record.meter_id;
+            mirror.document.role_flags = sep::kRoleIsMirror | sep::kRoleIsPremisesAggregationPoint;
+            mirror.document.status = 1;
+            mirror.created_at = context.clock.now();
+            auto id = store::insert_mirror(tx, mirror);
+            if (!id)
+                return id.error();
+            mirror.id = *id;
+            context.logger.info("MIRROR_CREATED", "mirror " + std::to_string(mirror.id) + " of AMI meter " +
+                                                      record.meter_id + " at premises " + mirror.premises_id);
+        }
+        auto reading = record.reading;
+        reading.mrid = ami_mrid(record.meter_id, "kwh-" + std::to_string(*reading.reading_type->interval_length),
+                                settings.utility_pen);
+        auto stored = store_readings(tx, mirror, Sender{false, "file"}, reading, applied, changed);
+        if (!stored)
+            return make_error(stored.error().code, "MeterID " + record.meter_id + ": " + stored.error().message);
+        return {};
     }
 
     void get_mirrors(const Request& request, const Responder& respond) {
@@ -501,7 +599,7 @@ MirrorService::MirrorService(headend::plugin::Context& context, IntervalSettings
 Result<void> MirrorService::start() {
     auto& context = impl_->context;
     auto views = context.database.read([](Transaction& tx) -> Result<void> {
-        for (const char* view : {"pev_bindings_v1", "pev_eumd_intervals_v1"}) {
+        for (const char* view : {"pev_bindings_v1", "pev_eumd_intervals_v1", "pev_premises_v1"}) {
             if (auto probe = tx.query(std::string("SELECT 1 FROM ") + view + " LIMIT 0"); !probe)
                 return make_error(
                     "plugin.dependency",
@@ -514,6 +612,40 @@ Result<void> MirrorService::start() {
     add_utility_view(context, impl_->days, {impl_->settings.max_list_limit, impl_->settings.utility_pen});
     add_session_routes(context);
     auto self = impl_;
+    // POST /api/v1/intervals/import[?time=utc|local]: a CMEP MEPMD01 file of premises meter data from the AMI.
+    context.routes.add("POST", "/api/v1/intervals/import", [self](const headend::http::Request& request) {
+        bool local_time = false;
+        for (const auto& [key, value] : request.query) {
+            if (key != "time" || (value != "utc" && value != "local"))
+                return admin_replies::error_reply(
+                    400, make_error("request.invalid", "the only query parameter is time=utc|local"));
+            local_time = value == "local";
+        }
+        auto outcome = self->import_ami(request.body, local_time);
+        if (!outcome) {
+            self->context.logger.error("INTERVAL_STORAGE", outcome.error().code + ": " + outcome.error().message);
+            return admin_replies::error_reply(503, outcome.error());
+        }
+        if (!outcome->errors.empty()) {
+            nlohmann::json rows = nlohmann::json::array();
+            for (const auto& error : outcome->errors)
+                rows.push_back({{"line", error.line}, {"reason", error.reason}});
+            const std::string message = std::to_string(outcome->errors.size()) + " bad line(s); nothing was imported";
+            self->context.logger.info("INTERVAL_IMPORT_REFUSED", message);
+            return admin_replies::json_reply(
+                400, {{"error", {{"code", "cmep.invalid"}, {"message", message}}}, {"rows", rows}});
+        }
+        const auto& applied = outcome->applied;
+        self->context.logger.info("INTERVAL_IMPORTED", std::to_string(outcome->records) +
+                                                           " records: " + std::to_string(applied.stored) + " stored, " +
+                                                           std::to_string(applied.unchanged) + " unchanged");
+        return admin_replies::json_reply(200, {{"records", outcome->records},
+                                               {"stored", applied.stored},
+                                               {"unchanged", applied.unchanged},
+                                               {"replaced", applied.replaced},
+                                               {"conflicts", applied.conflicts},
+                                               {"estimated", applied.estimated}});
+    });
     context.resources.add("/mup", [self](const Request& request, Responder respond) {
         if (request.method == headend::coap::Method::Post)
             self->post_mirror(request, respond);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace date {
 class time_zone;
@@ -23,6 +24,9 @@ public:
     std::pair<std::int64_t, std::int64_t> bounds(std::int32_t day) const;
     // The local wall clock at `utc`, as seconds since 1970-01-01 00:00 local (utc plus the offset then).
     std::int64_t local_seconds(std::int64_t utc) const;
+    // The UTC instants a local wall-clock time names, earliest first: none in the spring-forward gap, two in the
+    // repeated fall-back hour, else one.
+    std::vector<std::int64_t> utc_instants(std::int64_t local_seconds) const;
 
     static std::string format(std::int32_t day);                        // "2026-11-01"
     static std::optional<std::int32_t> parse(const std::string& text);  // the inverse; nothing for anything else

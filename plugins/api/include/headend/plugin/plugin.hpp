@@ -29,7 +29,8 @@ namespace headend::plugin {
 // 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable), no publish();
 // Context::territory_time_zone. 4: Context::metrics. 5: PSK credentials with an expiry (Devices::set_psk,
 // DeviceRecord). 6: the metering and metering mirror resources in SepDocument. 7: Context::alarms.
-inline constexpr int kApiVersion = 7;
+// 8: Transaction::attempt (nested savepoints).
+inline constexpr int kApiVersion = 8;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 

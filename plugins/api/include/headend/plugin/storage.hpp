@@ -54,6 +54,9 @@ public:
     virtual Result<std::vector<Row>> query(std::string_view sql, std::span<const Value> params = {}) = 0;
     // Row id of the last INSERT on this transaction's connection.
     virtual std::int64_t last_insert_id() const = 0;
+    // Runs `work` in a nested savepoint: when it fails, what it did is undone, its error returned, and the
+    // transaction goes on (to check every line of a file and report each bad one, say).
+    virtual Result<void> attempt(const std::function<Result<void>(Transaction&)>& work) = 0;
 };
 
 // A numbered schema change of one component. Versions start at 1 and increase by one.
