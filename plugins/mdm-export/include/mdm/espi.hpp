@@ -14,9 +14,9 @@ namespace mdm {
 
 // One metered channel: a usage point (a mirror usage point) and its one energy reading type in Wh.
 struct EspiChannel {
-    std::string usage_point_id;    // stable, URL-safe (mirror usage point mRID); becomes part of hrefs
-    std::string meter_reading_id;  // stable, URL-safe (mirror meter reading mRID)
-    std::string title;             // human text, e.g. "PEV 3F2A… at premises P-100" (escaped on output)
+    std::string usage_point_id;           // stable, URL-safe (mirror usage point mRID); becomes part of hrefs
+    std::string meter_reading_id;         // stable, URL-safe (mirror meter reading mRID)
+    std::string title;                    // human text, e.g. "PEV 3F2A… at premises P-100" (escaped on output)
     std::uint32_t interval_length = 900;  // seconds
 };
 
@@ -27,9 +27,13 @@ struct EspiInterval {
     std::vector<std::uint8_t> qualities;  // ESPI quality codes (0 valid, 9 estimated by linear interpolation, ...)
 };
 
+// LocalTimeParameters carry the zone's rules in force in the year of `updated`: tzOffset the standard (winter)
+// offset, dstOffset what summer time adds, the rules the wall-clock time just before each change as a DstRuleType
+// (America/Los_Angeles: -28800, 3600, start 360E2000, end B40E2000). A zone without DST: dstOffset 0 and both rules
+// FFFFFFFF (ESPI's "DST correction disabled").
 struct EspiFeedInfo {
-    std::string id;          // the feed's atom:id, e.g. "urn:pev-headend:mdm-export:espi:000042"
-    std::string title;       // e.g. "PEV head-end interval export 42"
+    std::string id;            // the feed's atom:id, e.g. "urn:pev-headend:mdm-export:espi:000042"
+    std::string title;         // e.g. "PEV head-end interval export 42"
     std::int64_t updated = 0;  // UTC seconds (atom:updated in RFC 3339 UTC)
     std::string base_href;     // prefix of every self/up/related href, e.g. "https://headend.example/espi/1_1/resource"
     std::string time_zone;     // IANA name: LocalTimeParameters (tzOffset, dstOffset, dstStartRule, dstEndRule)
@@ -37,11 +41,14 @@ struct EspiFeedInfo {
 
 // Writes one feed: LocalTimeParameters first, then per channel its UsagePoint, MeterReading and ReadingType entries
 // followed by its IntervalBlock entries. Calls: begin_channel, then per block begin_block, add* (ascending start),
-// end_block; end_channel; then finish. A block marked as a correction carries
+// end_block; end_channel; then finish. A block without readings writes nothing. A block marked as a correction carries
 // <category term="correction" scheme="urn:pev-headend:export"/> so a receiver can tell values that replace ones it
 // already has. Misuse (add before begin_channel, descending starts, finish twice) is a programming error (asserts).
+// A writer destroyed before finish leaves the feed without its closing tag, so a reader sees it is incomplete.
 class EspiWriter {
 public:
+    // Writes the feed's head and its LocalTimeParameters. An unknown time zone throws std::runtime_error before
+    // anything is written.
     EspiWriter(std::ostream& out, EspiFeedInfo info);
     EspiWriter(const EspiWriter&) = delete;
     EspiWriter& operator=(const EspiWriter&) = delete;
@@ -61,8 +68,9 @@ private:
     std::unique_ptr<State> state_;
 };
 
-// 2030.5 qualityFlags bits (1 manually edited, 2 estimated using a reference day, 3 estimated using linear
-// interpolation, 4 questionable, 5 derived, 6 projected) as ESPI quality codes (7, 8, 9, 10, ...); none set = 0 (valid).
+// 2030.5 qualityFlags bits (0 valid, 1 manually edited, 2 estimated using a reference day, 3 estimated using linear
+// interpolation, 4 questionable, 5 derived, 6 projected) as ESPI quality codes (0, 7, 8, 9, 10, 11, 12), one per bit
+// set, ascending; none of these set = {0} (valid).
 std::vector<std::uint8_t> espi_qualities(std::uint16_t quality_flags);
 
 }  // namespace mdm
