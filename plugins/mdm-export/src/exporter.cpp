@@ -184,7 +184,9 @@ Result<void> write_resend(headend::storage::Database& database, const ExportFile
     return {};
 }
 
-nlohmann::json manifest_entry(const ExportFile& file) {
+}  // namespace
+
+nlohmann::json file_json(const ExportFile& file) {
     nlohmann::json entry = {{"name", file.name},
                             {"format", format_name(file.format)},
                             {"sequence", file.sequence},
@@ -202,10 +204,10 @@ nlohmann::json manifest_entry(const ExportFile& file) {
         entry["from"] = file.range_from;
         entry["to"] = file.range_to;
     }
+    if (file.acknowledged_at)
+        entry["acknowledged_at"] = *file.acknowledged_at;
     return entry;
 }
-
-}  // namespace
 
 std::string_view format_name(Format format) {
     return format == Format::Cmep ? "cmep" : "espi";
@@ -417,7 +419,7 @@ Result<void> Exporter::write_manifest() {
     nlohmann::json entries = nlohmann::json::array();
     for (const auto& file : *files)
         if (file.state != FileState::Pending)
-            entries.push_back(manifest_entry(file));
+            entries.push_back(file_json(file));
     const nlohmann::json manifest = {
         {"sender", settings_.sender_id}, {"receiver", settings_.receiver_id}, {"files", std::move(entries)}};
     return write_file_atomically(settings_.folder / "manifest.json", manifest.dump(2) + "\n");

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "espi_feed.hpp"
 #include "headend/storage/sqlite_database.hpp"
 #include "headend/testing/fakes.hpp"
 #include "intervals/service.hpp"
@@ -364,6 +365,58 @@ TEST_F(ExportTest, AResendHoldsTheCurrentValuesOfTheRangeUnderTheNextNumber) {
     EXPECT_EQ(values[4].meter, "BBBB0000000000000000000000000002");
     // The cycle after a resend still sends only what is new.
     EXPECT_TRUE(exporter.run_cycle()->empty());
+}
+
+TEST_F(ExportTest, EspiFilesValidateHoldEveryIntervalOnceAndMarkCorrections) {
+    auto espi = settings();
+    espi.formats = {Format::Espi};
+    Exporter exporter(*database_, clock_, logger_, espi);
+    store_run(0, kStart, 3, 700, kInterpolated);
+    store_run(1, kStart, 2, 900);
+    auto first = exporter.run_cycle();
+    ASSERT_TRUE(first) << first.error().message;
+    ASSERT_EQ(first->size(), 1U);
+    EXPECT_EQ((*first)[0].name, "espi-00000001.xml");
+    store_run(0, kStart + kQuarter, 1, 720);  // the actual for a sent estimate
+    auto second = exporter.run_cycle();
+    ASSERT_TRUE(second);
+    ASSERT_EQ(second->size(), 1U);
+
+    const std::string one = read_file("espi-00000001.xml");
+    const std::string two = read_file("espi-00000002.xml");
+    EXPECT_EQ(testing::schema_errors(one), "");
+    EXPECT_EQ(testing::schema_errors(two), "");
+    const testing::Feed feed(one);
+    const auto sent = testing::readings(feed);
+    ASSERT_EQ(sent.size(), 5U);
+    EXPECT_EQ(sent[0], (testing::Reading{kStart, kQuarter, 700, {9}}));  // estimated by linear interpolation
+    EXPECT_EQ(sent[3], (testing::Reading{kStart, kQuarter, 900, {0}}));
+    EXPECT_EQ(feed.nodes("//a:entry[a:category/@term='correction']").size(), 0U);
+    const testing::Feed corrected(two);
+    EXPECT_EQ(testing::readings(corrected), (std::vector<testing::Reading>{{kStart + kQuarter, kQuarter, 720, {0}}}));
+    ASSERT_EQ(corrected.nodes("//a:entry[a:category/@term='correction']").size(), 1U);
+}
+
+// 2026-11-01 in Los Angeles through the ESPI export: one IntervalBlock of 25 hours holding its 100 quarter hours.
+TEST_F(ExportTest, TheFallBackDayIsOneIntervalBlockOf25HoursInEspi) {
+    auto espi = settings();
+    espi.formats = {Format::Espi};
+    Exporter exporter(*database_, clock_, logger_, espi);
+    const std::int64_t midnight = 1793516400;
+    store_run(0, midnight, 100, 1);
+    clock_.set(midnight + 2 * 86400);
+    ASSERT_TRUE(exporter.run_cycle());
+    const std::string xml = read_file("espi-00000001.xml");
+    EXPECT_EQ(testing::schema_errors(xml), "");
+    const testing::Feed feed(xml);
+    const auto blocks = feed.nodes("//e:IntervalBlock");
+    ASSERT_EQ(blocks.size(), 1U);
+    EXPECT_EQ(feed.number("e:interval/e:duration", blocks[0]), 25 * 3600);
+    EXPECT_EQ(feed.number("e:interval/e:start", blocks[0]), midnight);
+    const auto values = testing::readings(feed);
+    ASSERT_EQ(values.size(), 100U);
+    for (std::size_t i = 0; i < values.size(); ++i)
+        EXPECT_EQ(values[i].start, midnight + static_cast<std::int64_t>(i) * kQuarter);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,9 @@ struct ExportFile {
     std::int64_t created_at = 0;
     std::optional<std::int64_t> ready_at, acknowledged_at;
 };
+
+// A file as the manifest, the admin API and the MDM see it.
+nlohmann::json file_json(const ExportFile& file);
 
 std::vector<headend::storage::Migration> export_migrations();
 
