@@ -1,0 +1,96 @@
+#include "admin/json_reply.hpp"
+#include "routes.hpp"
+
+namespace mdm {
+
+namespace {
+
+using admin_replies::error_reply;
+using admin_replies::json_reply;
+using headend::make_error;
+using headend::http::Request;
+using headend::http::Response;
+using nlohmann::json;
+
+// Storage and disk trouble is the server's (503: try again), anything else the request's.
+int status_of(const headend::Error& error) {
+    if (error.code == "mdm.not_found")
+        return 404;
+    if (error.code == "mdm.not_ready")
+        return 409;
+    if (error.code == "mdm.io" || error.code.starts_with("storage."))
+        return 503;
+    return 400;
+}
+
+json files_json(const std::vector<ExportFile>& files) {
+    json list = json::array();
+    for (const auto& file : files)
+        list.push_back(file_json(file));
+    return {{"files", std::move(list)}};
+}
+
+headend::Result<bool> waiting_only(const Request& request) {
+    for (const auto& [key, value] : request.query)
+        if (key != "state")
+            return make_error("mdm.invalid", "unknown parameter '" + key + "' (state)");
+    const auto state = request.query.find("state");
+    if (state == request.query.end() || state->second == "all")
+        return false;
+    if (state->second == "waiting")
+        return true;
+    return make_error("mdm.invalid", "state is waiting or all, not '" + state->second + "'");
+}
+
+Response list_files(Exporter& exporter, const Request& request) {
+    auto waiting = waiting_only(request);
+    if (!waiting)
+        return error_reply(400, waiting.error());
+    auto files = exporter.list(*waiting);
+    if (!files)
+        return error_reply(status_of(files.error()), files.error());
+    return json_reply(200, files_json(*files));
+}
+
+// {"format": "cmep"|"espi", "from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}: the territory's local days, both included.
+Response resend(Exporter& exporter, const calendar::LocalDays& days, const Request& request) {
+    const json body = json::parse(request.body, nullptr, false);
+    if (!body.is_object())
+        return error_reply(400, make_error("mdm.invalid", "the body is a JSON object {format, from, to}"));
+    for (const auto& [key, value] : body.items())
+        if (key != "format" && key != "from" && key != "to")
+            return error_reply(400, make_error("mdm.invalid", "unknown field '" + key + "' (format, from, to)"));
+    const auto text = [&](const char* key) {
+        return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
+    };
+    const auto format = parse_format(text("format"));
+    if (!format)
+        return error_reply(400, make_error("mdm.invalid", "format is cmep or espi"));
+    const auto from = calendar::LocalDays::parse(text("from"));
+    const auto to = calendar::LocalDays::parse(text("to"));
+    if (!from || !to)
+        return error_reply(400, make_error("mdm.invalid", "from and to are local dates, YYYY-MM-DD"));
+    if (*to < *from)
+        return error_reply(400, make_error("mdm.invalid", "to comes before from"));
+    auto file = exporter.resend(*format, days.bounds(*from).first, days.bounds(*to).second);
+    if (!file)
+        return error_reply(status_of(file.error()), file.error());
+    return json_reply(201, {{"file", file_json(*file)}});
+}
+
+}  // namespace
+
+void add_admin_routes(headend::http::RouteRegistry& routes, Exporter& exporter, const calendar::LocalDays& days) {
+    routes.add("GET", "/api/v1/mdm/files",
+               [&exporter](const Request& request) { return list_files(exporter, request); });
+    routes.add("POST", "/api/v1/mdm/cycle", [&exporter](const Request&) {
+        auto files = exporter.run_cycle();
+        if (!files)
+            return error_reply(status_of(files.error()), files.error());
+        return json_reply(200, files_json(*files));
+    });
+    routes.add("POST", "/api/v1/mdm/resend",
+               [&exporter, &days](const Request& request) { return resend(exporter, days, request); });
+}
+
+}  // namespace mdm
