@@ -11,5 +11,6 @@ void register_registration_commands(Cli& cli);
 void register_binding_commands(Cli& cli);
 void register_alarm_commands(Cli& cli);
 void register_session_commands(Cli& cli);
+void register_export_commands(Cli& cli);
 
 }  // namespace headendctl

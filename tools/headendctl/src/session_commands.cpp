@@ -1,4 +1,5 @@
-// session list: the charging sessions of the interval-collection plugin (each binding with the energy its EUMD sent).
+// The interval-collection plugin's commands: session list (each binding with the energy its EUMD sent) and import
+// intervals (the AMI's premises meter data as a CMEP file).
 #include <fmt/format.h>
 
 #include <charconv>
@@ -89,11 +90,54 @@ CallBuilder define_session_list(CLI::App& command) {
     };
 }
 
+void show_interval_import(const json& answer, std::ostream& out) {
+    if (answer.contains("rows")) {
+        out << text_of(answer["error"], "message") << '\n';
+        for (const auto& row : answer["rows"])
+            out << fmt::format("  line {}: {}\n", text_of(row, "line"), text_of(row, "reason"));
+        return;
+    }
+    out << fmt::format(
+        "imported {} records: {} intervals stored, {} unchanged, {} estimates replaced, {} conflicts "
+        "(kept aside, alarmed), {} gap intervals estimated\n",
+        text_of(answer, "records"), text_of(answer, "stored"), text_of(answer, "unchanged"),
+        text_of(answer, "replaced"), text_of(answer, "conflicts"), text_of(answer, "estimated"));
+}
+
+CallBuilder define_interval_import(CLI::App& command) {
+    auto file = std::make_shared<std::string>();
+    auto local = std::make_shared<bool>(false);
+    command.add_option("FILE", *file, "CMEP MEPMD01 interval records (KWH) from the AMI; MeterID is the premises id")
+        ->required()
+        ->type_name("FILE");
+    command.add_flag("--local-time", *local,
+                     "Times are the territory's wall clock (a repeated fall-back hour is read in order), not UTC");
+    command.footer(
+        "A file with any bad line imports nothing; every bad line is listed with its number and reason "
+        "(exit 1).\nImporting the same file again changes nothing.");
+    return [file, local]() -> headend::Result<ApiCall> {
+        auto text = read_file(*file);
+        if (!text)
+            return headend::make_error("usage", text.error().message);
+        ApiCall call{"POST", std::string("/api/v1/intervals/import?time=") + (*local ? "local" : "utc")};
+        call.body = std::move(*text);
+        call.content_type = "text/csv";
+        call.timeout = std::chrono::seconds(600);
+        call.accepts = [](int status, const json& body) {
+            return (status >= 200 && status < 300) || (status == 400 && body.is_object() && body.contains("rows"));
+        };
+        call.show = show_interval_import;
+        call.exit_code = [](const json& body) { return body.contains("rows") ? kExitRefused : kExitOk; };
+        return call;
+    };
+}
+
 }  // namespace
 
 void register_session_commands(Cli& cli) {
     cli.group("session", "Charging sessions and their energy");
     cli.add({"session", "list"}, "List charging sessions, newest first", define_session_list);
+    cli.add({"import", "intervals"}, "Import premises meter intervals from an AMI CMEP file", define_interval_import);
 }
 
 }  // namespace headendctl
