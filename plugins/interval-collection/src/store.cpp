@@ -180,7 +180,8 @@ std::vector<headend::storage::Migration> migrations() {
                   PRIMARY KEY (premises_id, start_at));)"},
             {2, "a change log of interval values in commit order, read by the MDM export through views",
              // One row per value an interval takes (its first, and each actual replacing an estimate), numbered by
-             // the single writer in commit order: whatever reads up to change N has seen every change before N.
+             // the single writer in commit order: whatever reads up to change N has seen every change before N. The
+             // views look up old versions only for the rare value that was replaced (CASE evaluates lazily).
              R"(CREATE TABLE interval_changes(
                   change_id INTEGER PRIMARY KEY,
                   mmr_id INTEGER NOT NULL,
@@ -194,29 +195,29 @@ std::vector<headend::storage::Migration> migrations() {
                   ORDER BY received_at, mmr_id, start_at, version;
                 CREATE VIEW interval_changes_v1 AS
                   SELECT c.change_id, c.mmr_id, c.start_at, i.duration,
-                         COALESCE(v.value_wh, i.value_wh) AS value_wh,
-                         COALESCE(v.quality_flags, i.quality_flags) AS quality_flags, c.version,
-                         (SELECT MIN(f.change_id) FROM interval_changes f
-                           WHERE f.mmr_id = c.mmr_id AND f.start_at = c.start_at) AS first_change,
-                         (SELECT MIN(n.change_id) FROM interval_changes n
-                           WHERE n.mmr_id = c.mmr_id AND n.start_at = c.start_at AND n.version > c.version)
-                           AS next_change,
-                         u.mup_id, u.mrid AS usage_point_mrid, r.mrid AS meter_reading_mrid, u.premises_id,
-                         u.device_lfdi, u.role_flags, r.interval_length
+                         CASE WHEN c.version = i.version THEN i.value_wh
+                              ELSE (SELECT v.value_wh FROM interval_versions v WHERE v.mmr_id = c.mmr_id
+                                      AND v.start_at = c.start_at AND v.version = c.version) END AS value_wh,
+                         CASE WHEN c.version = i.version THEN i.quality_flags
+                              ELSE (SELECT v.quality_flags FROM interval_versions v WHERE v.mmr_id = c.mmr_id
+                                      AND v.start_at = c.start_at AND v.version = c.version) END AS quality_flags,
+                         c.version,
+                         CASE WHEN c.version = 1 THEN c.change_id
+                              ELSE (SELECT MIN(f.change_id) FROM interval_changes f
+                                      WHERE f.mmr_id = c.mmr_id AND f.start_at = c.start_at) END AS first_change,
+                         CASE WHEN c.version = i.version THEN NULL
+                              ELSE (SELECT MIN(n.change_id) FROM interval_changes n WHERE n.mmr_id = c.mmr_id
+                                      AND n.start_at = c.start_at AND n.version > c.version) END AS next_change
                   FROM interval_changes c
-                  JOIN intervals i ON i.mmr_id = c.mmr_id AND i.start_at = c.start_at
-                  LEFT JOIN interval_versions v
-                    ON v.mmr_id = c.mmr_id AND v.start_at = c.start_at AND v.version = c.version
-                  JOIN mirror_meter_readings r ON r.mmr_id = c.mmr_id
-                  JOIN mirror_usage_points u ON u.mup_id = r.mup_id;
+                  JOIN intervals i ON i.mmr_id = c.mmr_id AND i.start_at = c.start_at;
                 CREATE VIEW interval_changes_head_v1 AS
                   SELECT COALESCE(MAX(change_id), 0) AS last_change FROM interval_changes;
                 CREATE VIEW intervals_v1 AS
-                  SELECT i.mmr_id, i.start_at, i.duration, i.value_wh, i.quality_flags, i.version, u.mup_id,
-                         u.mrid AS usage_point_mrid, r.mrid AS meter_reading_mrid, u.premises_id, u.device_lfdi,
-                         u.role_flags, r.interval_length
-                  FROM intervals i
-                  JOIN mirror_meter_readings r ON r.mmr_id = i.mmr_id
+                  SELECT mmr_id, start_at, duration, value_wh, quality_flags, version FROM intervals;
+                CREATE VIEW interval_channels_v1 AS
+                  SELECT r.mmr_id, u.mup_id, u.mrid AS usage_point_mrid, r.mrid AS meter_reading_mrid, u.premises_id,
+                         u.device_lfdi, u.role_flags, r.interval_length
+                  FROM mirror_meter_readings r
                   JOIN mirror_usage_points u ON u.mup_id = r.mup_id;)"}};
 }
 

@@ -92,18 +92,25 @@ Result<ExportFile> claim(Transaction& tx, ExportFile file) {
     return file;
 }
 
-ChannelInfo channel_from(const Row& row, std::size_t first) {
-    return {row.integer(first),
-            row.text(first + 1),
-            row.text(first + 2),
-            row.text(first + 3),
-            row.text(first + 4),
-            static_cast<std::uint16_t>(row.integer(first + 5)),
-            static_cast<std::uint32_t>(row.integer(first + 6))};
+// A channel's identity (interval-collection's interval_channels_v1), read once per channel a file holds.
+Result<ChannelInfo> channel_info(Transaction& tx, std::int64_t meter_reading_id) {
+    auto rows = tx.query(
+        "SELECT usage_point_mrid, meter_reading_mrid, premises_id, device_lfdi, role_flags, interval_length "
+        "FROM interval_channels_v1 WHERE mmr_id = ?",
+        std::vector<Value>{meter_reading_id});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return make_error("storage.error", "no channel " + std::to_string(meter_reading_id));
+    const Row& row = rows->front();
+    return ChannelInfo{meter_reading_id,
+                       row.text(0),
+                       row.text(1),
+                       row.text(2),
+                       row.text(3),
+                       static_cast<std::uint16_t>(row.integer(4)),
+                       static_cast<std::uint32_t>(row.integer(5))};
 }
-
-constexpr const char* kChannelColumns =
-    "mmr_id, usage_point_mrid, meter_reading_mrid, premises_id, device_lfdi, role_flags, interval_length";
 
 // What a cycle file holds: the last value each interval took within the file's change range, a correction when an
 // earlier file held one of its values. Read by change number a page at a time and sorted by channel here, so the
@@ -114,19 +121,22 @@ Result<void> write_cycle(headend::storage::Database& database, const ExportFile&
     std::vector<ExportInterval> values;
     for (std::int64_t after = file.first_change - 1; after < file.last_change;) {
         auto page = database.read([&](Transaction& tx) -> Result<void> {
-            auto rows =
-                tx.query(std::string("SELECT change_id, start_at, duration, value_wh, quality_flags, first_change, ") +
-                             kChannelColumns +
-                             " FROM interval_changes_v1 WHERE change_id > ? AND change_id <= ? "
-                             "AND (next_change IS NULL OR next_change > ?) ORDER BY change_id LIMIT ?",
-                         std::vector<Value>{after, file.last_change, file.last_change, kPage});
+            auto rows = tx.query(
+                "SELECT change_id, start_at, duration, value_wh, quality_flags, first_change, mmr_id "
+                "FROM interval_changes_v1 WHERE change_id > ? AND change_id <= ? "
+                "AND (next_change IS NULL OR next_change > ?) ORDER BY change_id LIMIT ?",
+                std::vector<Value>{after, file.last_change, file.last_change, kPage});
             if (!rows)
                 return rows.error();
             after = rows->size() < static_cast<std::size_t>(kPage) ? file.last_change : rows->back().integer(0);
             for (const auto& row : *rows) {
                 const std::int64_t channel = row.integer(6);
-                if (!channels.contains(channel))
-                    channels.emplace(channel, channel_from(row, 6));
+                if (!channels.contains(channel)) {
+                    auto info = channel_info(tx, channel);
+                    if (!info)
+                        return info.error();
+                    channels.emplace(channel, std::move(*info));
+                }
                 values.push_back({channel, row.integer(1), static_cast<std::uint32_t>(row.integer(2)), row.integer(3),
                                   static_cast<std::uint16_t>(row.integer(4)), row.integer(5) < file.first_change});
             }
@@ -158,16 +168,21 @@ Result<void> write_resend(headend::storage::Database& database, const ExportFile
     std::int64_t last_start = 0;
     for (bool more = true; more;) {
         auto page = database.read([&](Transaction& tx) -> Result<void> {
-            auto rows = tx.query(std::string("SELECT start_at, duration, value_wh, quality_flags, ") + kChannelColumns +
-                                     " FROM intervals_v1 WHERE (mmr_id, start_at) > (?, ?) AND start_at >= ? AND "
-                                     "start_at < ? ORDER BY mmr_id, start_at LIMIT ?",
-                                 std::vector<Value>{last_channel, last_start, file.range_from, file.range_to, kPage});
+            auto rows = tx.query(
+                "SELECT start_at, duration, value_wh, quality_flags, mmr_id FROM intervals_v1 "
+                "WHERE (mmr_id, start_at) > (?, ?) AND start_at >= ? AND start_at < ? ORDER BY mmr_id, start_at LIMIT "
+                "?",
+                std::vector<Value>{last_channel, last_start, file.range_from, file.range_to, kPage});
             if (!rows)
                 return rows.error();
             more = rows->size() == static_cast<std::size_t>(kPage);
             for (const auto& row : *rows) {
-                if (row.integer(4) != channel.meter_reading_id)
-                    channel = channel_from(row, 4);
+                if (row.integer(4) != channel.meter_reading_id) {
+                    auto info = channel_info(tx, row.integer(4));
+                    if (!info)
+                        return info.error();
+                    channel = std::move(*info);
+                }
                 writer.add(channel,
                            {channel.meter_reading_id, row.integer(0), static_cast<std::uint32_t>(row.integer(1)),
                             row.integer(2), static_cast<std::uint16_t>(row.integer(3)), false});
