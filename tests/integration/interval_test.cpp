@@ -1,8 +1,6 @@
 // The metering mirror against the whole daemon (pev-registration, pev-binding, interval-collection), spoken to with
 // bare DTLS clients: who may create which mirror, readings stored once, every refusal leaving the data as it was,
 // conflicting resends raising one alarm, and what each device may read back.
-#include <sqlite3.h>
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 #include "han/device_client.hpp"
 #include "sep/codec.hpp"
 #include "sep/encode.hpp"
+#include "support/database_file.hpp"
 #include "support/program_daemon.hpp"
 
 namespace headend {
@@ -117,9 +116,6 @@ protected:
     // Every row of the interval tables and the alarm log, read from the daemon's database file as it is on disk.
     std::vector<std::string> stored() {
         std::vector<std::string> rows;
-        sqlite3* db = nullptr;
-        const auto path = headend_.root() / "data" / "headend.db";
-        EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
         for (const char* sql :
              {"SELECT 'mup', mup_id, mrid, owner_device_id, premises_id, device_lfdi, role_flags FROM "
               "mirror_usage_points ORDER BY mup_id",
@@ -129,20 +125,11 @@ protected:
               "SELECT 'version', mmr_id, start_at, version, value_wh FROM interval_versions",
               "SELECT 'conflict', mmr_id, start_at, value_wh FROM interval_conflicts",
               "SELECT 'alarm', alarm_id, kind, alarm_key FROM alarms_log"}) {
-            sqlite3_stmt* stmt = nullptr;
-            EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-            while (sqlite3_step(stmt) == SQLITE_ROW) {
-                std::string row;
-                for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-                    const auto* text = sqlite3_column_text(stmt, i);
-                    row += (text != nullptr ? reinterpret_cast<const char*>(text) : "NULL");
-                    row += "|";
-                }
-                rows.push_back(row);
-            }
-            sqlite3_finalize(stmt);
+            auto selected = testing::query_rows(headend_.root() / "data" / "headend.db", sql);
+            EXPECT_TRUE(selected) << selected.error().message;
+            if (selected)
+                rows.insert(rows.end(), selected->begin(), selected->end());
         }
-        sqlite3_close(db);
         return rows;
     }
     // The ESCI's binding request for the PEV (its EndDevice with the PEV category): the answer's code.

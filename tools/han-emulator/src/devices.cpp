@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <thread>
@@ -19,6 +20,65 @@ constexpr std::uint8_t kResponseReceived = 1;
 
 headend::Error failure(const std::string& message) {
     return headend::make_error("emulator", message);
+}
+
+std::uint64_t fnv1a(const std::string& text, std::uint64_t hash = 0xcbf29ce484222325ULL) {
+    for (const char c : text) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+// A stable mRID for what `seed` names (128 bits of two FNV-1a hashes; the low 32 bits a PEN of 0, a test device's).
+std::string derived_mrid(const std::string& seed) {
+    const std::uint64_t high = fnv1a(seed);
+    const std::uint64_t low = fnv1a(seed + "#", high);
+    std::array<char, 33> text{};
+    std::snprintf(text.data(), text.size(), "%016llX%08llX%08X", static_cast<unsigned long long>(high),
+                  static_cast<unsigned long long>(low >> 32), 0U);
+    return text.data();
+}
+
+constexpr std::uint16_t kPevMirrorRoles = sep::kRoleIsMirror | sep::kRoleIsPev | sep::kRoleIsSubmeter;
+constexpr std::uint16_t kPremisesMirrorRoles = sep::kRoleIsMirror | sep::kRoleIsPremisesAggregationPoint;
+
+// A mirror measuring one circuit's energy: one meter reading of delivered Wh per `interval_s`.
+sep::MirrorUsagePoint energy_mirror(const std::string& mrid, const std::string& description, std::uint16_t roles,
+                                    const std::string& device_lfdi, const std::string& reading_mrid,
+                                    std::uint32_t interval_s) {
+    sep::MirrorUsagePoint mirror;
+    mirror.mrid = mrid;
+    mirror.description = description;
+    mirror.role_flags = roles;
+    mirror.status = 1;
+    mirror.device_lfdi = device_lfdi;
+    sep::MirrorMeterReading reading;
+    reading.mrid = reading_mrid;
+    reading.description = "energy per interval";
+    sep::ReadingType type;
+    type.accumulation_behaviour = 4;  // deltaData
+    type.commodity = 1;
+    type.flow_direction = 1;
+    type.interval_length = interval_s;
+    type.kind = 12;  // energy
+    type.uom = 72;   // Wh
+    reading.reading_type = type;
+    mirror.mirror_meter_readings.push_back(reading);
+    return mirror;
+}
+
+// splitmix64: a well-mixed 64-bit value for each input, so a house's load depends only on its seed and the instant.
+std::uint64_t mix(std::uint64_t value) {
+    value += 0x9e3779b97f4a7c15ULL;
+    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
+    return value ^ (value >> 31);
+}
+
+// Uniform in [0, 1) from a mixed value.
+double unit(std::uint64_t value) {
+    return static_cast<double>(mix(value) >> 11) / static_cast<double>(1ULL << 53);
 }
 
 }  // namespace
@@ -211,6 +271,44 @@ headend::Result<han::ClientResponse> Device::post_xml(const std::string& path, c
     return answer;
 }
 
+headend::Result<std::string> Device::create_mirror(const sep::MirrorUsagePoint& mirror) {
+    auto answer = post_xml("/mup", sep::encode(mirror));
+    if (!answer)
+        return answer.error();
+    const bool ok = (answer->code == 201 || answer->code == 204) && !answer->location_path.empty();
+    step("mirror.created", "answered " + std::to_string(answer->code) + " " + answer->location_path, ok);
+    if (!ok)
+        return failure(name_ + ": /mup answered " + std::to_string(answer->code) + " " + answer->body);
+    return answer->location_path;
+}
+
+headend::Result<int> Device::post_readings(const std::string& location, const std::string& reading_mrid,
+                                           std::uint32_t interval_s, std::int64_t start,
+                                           const std::vector<std::int64_t>& energy_wh, const std::string& step_name) {
+    sep::MirrorMeterReading document;
+    document.mrid = reading_mrid;
+    sep::MirrorReadingSet set;
+    set.mrid = derived_mrid(reading_mrid + "/" + std::to_string(start));
+    set.time_period = {static_cast<std::uint32_t>(energy_wh.size() * interval_s), start};
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < energy_wh.size(); ++i) {
+        sep::Reading reading;
+        reading.time_period = sep::DateTimeInterval{interval_s, start + static_cast<std::int64_t>(i * interval_s)};
+        reading.value = energy_wh[i];
+        set.readings.push_back(reading);
+        total += energy_wh[i];
+    }
+    document.mirror_reading_sets.push_back(std::move(set));
+    auto answer = post_xml(location, sep::encode(document));
+    if (!answer)
+        return answer.error();
+    step(step_name,
+         std::to_string(energy_wh.size()) + " intervals, " + std::to_string(total) + " Wh, answered " +
+             std::to_string(answer->code) + (answer->body.empty() ? "" : ": " + answer->body),
+         answer->code == 201);
+    return answer->code;
+}
+
 // ---- ESCI
 
 Esci::Esci(std::string name, Endpoint endpoint, han::PskCredentials credentials, StepLog& log, LocalClock clock)
@@ -243,6 +341,40 @@ headend::Result<Esci::BindingAnswer> Esci::request_binding(const han::DeviceIden
     step("binding.requested", answer->code == 201 ? "accepted: " + answer->location_path : "refused: " + answer->body,
          true);
     return result;
+}
+
+std::string Esci::meter_lfdi() const {
+    // 160 bits, as a certificate's LFDI has: three FNV-1a hashes of the ESCI's identity.
+    const std::string seed = credentials_.identity + "/meter";
+    const std::uint64_t first = fnv1a(seed);
+    const std::uint64_t second = fnv1a(seed + "#", first);
+    const std::uint64_t third = fnv1a(seed + "##", second);
+    std::array<char, 41> text{};
+    std::snprintf(text.data(), text.size(), "%016llX%016llX%08llX", static_cast<unsigned long long>(first),
+                  static_cast<unsigned long long>(second), static_cast<unsigned long long>(third >> 32));
+    return text.data();
+}
+
+headend::Result<std::string> Esci::mirror_premises(std::uint32_t interval_s) {
+    if (premises_mirror_)
+        return *premises_mirror_;
+    const std::string meter = meter_lfdi();
+    const std::string reading = derived_mrid(credentials_.identity + "/" + meter + "/" + std::to_string(interval_s));
+    auto location = create_mirror(energy_mirror(derived_mrid(credentials_.identity + "/" + meter), "premises meter",
+                                                kPremisesMirrorRoles, meter, reading, interval_s));
+    if (!location)
+        return location.error();
+    premises_mirror_ = *location;
+    meter_reading_ = reading;
+    meter_interval_ = interval_s;
+    return location;
+}
+
+headend::Result<int> Esci::post_premises_load(std::int64_t start, const std::vector<std::int64_t>& energy_wh) {
+    auto location = mirror_premises();
+    if (!location)
+        return location.error();
+    return post_readings(*location, meter_reading_, meter_interval_, start, energy_wh, "premises_load.posted");
 }
 
 // ---- EUMD
@@ -308,29 +440,6 @@ headend::Result<int> Eumd::acknowledge() {
     return code;
 }
 
-namespace {
-
-// A stable mRID for what `seed` names (128 bits of two FNV-1a hashes; the low 32 bits a PEN of 0, a test device's).
-std::string derived_mrid(const std::string& seed) {
-    const auto fnv = [](const std::string& text, std::uint64_t hash) {
-        for (const char c : text) {
-            hash ^= static_cast<unsigned char>(c);
-            hash *= 0x100000001b3ULL;
-        }
-        return hash;
-    };
-    const std::uint64_t high = fnv(seed, 0xcbf29ce484222325ULL);
-    const std::uint64_t low = fnv(seed + "#", high);
-    std::array<char, 33> text{};
-    std::snprintf(text.data(), text.size(), "%016llX%08llX%08X", static_cast<unsigned long long>(high),
-                  static_cast<unsigned long long>(low >> 32), 0U);
-    return text.data();
-}
-
-constexpr std::uint16_t kPevMirrorRoles = sep::kRoleIsMirror | sep::kRoleIsPev | sep::kRoleIsSubmeter;
-
-}  // namespace
-
 headend::Result<std::string> Eumd::mirror_pev() {
     if (!metered_pev_)
         return failure(name_ + ": no PEV to meter in its configuration");
@@ -340,61 +449,21 @@ headend::Result<std::string> Eumd::mirror_pev() {
 headend::Result<std::string> Eumd::mirror(const std::string& pev_lfdi) {
     if (auto known = mirrors_.find(pev_lfdi); known != mirrors_.end())
         return known->second;
-    sep::MirrorUsagePoint mirror;
-    mirror.mrid = derived_mrid(lfdi_ + "/" + pev_lfdi);
-    mirror.description = "EV circuit";
-    mirror.role_flags = kPevMirrorRoles;
-    mirror.status = 1;
-    mirror.device_lfdi = pev_lfdi;
-    sep::MirrorMeterReading reading;
-    reading.mrid = derived_mrid(lfdi_ + "/" + pev_lfdi + "/" + std::to_string(interval_));
-    reading.description = "energy per interval";
-    sep::ReadingType type;
-    type.accumulation_behaviour = 4;  // deltaData
-    type.commodity = 1;
-    type.flow_direction = 1;
-    type.interval_length = interval_;
-    type.kind = 12;  // energy
-    type.uom = 72;   // Wh
-    reading.reading_type = type;
-    mirror.mirror_meter_readings.push_back(reading);
-    auto answer = post_xml("/mup", sep::encode(mirror));
-    if (!answer)
-        return answer.error();
-    const bool ok = (answer->code == 201 || answer->code == 204) && !answer->location_path.empty();
-    step("mirror.created", "answered " + std::to_string(answer->code) + " " + answer->location_path, ok);
-    if (!ok)
-        return failure(name_ + ": /mup answered " + std::to_string(answer->code) + " " + answer->body);
-    mirrors_[pev_lfdi] = answer->location_path;
-    return answer->location_path;
+    auto location =
+        create_mirror(energy_mirror(derived_mrid(lfdi_ + "/" + pev_lfdi), "EV circuit", kPevMirrorRoles, pev_lfdi,
+                                    derived_mrid(lfdi_ + "/" + pev_lfdi + "/" + std::to_string(interval_)), interval_));
+    if (!location)
+        return location.error();
+    mirrors_[pev_lfdi] = *location;
+    return location;
 }
 
 headend::Result<int> Eumd::post_session(std::int64_t start, const std::vector<std::int64_t>& energy_wh) {
     auto location = mirror_pev();
     if (!location)
         return location.error();
-    sep::MirrorMeterReading document;
-    document.mrid = derived_mrid(lfdi_ + "/" + *metered_pev_ + "/" + std::to_string(interval_));
-    sep::MirrorReadingSet set;
-    set.mrid = derived_mrid(document.mrid + "/" + std::to_string(start));
-    set.time_period = {static_cast<std::uint32_t>(energy_wh.size() * interval_), start};
-    std::int64_t total = 0;
-    for (std::size_t i = 0; i < energy_wh.size(); ++i) {
-        sep::Reading reading;
-        reading.time_period = sep::DateTimeInterval{interval_, start + static_cast<std::int64_t>(i * interval_)};
-        reading.value = energy_wh[i];
-        set.readings.push_back(reading);
-        total += energy_wh[i];
-    }
-    document.mirror_reading_sets.push_back(std::move(set));
-    auto answer = post_xml(*location, sep::encode(document));
-    if (!answer)
-        return answer.error();
-    step("session.posted",
-         std::to_string(energy_wh.size()) + " intervals, " + std::to_string(total) + " Wh, answered " +
-             std::to_string(answer->code) + (answer->body.empty() ? "" : ": " + answer->body),
-         answer->code == 201);
-    return answer->code;
+    return post_readings(*location, derived_mrid(lfdi_ + "/" + *metered_pev_ + "/" + std::to_string(interval_)),
+                         interval_, start, energy_wh, "session.posted");
 }
 
 std::vector<std::int64_t> charging_profile(std::uint32_t interval_s, double kilowatts, std::int64_t energy_wh) {
@@ -414,6 +483,27 @@ std::vector<std::int64_t> charging_profile(std::uint32_t interval_s, double kilo
         counted = upto;
     }
     return profile;
+}
+
+std::vector<std::int64_t> house_load(std::int64_t start, std::uint32_t interval_s, std::size_t count,
+                                     std::uint64_t seed, std::int64_t utc_offset_s) {
+    // Watts: a base of 250-450 W for the house, about +0.9 kW around 07:30 and +1.6 kW around 19:00 local time, each
+    // interval within ±20 % of that.
+    const double base = 250.0 + 200.0 * unit(seed);
+    const auto peak = [](double hour, double at, double width) {
+        return std::exp(-(hour - at) * (hour - at) / (2 * width * width));
+    };
+    std::vector<std::int64_t> load;
+    load.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::int64_t at = start + static_cast<std::int64_t>(i * interval_s);
+        const std::int64_t middle = at + interval_s / 2 + utc_offset_s;
+        const double hour = static_cast<double>(((middle % 86400) + 86400) % 86400) / 3600.0;
+        const double watts = (base + 900.0 * peak(hour, 7.5, 1.0) + 1600.0 * peak(hour, 19.0, 1.5)) *
+                             (0.8 + 0.4 * unit(seed ^ mix(static_cast<std::uint64_t>(at))));
+        load.push_back(std::max<std::int64_t>(1, std::llround(watts * interval_s / 3600.0)));
+    }
+    return load;
 }
 
 // ---- PEV

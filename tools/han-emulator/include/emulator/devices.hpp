@@ -102,6 +102,13 @@ protected:
     headend::Result<int> post_response(const std::string& lfdi, const std::string& subject);
     // POST of an XML body, blockwise (Block1, 1024-byte blocks) when it does not fit one datagram.
     headend::Result<han::ClientResponse> post_xml(const std::string& path, const std::string& body);
+    // POST /mup of a mirror (the same mRID answers the same location every time): where its readings go.
+    headend::Result<std::string> create_mirror(const sep::MirrorUsagePoint& mirror);
+    // `energy_wh` per interval of `interval_s` from `start` as one MirrorReadingSet of meter reading `reading_mrid`,
+    // POSTed to the mirror at `location` and logged as `step_name`. Returns the answer's code.
+    headend::Result<int> post_readings(const std::string& location, const std::string& reading_mrid,
+                                       std::uint32_t interval_s, std::int64_t start,
+                                       const std::vector<std::int64_t>& energy_wh, const std::string& step_name);
 
     std::string name_;
     Endpoint endpoint_;
@@ -129,8 +136,21 @@ public:
     // the same request confirms the PEV's presence.
     headend::Result<BindingAnswer> request_binding(const han::DeviceIdentity& pev);
 
+    // The premises meter it reads (the billing meter, house and EVs together): an LFDI derived from its own identity,
+    // the same every time.
+    std::string meter_lfdi() const;
+    // Scenario 3 for the premises: the meter's mirror (POST /mup, isMirror|isPremisesAggregationPoint, the same mRID
+    // every time) with its energy per `interval_s`. Where its readings go; the first interval given stays.
+    headend::Result<std::string> mirror_premises(std::uint32_t interval_s = 900);
+    // The meter's energy per interval from `start`, in one MirrorReadingSet (a past day's too: backfill). Mirrors the
+    // meter first if it has not. Returns the answer's code.
+    headend::Result<int> post_premises_load(std::int64_t start, const std::vector<std::int64_t>& energy_wh);
+
 private:
     han::PskCredentials credentials_;
+    std::optional<std::string> premises_mirror_;  // its location
+    std::string meter_reading_;                   // its meter reading's mRID
+    std::uint32_t meter_interval_ = 0;
 };
 
 class Eumd final : public Device {
@@ -178,6 +198,12 @@ private:
 // Energy per interval of a charge of `energy_wh` at `kilowatts` (level 2 about 7.2, level 1 about 1.4), tapering to a
 // third of that power over the last fifth of the energy as the battery fills; whole Wh, summing to energy_wh exactly.
 std::vector<std::int64_t> charging_profile(std::uint32_t interval_s, double kilowatts, std::int64_t energy_wh);
+
+// A house's own load (no EV) per interval of `interval_s` for `count` intervals from `start`: a base load with a
+// morning and an evening peak by the local hour (`utc_offset_s` east of UTC), varied per house and per interval as
+// `seed` decides; whole Wh, at least 1, the same for the same arguments whichever stretch is asked.
+std::vector<std::int64_t> house_load(std::int64_t start, std::uint32_t interval_s, std::size_t count,
+                                     std::uint64_t seed, std::int64_t utc_offset_s);
 
 class Pev final : public Device {
 public:
