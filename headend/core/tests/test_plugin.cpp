@@ -15,7 +15,7 @@ public:
             respond(headend::coap::Response{headend::coap::Code::Content, greeting, 0, "", std::nullopt});
         });
         context.routes.add("GET", "/api/v1/hello", [greeting](const headend::http::Request&) {
-            return headend::http::Response{200, "\"" + greeting + "\"", "application/json", {}};
+            return headend::http::Response{200, "\"" + greeting + "\"", "application/json", {}, {}};
         });
         context.metrics.add_collector([greeting] {
             return std::vector<headend::plugin::MetricFamily>{{"headend_test_greetings_total",
