@@ -886,8 +886,10 @@ Reply ServerCore::file_reply(Response response, const BeastRequest& request, boo
         const auto if_range = request.find(bhttp::field::if_range);
         const auto etag = std::find_if(response.headers.begin(), response.headers.end(),
                                        [](const auto& header) { return iequals(header.first, "etag"); });
-        const bool same = if_range == request.end() ||
-                          (etag != response.headers.end() && trim(to_std(if_range->value())) == trim(etag->second));
+        // RFC 9110 §13.1.5: a strong comparison, so a weak ETag never matches.
+        const bool same =
+            if_range == request.end() || (etag != response.headers.end() && !etag->second.starts_with("W/") &&
+                                          trim(to_std(if_range->value())) == trim(etag->second));
         const auto range = same ? parse_range(to_std(request[bhttp::field::range]), size) : ByteRange{};
         if (range.kind == ByteRange::Kind::Unsatisfiable) {
             auto refused = json_error(416, "http.range_not_satisfiable",
