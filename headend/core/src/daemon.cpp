@@ -28,6 +28,7 @@
 #include "headend/core/plugin_host.hpp"
 #include "headend/core/sep_resources.hpp"
 #include "headend/core/services.hpp"
+#include "headend/http/listeners.hpp"
 #include "headend/http/server.hpp"
 #include "headend/storage/sqlite_database.hpp"
 #include "pki/pki.hpp"
@@ -139,6 +140,7 @@ public:
     std::unique_ptr<DeviceRegistry> devices;
     std::unique_ptr<han::CoapServer> coap;
     std::unique_ptr<http::HttpServer> http;
+    http::ListenerHost listeners;  // the plugins' own HTTPS listeners
     std::unique_ptr<AsioTimers> timers;
     std::unique_ptr<AsioEventBus> events;
     std::unique_ptr<SepResources> resources;
@@ -296,7 +298,8 @@ Result<void> Daemon::Impl::start() {
     plugin_codec = sep::make_plugin_codec(*codec);
     plugin_devices = std::make_unique<PluginDevices>(*devices, *coap, *resources);
     plugins = std::make_unique<PluginHost>(HostServices{*coap, *http, *events, *database, *clock, *timers,
-                                                        *plugin_codec, *plugin_devices, config.time_zone, metrics});
+                                                        *plugin_codec, *plugin_devices, config.time_zone, metrics,
+                                                        listeners, config.data_dir});
     for (const auto& plugin : config.plugins) {
         if (auto result = plugins->load(plugin); !result)
             return result.error();
@@ -335,6 +338,8 @@ void Daemon::Impl::stop() {
         http->stop();
     if (plugins)
         plugins->stop_all();
+    // After the plugins: a stopping plugin may still be finishing a file being downloaded.
+    listeners.stop_all();
     // Commit whatever is queued; its answers are posted to the HAN loop, which is still running.
     if (database)
         database->close();

@@ -68,10 +68,10 @@ Result<void> PluginHost::load(const PluginConfig& config) {
     }
     loaded->logger = std::make_unique<SpdLogger>(config.name);
     loaded->alarms = std::make_unique<PluginAlarms>(config.name);
-    loaded->context = std::make_unique<plugin::Context>(
-        plugin::Context{services_.resources, services_.routes, services_.events, services_.database, loaded->config,
-                        *loaded->logger, services_.clock, services_.timers, services_.sep, services_.devices,
-                        services_.territory_time_zone, services_.metrics, *loaded->alarms});
+    loaded->context = std::make_unique<plugin::Context>(plugin::Context{
+        services_.resources, services_.routes, services_.events, services_.database, loaded->config, *loaded->logger,
+        services_.clock, services_.timers, services_.sep, services_.devices, services_.territory_time_zone,
+        services_.metrics, *loaded->alarms, services_.listeners, services_.data_dir});
     plugins_.push_back(std::move(loaded));
     return {};
 }

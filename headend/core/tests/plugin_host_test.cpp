@@ -21,8 +21,8 @@ protected:
         auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
         ASSERT_TRUE(codec);
         sep_ = sep::make_plugin_codec(*codec);
-        host_ = std::make_unique<PluginHost>(
-            HostServices{resources_, routes_, events_, *database_, clock_, timers_, *sep_, devices_, "UTC", metrics_});
+        host_ = std::make_unique<PluginHost>(HostServices{resources_, routes_, events_, *database_, clock_, timers_,
+                                                          *sep_, devices_, "UTC", metrics_, listeners_, dir_.path()});
     }
 
     bool table_exists(const std::string& name) {
@@ -42,6 +42,7 @@ protected:
     boost::asio::io_context io_;
     testing::FakeResources resources_;
     testing::FakeRoutes routes_;
+    testing::FakeListeners listeners_;
     AsioEventBus events_{io_};
     AsioTimers timers_{io_};
     testing::FixedClock clock_{0};
@@ -59,6 +60,10 @@ TEST_F(PluginHostTest, LoadsMigratesConfiguresAndStartsAPlugin) {
     ASSERT_TRUE(host_->start_all());
     ASSERT_TRUE(resources_.handlers.contains("/hello"));
     ASSERT_TRUE(routes_.handlers.contains("GET /api/v1/hello"));
+    // Its own listener, with files under the daemon's data folder.
+    ASSERT_TRUE(listeners_.opened.contains("test"));
+    EXPECT_EQ(listeners_.opened["test"].certificate_file, (dir_.path() / "listener.pem").string());
+    EXPECT_TRUE(listeners_.routes["test"].handlers.contains("GET /export"));
     std::string answer;
     resources_.handlers["/hello"](coap::Request{}, [&](coap::Response response) { answer = response.body; });
     EXPECT_EQ(answer, "hi there");

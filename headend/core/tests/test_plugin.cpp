@@ -1,4 +1,5 @@
-// A minimal plugin for the host's tests: registers a CoAP resource and an HTTP route, reads its config.
+// A minimal plugin for the host's tests: registers a CoAP resource and an HTTP route, reads its config, opens a
+// listener with files under the data folder.
 #include "headend/plugin/plugin.hpp"
 
 namespace {
@@ -15,7 +16,18 @@ public:
             respond(headend::coap::Response{headend::coap::Code::Content, greeting, 0, "", std::nullopt});
         });
         context.routes.add("GET", "/api/v1/hello", [greeting](const headend::http::Request&) {
-            return headend::http::Response{200, "\"" + greeting + "\"", "application/json", {}};
+            return headend::http::Response{200, "\"" + greeting + "\"", "application/json", {}, {}};
+        });
+        headend::http::ListenerOptions listener;
+        listener.certificate_file = (context.data_dir / "listener.pem").string();
+        listener.key_file = (context.data_dir / "listener.key").string();
+        auto routes = context.listeners.open("test", listener);
+        if (!routes)
+            return routes.error();
+        (*routes)->add("GET", "/export", [](const headend::http::Request&) {
+            headend::http::Response response;
+            response.file = "export.csv";
+            return response;
         });
         context.metrics.add_collector([greeting] {
             return std::vector<headend::plugin::MetricFamily>{{"headend_test_greetings_total",

@@ -9,7 +9,7 @@ using Kind = Router::Lookup::Kind;
 using Segments = std::vector<std::string>;
 
 Handler tagged(std::string tag) {
-    return [tag = std::move(tag)](const Request&) { return Response{200, tag, "text/plain", {}}; };
+    return [tag = std::move(tag)](const Request&) { return Response{200, tag, "text/plain", {}, {}}; };
 }
 
 std::string call(const Router::Lookup& lookup) {

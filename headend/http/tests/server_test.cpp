@@ -157,13 +157,13 @@ protected:
         server_->add(
             "GET", "/bad-status",
             [](const Request&) {
-                return Response{42, "", "", {}};
+                return Response{42, "", "", {}, {}};
             },
             Access::Public);
         server_->add(
             "GET", "/headers",
             [](const Request&) {
-                return Response{201, "created", "text/plain", {{"X-Custom", "yes"}, {"X-Bad", "a\r\nInjected: 1"}}};
+                return Response{201, "created", "text/plain", {{"X-Custom", "yes"}, {"X-Bad", "a\r\nInjected: 1"}}, {}};
             },
             Access::Public);
         auto started = server_->start();

@@ -1052,11 +1052,14 @@ Result<void> BindingService::start() {
 
     const auto reply = [](Result<json> result, int ok_status = 200) {
         if (result)
-            return headend::http::Response{ok_status, result->dump(), "application/json", {}};
+            return headend::http::Response{ok_status, result->dump(), "application/json", {}, {}};
         const auto& error = result.error();
         const int status = error.code == "request.invalid" ? 400 : error.code.ends_with("not_found") ? 404 : 500;
-        return headend::http::Response{
-            status, json{{"error", {{"code", error.code}, {"message", error.message}}}}.dump(), "application/json", {}};
+        return headend::http::Response{status,
+                                       json{{"error", {{"code", error.code}, {"message", error.message}}}}.dump(),
+                                       "application/json",
+                                       {},
+                                       {}};
     };
     BindingService* service = this;
     context.routes.add("GET", "/api/v1/bindings", [service, reply](const headend::http::Request& request) {

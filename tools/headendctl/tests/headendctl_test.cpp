@@ -377,7 +377,7 @@ TEST_F(HeadendctlTest, ServerErrorExitsThree) {
     EXPECT_THAT(result.err, HasSubstr("server error"));
     EXPECT_THAT(result.err, HasSubstr("500"));
 
-    get_devices_ = [](const Request&) { return Response{200, "<html>surprise</html>", "text/html", {}}; };
+    get_devices_ = [](const Request&) { return Response{200, "<html>surprise</html>", "text/html", {}, {}}; };
     const auto garbled = ctl({"device", "list"});
     EXPECT_EQ(garbled.exit_code, 3);
     EXPECT_THAT(garbled.err, HasSubstr("not JSON"));

@@ -9,7 +9,7 @@
 namespace admin_replies {
 
 inline headend::http::Response json_reply(int status, const nlohmann::json& body) {
-    return headend::http::Response{status, body.dump(), "application/json", {}};
+    return headend::http::Response{status, body.dump(), "application/json", {}, {}};
 }
 
 inline headend::http::Response error_reply(int status, const headend::Error& error) {

@@ -2,6 +2,7 @@
 // section, runs their migrations and starts them. Any failure is returned with a message naming the plugin.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct HostServices {
     plugin::DeviceDirectory& devices;
     std::string territory_time_zone;
     plugin::Metrics& metrics;
+    http::Listeners& listeners;
+    std::filesystem::path data_dir;
 };
 
 class PluginHost {

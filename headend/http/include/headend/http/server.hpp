@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "headend/plugin/http.hpp"
@@ -13,13 +14,25 @@
 
 namespace headend::http {
 
+// HTTPS: TLS 1.2 or later with ECDHE and AEAD ciphers only. With a client CA, client certificates are asked for and
+// verified against it (a certificate it does not verify fails the handshake); Request carries the verified one.
+struct TlsOptions {
+    std::string certificate_file;  // PEM chain, the server's certificate first
+    std::string key_file;          // PEM private key
+    std::string client_ca_file;    // PEM; empty = no client certificates
+    bool require_client_certificate = false;
+    std::chrono::seconds handshake_timeout{10};
+};
+
 struct HttpServerOptions {
+    std::string name = "admin";         // names the listener in log lines
     std::string address = "127.0.0.1";  // numeric address or host name; "::" for all interfaces
     std::uint16_t port = 0;             // 0 = ephemeral, see HttpServer::port()
-    std::string admin_token;            // empty = every Admin route answers 401
+    std::string admin_token;            // the bearer token of Admin routes; empty = none is accepted
     std::size_t max_body_bytes = std::size_t{1024} * 1024;
     std::chrono::seconds read_timeout{30};  // per request (header and body), idle keep-alive, and per response write
     int threads = 1;
+    std::optional<TlsOptions> tls;  // unset = plain HTTP
 };
 
 // Routing: a pattern is "/"-separated segments, each a literal or a whole-segment "{name}" placeholder. Empty
@@ -28,10 +41,14 @@ struct HttpServerOptions {
 // GET route when there is no HEAD route. Request::path is the raw path; Request::segments, Request::params and
 // Request::query are percent-decoded ('+' is a space in the query only; a repeated query key keeps its last value).
 //
+// Admin routes accept `Authorization: Bearer <admin_token>` (compared in constant time) or, with TLS and a client
+// CA, a verified client certificate; otherwise 401.
+//
 // Handlers run on the server's threads and may block; an exception from a handler becomes a 500 and is logged.
 // Errors the server produces itself carry the body of json_error() with codes "http.bad_request",
 // "http.not_found", "http.method_not_allowed", "http.unauthorized", "http.payload_too_large",
-// "http.headers_too_large" and "http.internal".
+// "http.headers_too_large", "http.range_not_satisfiable" and "http.internal". A file response (Response::file)
+// is written in pieces, each of which must go out within read_timeout.
 class HttpServer final : public RouteRegistry {
 public:
     explicit HttpServer(HttpServerOptions options);
@@ -44,8 +61,9 @@ public:
     void add(const std::string& method, const std::string& pattern, Handler handler,
              Access access = Access::Admin) override;
 
-    // Binds, listens and starts the threads. Errors: "http.address" (unusable address), "http.bind" (e.g. address in
-    // use), "http.state" (already started or stopped). A server runs once: it cannot be started again after stop().
+    // Binds, listens and starts the threads. Errors: "http.tls" (certificate, key or CA file unusable),
+    // "http.address" (unusable address), "http.bind" (e.g. address in use), "http.state" (already started or
+    // stopped). A server runs once: it cannot be started again after stop().
     Result<void> start();
 
     // The bound port once started (useful with port 0), otherwise 0.

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,7 +30,8 @@ namespace headend::plugin {
 // 2: Context::sep and Context::devices. 3: observability by pattern (ResourceOptions::observable), no publish();
 // Context::territory_time_zone. 4: Context::metrics. 5: PSK credentials with an expiry (Devices::set_psk,
 // DeviceRecord). 6: the metering and metering mirror resources in SepDocument. 7: Context::alarms.
-// 8: Transaction::attempt (nested savepoints).
+// 8: Transaction::attempt (nested savepoints); Context::listeners (own HTTPS listeners), Context::data_dir, Request
+// client certificate, file responses.
 inline constexpr int kApiVersion = 8;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
@@ -107,6 +109,8 @@ struct Context {
     const std::string& territory_time_zone;  // IANA name (territory.time_zone): /tm and time-of-use periods use it
     Metrics& metrics;                        // gauges and counters for /metrics
     Alarms& alarms;                          // raised in the plugin's transaction, listed and cleared by operators
+    http::Listeners& listeners;              // the plugin's own HTTPS listeners (beside the admin API's routes)
+    const std::filesystem::path& data_dir;   // server.data_dir: default place for the plugin's own folders
 };
 
 class Plugin {

@@ -46,6 +46,21 @@ public:
     std::map<std::string, http::Handler> handlers;
 };
 
+// Listeners that bind nothing: each open() records its options and hands out a FakeRoutes; port() is 0.
+class FakeListeners final : public http::Listeners {
+public:
+    Result<http::RouteRegistry*> open(const std::string& name, const http::ListenerOptions& options) override {
+        if (routes.contains(name))
+            return make_error("http.listener", "a listener named '" + name + "' is already open");
+        opened[name] = options;
+        return &routes[name];
+    }
+    std::uint16_t port(const std::string&) const override { return 0; }
+
+    std::map<std::string, http::ListenerOptions> opened;
+    std::map<std::string, FakeRoutes> routes;
+};
+
 // Devices held in memory; set_psk and the PEV registration handler are recorded for tests to drive.
 class FakeDevices final : public plugin::DeviceDirectory {
 public:
