@@ -1,16 +1,23 @@
-// kill -9 of the daemon at random points while a premises meter posts interval readings (issue 10, faults): every
-// reading the head-end acknowledged is stored, once, with its value; the meter resends what was not acknowledged, as
-// a device does; the database stays whole. CI runs 50 kills; HEADEND_CRASH_CYCLES sets more for a long run by hand
-// (once the backfill window is full the meter goes on resending, each resend a write that changes nothing).
+// kill -9 of the daemon at random points while a premises meter posts interval readings and the operator runs export
+// cycles (issue 10, faults): every reading the head-end acknowledged is stored, once, with its value; the meter
+// resends what was not acknowledged, as a device does; the database stays whole; and every stored interval is in the
+// export files exactly once per format, each file as its manifest entry says. CI runs 50 kills; HEADEND_CRASH_CYCLES
+// sets more for a long run by hand (once the backfill window is full the meter goes on resending, each resend a
+// write that changes nothing).
 #include <sqlite3.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <set>
+#include <sstream>
 
+#include "cmep/cmep.hpp"
 #include "daemon_process.hpp"
 #include "han/device_client.hpp"
 #include "run_command.hpp"
@@ -92,8 +99,9 @@ TEST(Crash, EveryAcknowledgedReadingSurvivesKillNineOnceAndTheDatabaseStaysWhole
                                         << PEV_REGISTRATION_PLUGIN << "\"\n[[plugins]]\nname = \"pev-binding\"\n"
                                         << "library = \"" << PEV_BINDING_PLUGIN << "\"\n[[plugins]]\n"
                                         << "name = \"interval-collection\"\nlibrary = \"" << INTERVAL_COLLECTION_PLUGIN
+                                        << "\"\n[[plugins]]\nname = \"mdm-export\"\nlibrary = \"" << MDM_EXPORT_PLUGIN
                                         << "\"\n[plugin.pev-registration]\nprograms_file = \"" << PROGRAMS_FILE
-                                        << "\"\n";
+                                        << "\"\n[plugin.mdm-export]\nintervals_per_file = 40\n";
     const std::int64_t now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     const std::int64_t base = now - now % kQuarter - 59 * 86400;  // inside the 60-day backfill window
@@ -139,12 +147,26 @@ TEST(Crash, EveryAcknowledgedReadingSurvivesKillNineOnceAndTheDatabaseStaysWhole
                     std::chrono::milliseconds(2));  // a meter's pace, so 50 kills fit the window
             }
         });
+        // The operator runs export cycles meanwhile, so some kills land while a file is written.
+        std::thread exporter([&] {
+            while (!stop)
+                (void)run(daemon.ctl("export run"));
+        });
         std::this_thread::sleep_for(std::chrono::milliseconds(20 + random() % 200));
         daemon.kill_hard();
         stop = true;
         writer.join();
+        exporter.join();
     }
     ASSERT_FALSE(acknowledged.empty());
+    {
+        // A last start finishes what the kills interrupted; a last cycle exports what is left.
+        DaemonProcess daemon(dir, dir / "headend.toml");
+        ASSERT_NE(daemon.coaps_port(), 0) << daemon.stderr_text();
+        auto last = run(daemon.ctl("export run"));
+        ASSERT_EQ(last.exit_code, 0) << last.output;
+        EXPECT_EQ(daemon.terminate(), 0);
+    }
 
     // The database as the killed daemon left it.
     sqlite3* db = nullptr;
@@ -177,10 +199,55 @@ TEST(Crash, EveryAcknowledgedReadingSurvivesKillNineOnceAndTheDatabaseStaysWhole
         EXPECT_LT(start, base + (std::min(next_batch, batches_available) + 1) * kPerBatch * kQuarter);
         EXPECT_EQ(value, value_at(start));
     }
+    // The export files: each as its manifest entry says (size, SHA-256), every stored interval in them once per
+    // format, with its value; a file claimed before a kill was written again whole, never twice.
+    const auto export_dir = dir / "data" / "mdm-export";
+    const auto manifest = nlohmann::json::parse(std::ifstream(export_dir / "manifest.json"));
+    std::map<std::string, std::map<std::int64_t, int>> seen;  // format -> interval start -> times
+    std::map<std::int64_t, std::int64_t> cmep_values;
+    std::size_t files = 0;
+    for (const auto& entry : manifest["files"]) {
+        const auto path = export_dir / entry["name"].get<std::string>();
+        ASSERT_TRUE(fs::exists(path)) << path;
+        EXPECT_EQ(static_cast<std::int64_t>(fs::file_size(path)), entry["bytes"].get<std::int64_t>()) << path;
+        auto digest = run("sha256sum " + path.string());
+        EXPECT_EQ(digest.output.substr(0, 64), entry["sha256"].get<std::string>()) << path;
+        std::ifstream in(path);
+        const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        const std::string format = entry["format"];
+        ++files;
+        if (format == "cmep") {
+            std::istringstream lines(text);
+            for (std::string line; std::getline(lines, line);) {
+                line.pop_back();  // CR
+                auto record = cmep::parse_record(line);
+                ASSERT_TRUE(record) << record.error().message;
+                for (const auto& value : record->values) {
+                    ++seen[format][value.end - kQuarter];
+                    cmep_values[value.end - kQuarter] = value.wh;
+                }
+            }
+        } else {
+            // Each IntervalReading's timePeriod start, in document order.
+            static const std::regex start(
+                R"(<IntervalReading>.*?<timePeriod><duration>900</duration><start>(\d+)</start>)");
+            for (auto it = std::sregex_iterator(text.begin(), text.end(), start); it != std::sregex_iterator(); ++it)
+                ++seen[format][std::stoll((*it)[1].str())];
+        }
+    }
+    for (const std::string format : {"cmep", "espi"}) {
+        EXPECT_EQ(seen[format].size(), stored.size()) << format;
+        for (const auto& [start, times] : seen[format]) {
+            EXPECT_EQ(times, 1) << format << " interval " << start << " in the files " << times << " times";
+            EXPECT_TRUE(stored.contains(start)) << format << " exported but not stored: " << start;
+        }
+    }
+    for (const auto& [start, value] : cmep_values)
+        EXPECT_EQ(value, value_at(start)) << start;
     EXPECT_EQ(cycles, wanted);
     std::cout << "[ INFO ] " << cycles << " kill -9 cycles, " << acknowledged.size() << " readings acknowledged, "
               << stored.size() << " stored (" << stored.size() - acknowledged.size()
-              << " committed whose answer the kill took)\n";
+              << " committed whose answer the kill took), " << files << " export files\n";
     fs::remove_all(dir);
 }
 

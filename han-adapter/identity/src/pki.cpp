@@ -218,7 +218,8 @@ Result<X509Ptr> build_certificate(std::string_view common_name, EVP_PKEY* subjec
     extensions.emplace_back(NID_subject_key_identifier, "hash");
     extensions.emplace_back(NID_authority_key_identifier, "keyid:always");
     if (profile == Profile::server) {
-        extensions.emplace_back(NID_subject_alt_name, "DNS:" + cn);
+        // Local clients (an MDM pulling exports, a browser) check the name they connected to.
+        extensions.emplace_back(NID_subject_alt_name, "DNS:" + cn + ",DNS:localhost,IP:127.0.0.1,IP:::1");
     }
     for (const auto& [nid, value] : extensions) {
         if (auto added = add_extension(&ctx, cert.get(), nid, value); !added) {

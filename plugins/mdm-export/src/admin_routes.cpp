@@ -78,7 +78,42 @@ Response resend(Exporter& exporter, const calendar::LocalDays& days, const Reque
     return json_reply(201, {{"file", file_json(*file)}});
 }
 
+// A finished file, streamed from disk (resumable with Range); a missing or unfinished one is 404 as if unknown.
+Response download(Exporter& exporter, const std::string& name) {
+    auto file = exporter.find(name);
+    if (!file)
+        return error_reply(status_of(file.error()), file.error());
+    if (!*file || (*file)->state == FileState::Pending)
+        return error_reply(404, make_error("mdm.not_found", "no export file " + name));
+    Response response;
+    response.file = (exporter.folder() / (*file)->name).string();
+    response.content_type = (*file)->format == Format::Cmep ? "text/csv" : "application/atom+xml";
+    response.headers["ETag"] = "\"" + (*file)->sha256 + "\"";
+    response.headers["Digest"] = "sha-256=" + (*file)->sha256;
+    return response;
+}
+
+Response acknowledge(Exporter& exporter, const std::string& name) {
+    auto file = exporter.acknowledge(name);
+    if (!file)
+        return error_reply(status_of(file.error()), file.error());
+    return json_reply(200, {{"file", file_json(*file)}});
+}
+
 }  // namespace
+
+void add_pull_routes(headend::http::RouteRegistry& routes, Exporter& exporter) {
+    routes.add("GET", "/mdm/v1/files", [&exporter](const Request& request) { return list_files(exporter, request); });
+    routes.add("GET", "/mdm/v1/files/{name}",
+               [&exporter](const Request& request) { return download(exporter, request.params.at("name")); });
+    routes.add("POST", "/mdm/v1/files/{name}/ack",
+               [&exporter](const Request& request) { return acknowledge(exporter, request.params.at("name")); });
+    routes.add("GET", "/mdm/v1/manifest", [&exporter](const Request&) {
+        Response response;
+        response.file = (exporter.folder() / "manifest.json").string();
+        return response;
+    });
+}
 
 void add_admin_routes(headend::http::RouteRegistry& routes, Exporter& exporter, const calendar::LocalDays& days) {
     routes.add("GET", "/api/v1/mdm/files",

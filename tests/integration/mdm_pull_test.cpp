@@ -1,0 +1,217 @@
+// The MDM's pull against the real daemon: premises meter data imported from an AMI file with headendctl, exported
+// by a cycle, then fetched over the mdm-export plugin's HTTPS listener by the real mdm-pull binary with a client
+// certificate (mutual TLS) or a bearer token: wrong credentials refused, an interrupted download resumed, a corrupt
+// one detected and fetched again, acknowledged files no longer waiting.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+
+#include "cmep/cmep.hpp"
+#include "daemon_process.hpp"
+#include "run_command.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using headend::testing::DaemonProcess;
+using headend::testing::run;
+using nlohmann::json;
+
+constexpr std::int64_t kQuarter = 900;
+const std::string kToken = "mdm-token-0123456789abcdef0123456789abcdef";
+
+// A CA and a client certificate it signs, made with the openssl CLI as an MDM operator would.
+void make_client_pki(const fs::path& dir, const std::string& name) {
+    const std::string d = dir.string();
+    for (const std::string& command :
+         {"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=" + name +
+              "-ca -keyout " + d + "/" + name + "-ca.key -out " + d + "/" + name + "-ca.pem",
+          "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" + name + " -keyout " + d + "/" +
+              name + ".key -out " + d + "/" + name + ".csr",
+          "openssl x509 -req -days 2 -in " + d + "/" + name + ".csr -CA " + d + "/" + name + "-ca.pem -CAkey " + d +
+              "/" + name + "-ca.key -CAcreateserial -out " + d + "/" + name + ".pem"}) {
+        auto made = run(command + " 2>&1");
+        ASSERT_EQ(made.exit_code, 0) << command << "\n" << made.output;
+    }
+}
+
+class MdmPullTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("headend-mdm-" + std::to_string(std::random_device()()));
+        fs::create_directories(dir_);
+        make_client_pki(dir_, "mdm");
+        make_client_pki(dir_, "rogue");
+        std::ofstream(dir_ / "token") << kToken << "\n";
+        std::ofstream(dir_ / "wrong-token") << "not-the-token-0123456789abcdef0123456789\n";
+        std::ofstream(dir_ / "headend.toml")
+            << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \"" << PEV_REGISTRATION_PLUGIN
+            << "\"\n[[plugins]]\nname = \"pev-binding\"\nlibrary = \"" << PEV_BINDING_PLUGIN
+            << "\"\n[[plugins]]\nname = \"interval-collection\"\nlibrary = \"" << INTERVAL_COLLECTION_PLUGIN
+            << "\"\n[[plugins]]\nname = \"mdm-export\"\nlibrary = \"" << MDM_EXPORT_PLUGIN
+            << "\"\n[plugin.pev-registration]\nprograms_file = \"" << PROGRAMS_FILE << "\"\n"
+            << "[plugin.mdm-export]\nlisten_address = \"127.0.0.1\"\nlisten_port = 0\nclient_ca = \""
+            << (dir_ / "mdm-ca.pem").string() << "\"\ntoken_file = \"" << (dir_ / "token").string() << "\"\n"
+            << "intervals_per_file = 200\n";
+        std::ofstream(dir_ / "cis.csv") << "account_id,customer_id,customer_name,premises_id,service_address,"
+                                           "default_rate\nA1,C1,Jane Doe,P1,1 Main St,DOM-FLAT\n";
+        daemon_ = std::make_unique<DaemonProcess>(dir_, dir_ / "headend.toml");
+        ASSERT_NE(daemon_->coaps_port(), 0) << daemon_->stderr_text();
+        const std::string text = daemon_->stderr_text();
+        std::smatch match;
+        ASSERT_TRUE(std::regex_search(text, match, std::regex(R"(MDM_LISTENING\].*https://127\.0\.0\.1:(\d+))")))
+            << text;
+        url_ = "https://127.0.0.1:" + match[1].str();
+        ASSERT_EQ(run(daemon_->ctl("import customers " + (dir_ / "cis.csv").string())).exit_code, 0);
+    }
+    void TearDown() override {
+        daemon_.reset();
+        fs::remove_all(dir_);
+    }
+
+    // `days` of the premises meter's quarter hours from the AMI, ending a day ago; imported with headendctl.
+    void import_days(int days) {
+        const std::int64_t now = std::time(nullptr);
+        const std::int64_t first = now - now % 86400 - (days + 1) * 86400;
+        std::ofstream file(dir_ / "ami.cmep");
+        for (int day = 0; day < days; ++day) {
+            cmep::Record record;
+            record.sender_id = "AMI";
+            record.receiver_id = "PEVHEADEND";
+            record.timestamp = now;
+            record.meter_id = "P1";
+            record.purpose = "OK";
+            record.interval_s = kQuarter;
+            for (int i = 0; i < 96; ++i) {
+                const std::int64_t start = first + day * 86400 + i * kQuarter;
+                record.values.push_back({start + kQuarter, cmep::Flag::Actual, 100 + (start / kQuarter) % 700});
+            }
+            file << cmep::format_record(record) << "\r\n";
+        }
+        file.close();
+        auto imported = run(daemon_->ctl("import intervals " + (dir_ / "ami.cmep").string()));
+        ASSERT_EQ(imported.exit_code, 0) << imported.output;
+        auto exported = run(daemon_->ctl("--json export run"));
+        ASSERT_EQ(exported.exit_code, 0) << exported.output;
+    }
+
+    headend::testing::Command pull(const std::string& credentials, const fs::path& out, const std::string& extra = "") {
+        return run(std::string(MDM_PULL_BIN) + " --json --url " + url_ + " --out " + out.string() + " --ca " +
+                   (dir_ / "data" / "tls" / "ca.pem").string() + " " + credentials + " " + extra);
+    }
+    std::string certificate(const std::string& name) const {
+        return "--cert " + (dir_ / (name + ".pem")).string() + " --key " + (dir_ / (name + ".key")).string();
+    }
+    json waiting() {
+        auto listed = run(daemon_->ctl("--json export list --waiting"));
+        EXPECT_EQ(listed.exit_code, 0) << listed.output;
+        return json::parse(listed.output)["files"];
+    }
+
+    fs::path dir_;
+    std::unique_ptr<DaemonProcess> daemon_;
+    std::string url_;
+};
+
+TEST_F(MdmPullTest, TheMdmFetchesChecksAndAcknowledgesWithItsCertificateAndWrongCredentialsAreRefused) {
+    import_days(3);  // 288 intervals: two files per format at 200 per file
+    const auto before = waiting();
+    ASSERT_EQ(before.size(), 4U) << before.dump();
+
+    // A certificate from another CA fails the handshake; a wrong token is 401; nothing is acknowledged.
+    auto rogue = pull(certificate("rogue"), dir_ / "rogue");
+    EXPECT_EQ(rogue.exit_code, 3) << rogue.output;
+    auto wrong = pull("--token-file " + (dir_ / "wrong-token").string(), dir_ / "wrong");
+    EXPECT_EQ(wrong.exit_code, 3) << wrong.output;
+    EXPECT_NE(wrong.output.find("401"), std::string::npos) << wrong.output;
+    auto anonymous = pull("", dir_ / "anonymous");
+    EXPECT_EQ(anonymous.exit_code, 3) << anonymous.output;
+    EXPECT_EQ(waiting().size(), 4U);
+
+    auto fetched = pull(certificate("mdm"), dir_ / "mdm");
+    ASSERT_EQ(fetched.exit_code, 0) << fetched.output;
+    const auto outcome = json::parse(fetched.output);
+    ASSERT_EQ(outcome["files"].size(), 4U);
+    std::int64_t intervals = 0;
+    for (const auto& file : outcome["files"]) {
+        EXPECT_EQ(file["status"], "fetched");
+        EXPECT_TRUE(file["acknowledged"].get<bool>());
+        const auto path = dir_ / "mdm" / file["name"].get<std::string>();
+        EXPECT_EQ(run("sha256sum " + path.string()).output.substr(0, 64), file["sha256"].get<std::string>());
+        if (file["name"].get<std::string>().starts_with("cmep")) {
+            std::ifstream in(path);
+            for (std::string line; std::getline(in, line);) {
+                line.pop_back();
+                auto record = cmep::parse_record(line);
+                ASSERT_TRUE(record) << record.error().message;
+                intervals += static_cast<std::int64_t>(record->values.size());
+            }
+        }
+    }
+    EXPECT_EQ(intervals, 288);
+    EXPECT_TRUE(waiting().empty());
+    // Nothing waits now; the token works as well as the certificate.
+    auto again = pull("--token-file " + (dir_ / "token").string(), dir_ / "mdm");
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_TRUE(json::parse(again.output)["files"].empty());
+}
+
+TEST_F(MdmPullTest, AnInterruptedDownloadIsResumedAndACorruptOneIsDetectedAndFetchedAgain) {
+    import_days(1);
+    const auto files = waiting();
+    ASSERT_EQ(files.size(), 2U);
+    const std::string cmep_name = files[0]["name"];
+    const std::string espi_name = files[1]["name"];
+    const fs::path out = dir_ / "out";
+    fs::create_directories(out);
+    const fs::path source = dir_ / "data" / "mdm-export";
+    // The CMEP file broke off halfway, as after a dropped connection; the ESPI file's partial copy is corrupt.
+    const auto cmep_size = fs::file_size(source / cmep_name);
+    {
+        std::ifstream in(source / cmep_name, std::ios::binary);
+        std::string half(cmep_size / 2, '\0');
+        in.read(half.data(), static_cast<std::streamsize>(half.size()));
+        std::ofstream(out / ("." + cmep_name + ".part"), std::ios::binary) << half;
+        std::ofstream(out / ("." + espi_name + ".part"), std::ios::binary) << "<not the feed>";
+    }
+    auto first = pull("--token-file " + (dir_ / "token").string(), out);
+    EXPECT_EQ(first.exit_code, 1) << first.output;
+    const auto outcome = json::parse(first.output)["files"];
+    ASSERT_EQ(outcome.size(), 2U) << first.output;
+    EXPECT_EQ(outcome[0]["status"], "fetched");
+    EXPECT_EQ(outcome[0]["resumed_from"], cmep_size / 2);
+    EXPECT_EQ(outcome[1]["status"], "checksum_mismatch");
+    EXPECT_FALSE(outcome[1]["acknowledged"].get<bool>());
+    EXPECT_FALSE(fs::exists(out / espi_name));
+    EXPECT_EQ(waiting().size(), 1U);  // the ESPI file still waits
+
+    auto second = pull("--token-file " + (dir_ / "token").string(), out);
+    EXPECT_EQ(second.exit_code, 0) << second.output;
+    const auto retried = json::parse(second.output)["files"];
+    ASSERT_EQ(retried.size(), 1U);
+    EXPECT_EQ(retried[0]["status"], "fetched");
+    EXPECT_EQ(retried[0]["resumed_from"], 0);
+    EXPECT_EQ(run("cmp " + (out / espi_name).string() + " " + (source / espi_name).string()).exit_code, 0);
+    EXPECT_EQ(run("cmp " + (out / cmep_name).string() + " " + (source / cmep_name).string()).exit_code, 0);
+    EXPECT_TRUE(waiting().empty());
+}
+
+TEST_F(MdmPullTest, TheListenerAnswersOnlyAuthorisedRequestsAndNeverServesFilesOutsideItsFolder) {
+    import_days(1);
+    const std::string ca = " --cacert " + (dir_ / "data" / "tls" / "ca.pem").string();
+    auto code = [&](const std::string& arguments) {
+        return run("curl -s -o /dev/null -w '%{http_code}'" + ca + " " + arguments).output;
+    };
+    EXPECT_EQ(code(url_ + "/mdm/v1/files"), "401");
+    EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/files/..%2Fheadend.db"), "404");
+    EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/files/manifest.json"), "404");
+    EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' -X POST " + url_ + "/mdm/v1/files/nope.csv/ack"), "404");
+    EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/manifest"), "200");
+    EXPECT_EQ(code("--tls-max 1.1 -H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/files"), "000");
+}
+
+}  // namespace
