@@ -350,9 +350,9 @@ receive_buffer_bytes = 4194304    # the HAN socket's kernel receive buffer, for 
 journal_size_limit_bytes = 16777216   # 16 MiB
 wal_warn_bytes = 67108864             # 64 MiB: [STORAGE_WAL_LARGE] warnings while the WAL is larger
 
-# Plugins are shared libraries loaded at start, in this order (pev-binding reads pev-registration's views and
-# interval-collection pev-binding's, so each comes after the one it reads). Paths are where the build puts them,
-# relative to the working directory:
+# Plugins are shared libraries loaded at start, in this order (pev-binding reads pev-registration's views,
+# interval-collection pev-binding's and mdm-export interval-collection's, so each comes after the one it reads).
+# Paths are where the build puts them, relative to the working directory:
 # [[plugins]]
 # name = "pev-registration"
 # library = "build/plugins/pev-registration/libpev_registration.so"
@@ -364,6 +364,10 @@ wal_warn_bytes = 67108864             # 64 MiB: [STORAGE_WAL_LARGE] warnings whi
 # [[plugins]]
 # name = "interval-collection"
 # library = "build/plugins/interval-collection/libinterval_collection.so"
+#
+# [[plugins]]
+# name = "mdm-export"
+# library = "build/plugins/mdm-export/libmdm_export.so"
 #
 # [plugin.pev-registration]
 # programs_file = "config/programs.toml"   # required
