@@ -10,6 +10,7 @@
 #include "sep/codec.hpp"
 #include "sep/encode.hpp"
 #include "support/database_file.hpp"
+#include "support/full_disk.hpp"
 #include "support/program_daemon.hpp"
 
 namespace headend {
@@ -17,6 +18,10 @@ namespace {
 
 using nlohmann::json;
 using testing::kDeviceKey;
+
+// Every database of this binary goes through a VFS that can play a full disk (it passes everything through
+// otherwise); installed before any test opens one.
+const bool kFullDiskInstalled = (testing::FullDisk::install(), true);
 using testing::kGuestVin;
 
 constexpr std::uint32_t kQuarter = 900;
@@ -789,6 +794,26 @@ TEST_F(IntervalTest, TheAmisLocalTimesAreReadInTheTerritorysZone) {
     ASSERT_EQ(bad_status, 400);
     EXPECT_NE(bad["rows"][0]["reason"].get<std::string>().find("does not exist in local time"), std::string::npos)
         << bad.dump();
+}
+
+// A full disk (every write and growth failing with SQLITE_FULL): the EUMD gets 5.03, never a 2.xx, nothing is
+// stored; once there is space again, its resend is stored, once.
+TEST_F(IntervalTest, AFullDiskAnswersServiceUnavailableAndTheResendIsStoredOnceThereIsSpace) {
+    ASSERT_TRUE(kFullDiskInstalled);
+    const std::string location = pev_mirror();
+    const auto before = stored();
+    const std::string document = sep::encode(readings(kPevReading, session_start_, {1800, 1750, 1700}));
+    testing::FullDisk::set(true);
+    const auto refused = post(*eumd_, location, document);
+    testing::FullDisk::set(false);
+    EXPECT_EQ(refused.code, 503) << refused.body;
+    EXPECT_EQ(stored(), before);
+    const auto accepted = post(*eumd_, location, document);
+    EXPECT_EQ(accepted.code, 201) << accepted.body;
+    const auto after = stored();
+    EXPECT_EQ(count(after, "interval|"), 3U);
+    EXPECT_EQ(post(*eumd_, location, document).code, 201);
+    EXPECT_EQ(stored(), after);
 }
 
 }  // namespace
