@@ -816,5 +816,48 @@ TEST_F(IntervalTest, AFullDiskAnswersServiceUnavailableAndTheResendIsStoredOnceT
     EXPECT_EQ(stored(), after);
 }
 
+// A premises whose EV circuit is larger than the default gets its own limit: 10 kW is then no spike there.
+TEST_F(IntervalTest, APremisesOwnEvLimitReplacesTheDefaultForTheSpikeCheck) {
+    const std::string location = pev_mirror();
+    auto [shown_status, shown] = headend_.admin("GET", "/api/v1/premises/P1/ev-limit");
+    ASSERT_EQ(shown_status, 200);
+    EXPECT_EQ(shown["max_power_w"], 7700);
+    EXPECT_FALSE(shown["configured"].get<bool>());
+    EXPECT_EQ(headend_.admin("PUT", "/api/v1/premises/P404/ev-limit", R"({"max_power_w": 11500})").first, 404);
+    for (const char* bad : {R"({"max_power_w": 999})", R"({"max_power_w": "11500"})", R"({"kw": 11})", "[]", "{"})
+        EXPECT_EQ(headend_.admin("PUT", "/api/v1/premises/P1/ev-limit", bad).first, 400) << bad;
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {2500}))).code, 201);
+    auto [set_status, set] = headend_.admin("PUT", "/api/v1/premises/P1/ev-limit", R"({"max_power_w": 11500})");
+    ASSERT_EQ(set_status, 200) << set.dump();
+    EXPECT_TRUE(set["configured"].get<bool>());
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + kQuarter, {2500}))).code, 201);
+    const auto rows = stored();
+    EXPECT_EQ(count(rows, "interval|1|" + std::to_string(session_start_) + "|2500|0|1|device|1|"), 1U);  // default
+    EXPECT_EQ(count(rows, "interval|1|" + std::to_string(session_start_ + kQuarter) + "|2500|0|1|device|0|"), 1U);
+    auto [reset_status, reset] = headend_.admin("DELETE", "/api/v1/premises/P1/ev-limit");
+    ASSERT_EQ(reset_status, 200);
+    EXPECT_EQ(reset["max_power_w"], 7700);
+}
+
+// Clock check: a device whose lastUpdateTime is an hour off the head-end's clock raises one alarm; its readings,
+// checked on their own, are stored.
+TEST_F(IntervalTest, ADeviceClockFarOffRaisesOneAlarmAndItsGoodReadingsAreStored) {
+    const std::string location = pev_mirror();
+    auto document = readings(kPevReading, session_start_, {1800});
+    document.last_update_time = clock_->now() + 3600;
+    ASSERT_EQ(post(*eumd_, location, sep::encode(document)).code, 201);
+    document = readings(kPevReading, session_start_ + kQuarter, {1700});
+    document.last_update_time = clock_->now() - 3600;
+    ASSERT_EQ(post(*eumd_, location, sep::encode(document)).code, 201);
+    document = readings(kPevReading, session_start_ + 2 * kQuarter, {1600});
+    document.last_update_time = clock_->now();
+    ASSERT_EQ(post(*eumd_, location, sep::encode(document)).code, 201);
+    const auto alarms = headend_.admin("GET", "/api/v1/alarms?kind=device_clock").second["alarms"];
+    ASSERT_EQ(alarms.size(), 1U) << alarms.dump();
+    EXPECT_NE(alarms[0]["detail"].get<std::string>().find("3600 s from the head-end's clock"), std::string::npos)
+        << alarms[0].dump();
+    EXPECT_EQ(count(stored(), "interval|"), 3U);
+}
+
 }  // namespace
 }  // namespace headend

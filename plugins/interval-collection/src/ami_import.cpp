@@ -14,10 +14,11 @@ namespace intervals {
 
 namespace {
 
-// CMEP stamps an interval by its end; the UTC instant of each end, resolving the repeated fall-back hour by order.
-headend::Result<std::vector<std::int64_t>> utc_ends(const cmep::Record& record, const calendar::LocalDays* local) {
+// CMEP stamps an interval by its end; the UTC instant of each end, resolving the repeated fall-back hour by order:
+// `previous` is the meter's last end so far in the file, so the hour's second pass may come in a record of its own.
+headend::Result<std::vector<std::int64_t>> utc_ends(const cmep::Record& record, const calendar::LocalDays* local,
+                                                    std::int64_t& previous) {
     std::vector<std::int64_t> ends;
-    std::int64_t previous = INT64_MIN;
     for (std::size_t i = 0; i < record.values.size(); ++i) {
         const std::int64_t stamp = record.values[i].end;
         if (!local) {
@@ -82,6 +83,7 @@ AmiFile parse_ami_file(std::string_view text, const calendar::LocalDays* local) 
     AmiFile file;
     // (meter, interval start) → (value, line), to find one interval given two values.
     std::map<std::pair<std::string, std::int64_t>, std::pair<std::int64_t, std::size_t>> seen;
+    std::map<std::string, std::int64_t> last_end;  // per meter, in local time: the latest end read so far
     std::size_t number = 0;
     while (!text.empty()) {
         const auto end = text.find('\n');
@@ -101,7 +103,8 @@ AmiFile parse_ami_file(std::string_view text, const calendar::LocalDays* local) 
             file.errors.push_back({number, "Purpose " + record->purpose + " is not meter data (OK, RESEND, HISTORY)"});
             continue;
         }
-        auto ends = utc_ends(*record, local);
+        auto& previous = last_end.try_emplace(record->meter_id, INT64_MIN).first->second;
+        auto ends = utc_ends(*record, local, previous);
         if (!ends) {
             file.errors.push_back({number, ends.error().message});
             continue;

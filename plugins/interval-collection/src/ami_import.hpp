@@ -29,8 +29,9 @@ struct AmiFile {
 };
 
 // Reads every line (blank ones skipped). Times are UTC, or with `local` the territory's wall clock: a time in the
-// repeated fall-back hour is the earliest instant after the record's previous value, so a record that lists the
-// hour twice, in order, keeps both; a time that does not exist (spring forward) is an error. Purposes other than
+// repeated fall-back hour is the earliest instant after the meter's previous value in the file, so a file that lists
+// the hour twice, in order (in one record or in several), keeps both; a time that does not exist (spring forward) is
+// an error. Purposes other than
 // OK, RESEND and HISTORY are refused; N (not available) values carry no energy and are skipped. The same interval
 // of a meter with two different values in the file is an error on the later line.
 AmiFile parse_ami_file(std::string_view text, const calendar::LocalDays* local);

@@ -6,6 +6,7 @@
 #include "ami_import.hpp"
 #include "coap/replies.hpp"
 #include "correlation.hpp"
+#include "ev_limits.hpp"
 #include "headend/plugin/list_query.hpp"
 #include "sessions.hpp"
 #include "store.hpp"
@@ -232,6 +233,29 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         return {};
     }
 
+    // Clock check: a device's lastUpdateTime far from the head-end's clock means its clock is off (its interval
+    // stamps may be too); one alarm per device until an operator clears it. The readings themselves were checked.
+    Result<void> check_clock(Transaction& tx, const store::Mirror& mirror, const sep::MirrorMeterReading& document) {
+        if (!document.last_update_time || mirror.owner_device_id == kAmiOwner)
+            return {};
+        const std::int64_t off = *document.last_update_time - context.clock.now();
+        if (off <= settings.future_skew_s && off >= -settings.future_skew_s)
+            return {};
+        auto raised = context.alarms.raise(
+            tx, {.kind = "device_clock",
+                 .detail = "device " + std::to_string(mirror.owner_device_id) + " (mirror " + mirror.document.mrid +
+                           ") reports lastUpdateTime " + std::to_string(*document.last_update_time) + ", " +
+                           std::to_string(off) + " s from the head-end's clock",
+                 .key = "clock:" + std::to_string(mirror.owner_device_id),
+                 .vin = std::nullopt,
+                 .lfdi = mirror.document.device_lfdi,
+                 .premises_id = mirror.premises_id,
+                 .at = context.clock.now()});
+        if (!raised)
+            return raised.error();
+        return {};
+    }
+
     Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const Sender& sender,
                                         const sep::MirrorMeterReading& document, store::Applied& total,
                                         std::vector<std::string>& changed) {
@@ -241,6 +265,8 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         auto readings = interval_readings(document, reading->type, limits());
         if (!readings)
             return readings.error();
+        if (auto checked = check_clock(tx, mirror, document); !checked)
+            return checked.error();
         if (auto single = one_series(tx, mirror, *reading, *readings); !single)
             return single.error();
         const bool pev_mirror = (mirror.document.role_flags & sep::kRoleIsPev) != 0;
@@ -258,8 +284,15 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         if (!applied)
             return applied.error();
         if (applied->stored + applied->replaced > 0) {
+            VeeSettings vee_settings = settings.vee;
+            if (pev_mirror) {
+                auto limit = store::ev_limit(tx, mirror.premises_id);
+                if (!limit)
+                    return limit.error();
+                vee_settings.max_power_w = limit->value_or(vee_settings.max_power_w);
+            }
             auto vee = validate_and_estimate(tx, reading->id, reading->type.interval_length, *readings, pev_mirror,
-                                             periods, settings.vee, days, context.clock.now());
+                                             periods, vee_settings, days, context.clock.now());
             if (!vee)
                 return vee.error();
             total.spikes += vee->spikes;
@@ -611,6 +644,7 @@ Result<void> MirrorService::start() {
         return views;
     add_utility_view(context, impl_->days, {impl_->settings.max_list_limit, impl_->settings.utility_pen});
     add_session_routes(context);
+    add_ev_limit_routes(context, impl_->settings.vee.max_power_w);
     auto self = impl_;
     // POST /api/v1/intervals/import[?time=utc|local]: a CMEP MEPMD01 file of premises meter data from the AMI.
     context.routes.add("POST", "/api/v1/intervals/import", [self](const headend::http::Request& request) {

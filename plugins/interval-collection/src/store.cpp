@@ -218,7 +218,37 @@ std::vector<headend::storage::Migration> migrations() {
                   SELECT r.mmr_id, u.mup_id, u.mrid AS usage_point_mrid, r.mrid AS meter_reading_mrid, u.premises_id,
                          u.device_lfdi, u.role_flags, r.interval_length
                   FROM mirror_meter_readings r
-                  JOIN mirror_usage_points u ON u.mup_id = r.mup_id;)"}};
+                  JOIN mirror_usage_points u ON u.mup_id = r.mup_id;)"},
+            {3, "per-premises limits of the EV circuit for the spike check",
+             R"(CREATE TABLE premises_ev_limits(
+                  premises_id TEXT PRIMARY KEY,
+                  max_power_w INTEGER NOT NULL CHECK (max_power_w > 0),
+                  updated_at INTEGER NOT NULL);)"}};
+}
+
+Result<std::optional<std::int64_t>> ev_limit(Transaction& tx, const std::string& premises_id) {
+    auto rows =
+        tx.query("SELECT max_power_w FROM premises_ev_limits WHERE premises_id = ?", std::vector<Value>{premises_id});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<std::int64_t>();
+    return std::optional(rows->front().integer(0));
+}
+
+Result<void> set_ev_limit(Transaction& tx, const std::string& premises_id, std::optional<std::int64_t> max_power_w,
+                          std::int64_t at) {
+    auto changed =
+        max_power_w
+            ? tx.execute(
+                  "INSERT INTO premises_ev_limits(premises_id, max_power_w, updated_at) VALUES (?, ?, ?) "
+                  "ON CONFLICT (premises_id) DO UPDATE SET max_power_w = excluded.max_power_w, "
+                  "updated_at = excluded.updated_at",
+                  std::vector<Value>{premises_id, *max_power_w, at})
+            : tx.execute("DELETE FROM premises_ev_limits WHERE premises_id = ?", std::vector<Value>{premises_id});
+    if (!changed)
+        return changed.error();
+    return {};
 }
 
 Result<void> log_change(Transaction& tx, std::int64_t meter_reading_id, std::int64_t start, std::int64_t version) {

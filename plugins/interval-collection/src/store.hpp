@@ -67,6 +67,11 @@ struct Origin {
     const calendar::LocalDays& days;  // each interval is filed under the territory's local day it starts on
 };
 
+// A premises' own limit of its EV circuit (W), when the operator set one; nothing removes it.
+Result<std::optional<std::int64_t>> ev_limit(Transaction& tx, const std::string& premises_id);
+Result<void> set_ev_limit(Transaction& tx, const std::string& premises_id, std::optional<std::int64_t> max_power_w,
+                          std::int64_t at);
+
 // Every value an interval takes is logged under the next change number (the MDM export's cursor).
 Result<void> log_change(Transaction& tx, std::int64_t meter_reading_id, std::int64_t start, std::int64_t version);
 

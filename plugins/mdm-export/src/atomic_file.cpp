@@ -141,10 +141,13 @@ AtomicFile::~AtomicFile() {
 }
 
 Result<std::unique_ptr<AtomicFile>> AtomicFile::create(const std::filesystem::path& final_path) {
-    // A leftover temporary from a crash is simply replaced (O_TRUNC): its content is written again in full.
+    // A leftover temporary from a crash is removed and written again in full. Whatever stands at that name is
+    // unlinked, never followed: a symlink planted there cannot redirect the write.
     auto temporary = final_path;
     temporary.replace_filename("." + final_path.filename().string() + ".partial");
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (::unlink(temporary.c_str()) != 0 && errno != ENOENT)
+        return io_error(temporary, "removing the leftover");
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
         return io_error(temporary, "creating");
     return std::unique_ptr<AtomicFile>(new AtomicFile(final_path, temporary, fd));

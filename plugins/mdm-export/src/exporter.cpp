@@ -286,7 +286,7 @@ Result<void> Exporter::recover() {
     return write_manifest();
 }
 
-Result<void> Exporter::finish_pending() {
+Result<std::vector<ExportFile>> Exporter::finish_pending() {
     std::vector<ExportFile> pending;
     auto read = database_.read([&](Transaction& tx) -> Result<void> {
         auto files = files_where(tx, "state = 'pending'", {});
@@ -297,29 +297,39 @@ Result<void> Exporter::finish_pending() {
     });
     if (!read)
         return read.error();
+    std::vector<ExportFile> written;
     for (auto& file : pending) {
         logger_.info("MDM_FILE_RECOVERED", "writing " + file.name + " again, as claimed before");
-        if (auto written = write(std::move(file)); !written)
-            return written.error();
+        auto done = write(std::move(file));
+        if (!done)
+            return done.error();
+        written.push_back(std::move(*done));
     }
-    return {};
+    return written;
 }
 
 Result<std::vector<ExportFile>> Exporter::run_cycle() {
     std::lock_guard lock(mutex_);
     // A file claimed by a cycle that failed (a full disk) comes first, so the files stay in order.
-    if (auto finished = finish_pending(); !finished)
-        return finished.error();
-    std::vector<ExportFile> written;
-    for (const Format format : settings_.formats) {
-        auto files = cycle_format(format);
-        if (!files)
-            return files.error();
-        written.insert(written.end(), files->begin(), files->end());
+    auto written = finish_pending();
+    Result<void> outcome;
+    if (written) {
+        for (const Format format : settings_.formats) {
+            auto files = cycle_format(format);
+            if (!files) {
+                outcome = files.error();
+                break;
+            }
+            written->insert(written->end(), files->begin(), files->end());
+        }
     }
-    if (!written.empty())
-        if (auto manifest = write_manifest(); !manifest)
-            return manifest.error();
+    // The manifest lists whatever was finished, also when a later file failed.
+    if (auto manifest = write_manifest(); !manifest && outcome)
+        outcome = manifest.error();
+    if (!written)
+        return written.error();
+    if (!outcome)
+        return outcome.error();
     return written;
 }
 

@@ -242,30 +242,35 @@ TEST_F(ExportTest, ABacklogIsSplitIntoFilesOfTheConfiguredSizeInOrder) {
     EXPECT_EQ((*files)[2].intervals, 5);
 }
 
-// A full disk while a file is written: the cycle fails, nothing appears under the file's name, and the next cycle
-// writes the same file (same number, same range) before anything newer.
+// A file that cannot be written (its folder gone, as a full disk or a lost mount would fail it): the cycle fails,
+// nothing appears under the file's name, and the next cycle writes the same file (same number, same range) before
+// anything newer, and lists it in the manifest even when nothing newer comes.
 TEST_F(ExportTest, AFileThatCouldNotBeWrittenIsWrittenFirstNextTimeWithTheSameContent) {
     Exporter exporter(*database_, clock_, logger_, settings());
     store_run(0, kStart, 4, 100);
-    std::filesystem::create_symlink("/dev/full", folder() / ".cmep-00000001.csv.partial");
+    std::filesystem::rename(folder(), dir_.path() / "away");
     auto failed = exporter.run_cycle();
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().code, "mdm.io");
-    EXPECT_NE(failed.error().message.find("No space left"), std::string::npos) << failed.error().message;
+    std::filesystem::rename(dir_.path() / "away", folder());
     EXPECT_FALSE(std::filesystem::exists(folder() / "cmep-00000001.csv"));
     auto pending = exporter.list();
     ASSERT_TRUE(pending);
     ASSERT_EQ(pending->size(), 1U);
     EXPECT_EQ(pending->front().state, FileState::Pending);
 
-    std::filesystem::remove(folder() / ".cmep-00000001.csv.partial");
-    store_run(0, kStart + 4 * kQuarter, 2, 200);  // newer data goes in the next file, not this one
-    auto written = exporter.run_cycle();
-    ASSERT_TRUE(written) << written.error().message;
-    ASSERT_EQ(written->size(), 1U);  // the new file; the recovered one was logged
+    auto recovered = exporter.run_cycle();
+    ASSERT_TRUE(recovered) << recovered.error().message;
+    ASSERT_EQ(recovered->size(), 1U);
+    EXPECT_EQ(recovered->front().name, "cmep-00000001.csv");
+    ASSERT_EQ(manifest()["files"].size(), 1U);
     EXPECT_EQ(parse_cmep("cmep-00000001.csv").size(), 4U);
+
+    store_run(0, kStart + 4 * kQuarter, 2, 200);  // newer data goes in the next file
+    auto written = exporter.run_cycle();
+    ASSERT_TRUE(written);
+    ASSERT_EQ(written->size(), 1U);
     EXPECT_EQ(parse_cmep("cmep-00000002.csv").size(), 2U);
-    EXPECT_FALSE(std::filesystem::exists(folder() / ".cmep-00000001.csv.partial"));
 
     // Written again from its claim (as after a crash), the file is byte for byte the same.
     const std::string before = read_file("cmep-00000001.csv");
@@ -279,6 +284,20 @@ TEST_F(ExportTest, AFileThatCouldNotBeWrittenIsWrittenFirstNextTimeWithTheSameCo
     clock_.set(clock_.now() + 3600);
     ASSERT_TRUE(exporter.recover());
     EXPECT_EQ(read_file("cmep-00000001.csv"), before);
+}
+
+// A symlink planted where a file is first written (by someone who can write the folder) is removed, not followed.
+TEST_F(ExportTest, ASymlinkAtTheTemporaryNameIsNotFollowed) {
+    Exporter exporter(*database_, clock_, logger_, settings());
+    store_run(0, kStart, 2, 100);
+    std::ofstream(dir_.path() / "victim") << "keep me";
+    std::filesystem::create_symlink(dir_.path() / "victim", folder() / ".cmep-00000001.csv.partial");
+    std::filesystem::create_symlink(dir_.path() / "victim", folder() / ".manifest.json.partial");
+    auto written = exporter.run_cycle();
+    ASSERT_TRUE(written) << written.error().message;
+    EXPECT_EQ(read_file("../victim"), "keep me");
+    EXPECT_EQ(parse_cmep("cmep-00000001.csv").size(), 2U);
+    EXPECT_FALSE(std::filesystem::is_symlink(folder() / "manifest.json"));
 }
 
 TEST_F(ExportTest, AcknowledgedFilesAreRemovedAfterTheRetentionAndOthersStay) {

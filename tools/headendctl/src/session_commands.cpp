@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <tuple>
 
@@ -132,12 +133,59 @@ CallBuilder define_interval_import(CLI::App& command) {
     };
 }
 
+// "11.5" kW → 11500 W exactly (at most three decimals), or nothing.
+std::optional<std::int64_t> kw_to_w(const std::string& text) {
+    const auto dot = text.find('.');
+    const std::string whole = text.substr(0, dot);
+    const std::string fraction = dot == std::string::npos ? std::string() : text.substr(dot + 1);
+    const auto digits = [](const std::string& part) {
+        return part.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (whole.empty() || whole.size() > 6 || fraction.size() > 3 || !digits(whole) || !digits(fraction) ||
+        (dot != std::string::npos && fraction.empty()))
+        return std::nullopt;
+    return std::stoll(whole) * 1000 +
+           (fraction.empty() ? 0 : std::stoll(fraction + std::string(3 - fraction.size(), '0')));
+}
+
+CallBuilder define_ev_limit(CLI::App& command) {
+    auto premises = std::make_shared<std::string>();
+    auto kw = std::make_shared<std::string>();
+    auto reset = std::make_shared<bool>(false);
+    command.add_option("--premises", *premises, "The premises")->required()->type_name("ID");
+    auto* kw_option = command.add_option("--kw", *kw, "Set its EV circuit's limit, kW (1 to 100, e.g. 11.5)");
+    command.add_flag("--default", *reset, "Back to the default limit (ev_max_power_w)")->excludes(kw_option);
+    command.footer("Without --kw or --default, shows the limit that applies. VEE flags EV readings above it (spike).");
+    return [=]() -> headend::Result<ApiCall> {
+        const std::string path = "/api/v1/premises/" + headend::http::percent_encode(*premises) + "/ev-limit";
+        ApiCall call{"GET", path};
+        if (kw_option->count() > 0) {
+            const auto watts = kw_to_w(*kw);
+            if (!watts)
+                return headend::make_error("usage",
+                                           "--kw: a number of kW with at most three decimals, not '" + *kw + "'");
+            call = ApiCall{"PUT", path};
+            call.body = json{{"max_power_w", *watts}}.dump();
+        } else if (*reset) {
+            call = ApiCall{"DELETE", path};
+        }
+        call.show = [](const json& answer, std::ostream& out) {
+            const std::int64_t watts = answer.value("max_power_w", std::int64_t{0});
+            out << fmt::format("premises {}: EV circuit limit {}.{:03} kW ({})\n", text_of(answer, "premises_id"),
+                               watts / 1000, watts % 1000,
+                               answer.value("configured", false) ? "set for this premises" : "the default");
+        };
+        return call;
+    };
+}
+
 }  // namespace
 
 void register_session_commands(Cli& cli) {
     cli.group("session", "Charging sessions and their energy");
     cli.add({"session", "list"}, "List charging sessions, newest first", define_session_list);
     cli.add({"import", "intervals"}, "Import premises meter intervals from an AMI CMEP file", define_interval_import);
+    cli.add({"premises", "ev-limit"}, "Show or set a premises' EV circuit limit for the spike check", define_ev_limit);
 }
 
 }  // namespace headendctl

@@ -71,7 +71,8 @@ public:
     // Finishes files claimed before a crash (same content as claimed), then rewrites the manifest.
     Result<void> recover();
 
-    // Writes every change not yet exported, per format, in files of at most intervals_per_file; returns them.
+    // Writes the files claimed before and not finished, then every change not yet exported, per format, in files of
+    // at most intervals_per_file; returns them all. The manifest then lists every finished file, also on an error.
     Result<std::vector<ExportFile>> run_cycle();
 
     // Writes the current value of every interval starting in [from, to) into one file (CMEP purpose RESEND).
@@ -88,7 +89,7 @@ public:
     const std::filesystem::path& folder() const { return settings_.folder; }
 
 private:
-    Result<void> finish_pending();
+    Result<std::vector<ExportFile>> finish_pending();
     Result<std::vector<ExportFile>> cycle_format(Format format);
     Result<ExportFile> write(ExportFile file);
     Result<void> write_manifest();
