@@ -859,5 +859,31 @@ TEST_F(IntervalTest, ADeviceClockFarOffRaisesOneAlarmAndItsGoodReadingsAreStored
     EXPECT_EQ(count(stored(), "interval|"), 3U);
 }
 
+// A premises meter's energy comes from one source: the AMI's file or the ESCI's mirror, never both.
+TEST_F(IntervalTest, APremisesMeterMirroredByItsEsciRefusesTheAmisDataAndTheOtherWayRound) {
+    auto premises = post(*esci_, "/mup",
+                         sep::encode(mirror("0A0B0C0D0E0F00000000000000000050", std::string(40, 'E'), kPremisesRoles)));
+    ASSERT_EQ(premises.code, 201);
+    const auto before = stored();
+    auto [status, answer] =
+        headend_.admin("POST", "/api/v1/intervals/import", cmep_line("P1", kQuarter, {session_start_ + kQuarter}, {5}));
+    ASSERT_EQ(status, 400) << answer.dump();
+    EXPECT_NE(answer["rows"][0]["reason"].get<std::string>().find("mirrored by its ESCI"), std::string::npos)
+        << answer.dump();
+    EXPECT_EQ(stored(), before);
+
+    // P2's data comes from the AMI: its ESCI may not mirror the meter as well.
+    ASSERT_EQ(
+        headend_.admin("POST", "/api/v1/intervals/import", cmep_line("P2", kQuarter, {session_start_ + kQuarter}, {5}))
+            .first,
+        200);
+    auto esci2 = device("esci-2");
+    ASSERT_TRUE(esci2);
+    auto refused = post(*esci2, "/mup",
+                        sep::encode(mirror("0A0B0C0D0E0F00000000000000000060", std::string(40, 'F'), kPremisesRoles)));
+    EXPECT_EQ(refused.code, 400) << refused.body;
+    EXPECT_NE(refused.body.find("comes from the AMI"), std::string::npos) << refused.body;
+}
+
 }  // namespace
 }  // namespace headend

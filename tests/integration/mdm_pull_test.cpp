@@ -46,7 +46,7 @@ protected:
         fs::create_directories(dir_);
         make_client_pki(dir_, "mdm");
         make_client_pki(dir_, "rogue");
-        std::ofstream(dir_ / "token") << kToken << "\n";
+        std::ofstream(dir_ / "token") << kToken << " \r\n";  // an editor's line end: not part of the token
         std::ofstream(dir_ / "wrong-token") << "not-the-token-0123456789abcdef0123456789\n";
         std::ofstream(dir_ / "headend.toml")
             << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \"" << PEV_REGISTRATION_PLUGIN
@@ -132,6 +132,10 @@ TEST_F(MdmPullTest, TheMdmFetchesChecksAndAcknowledgesWithItsCertificateAndWrong
     EXPECT_EQ(anonymous.exit_code, 3) << anonymous.output;
     EXPECT_EQ(waiting().size(), 4U);
 
+    // A symlink planted where a download goes is removed, not written through.
+    fs::create_directories(dir_ / "mdm");
+    std::ofstream(dir_ / "victim") << "keep me";
+    fs::create_symlink(dir_ / "victim", dir_ / "mdm" / ("." + before[0]["name"].get<std::string>() + ".part"));
     auto fetched = pull(certificate("mdm"), dir_ / "mdm");
     ASSERT_EQ(fetched.exit_code, 0) << fetched.output;
     const auto outcome = json::parse(fetched.output);
@@ -153,6 +157,8 @@ TEST_F(MdmPullTest, TheMdmFetchesChecksAndAcknowledgesWithItsCertificateAndWrong
         }
     }
     EXPECT_EQ(intervals, 288);
+    std::ifstream victim(dir_ / "victim");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(victim), std::istreambuf_iterator<char>()), "keep me");
     EXPECT_TRUE(waiting().empty());
     // Nothing waits now; the token works as well as the certificate.
     auto again = pull("--token-file " + (dir_ / "token").string(), dir_ / "mdm");
@@ -212,6 +218,25 @@ TEST_F(MdmPullTest, TheListenerAnswersOnlyAuthorisedRequestsAndNeverServesFilesO
     EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' -X POST " + url_ + "/mdm/v1/files/nope.csv/ack"), "404");
     EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/manifest"), "200");
     EXPECT_EQ(code("--tls-max 1.1 -H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/files"), "000");
+}
+
+// A listener that would let nobody in is a configuration error: the daemon does not start (exit 2, as for its own
+// configuration errors) and says why.
+TEST(MdmListener, WithNeitherClientCaNorTokenTheDaemonRefusesToStart) {
+    const fs::path dir = fs::temp_directory_path() / ("headend-mdm-" + std::to_string(std::random_device()()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "headend.toml") << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \""
+                                        << PEV_REGISTRATION_PLUGIN << "\"\n[[plugins]]\nname = \"pev-binding\"\n"
+                                        << "library = \"" << PEV_BINDING_PLUGIN << "\"\n[[plugins]]\nname = "
+                                        << "\"interval-collection\"\nlibrary = \"" << INTERVAL_COLLECTION_PLUGIN
+                                        << "\"\n[[plugins]]\nname = \"mdm-export\"\nlibrary = \"" << MDM_EXPORT_PLUGIN
+                                        << "\"\n[plugin.pev-registration]\nprograms_file = \"" << PROGRAMS_FILE
+                                        << "\"\n[plugin.mdm-export]\nlisten_address = \"127.0.0.1\"\n";
+    auto started = run(std::string(HEADEND_BIN) + " --config " + (dir / "headend.toml").string() + " --data-dir " +
+                       (dir / "data").string() + " --coaps-port 0 --admin-port 0");
+    EXPECT_EQ(started.exit_code, 2) << started.output;
+    EXPECT_NE(started.output.find("needs client_ca (mutual TLS) or token_file"), std::string::npos) << started.output;
+    fs::remove_all(dir);
 }
 
 }  // namespace

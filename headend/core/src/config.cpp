@@ -208,6 +208,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     limits.positive("max_sessions_per_identity", config.max_sessions_per_identity);
     limits.positive("max_observers_per_identity", config.max_observers_per_identity);
     limits.positive("max_body_bytes", config.max_body_bytes);
+    limits.positive("admin_max_body_bytes", config.admin_max_body_bytes);
     limits.seconds("block1_timeout_s", config.block1_timeout);
     limits.positive("max_list_limit", config.max_list_limit);
     limits.read<std::int64_t>("ack_timeout_ms", [&](std::int64_t v) -> std::optional<std::string> {
@@ -340,6 +341,7 @@ max_observers_per_identity = 16   # RFC 7641 observations per device identity (b
 max_body_bytes = 16384            # request bodies after Block1 reassembly (4.13 beyond)
 block1_timeout_s = 60             # unfinished Block1 uploads are dropped after this
 max_list_limit = 255              # upper bound of the 2030.5 list query parameter l
+admin_max_body_bytes = 67108864   # admin API request bodies (CIS and AMI files): 64 MiB, held in memory
 ack_timeout_ms = 2000             # CoAP ACK_TIMEOUT for separate responses and notifications (1000..60000)
 max_retransmit = 4                # CoAP MAX_RETRANSMIT; an observer that never acknowledges is dropped after it
 receive_buffer_bytes = 4194304    # the HAN socket's kernel receive buffer, for bursts (drops are a metric)

@@ -249,6 +249,7 @@ Result<void> Daemon::Impl::start() {
     http_options.address = config.admin_address;
     http_options.port = config.admin_port;
     http_options.admin_token = token;
+    http_options.max_body_bytes = config.admin_max_body_bytes;
     http = std::make_unique<http::HttpServer>(http_options);
     timers = std::make_unique<AsioTimers>(io);
     events = std::make_unique<AsioEventBus>(io);

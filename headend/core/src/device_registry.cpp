@@ -120,7 +120,12 @@ std::vector<storage::Migration> DeviceRegistry::migrations() {
                   document TEXT NOT NULL,
                   updated_at INTEGER NOT NULL);)"},
             {2, "PSK credentials with a lifetime (a PEV's re-bind credential)",
-             "ALTER TABLE devices ADD COLUMN psk_expires_at INTEGER;"}};
+             "ALTER TABLE devices ADD COLUMN psk_expires_at INTEGER;"},
+            // Plugins keep what a device did under its id (its mirrors, say): a removed device's id must never name
+            // a new device, which a reused rowid would.
+            {3, "device ids are never reused",
+             R"(CREATE TABLE device_ids(last_id INTEGER NOT NULL);
+                INSERT INTO device_ids(last_id) SELECT COALESCE(MAX(id), 0) FROM devices;)"}};
 }
 
 Result<std::unique_ptr<DeviceRegistry>> DeviceRegistry::load(storage::Database& database, const plugin::Clock& clock) {
@@ -209,7 +214,11 @@ void DeviceRegistry::add(NewDevice candidate, Done done) {
 
     database_.write(
         [device, key](storage::Transaction& tx) -> Result<void> {
-            const std::vector<Value> params = {to_string(device->type),
+            auto next = tx.query("UPDATE device_ids SET last_id = last_id + 1 RETURNING last_id");
+            if (!next)
+                return next.error();
+            const std::vector<Value> params = {next->front().integer(0),
+                                               to_string(device->type),
                                                optional_value(device->premises_id),
                                                device->lfdi,
                                                static_cast<std::int64_t>(device->sfdi),
@@ -220,8 +229,8 @@ void DeviceRegistry::add(NewDevice candidate, Done done) {
                                                device->created_at,
                                                device->changed_at};
             auto inserted = tx.execute(
-                "INSERT INTO devices(type, premises_id, lfdi, sfdi, psk_identity, psk_key, pin, registered_by, "
-                "created_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO devices(id, type, premises_id, lfdi, sfdi, psk_identity, psk_key, pin, registered_by, "
+                "created_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params);
             if (!inserted) {
                 if (inserted.error().code == "storage.constraint") {
@@ -232,7 +241,7 @@ void DeviceRegistry::add(NewDevice candidate, Done done) {
                 }
                 return inserted.error();
             }
-            device->id = tx.last_insert_id();
+            device->id = next->front().integer(0);
             return {};
         },
         [this, device, key, done = std::move(done)](Result<void> committed) {

@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
 
     auto daemon = headend::core::Daemon::start(std::move(*config));
     if (!daemon) {
+        if (daemon.error().code == "config") {
+            std::cerr << "headend: configuration error: " << daemon.error().message << "\n";
+            return 2;
+        }
         std::cerr << "headend: cannot start: " << daemon.error().message << "\n";
         return 1;
     }

@@ -85,7 +85,9 @@ Result<void> PluginHost::start_all() {
             started = make_error("plugin", std::string("threw: ") + error.what());
         }
         if (!started) {
-            return make_error("plugin", "plugin '" + plugin->name + "' failed to start: " + started.error().message);
+            // A plugin's configuration error stays one: the daemon exits 2 for it, as for its own.
+            return make_error(started.error().code == "config" ? "config" : "plugin",
+                              "plugin '" + plugin->name + "' failed to start: " + started.error().message);
         }
         plugin->started = true;
     }

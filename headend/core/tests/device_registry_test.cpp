@@ -173,6 +173,29 @@ TEST_F(DeviceRegistryTest, RemoveForgetsTheDeviceAndTellsListeners) {
     EXPECT_EQ(registry_->remove(added->id).error().code, "device.not_found");
 }
 
+// What plugins keep under a device's id (its mirrors, its readings) must never pass to a device added later.
+TEST_F(DeviceRegistryTest, ARemovedDevicesIdIsNeverGivenToAnotherAlsoAfterARestart) {
+    const auto psk = [](const char* identity) {
+        return NewDevice{DeviceType::Esci, "P1", std::nullopt, std::nullopt, identity, std::vector<std::uint8_t>(16, 7),
+                         std::nullopt};
+    };
+    auto first = registry_->add_sync(psk("esci-1"));
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(registry_->remove(first->id));
+    auto second = registry_->add_sync(psk("esci-2"));
+    ASSERT_TRUE(second);
+    EXPECT_GT(second->id, first->id);
+    ASSERT_TRUE(registry_->remove(second->id));
+    auto kept = registry_->add_sync(psk("esci-3"));
+    ASSERT_TRUE(kept);
+    ASSERT_TRUE(registry_->add_sync(psk("esci-3")).error().code == "device.duplicate");  // a failed add takes no id
+    ASSERT_TRUE(registry_->remove(kept->id));
+    reload();
+    auto third = registry_->add_sync(psk("esci-4"));
+    ASSERT_TRUE(third);
+    EXPECT_EQ(third->id, kept->id + 1);
+}
+
 TEST_F(DeviceRegistryTest, ListFiltersByTypeAndPremises) {
     ASSERT_TRUE(registry_->add_sync({DeviceType::Esci, "P1", kLfdi, std::nullopt, std::nullopt, {}, std::nullopt}));
     ASSERT_TRUE(registry_->add_sync(

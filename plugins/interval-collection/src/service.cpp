@@ -397,6 +397,9 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                 if (bound->empty())
                     return make_error(kForbidden, "");
             }
+            if ((document.role_flags & sep::kRoleIsPremisesAggregationPoint) != 0)
+                if (auto source = premises_meter_source(tx, *peer.premises_id, false); !source)
+                    return source.error();
             store::Mirror fresh;
             fresh.owner_device_id = *peer.device_id;
             fresh.premises_id = *peer.premises_id;
@@ -523,15 +526,39 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         return outcome;
     }
 
+    // A premises meter's energy comes from one source, the AMI's file or the ESCI's mirror, never both: the two would
+    // hold the same energy twice. Refuses (4.00 / a refused line) when the other source already has a mirror there.
+    Result<void> premises_meter_source(Transaction& tx, const std::string& premises_id, bool from_ami) {
+        auto rows = tx.query(
+            std::string("SELECT mup_id FROM mirror_usage_points WHERE premises_id = ? AND (role_flags & ?) <> 0 AND ") +
+                (from_ami ? "owner_device_id <> ?" : "owner_device_id = ?") + " LIMIT 1",
+            std::vector<Value>{premises_id, static_cast<std::int64_t>(sep::kRoleIsPremisesAggregationPoint),
+                               kAmiOwner});
+        if (!rows)
+            return rows.error();
+        if (rows->empty())
+            return {};
+        return make_error(kRefused, from_ami ? "premises " + premises_id +
+                                                   "'s meter is mirrored by its ESCI; AMI data would count its "
+                                                   "energy twice"
+                                             : "premises " + premises_id +
+                                                   "'s meter data comes from the AMI; a mirror would count its "
+                                                   "energy twice");
+    }
+
     // The AMI's mirror of a premises meter: no device owns it (owner 0), its mRIDs come from the MeterID.
     Result<void> import_record(Transaction& tx, const AmiRecord& record, store::Applied& applied,
                                std::vector<std::string>& changed) {
+        if (record.reading.mirror_reading_sets.empty())
+            return {};  // only "not available" values: nothing to store, no mirror to make
         auto premises =
             tx.query("SELECT 1 FROM pev_premises_v1 WHERE premises_id = ?", std::vector<Value>{record.meter_id});
         if (!premises)
             return premises.error();
         if (premises->empty())
             return make_error(kRefused, "MeterID " + record.meter_id + " is no premises of the CIS");
+        if (auto other = premises_meter_source(tx, record.meter_id, true); !other)
+            return other.error();
         const std::string mrid = ami_mrid(record.meter_id, "usage-point", settings.utility_pen);
         auto existing = store::mirror_by_mrid(tx, kAmiOwner, mrid);
         if (!existing)

@@ -42,13 +42,16 @@ headend::Result<bool> waiting_only(const Request& request) {
     return make_error("mdm.invalid", "state is waiting or all, not '" + state->second + "'");
 }
 
-Response list_files(Exporter& exporter, const Request& request) {
+// The files, or those still waiting; `finished_only` for the MDM, which has no use for one still being written.
+Response list_files(Exporter& exporter, const Request& request, bool finished_only) {
     auto waiting = waiting_only(request);
     if (!waiting)
         return error_reply(400, waiting.error());
     auto files = exporter.list(*waiting);
     if (!files)
         return error_reply(status_of(files.error()), files.error());
+    if (finished_only)
+        std::erase_if(*files, [](const ExportFile& file) { return file.state == FileState::Pending; });
     return json_reply(200, files_json(*files));
 }
 
@@ -103,7 +106,8 @@ Response acknowledge(Exporter& exporter, const std::string& name) {
 }  // namespace
 
 void add_pull_routes(headend::http::RouteRegistry& routes, Exporter& exporter) {
-    routes.add("GET", "/mdm/v1/files", [&exporter](const Request& request) { return list_files(exporter, request); });
+    routes.add("GET", "/mdm/v1/files",
+               [&exporter](const Request& request) { return list_files(exporter, request, true); });
     routes.add("GET", "/mdm/v1/files/{name}",
                [&exporter](const Request& request) { return download(exporter, request.params.at("name")); });
     routes.add("POST", "/mdm/v1/files/{name}/ack",
@@ -117,7 +121,7 @@ void add_pull_routes(headend::http::RouteRegistry& routes, Exporter& exporter) {
 
 void add_admin_routes(headend::http::RouteRegistry& routes, Exporter& exporter, const calendar::LocalDays& days) {
     routes.add("GET", "/api/v1/mdm/files",
-               [&exporter](const Request& request) { return list_files(exporter, request); });
+               [&exporter](const Request& request) { return list_files(exporter, request, false); });
     routes.add("POST", "/api/v1/mdm/cycle", [&exporter](const Request&) {
         auto files = exporter.run_cycle();
         if (!files)

@@ -137,9 +137,13 @@ private:
         options.require_client_certificate = config.boolean("require_client_certificate");
         if (const std::string& token_file = config.string("token_file"); !token_file.empty()) {
             std::ifstream in(token_file);
-            std::getline(in, options.bearer_token);
-            if (!in && options.bearer_token.empty())
+            if (!in)
                 return make_error("config", "plugin.mdm-export.token_file " + token_file + " cannot be read");
+            std::getline(in, options.bearer_token);
+            // A CR or blanks at either end (an editor's, another system's line end) are not part of the token.
+            const auto last = options.bearer_token.find_last_not_of(" \t\r");
+            options.bearer_token.erase(last == std::string::npos ? 0 : last + 1);
+            options.bearer_token.erase(0, options.bearer_token.find_first_not_of(" \t"));
             if (options.bearer_token.size() < 32)
                 return make_error("config", "plugin.mdm-export.token_file: a token of at least 32 characters");
         }

@@ -16,6 +16,9 @@ constexpr int kExitFileFailed = 1;  // a file failed or its checksum did not mat
 constexpr int kExitUsage = 2;
 constexpr int kExitUnreachable = 3;  // no listing: nothing was done
 
+// What a server sends back is echoed in errors; bytes that are not UTF-8 are shown replaced, not thrown on.
+constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+
 nlohmann::json to_json(const mdm_pull::FileOutcome& file) {
     nlohmann::json entry = {{"name", file.name},     {"status", file.status},
                             {"bytes", file.bytes},   {"resumed_from", file.resumed_from},
@@ -57,6 +60,14 @@ int main(int argc, char** argv) {
     if (!token_file.empty()) {
         std::ifstream in(token_file);
         std::getline(in, options.token);
+        // A file written by an editor or on another system may end in a CR or blanks: not part of the token.
+        const auto last = options.token.find_last_not_of(" \t\r");
+        options.token.erase(last == std::string::npos ? 0 : last + 1);
+        options.token.erase(0, options.token.find_first_not_of(" \t"));
+        if (options.token.empty()) {
+            std::cerr << "mdm-pull: " << token_file << " holds no token\n";
+            return kExitUsage;
+        }
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     auto outcome = mdm_pull::pull(options, [json](const mdm_pull::FileOutcome& file) {
@@ -74,7 +85,7 @@ int main(int argc, char** argv) {
     curl_global_cleanup();
     if (!outcome) {
         if (json)
-            std::cout << nlohmann::json{{"error", outcome.error().message}}.dump() << '\n';
+            std::cout << nlohmann::json{{"error", outcome.error().message}}.dump(-1, ' ', false, kReplace) << '\n';
         else
             std::cerr << "mdm-pull: " << outcome.error().message << '\n';
         return kExitUnreachable;
@@ -83,7 +94,7 @@ int main(int argc, char** argv) {
         nlohmann::json files = nlohmann::json::array();
         for (const auto& file : outcome->files)
             files.push_back(to_json(file));
-        std::cout << nlohmann::json{{"files", files}, {"ok", outcome->ok()}}.dump() << '\n';
+        std::cout << nlohmann::json{{"files", files}, {"ok", outcome->ok()}}.dump(-1, ' ', false, kReplace) << '\n';
     } else if (outcome->files.empty()) {
         std::cout << "no files waiting\n";
     }

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -128,37 +131,75 @@ Result<void> keep(const fs::path& partial, const fs::path& final_path) {
     return {};
 }
 
+// Opens the partial download for appending, never through a symlink (the folder is the MDM's, but a link planted
+// there must not redirect the write); its size so far in `have`. -1 when it cannot be opened.
+int open_partial(const fs::path& partial, std::int64_t& have) {
+    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == ELOOP && ::unlink(partial.c_str()) == 0)  // a link, not ours: gone, start afresh
+        fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    have = size < 0 ? 0 : static_cast<std::int64_t>(size);
+    return fd;
+}
+
+// One transfer into `fd` from byte `have`, refusing more than `size` in all. The HTTP status, or an error.
+Result<long> transfer(const Options& options, const std::string& name, int fd, std::int64_t have, std::int64_t size) {
+    Request request(options, "/mdm/v1/files/" + name);
+    if (have > 0)
+        curl_easy_setopt(request.handle(), CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
+    std::int64_t received = have;
+    return request.perform([&](const char* data, std::size_t bytes) {
+        received += static_cast<std::int64_t>(bytes);
+        if (received > size)
+            return false;  // more than the listing said: not this file
+        while (bytes > 0) {
+            const ssize_t written = ::write(fd, data, bytes);
+            if (written <= 0)
+                return false;
+            data += written;
+            bytes -= static_cast<std::size_t>(written);
+        }
+        return true;
+    });
+}
+
 // Downloads into `partial`, continuing after what it already holds (Range), then checks the whole file.
 void fetch(const Options& options, const std::string& name, std::int64_t size, const std::string& sha256,
            FileOutcome& outcome) {
     const fs::path final_path = options.out / name;
     const fs::path partial = options.out / ("." + name + ".part");
     std::error_code error;
-    std::int64_t have = fs::exists(partial) ? static_cast<std::int64_t>(fs::file_size(partial, error)) : 0;
-    if (have > size) {  // not this file's beginning: start over
+    std::int64_t have = 0;
+    int fd = open_partial(partial, have);
+    if (fd >= 0 && have > size) {  // not this file's beginning: start over
+        ::close(fd);
         fs::remove(partial, error);
-        have = 0;
+        fd = open_partial(partial, have);
+    }
+    if (fd < 0) {
+        outcome.status = "failed";
+        outcome.error = "cannot write " + partial.string() + ": " + std::strerror(errno);
+        return;
     }
     outcome.resumed_from = have;
     if (have < size) {
-        std::ofstream out(partial, std::ios::binary | std::ios::app);
-        Request request(options, "/mdm/v1/files/" + name);
-        if (have > 0)
-            curl_easy_setopt(request.handle(), CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
-        auto status = request.perform([&out](const char* data, std::size_t bytes) {
-            out.write(data, static_cast<std::streamsize>(bytes));
-            return static_cast<bool>(out);
-        });
-        out.close();
-        if (!status || (*status != 200 && *status != 206) || (have > 0 && *status != 206)) {
+        auto status = transfer(options, name, fd, have, size);
+        // A server that cannot resume: start over from the first byte, in this same run.
+        if (have > 0 && (!status || *status == 200)) {
+            ::ftruncate(fd, 0);
+            outcome.resumed_from = 0;
+            status = transfer(options, name, fd, 0, size);
+        }
+        if (!status || (*status != 200 && *status != 206)) {
+            ::close(fd);
             outcome.status = "failed";
             outcome.error = !status ? status.error().message : "download answered " + std::to_string(*status);
-            // A 200 to a ranged request would have appended the whole file after the partial one.
-            if (status && *status == 200 && have > 0)
-                fs::remove(partial, error);
             return;
         }
     }
+    ::close(fd);
     outcome.bytes = static_cast<std::int64_t>(fs::file_size(partial, error));
     outcome.sha256 = sha256_of(partial);
     if (outcome.bytes != size || outcome.sha256 != sha256) {
@@ -174,6 +215,14 @@ void fetch(const Options& options, const std::string& name, std::int64_t size, c
         return;
     }
     outcome.status = "fetched";
+}
+
+// A name the head-end would give a file: letters, digits, '-', '_' and '.', not starting with '.'.
+bool plain_name(const std::string& name) {
+    return !name.empty() && name.size() <= 255 && name.front() != '.' &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+           });
 }
 
 }  // namespace
@@ -200,14 +249,21 @@ Result<Outcome> pull(const Options& options, const std::function<void(const File
     Outcome outcome;
     for (const auto& file : body["files"]) {
         FileOutcome one;
-        one.name = file.value("name", "");
-        const auto size = file.value("bytes", std::int64_t{-1});
-        const auto sha256 = file.value("sha256", "");
-        // Names come from the head-end; anything that could leave the folder is refused.
-        if (one.name.empty() || one.name.find('/') != std::string::npos || one.name.front() == '.' || size < 0 ||
-            sha256.size() != 64) {
+        // Names come from the head-end; anything that could leave the folder, or is not what a listing holds, is
+        // refused and reported.
+        const bool typed = file.is_object() && file.contains("name") && file["name"].is_string() &&
+                           file.contains("bytes") && file["bytes"].is_number_integer() && file.contains("sha256") &&
+                           file["sha256"].is_string();
+        one.name = typed ? file["name"].get<std::string>() : std::string();
+        const std::int64_t size = typed ? file["bytes"].get<std::int64_t>() : -1;
+        const std::string sha256 = typed ? file["sha256"].get<std::string>() : std::string();
+        if (!typed || !plain_name(one.name) || size < 0 || sha256.size() != 64 ||
+            sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
             one.status = "failed";
-            one.error = "the listing's entry is malformed: " + file.dump();
+            one.error = "the listing's entry is malformed: " +
+                        file.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            if (progress)
+                progress(one);
             outcome.files.push_back(one);
             continue;
         }

@@ -50,6 +50,7 @@ struct Config {
     std::size_t max_sessions_per_identity = 8;
     std::size_t max_observers_per_identity = 16;
     std::size_t max_body_bytes = 16384;
+    std::size_t admin_max_body_bytes = std::size_t{64} * 1024 * 1024;  // admin API requests (file imports)
     std::chrono::seconds block1_timeout{60};
     std::uint32_t max_list_limit = 255;                  // upper bound for the 2030.5 `l` query parameter
     std::chrono::milliseconds ack_timeout{2000};         // CoAP ACK_TIMEOUT for what the server sends confirmable
