@@ -222,6 +222,64 @@ TEST_F(DaemonTest, PskClientDiscoversItsOwnResources) {
     EXPECT_EQ(client->get("/edev/" + std::to_string(pev_id_) + "/reg")->code, 403);
 }
 
+// Without plugins the one assignment links only /tm: /tp and /upt are linked when a plugin serves them (the
+// interval and binding tests check that with the plugins loaded).
+TEST_F(DaemonTest, TheEndDeviceLinksItsFunctionSetAssignments) {
+    auto client = connect(pev_credentials(*pev_));
+    ASSERT_TRUE(client);
+    const std::string self = "/edev/" + std::to_string(pev_id_);
+    auto end_device = codec_->decode<sep::EndDevice>(client->get(self)->body);
+    ASSERT_TRUE(end_device) << end_device.error().message;
+    ASSERT_TRUE(end_device->function_set_assignments_list_link);
+    EXPECT_EQ(end_device->function_set_assignments_list_link->href, self + "/fsa");
+    EXPECT_EQ(end_device->function_set_assignments_list_link->all, 1U);
+
+    auto answer = client->get(self + "/fsa");
+    ASSERT_TRUE(answer);
+    ASSERT_EQ(answer->code, 205);
+    auto list = codec_->decode<sep::FunctionSetAssignmentsList>(answer->body);
+    ASSERT_TRUE(list) << list.error().message;
+    EXPECT_EQ(list->href, self + "/fsa");
+    EXPECT_EQ(list->all, 1U);
+    ASSERT_EQ(list->results, 1U);
+    const sep::FunctionSetAssignments& listed = list->function_set_assignments.at(0);
+    EXPECT_EQ(listed.href, self + "/fsa/1");
+    ASSERT_TRUE(listed.time_link);
+    EXPECT_EQ(listed.time_link->href, "/tm");
+    EXPECT_FALSE(listed.tariff_profile_list_link);
+    EXPECT_FALSE(listed.usage_point_list_link);
+    EXPECT_EQ(listed.mrid.size(), 32U);
+
+    auto item = client->get(self + "/fsa/1");
+    ASSERT_TRUE(item);
+    ASSERT_EQ(item->code, 205);
+    auto assignments = codec_->decode<sep::FunctionSetAssignments>(item->body);
+    ASSERT_TRUE(assignments) << assignments.error().message;
+    EXPECT_EQ(*assignments, listed);
+
+    // Paged like the other lists; the mRID is the device's, the same on every read.
+    auto past_the_end = codec_->decode<sep::FunctionSetAssignmentsList>(client->get(self + "/fsa?s=1&l=5")->body);
+    ASSERT_TRUE(past_the_end);
+    EXPECT_EQ(past_the_end->all, 1U);
+    EXPECT_EQ(past_the_end->results, 0U);
+    EXPECT_EQ(client->get(self + "/fsa?l=x")->code, 400);
+    EXPECT_EQ(codec_->decode<sep::FunctionSetAssignments>(client->get(self + "/fsa/1")->body)->mrid, listed.mrid);
+
+    for (const std::string& path : {self + "/fsa/2", self + "/fsa/0", self + "/fsa/1/x"})
+        EXPECT_EQ(client->get(path)->code, 404) << path;
+
+    // Each device its own mRID: the ESCI reads the PEV of its premises' assignments as it reads its EndDevice.
+    auto esci_client = esci();
+    ASSERT_TRUE(esci_client);
+    auto own = codec_->decode<sep::FunctionSetAssignments>(
+        esci_client->get("/edev/" + std::to_string(esci_id_) + "/fsa/1")->body);
+    ASSERT_TRUE(own);
+    EXPECT_NE(own->mrid, listed.mrid);
+    auto premises_pev = codec_->decode<sep::FunctionSetAssignments>(esci_client->get(self + "/fsa/1")->body);
+    ASSERT_TRUE(premises_pev);
+    EXPECT_EQ(premises_pev->mrid, listed.mrid);
+}
+
 TEST_F(DaemonTest, LargeListsTravelBlockwise) {
     for (int i = 0; i < 12; ++i) {
         ASSERT_TRUE(daemon_->devices().add_sync(NewDevice{DeviceType::Display, "P1", std::nullopt, std::nullopt,
@@ -337,6 +395,18 @@ TEST_F(DaemonTest, AnotherDevicesEndDeviceIsForbiddenExactlyLikeOneThatDoesNotEx
     EXPECT_EQ(missing->code, foreign->code);
     EXPECT_EQ(missing->body, foreign->body);
     EXPECT_EQ(missing->content_format, foreign->content_format);
+    // Its function set assignments, the list and the item, alike.
+    for (const std::string& below : {std::string("/fsa"), std::string("/fsa/1"), std::string("/fsa/2")}) {
+        auto foreign_below = other->get("/edev/" + std::to_string(esci_id_) + below);
+        auto missing_below = other->get("/edev/999999" + below);
+        ASSERT_TRUE(foreign_below && missing_below);
+        EXPECT_EQ(foreign_below->code, foreign->code) << below;
+        EXPECT_EQ(foreign_below->body, foreign->body) << below;
+        EXPECT_EQ(foreign_below->content_format, foreign->content_format) << below;
+        EXPECT_EQ(missing_below->code, foreign->code) << below;
+        EXPECT_EQ(missing_below->body, foreign->body) << below;
+        EXPECT_EQ(missing_below->content_format, foreign->content_format) << below;
+    }
     auto foreign_write = other->put("/edev/" + std::to_string(esci_id_) + "/di", "<x/>");
     auto missing_write = other->put("/edev/999999/di", "<x/>");
     EXPECT_EQ(foreign_write->code, 403);

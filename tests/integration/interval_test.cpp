@@ -631,6 +631,19 @@ TEST_F(IntervalTest, TheUtilitysViewServesTheReadingsToTheMirrorThePevAndNobodyE
     ASSERT_TRUE(dcap.usage_point_list_link && dcap.mirror_usage_point_list_link);
     EXPECT_EQ(dcap.usage_point_list_link->href, "/upt");
     EXPECT_EQ(dcap.mirror_usage_point_list_link->href, "/mup");
+    // And from the PEV's EndDevice's FunctionSetAssignments, with the program tariffs (the plugins serve both).
+    const auto own = read<sep::EndDeviceList>(*car_, "/edev");
+    ASSERT_EQ(own.end_devices.size(), 1U);
+    ASSERT_TRUE(own.end_devices[0].function_set_assignments_list_link);
+    const auto assignments =
+        read<sep::FunctionSetAssignmentsList>(*car_, own.end_devices[0].function_set_assignments_list_link->href);
+    ASSERT_EQ(assignments.function_set_assignments.size(), 1U);
+    const auto& assigned = assignments.function_set_assignments[0];
+    ASSERT_TRUE(assigned.usage_point_list_link && assigned.tariff_profile_list_link && assigned.time_link);
+    EXPECT_EQ(assigned.usage_point_list_link->href, "/upt");
+    EXPECT_EQ(assigned.tariff_profile_list_link->href, "/tp");
+    EXPECT_EQ(assigned.time_link->href, "/tm");
+    EXPECT_EQ(read<sep::FunctionSetAssignments>(*car_, *assigned.href), assigned);
 }
 
 TEST_F(IntervalTest, ThePevObservingItsLatestReadingIsToldOfEachNewInterval) {

@@ -48,6 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_round_trip<sep::PowerStatus>(xml);
     decode_and_round_trip<sep::Response>(xml);
     decode_and_round_trip<sep::Registration>(xml);
+    decode_and_round_trip<sep::FunctionSetAssignmentsList>(xml);
+    decode_and_round_trip<sep::FunctionSetAssignments>(xml);
     decode_and_round_trip<sep::Time>(xml);
     decode_and_round_trip<sep::DeviceCapability>(xml);
     decode_and_round_trip<sep::Error>(xml);

@@ -125,6 +125,8 @@ template headend::Result<Time> Codec::decode<Time>(std::string_view) const;
 template headend::Result<EndDevice> Codec::decode<EndDevice>(std::string_view) const;
 template headend::Result<EndDeviceList> Codec::decode<EndDeviceList>(std::string_view) const;
 template headend::Result<Registration> Codec::decode<Registration>(std::string_view) const;
+template headend::Result<FunctionSetAssignmentsList> Codec::decode<FunctionSetAssignmentsList>(std::string_view) const;
+template headend::Result<FunctionSetAssignments> Codec::decode<FunctionSetAssignments>(std::string_view) const;
 template headend::Result<DeviceInformation> Codec::decode<DeviceInformation>(std::string_view) const;
 template headend::Result<Response> Codec::decode<Response>(std::string_view) const;
 template headend::Result<Error> Codec::decode<Error>(std::string_view) const;

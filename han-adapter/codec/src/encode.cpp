@@ -138,6 +138,12 @@ std::string encode(const EndDeviceList& v) {
 std::string encode(const Registration& v) {
     return encode_document(v);
 }
+std::string encode(const FunctionSetAssignmentsList& v) {
+    return encode_document(v, v.function_set_assignments.size());
+}
+std::string encode(const FunctionSetAssignments& v) {
+    return encode_document(v);
+}
 std::string encode(const DeviceInformation& v) {
     return encode_document(v);
 }

@@ -400,6 +400,8 @@ template headend::Result<Time> read_document<Time>(const xmlNode*);
 template headend::Result<EndDevice> read_document<EndDevice>(const xmlNode*);
 template headend::Result<EndDeviceList> read_document<EndDeviceList>(const xmlNode*);
 template headend::Result<Registration> read_document<Registration>(const xmlNode*);
+template headend::Result<FunctionSetAssignmentsList> read_document<FunctionSetAssignmentsList>(const xmlNode*);
+template headend::Result<FunctionSetAssignments> read_document<FunctionSetAssignments>(const xmlNode*);
 template headend::Result<DeviceInformation> read_document<DeviceInformation>(const xmlNode*);
 template headend::Result<Response> read_document<Response>(const xmlNode*);
 template headend::Result<Error> read_document<Error>(const xmlNode*);

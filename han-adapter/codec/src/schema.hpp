@@ -42,6 +42,10 @@ inline constexpr ExpectedRoot kRootOf<EndDeviceList>{kSepNamespace, "EndDeviceLi
 template <>
 inline constexpr ExpectedRoot kRootOf<Registration>{kSepNamespace, "Registration"};
 template <>
+inline constexpr ExpectedRoot kRootOf<FunctionSetAssignmentsList>{kSepNamespace, "FunctionSetAssignmentsList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<FunctionSetAssignments>{kSepNamespace, "FunctionSetAssignments"};
+template <>
 inline constexpr ExpectedRoot kRootOf<DeviceInformation>{kSepNamespace, "DeviceInformation"};
 template <>
 inline constexpr ExpectedRoot kRootOf<Response>{kSepNamespace, "Response"};
@@ -166,10 +170,9 @@ void describe(V& v, S& x) {
 
 // ---- resources
 
-template <typename V, Is<DeviceCapability> S>
-void describe(V& v, S& x) {
-    v.uri("href", x.href);
-    v.attribute("pollRate", x.poll_rate);
+// FunctionSetAssignmentsBase's links, which DeviceCapability and FunctionSetAssignments start with.
+template <typename V, typename S>
+void describe_function_set_assignments_base(V& v, S& x) {
     v.element("CustomerAccountListLink", x.customer_account_list_link);
     v.element("DemandResponseProgramListLink", x.demand_response_program_list_link);
     v.element("DERProgramListLink", x.der_program_list_link);
@@ -180,6 +183,13 @@ void describe(V& v, S& x) {
     v.element("TariffProfileListLink", x.tariff_profile_list_link);
     v.element("TimeLink", x.time_link);
     v.element("UsagePointListLink", x.usage_point_list_link);
+}
+
+template <typename V, Is<DeviceCapability> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("pollRate", x.poll_rate);
+    describe_function_set_assignments_base(v, x);
     v.element("EndDeviceListLink", x.end_device_list_link);
     v.element("MirrorUsagePointListLink", x.mirror_usage_point_list_link);
     v.element("SelfDeviceLink", x.self_device_link);
@@ -239,6 +249,23 @@ void describe(V& v, S& x) {
     v.attribute("pollRate", x.poll_rate);
     v.element("dateTimeRegistered", x.date_time_registered);
     v.element("pIN", x.pin);
+}
+
+template <typename V, Is<FunctionSetAssignmentsList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.attribute("pollRate", x.poll_rate);
+    v.element("FunctionSetAssignments", x.function_set_assignments);
+}
+
+template <typename V, Is<FunctionSetAssignments> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_function_set_assignments_base(v, x);
+    describe_identity(v, x);
 }
 
 template <typename V, Is<DeviceInformation> S>

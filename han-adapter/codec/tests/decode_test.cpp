@@ -183,6 +183,21 @@ TEST(codec_decode, OutOfRangeTariffValuesFailValidation) {
     expect_schema_error<ConsumptionTariffInterval>(encode(consumption));
 }
 
+TEST(codec_decode, FunctionSetAssignmentsOutOfSchemaOrderOrWithoutMridFailValidation) {
+    // TimeLink before TariffProfileListLink: FunctionSetAssignmentsBase's order is the schema's.
+    expect_schema_error<FunctionSetAssignments>(
+        "<FunctionSetAssignments xmlns=\"urn:ieee:std:2030.5:ns\"><TimeLink href=\"/tm\"/>"
+        "<TariffProfileListLink href=\"/tp\"/><mRID>01</mRID></FunctionSetAssignments>");
+    expect_schema_error<FunctionSetAssignments>(
+        "<FunctionSetAssignments xmlns=\"urn:ieee:std:2030.5:ns\"><TimeLink href=\"/tm\"/></FunctionSetAssignments>");
+    FunctionSetAssignments assignments = test::minimal_function_set_assignments();
+    assignments.mrid = std::string(34, 'A');  // mRIDType is at most 16 bytes
+    expect_schema_error<FunctionSetAssignments>(encode(assignments));
+    // A list without its counts.
+    expect_schema_error<FunctionSetAssignmentsList>(
+        "<FunctionSetAssignmentsList xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/edev/3/fsa\"/>");
+}
+
 TEST(codec_load, MissingFolder) {
     const auto result = Codec::load("/nonexistent/schemas");
     ASSERT_FALSE(result.ok());

@@ -101,6 +101,24 @@ TEST(codec_encode, TariffProfileFieldOrder) {
               "<serviceCategoryKind>0</serviceCategoryKind></TariffProfile>");
 }
 
+// FunctionSetAssignmentsBase's links come before the identity, the subscribable attribute after href.
+TEST(codec_encode, FunctionSetAssignmentsFieldOrder) {
+    FunctionSetAssignments assignments;
+    assignments.href = "/edev/3/fsa/1";
+    assignments.subscribable = 0;
+    assignments.tariff_profile_list_link = ListLink{"/tp", std::nullopt};
+    assignments.time_link = Link{"/tm"};
+    assignments.usage_point_list_link = ListLink{"/upt", 1};
+    assignments.mrid = "46534131000000000000000300000000";
+    assignments.description = "utility";
+    EXPECT_EQ(
+        encode(assignments),
+        "<FunctionSetAssignments xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/edev/3/fsa/1\" subscribable=\"0\">"
+        "<TariffProfileListLink href=\"/tp\"/><TimeLink href=\"/tm\"/><UsagePointListLink href=\"/upt\" all=\"1\"/>"
+        "<mRID>46534131000000000000000300000000</mRID><description>utility</description>"
+        "</FunctionSetAssignments>");
+}
+
 TEST(codec_encode, RateComponentFieldOrder) {
     EXPECT_EQ(encode(test::full_rate_component()),
               "<RateComponent xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/tp/1/rc/1\">"

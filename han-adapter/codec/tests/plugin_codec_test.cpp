@@ -58,7 +58,9 @@ std::vector<SepDocument> every_document_type() {
             test::full_meter_reading(),
             test::full_reading_set_list(),
             test::full_reading_set(),
-            test::full_reading_list()};
+            test::full_reading_list(),
+            test::full_function_set_assignments_list(),
+            test::full_function_set_assignments()};
 }
 
 TEST(plugin_codec, SamplesCoverEveryDocumentType) {

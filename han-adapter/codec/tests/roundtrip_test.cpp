@@ -49,6 +49,16 @@ TEST(codec_roundtrip, Registration) {
     expect_round_trip(Registration{});
 }
 
+TEST(codec_roundtrip, FunctionSetAssignments) {
+    expect_round_trip(test::full_function_set_assignments());
+    expect_round_trip(test::minimal_function_set_assignments());
+}
+
+TEST(codec_roundtrip, FunctionSetAssignmentsList) {
+    expect_round_trip(test::full_function_set_assignments_list());
+    expect_round_trip(FunctionSetAssignmentsList{});
+}
+
 TEST(codec_roundtrip, DeviceInformation) {
     expect_round_trip(test::full_device_information());
     expect_round_trip(test::minimal_device_information());

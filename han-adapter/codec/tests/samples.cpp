@@ -114,6 +114,43 @@ Registration full_registration() {
     return v;
 }
 
+FunctionSetAssignments full_function_set_assignments() {
+    FunctionSetAssignments v;
+    v.href = "/edev/3/fsa/1";
+    v.subscribable = 0;
+    v.customer_account_list_link = ListLink{"/bill", 1};
+    v.demand_response_program_list_link = ListLink{"/dr", 0};
+    v.der_program_list_link = ListLink{"/derp", 0};
+    v.file_list_link = ListLink{"/file", 0};
+    v.messaging_program_list_link = ListLink{"/msg", 2};
+    v.prepayment_list_link = ListLink{"/ppy", 0};
+    v.response_set_list_link = ListLink{"/rsps", 3};
+    v.tariff_profile_list_link = ListLink{"/tp", 2};
+    v.time_link = Link{"/tm"};
+    v.usage_point_list_link = ListLink{"/upt", 1};
+    v.mrid = "0A0B0C0D0E0F101112131415009F5B02";
+    v.description = "EV program";
+    v.version = 1;
+    return v;
+}
+
+FunctionSetAssignments minimal_function_set_assignments() {
+    FunctionSetAssignments v;
+    v.mrid = "01";
+    return v;
+}
+
+FunctionSetAssignmentsList full_function_set_assignments_list() {
+    FunctionSetAssignmentsList v;
+    v.href = "/edev/3/fsa";
+    v.subscribable = 0;
+    v.all = 3;
+    v.results = 2;
+    v.poll_rate = 900;
+    v.function_set_assignments = {full_function_set_assignments(), minimal_function_set_assignments()};
+    return v;
+}
+
 DeviceInformation full_device_information() {
     DeviceInformation v;
     v.href = "/edev/3/di";

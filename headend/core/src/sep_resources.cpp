@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <cinttypes>
+#include <cstdio>
 
 #include "han/identity.hpp"
 #include "headend/core/time_info.hpp"
@@ -63,6 +66,29 @@ bool xml_body_acceptable(const Request& request) {
     return !request.content_format || *request.content_format == coap::kContentFormatXml;
 }
 
+// The function sets /dcap and every FunctionSetAssignments link alike: time, and the program tariffs
+// (pev-registration) and the utility's usage view (interval-collection) when a plugin serves them.
+template <typename FunctionSets>
+void link_function_sets(const coap::ResourceRegistry& registry, FunctionSets& out) {
+    out.time_link = sep::Link{"/tm"};
+    if (registry.serves("/tp"))
+        out.tariff_profile_list_link = sep::ListLink{"/tp", std::nullopt};
+    if (registry.serves("/upt"))
+        out.usage_point_list_link = sep::ListLink{"/upt", std::nullopt};
+}
+
+// A device's one FunctionSetAssignments. Its mRID is stable per device: "FSA1" in the top 32 bits, the device id,
+// and in the low 32 bits (where 2030.5 puts the issuer's PEN) 0, as the core is not told the utility's.
+sep::FunctionSetAssignments function_set_assignments_of(const coap::ResourceRegistry& registry, const Device& device) {
+    sep::FunctionSetAssignments out;
+    out.href = edev_path(device.id) + "/fsa/1";
+    link_function_sets(registry, out);
+    std::array<char, 33> mrid{};
+    std::snprintf(mrid.data(), mrid.size(), "46534131%016" PRIX64 "00000000", static_cast<std::uint64_t>(device.id));
+    out.mrid = mrid.data();
+    return out;
+}
+
 // `power_status`: the PEV's PowerStatus is served (by the binding plugin), so clients discover it by its link.
 sep::EndDevice end_device_of(const Device& device, bool power_status) {
     sep::EndDevice out;
@@ -75,6 +101,7 @@ sep::EndDevice end_device_of(const Device& device, bool power_status) {
     out.sfdi = device.sfdi;
     out.changed_time = device.changed_at;
     out.enabled = true;
+    out.function_set_assignments_list_link = sep::ListLink{path + "/fsa", 1};
     out.registration_link = sep::Link{path + "/reg"};
     return out;
 }
@@ -121,6 +148,10 @@ void SepResources::start() {
                                           {Method::Post, bind(&SepResources::post_end_device)}}));
     registry_.add("/edev/{n}", method_router({{Method::Get, bind(&SepResources::get_end_device)}}),
                   {.observable = true});
+    registry_.add("/edev/{n}/fsa",
+                  method_router({{Method::Get, bind(&SepResources::get_function_set_assignments_list)}}));
+    registry_.add("/edev/{n}/fsa/{m}",
+                  method_router({{Method::Get, bind(&SepResources::get_function_set_assignments)}}));
     registry_.add("/edev/{n}/reg", method_router({{Method::Get, bind(&SepResources::get_registration)}}));
     registry_.add("/edev/{n}/di", method_router({{Method::Get, bind(&SepResources::get_device_information)},
                                                  {Method::Put, bind(&SepResources::put_device_information)},
@@ -171,17 +202,12 @@ void SepResources::get_dcap(const Request& request, const Responder& respond) co
     sep::DeviceCapability dcap;
     dcap.href = "/dcap";
     dcap.poll_rate = kDefaultPollRate;
-    dcap.time_link = sep::Link{"/tm"};
+    link_function_sets(registry_, dcap);
     dcap.end_device_list_link =
         sep::ListLink{"/edev", static_cast<std::uint32_t>(visible_devices(request.peer).size())};
-    // The program tariffs, when a plugin serves them (pev-registration): how a PEV finds its rate programs.
-    if (registry_.serves("/tp"))
-        dcap.tariff_profile_list_link = sep::ListLink{"/tp", std::nullopt};
-    // The metering mirror and the utility's view of it, when interval-collection serves them.
+    // The metering mirror, when interval-collection serves it.
     if (registry_.serves("/mup"))
         dcap.mirror_usage_point_list_link = sep::ListLink{"/mup", std::nullopt};
-    if (registry_.serves("/upt"))
-        dcap.usage_point_list_link = sep::ListLink{"/upt", std::nullopt};
     respond(xml(sep::encode(dcap)));
 }
 
@@ -316,13 +342,47 @@ bool SepResources::serves_power_status(const Device& device) const {
     return device.type == coap::DeviceType::Pev && registry_.serves(edev_path(device.id) + "/ps");
 }
 
-void SepResources::get_end_device(const Request& request, const Responder& respond) const {
+std::optional<Device> SepResources::readable_end_device(const Request& request, const Responder& respond) const {
     auto device = visible_device(request);
-    if (!device) {
+    if (!device)
         respond(forbidden());
+    return device;
+}
+
+void SepResources::get_end_device(const Request& request, const Responder& respond) const {
+    if (auto device = readable_end_device(request, respond))
+        respond(xml(sep::encode(end_device_of(*device, serves_power_status(*device)))));
+}
+
+void SepResources::get_function_set_assignments_list(const Request& request, const Responder& respond) const {
+    auto device = readable_end_device(request, respond);
+    if (!device)
+        return;
+    auto query = parse_list_query(request.query, settings_.max_list_limit);
+    if (!query) {
+        respond(bad_request(query.error().message));
         return;
     }
-    respond(xml(sep::encode(end_device_of(*device, serves_power_status(*device)))));
+    sep::FunctionSetAssignmentsList list;
+    list.href = edev_path(device->id) + "/fsa";
+    list.all = 1;
+    list.poll_rate = kDefaultPollRate;
+    if (query->start == 0 && query->limit > 0)
+        list.function_set_assignments.push_back(function_set_assignments_of(registry_, *device));
+    list.results = static_cast<std::uint32_t>(list.function_set_assignments.size());
+    respond(xml(sep::encode(list)));
+}
+
+void SepResources::get_function_set_assignments(const Request& request, const Responder& respond) const {
+    auto device = readable_end_device(request, respond);
+    if (!device)
+        return;
+    // A device has one assignment (every function set the head-end serves).
+    if (request.segments.at(3) != "1") {
+        respond(Response{Code::NotFound, "", 0, "", std::nullopt});
+        return;
+    }
+    respond(xml(sep::encode(function_set_assignments_of(registry_, *device))));
 }
 
 void SepResources::get_registration(const Request& request, const Responder& respond) const {
@@ -340,11 +400,9 @@ void SepResources::get_registration(const Request& request, const Responder& res
 }
 
 void SepResources::get_device_information(const Request& request, const Responder& respond) const {
-    auto device = visible_device(request);
-    if (!device) {
-        respond(forbidden());
+    auto device = readable_end_device(request, respond);
+    if (!device)
         return;
-    }
     std::optional<std::string> document;
     auto read = database_.read([&](storage::Transaction& tx) -> Result<void> {
         const std::vector<storage::Value> params = {device->id};

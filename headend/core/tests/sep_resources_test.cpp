@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "han/router.hpp"
 #include "headend/storage/sqlite_database.hpp"
 #include "headend/testing/fakes.hpp"
 #include "sep/codec.hpp"
@@ -73,6 +74,67 @@ TEST(SepResources, TimeObserversAreNotifiedAtEachDstTransition) {
     ASSERT_TRUE(new_year) << new_year.error().message;
     EXPECT_EQ(new_year->dst_start_time, 1805018400);  // 2027-03-14T10:00:00Z
     EXPECT_EQ(new_year->dst_end_time, 1825578000);    // 2027-11-07T09:00:00Z
+}
+
+// /dcap and a device's FunctionSetAssignments link /tp and /upt exactly when a plugin serves them.
+TEST(SepResources, FunctionSetAssignmentsLinkWhatDcapLinks) {
+    testing::TempDir dir;
+    auto database = storage::SqliteDatabase::open(dir.path() / "db.sqlite");
+    ASSERT_TRUE(database);
+    const auto migrations = DeviceRegistry::migrations();
+    ASSERT_TRUE((*database)->migrate("core", migrations));
+    testing::FixedClock clock{1768478400};
+    auto devices = DeviceRegistry::load(**database, clock);
+    ASSERT_TRUE(devices);
+    auto esci = (*devices)->add_sync(NewDevice{DeviceType::Esci, "P1", std::nullopt, std::nullopt, "esci-1",
+                                               std::vector<std::uint8_t>(16, 1), std::nullopt});
+    ASSERT_TRUE(esci) << esci.error().message;
+    auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+    ASSERT_TRUE(codec);
+    testing::FakeResources resources;
+    ManualTimers timers;
+    SepResources sep(resources, **devices, **database, *codec, clock, timers,
+                     SepSettings{"America/Los_Angeles", 4, 255});
+    sep.start();
+
+    coap::Request request;
+    request.peer.device_id = esci->id;
+    request.peer.device_type = DeviceType::Esci;
+    request.peer.premises_id = "P1";
+    const auto get = [&](const std::string& pattern, const std::string& path) {
+        request.path = path;
+        request.segments = han::split_path(path);
+        coap::Response answer;
+        resources.handlers.at(pattern)(request, [&](coap::Response response) { answer = std::move(response); });
+        return answer;
+    };
+    const std::string fsa = "/edev/" + std::to_string(esci->id) + "/fsa/1";
+    const auto read_both = [&] {
+        auto dcap = (*codec)->decode<sep::DeviceCapability>(get("/dcap", "/dcap").body);
+        auto assignments = (*codec)->decode<sep::FunctionSetAssignments>(get("/edev/{n}/fsa/{m}", fsa).body);
+        EXPECT_TRUE(dcap && assignments);
+        return std::pair{*dcap, *assignments};
+    };
+
+    auto [bare_dcap, bare] = read_both();
+    EXPECT_FALSE(bare_dcap.usage_point_list_link || bare_dcap.tariff_profile_list_link);
+    EXPECT_FALSE(bare.usage_point_list_link || bare.tariff_profile_list_link);
+    EXPECT_EQ(bare.time_link, bare_dcap.time_link);
+    // "FSA1", the device id, and the PEN the core does not know (0).
+    ASSERT_EQ(bare.mrid.size(), 32U);
+    EXPECT_EQ(bare.mrid.substr(0, 8), "46534131");
+    EXPECT_EQ(std::stoll(bare.mrid.substr(8, 16), nullptr, 16), esci->id);
+    EXPECT_EQ(bare.mrid.substr(24), "00000000");
+
+    resources.add("/upt", [](const coap::Request&, const coap::Responder&) {}, {});
+    resources.add("/tp", [](const coap::Request&, const coap::Responder&) {}, {});
+    auto [dcap, assignments] = read_both();
+    ASSERT_TRUE(assignments.usage_point_list_link && assignments.tariff_profile_list_link);
+    EXPECT_EQ(assignments.usage_point_list_link, dcap.usage_point_list_link);
+    EXPECT_EQ(assignments.usage_point_list_link->href, "/upt");
+    EXPECT_EQ(assignments.tariff_profile_list_link, dcap.tariff_profile_list_link);
+    EXPECT_EQ(assignments.mrid, bare.mrid);
+    EXPECT_EQ(get("/edev/{n}/fsa/{m}", "/edev/" + std::to_string(esci->id) + "/fsa/2").code, coap::Code::NotFound);
 }
 
 }  // namespace

@@ -25,17 +25,18 @@ struct CodecLimits {
 
 template <typename T>
 concept Decodable = std::same_as<T, DeviceCapability> || std::same_as<T, Time> || std::same_as<T, EndDevice> ||
-    std::same_as<T, EndDeviceList> || std::same_as<T, Registration> || std::same_as<T, DeviceInformation> ||
-    std::same_as<T, Response> || std::same_as<T, Error> || std::same_as<T, PowerStatus> ||
-    std::same_as<T, PEVBinding> || std::same_as<T, ReadingType> || std::same_as<T, TariffProfileList> ||
-    std::same_as<T, TariffProfile> || std::same_as<T, RateComponentList> || std::same_as<T, RateComponent> ||
-    std::same_as<T, TimeTariffIntervalList> || std::same_as<T, TimeTariffInterval> ||
-    std::same_as<T, ConsumptionTariffIntervalList> || std::same_as<T, ConsumptionTariffInterval> ||
-    std::same_as<T, MirrorUsagePointList> || std::same_as<T, MirrorUsagePoint> ||
-    std::same_as<T, MirrorMeterReadingList> || std::same_as<T, MirrorMeterReading> ||
-    std::same_as<T, MirrorReadingSet> || std::same_as<T, Reading> || std::same_as<T, UsagePointList> ||
-    std::same_as<T, UsagePoint> || std::same_as<T, MeterReadingList> || std::same_as<T, MeterReading> ||
-    std::same_as<T, ReadingSetList> || std::same_as<T, ReadingSet> || std::same_as<T, ReadingList>;
+    std::same_as<T, EndDeviceList> || std::same_as<T, Registration> || std::same_as<T, FunctionSetAssignmentsList> ||
+    std::same_as<T, FunctionSetAssignments> || std::same_as<T, DeviceInformation> || std::same_as<T, Response> ||
+    std::same_as<T, Error> || std::same_as<T, PowerStatus> || std::same_as<T, PEVBinding> ||
+    std::same_as<T, ReadingType> || std::same_as<T, TariffProfileList> || std::same_as<T, TariffProfile> ||
+    std::same_as<T, RateComponentList> || std::same_as<T, RateComponent> || std::same_as<T, TimeTariffIntervalList> ||
+    std::same_as<T, TimeTariffInterval> || std::same_as<T, ConsumptionTariffIntervalList> ||
+    std::same_as<T, ConsumptionTariffInterval> || std::same_as<T, MirrorUsagePointList> ||
+    std::same_as<T, MirrorUsagePoint> || std::same_as<T, MirrorMeterReadingList> ||
+    std::same_as<T, MirrorMeterReading> || std::same_as<T, MirrorReadingSet> || std::same_as<T, Reading> ||
+    std::same_as<T, UsagePointList> || std::same_as<T, UsagePoint> || std::same_as<T, MeterReadingList> ||
+    std::same_as<T, MeterReading> || std::same_as<T, ReadingSetList> || std::same_as<T, ReadingSet> ||
+    std::same_as<T, ReadingList>;
 
 // Immutable after load and safe to share between threads: every call uses its own parser and validation context.
 class Codec {

@@ -14,6 +14,8 @@ std::string encode(const Time& value);
 std::string encode(const EndDevice& value);
 std::string encode(const EndDeviceList& value);
 std::string encode(const Registration& value);
+std::string encode(const FunctionSetAssignmentsList& value);
+std::string encode(const FunctionSetAssignments& value);
 std::string encode(const DeviceInformation& value);
 std::string encode(const Response& value);
 std::string encode(const Error& value);

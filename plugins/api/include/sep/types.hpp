@@ -117,6 +117,36 @@ struct Registration {
     bool operator==(const Registration&) const = default;
 };
 
+// The links of FunctionSetAssignmentsBase are those DeviceCapability starts with, in the same order.
+struct FunctionSetAssignments {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::optional<ListLink> customer_account_list_link;
+    std::optional<ListLink> demand_response_program_list_link;
+    std::optional<ListLink> der_program_list_link;
+    std::optional<ListLink> file_list_link;
+    std::optional<ListLink> messaging_program_list_link;
+    std::optional<ListLink> prepayment_list_link;
+    std::optional<ListLink> response_set_list_link;
+    std::optional<ListLink> tariff_profile_list_link;
+    std::optional<Link> time_link;
+    std::optional<ListLink> usage_point_list_link;
+    std::string mrid;  // 32 hex digits, upper case after decoding
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    bool operator==(const FunctionSetAssignments&) const = default;
+};
+
+struct FunctionSetAssignmentsList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::optional<std::uint32_t> poll_rate;
+    std::vector<FunctionSetAssignments> function_set_assignments;
+    bool operator==(const FunctionSetAssignmentsList&) const = default;
+};
+
 struct DRLCCapabilities {
     RealEnergy average_energy;
     ActivePower max_demand;

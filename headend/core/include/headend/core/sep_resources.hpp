@@ -1,4 +1,4 @@
-// The core SEP resources: /dcap, /tm, /edev and each EndDevice's /reg and /di. Access is decided by the DTLS
+// The core SEP resources: /dcap, /tm, /edev and each EndDevice's /reg, /di and /fsa. Access is decided by the DTLS
 // identity alone (DESIGN §4); whatever a caller may not see answers 4.03 with the same body whether or not it
 // exists.
 #pragma once
@@ -50,6 +50,8 @@ private:
     void get_end_devices(const coap::Request& request, const coap::Responder& respond) const;
     void post_end_device(const coap::Request& request, const coap::Responder& respond);
     void get_end_device(const coap::Request& request, const coap::Responder& respond) const;
+    void get_function_set_assignments_list(const coap::Request& request, const coap::Responder& respond) const;
+    void get_function_set_assignments(const coap::Request& request, const coap::Responder& respond) const;
     bool serves_power_status(const Device& device) const;
     void get_registration(const coap::Request& request, const coap::Responder& respond) const;
     void get_device_information(const coap::Request& request, const coap::Responder& respond) const;
@@ -58,6 +60,8 @@ private:
     void register_device(const coap::Peer& esci, const std::string& lfdi, std::uint64_t sfdi, DeviceType type,
                          const coap::Responder& respond);
     std::optional<Device> visible_device(const coap::Request& request) const;
+    // The device of /edev/{n}/... when the caller may read its EndDevice; otherwise answers as for a missing one.
+    std::optional<Device> readable_end_device(const coap::Request& request, const coap::Responder& respond) const;
     void schedule_time_notification();
     std::vector<Device> visible_devices(const coap::Peer& peer) const;
 

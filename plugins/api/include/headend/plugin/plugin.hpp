@@ -31,8 +31,8 @@ namespace headend::plugin {
 // Context::territory_time_zone. 4: Context::metrics. 5: PSK credentials with an expiry (Devices::set_psk,
 // DeviceRecord). 6: the metering and metering mirror resources in SepDocument. 7: Context::alarms.
 // 8: Transaction::attempt (nested savepoints); Context::listeners (own HTTPS listeners), Context::data_dir, Request
-// client certificate, file responses.
-inline constexpr int kApiVersion = 8;
+// client certificate, file responses. 9: FunctionSetAssignmentsList and FunctionSetAssignments in SepDocument.
+inline constexpr int kApiVersion = 9;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 

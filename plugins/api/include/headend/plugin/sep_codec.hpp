@@ -19,7 +19,7 @@ using SepDocument =
                  sep::ConsumptionTariffInterval, sep::MirrorUsagePointList, sep::MirrorUsagePoint,
                  sep::MirrorMeterReadingList, sep::MirrorMeterReading, sep::MirrorReadingSet, sep::Reading,
                  sep::UsagePointList, sep::UsagePoint, sep::MeterReadingList, sep::MeterReading, sep::ReadingSetList,
-                 sep::ReadingSet, sep::ReadingList>;
+                 sep::ReadingSet, sep::ReadingList, sep::FunctionSetAssignmentsList, sep::FunctionSetAssignments>;
 
 // Immutable and safe to use from any thread.
 class SepCodec {
