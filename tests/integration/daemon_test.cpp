@@ -268,16 +268,17 @@ TEST_F(DaemonTest, TheEndDeviceLinksItsFunctionSetAssignments) {
     for (const std::string& path : {self + "/fsa/2", self + "/fsa/0", self + "/fsa/1/x"})
         EXPECT_EQ(client->get(path)->code, 404) << path;
 
-    // Each device its own mRID: the ESCI reads the PEV of its premises' assignments as it reads its EndDevice.
+    // Each device its own mRID, and its assignments are its own (DESIGN §5): the ESCI reads its premises PEV's
+    // EndDevice, not its assignments.
     auto esci_client = esci();
     ASSERT_TRUE(esci_client);
     auto own = codec_->decode<sep::FunctionSetAssignments>(
         esci_client->get("/edev/" + std::to_string(esci_id_) + "/fsa/1")->body);
     ASSERT_TRUE(own);
     EXPECT_NE(own->mrid, listed.mrid);
-    auto premises_pev = codec_->decode<sep::FunctionSetAssignments>(esci_client->get(self + "/fsa/1")->body);
-    ASSERT_TRUE(premises_pev);
-    EXPECT_EQ(premises_pev->mrid, listed.mrid);
+    EXPECT_EQ(esci_client->get(self)->code, 205);
+    EXPECT_EQ(esci_client->get(self + "/fsa/1")->code, 403);
+    EXPECT_EQ(esci_client->get(self + "/fsa")->code, 403);
 }
 
 TEST_F(DaemonTest, LargeListsTravelBlockwise) {

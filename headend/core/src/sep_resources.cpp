@@ -349,13 +349,23 @@ std::optional<Device> SepResources::readable_end_device(const Request& request, 
     return device;
 }
 
+// DESIGN §5: a device's registration and function set assignments are its own; its ESCI sees its EndDevice only.
+std::optional<Device> SepResources::owned_end_device(const Request& request, const Responder& respond) const {
+    auto device = visible_device(request);
+    if (!device || request.peer.device_id != device->id) {
+        respond(forbidden());
+        return std::nullopt;
+    }
+    return device;
+}
+
 void SepResources::get_end_device(const Request& request, const Responder& respond) const {
     if (auto device = readable_end_device(request, respond))
         respond(xml(sep::encode(end_device_of(*device, serves_power_status(*device)))));
 }
 
 void SepResources::get_function_set_assignments_list(const Request& request, const Responder& respond) const {
-    auto device = readable_end_device(request, respond);
+    auto device = owned_end_device(request, respond);
     if (!device)
         return;
     auto query = parse_list_query(request.query, settings_.max_list_limit);
@@ -374,7 +384,7 @@ void SepResources::get_function_set_assignments_list(const Request& request, con
 }
 
 void SepResources::get_function_set_assignments(const Request& request, const Responder& respond) const {
-    auto device = readable_end_device(request, respond);
+    auto device = owned_end_device(request, respond);
     if (!device)
         return;
     // A device has one assignment (every function set the head-end serves).
@@ -386,11 +396,9 @@ void SepResources::get_function_set_assignments(const Request& request, const Re
 }
 
 void SepResources::get_registration(const Request& request, const Responder& respond) const {
-    auto device = visible_device(request);
-    if (!device || request.peer.device_id != device->id) {
-        respond(forbidden());
+    auto device = owned_end_device(request, respond);
+    if (!device)
         return;
-    }
     sep::Registration registration;
     registration.href = edev_path(device->id) + "/reg";
     registration.poll_rate = kDefaultPollRate;

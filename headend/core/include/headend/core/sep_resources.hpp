@@ -62,6 +62,7 @@ private:
     std::optional<Device> visible_device(const coap::Request& request) const;
     // The device of /edev/{n}/... when the caller may read its EndDevice; otherwise answers as for a missing one.
     std::optional<Device> readable_end_device(const coap::Request& request, const coap::Responder& respond) const;
+    std::optional<Device> owned_end_device(const coap::Request& request, const coap::Responder& respond) const;
     void schedule_time_notification();
     std::vector<Device> visible_devices(const coap::Peer& peer) const;
 
