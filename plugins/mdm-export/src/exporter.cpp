@@ -333,12 +333,36 @@ Result<std::vector<ExportFile>> Exporter::run_cycle() {
     return written;
 }
 
+Result<std::optional<ExportFile>> Exporter::claim_and_write(const Draft& draft) {
+    std::optional<ExportFile> claimed;
+    auto committed = database_.write_sync([&](Transaction& tx) -> Result<void> {
+        claimed.reset();
+        auto file = draft(tx);
+        if (!file)
+            return file.error();
+        if (!*file)
+            return {};
+        auto inserted = claim(tx, std::move(**file));
+        if (!inserted)
+            return inserted.error();
+        claimed = std::move(*inserted);
+        return {};
+    });
+    if (!committed)
+        return committed.error();
+    if (!claimed)
+        return std::optional<ExportFile>();
+    auto file = write(std::move(*claimed));
+    if (!file)
+        return file.error();
+    return std::optional(std::move(*file));
+}
+
 Result<std::vector<ExportFile>> Exporter::cycle_format(Format format) {
     std::vector<ExportFile> written;
     for (;;) {
-        std::optional<ExportFile> claimed;
-        auto committed = database_.write_sync([&](Transaction& tx) -> Result<void> {
-            claimed.reset();
+        // The next changes after the format's cursor (the last change its cycle files hold), if any.
+        auto file = claim_and_write([&](Transaction& tx) -> Result<std::optional<ExportFile>> {
             auto cursor = single_integer(
                 tx, "SELECT COALESCE(MAX(last_change), 0) FROM export_files WHERE format = ? AND kind = 'cycle'",
                 {std::string(format_name(format))});
@@ -348,27 +372,20 @@ Result<std::vector<ExportFile>> Exporter::cycle_format(Format format) {
             if (!head)
                 return head.error();
             if (*head <= *cursor)
-                return {};
-            ExportFile file;
-            file.format = format;
-            file.kind = "cycle";
-            file.first_change = *cursor + 1;
-            file.last_change = std::min(*head, *cursor + settings_.intervals_per_file);
-            file.created_at = clock_.now();
-            auto inserted = claim(tx, file);
-            if (!inserted)
-                return inserted.error();
-            claimed = std::move(*inserted);
-            return {};
+                return std::optional<ExportFile>();
+            ExportFile next;
+            next.format = format;
+            next.kind = "cycle";
+            next.first_change = *cursor + 1;
+            next.last_change = std::min(*head, *cursor + settings_.intervals_per_file);
+            next.created_at = clock_.now();
+            return std::optional(std::move(next));
         });
-        if (!committed)
-            return committed.error();
-        if (!claimed)
-            return written;
-        auto file = write(std::move(*claimed));
         if (!file)
             return file.error();
-        written.push_back(std::move(*file));
+        if (!*file)
+            return written;
+        written.push_back(std::move(**file));
     }
 }
 
@@ -376,28 +393,20 @@ Result<ExportFile> Exporter::resend(Format format, std::int64_t from, std::int64
     if (from >= to)
         return make_error("mdm.range", "the range's end must come after its start");
     std::lock_guard lock(mutex_);
-    std::optional<ExportFile> claimed;
-    auto committed = database_.write_sync([&](Transaction& tx) -> Result<void> {
-        ExportFile file;
-        file.format = format;
-        file.kind = "resend";
-        file.range_from = from;
-        file.range_to = to;
-        file.created_at = clock_.now();
-        auto inserted = claim(tx, file);
-        if (!inserted)
-            return inserted.error();
-        claimed = std::move(*inserted);
-        return {};
+    auto file = claim_and_write([&](Transaction&) -> Result<std::optional<ExportFile>> {
+        ExportFile next;
+        next.format = format;
+        next.kind = "resend";
+        next.range_from = from;
+        next.range_to = to;
+        next.created_at = clock_.now();
+        return std::optional(std::move(next));
     });
-    if (!committed)
-        return committed.error();
-    auto file = write(std::move(*claimed));
     if (!file)
         return file.error();
     if (auto manifest = write_manifest(); !manifest)
         return manifest.error();
-    return file;
+    return std::move(**file);
 }
 
 Result<ExportFile> Exporter::write(ExportFile file) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -90,6 +91,9 @@ public:
 
 private:
     Result<std::vector<ExportFile>> finish_pending();
+    // Claims the file `draft` describes (it may say none is due) in one write, then writes it.
+    using Draft = std::function<Result<std::optional<ExportFile>>(headend::storage::Transaction&)>;
+    Result<std::optional<ExportFile>> claim_and_write(const Draft& draft);
     Result<std::vector<ExportFile>> cycle_format(Format format);
     Result<ExportFile> write(ExportFile file);
     Result<void> write_manifest();
