@@ -2,6 +2,7 @@
 
 #include "calendar/local_days.hpp"
 #include "espi_feed.hpp"
+#include "headend/testing/sanitizers.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>
@@ -459,13 +460,7 @@ private:
     std::size_t matched_ = 0;
 };
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-constexpr bool kAddressSanitizer = __has_feature(address_sanitizer);
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
+using headend::testing::kAddressSanitizer;
 
 // Peak resident memory in KiB, reset first where the kernel allows (clear_refs 5).
 std::int64_t peak_kib(bool reset) {
