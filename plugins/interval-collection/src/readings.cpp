@@ -148,13 +148,21 @@ Result<std::vector<sep::MirrorMeterReading>> merge_by_mrid(std::vector<sep::Mirr
     return merged;
 }
 
-Period binding_period(const BindingSpan& binding, std::optional<std::int64_t> next_requested_at,
-                      std::uint32_t interval_length) {
+Period binding_period(const BindingSpan& binding, const BindingSpan* next, std::uint32_t interval_length) {
     const std::int64_t length = interval_length;
-    const std::int64_t from = binding.requested_at - ((binding.requested_at % length) + length) % length;
+    const auto interval_start = [length](std::int64_t at) { return at - ((at % length) + length) % length; };
+    const std::int64_t from = interval_start(binding.requested_at);
+    std::int64_t to = std::numeric_limits<std::int64_t>::max();
     if (binding.status == "ended")
-        return {from, binding.updated_at};
-    return {from, next_requested_at.value_or(std::numeric_limits<std::int64_t>::max())};
+        to = binding.updated_at;
+    else if (next)
+        to = next->requested_at;
+    // At the same premises the next binding's period begins at the start of its interval, and the same EUMD's
+    // intervals are one binding's: this one ends there at the latest (one superseded within its first interval keeps
+    // none). At another premises another EUMD measures; each keeps the interval it measured in.
+    if (next && next->premises_id == binding.premises_id)
+        to = std::min(to, interval_start(next->requested_at));
+    return {from, std::max(from, to)};
 }
 
 std::vector<Period> metered_periods(const std::vector<BindingSpan>& bindings, const std::string& premises_id,
@@ -163,8 +171,8 @@ std::vector<Period> metered_periods(const std::vector<BindingSpan>& bindings, co
     for (std::size_t i = 0; i < bindings.size(); ++i) {
         if (bindings[i].premises_id != premises_id || bindings[i].status == "refused")
             continue;
-        const auto next = i + 1 < bindings.size() ? std::optional(bindings[i + 1].requested_at) : std::nullopt;
-        periods.push_back(binding_period(bindings[i], next, interval_length));
+        periods.push_back(
+            binding_period(bindings[i], i + 1 < bindings.size() ? &bindings[i + 1] : nullptr, interval_length));
     }
     return periods;
 }

@@ -65,6 +65,8 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
         "SELECT b.binding_id, b.lfdi, b.vin, b.premises_id, b.kind, b.status, b.requested_at, b.updated_at, "
         "b.program_id, b.payer_account, "
         "(SELECT MIN(n.requested_at) FROM pev_bindings_v1 n WHERE n.lfdi = b.lfdi AND n.binding_id > b.binding_id), "
+        "(SELECT n.premises_id FROM pev_bindings_v1 n WHERE n.lfdi = b.lfdi AND n.binding_id > b.binding_id "
+        "ORDER BY n.binding_id LIMIT 1), "
         "(SELECT e.interval_length FROM pev_eumd_intervals_v1 e WHERE e.premises_id = b.premises_id) "
         "FROM pev_bindings_v1 b WHERE b.status <> 'refused' AND (?1 IS NULL OR b.vin = ?1) "
         "AND (?2 IS NULL OR b.premises_id = ?2) ORDER BY b.binding_id DESC LIMIT " +
@@ -75,8 +77,11 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
     json sessions = json::array();
     for (const auto& row : *bindings) {
         const BindingSpan span{row.text(3), row.text(5), row.integer(6), row.integer(7)};
-        const auto interval = static_cast<std::uint32_t>(row.is_null(11) ? 900 : row.integer(11));
-        const auto [from, end] = binding_period(span, row.optional_integer(10), interval);
+        const auto interval = static_cast<std::uint32_t>(row.is_null(12) ? 900 : row.integer(12));
+        const std::optional<BindingSpan> next =
+            row.is_null(10) ? std::nullopt
+                            : std::optional(BindingSpan{row.text(11), "", row.integer(10), row.integer(10)});
+        const auto [from, end] = binding_period(span, next ? &*next : nullptr, interval);
         const bool open = end == std::numeric_limits<std::int64_t>::max();
         if ((filter.to && from >= *filter.to) || (filter.from && end <= *filter.from))
             continue;

@@ -45,16 +45,23 @@ int main(int argc, char** argv) {
         app.add_option("--cert", options.cert_file, "The MDM's client certificate (PEM)")->check(CLI::ExistingFile);
     app.add_option("--key", options.key_file, "Its key (PEM)")->check(CLI::ExistingFile)->needs(cert);
     cert->needs("--key");
-    app.add_option("--token-file", token_file, "File holding a bearer token (instead of a certificate)")
-        ->check(CLI::ExistingFile);
+    auto* token = app.add_option("--token-file", token_file, "File holding a bearer token (instead of a certificate)")
+                      ->check(CLI::ExistingFile);
+    token->excludes(cert);
     app.add_option("--timeout", options.timeout_s, "Seconds per request")->capture_default_str();
     app.add_flag("--no-ack", no_ack, "Fetch and check, but leave the files waiting");
     app.add_flag("--json", json, "One JSON document on stdout");
-    app.footer("Exit: 0 every file fetched and acknowledged, 1 some file failed (run again), 2 usage, 3 no listing.");
+    app.footer(
+        "One credential: --cert and --key, or --token-file.\n"
+        "Exit: 0 every file fetched and acknowledged, 1 some file failed (run again), 2 usage, 3 no listing.\n");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
         return app.exit(error) == 0 ? kExitOk : kExitUsage;
+    }
+    if (options.cert_file.empty() && token_file.empty()) {
+        std::cerr << "mdm-pull: give --cert and --key (mutual TLS) or --token-file\n";
+        return kExitUsage;
     }
     options.acknowledge = !no_ack;
     if (!token_file.empty()) {

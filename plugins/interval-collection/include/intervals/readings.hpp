@@ -82,9 +82,10 @@ struct Period {
     std::int64_t to = 0;
 };
 // One binding's period: from the start of the interval in which it was requested until it ended or, open or fallen
-// back, until the PEV's next binding (`next_requested_at`), else without end (INT64_MAX).
-Period binding_period(const BindingSpan& binding, std::optional<std::int64_t> next_requested_at,
-                      std::uint32_t interval_length);
+// back, until the PEV's next binding (`next`, nullptr when none), else without end (INT64_MAX). When the next binding
+// is at the same premises, never past the start of its interval: back-to-back bindings there share no interval (it
+// is the later one's), so no energy is in two sessions.
+Period binding_period(const BindingSpan& binding, const BindingSpan* next, std::uint32_t interval_length);
 std::vector<Period> metered_periods(const std::vector<BindingSpan>& bindings, const std::string& premises_id,
                                     std::uint32_t interval_length);
 
