@@ -38,13 +38,13 @@ std::vector<std::int64_t> LocalDays::utc_instants(std::int64_t local_seconds) co
     const date::local_seconds local{seconds{local_seconds}};
     const auto info = zone_->get_info(local);
     switch (info.result) {
-    case date::local_info::unique:
-        return {(local - info.first.offset).time_since_epoch().count()};
-    case date::local_info::ambiguous:
-        return {(local - info.first.offset).time_since_epoch().count(),
-                (local - info.second.offset).time_since_epoch().count()};
-    default:
-        return {};
+        case date::local_info::unique:
+            return {(local - info.first.offset).time_since_epoch().count()};
+        case date::local_info::ambiguous:
+            return {(local - info.first.offset).time_since_epoch().count(),
+                    (local - info.second.offset).time_since_epoch().count()};
+        default:
+            return {};
     }
 }
 

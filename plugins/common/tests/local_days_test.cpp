@@ -41,7 +41,7 @@ TEST(LocalDays, AWallClockTimeNamesNoneOneOrTwoInstants) {
     const std::int64_t wall = kPacific.local_seconds(fall);
     EXPECT_EQ(kPacific.utc_instants(wall), (std::vector<std::int64_t>{fall}));
     EXPECT_EQ(kPacific.utc_instants(wall + 5400), (std::vector<std::int64_t>{fall + 5400, fall + 9000}));  // 01:30
-    const std::int64_t spring = 1772956800;  // 2026-03-08T00:00 PST
+    const std::int64_t spring = 1772956800;                                             // 2026-03-08T00:00 PST
     EXPECT_TRUE(kPacific.utc_instants(kPacific.local_seconds(spring) + 9000).empty());  // 02:30 does not exist
 }
 
