@@ -872,6 +872,73 @@ TEST_F(IntervalTest, ADeviceClockFarOffRaisesOneAlarmAndItsGoodReadingsAreStored
     EXPECT_EQ(count(stored(), "interval|"), 3U);
 }
 
+// Sum check: the EUMD also sends its register (summation, in kWh here) with the intervals. Between two register
+// readings the intervals must add up to the register's change, within its resolution and the tolerance; where they do
+// not, the operator gets one alarm, the intervals are flagged and the session says so. The register is served back
+// as the meter reading's latest Reading.
+TEST_F(IntervalTest, IntervalsThatDoNotAddUpToTheRegisterRaiseOneSumCheckAlarmAndMarkTheSession) {
+    const std::string location = pev_mirror();
+    sep::MirrorMeterReading total;
+    total.mrid = "0A0B0C0D0E0F00000000000000000012";
+    total.reading_type = energy_per(kQuarter);
+    total.reading_type->accumulation_behaviour = 9;
+    total.reading_type->interval_length.reset();
+    total.reading_type->power_of_ten_multiplier = 3;
+    const auto register_at = [&](std::int64_t at, std::int64_t kwh) {
+        sep::MirrorMeterReading document = total;
+        sep::MirrorReadingSet set;
+        set.mrid = "5E55000000000000000000000000" + std::to_string(1000 + at % 9000);
+        set.time_period = {0, at};
+        sep::Reading reading;
+        reading.time_period = sep::DateTimeInterval{0, at};
+        reading.value = kwh;
+        set.readings.push_back(reading);
+        document.mirror_reading_sets.push_back(set);
+        return sep::encode(document);
+    };
+    // Quarters 0-3: 1800 Wh each, 7.2 kWh, and the register moves 12 → 19 kWh: within 1 kWh + 10 Wh, passes.
+    ASSERT_EQ(post(*eumd_, location, register_at(session_start_, 12)).code, 201);
+    ASSERT_EQ(post(*eumd_, location, sep::encode(readings(kPevReading, session_start_, {1800, 1800, 1800, 1800}))).code,
+              201);
+    ASSERT_EQ(post(*eumd_, location, register_at(session_start_ + 4 * kQuarter, 19)).code, 201);
+    // Quarters 4-5: 3.6 kWh, but the register moves 19 → 24 kWh: 1.4 kWh more than the intervals, fails.
+    ASSERT_EQ(post(*eumd_, location, register_at(session_start_ + 6 * kQuarter, 24)).code, 201);
+    ASSERT_EQ(
+        post(*eumd_, location, sep::encode(readings(kPevReading, session_start_ + 4 * kQuarter, {1800, 1800}))).code,
+        201);
+    // The same again changes nothing.
+    ASSERT_EQ(post(*eumd_, location, register_at(session_start_ + 6 * kQuarter, 24)).code, 201);
+    const auto alarms = headend_.admin("GET", "/api/v1/alarms?kind=sum_check").second["alarms"];
+    ASSERT_EQ(alarms.size(), 1U) << alarms.dump();
+    EXPECT_NE(
+        alarms[0]["detail"].get<std::string>().find("5000 Wh from " + std::to_string(session_start_ + 4 * kQuarter)),
+        std::string::npos)
+        << alarms[0].dump();
+    EXPECT_NE(alarms[0]["detail"].get<std::string>().find("intervals sum to 3600 Wh"), std::string::npos);
+    auto checks = testing::query_rows(headend_.root() / "data" / "headend.db",
+                                      "SELECT from_at, to_at, register_wh, interval_wh, passed FROM sum_checks "
+                                      "ORDER BY from_at");
+    ASSERT_TRUE(checks);
+    EXPECT_EQ(*checks, (std::vector<std::string>{std::to_string(session_start_) + "|" +
+                                                     std::to_string(session_start_ + 4 * kQuarter) + "|7000|7200|1|",
+                                                 std::to_string(session_start_ + 4 * kQuarter) + "|" +
+                                                     std::to_string(session_start_ + 6 * kQuarter) + "|5000|3600|0|"}));
+    const auto sessions = headend_.admin("GET", "/api/v1/sessions?premises=P1").second["sessions"];
+    ASSERT_EQ(sessions.size(), 1U);
+    EXPECT_EQ(sessions[0]["sum_check_failed_intervals"], 2);
+    EXPECT_EQ(sessions[0]["energy_wh"], 6 * 1800);
+    // The PEV reads the register's latest total under /upt, in Wh.
+    const auto latest = read<sep::Reading>(*car_, "/upt/1/mr/2/r");
+    EXPECT_EQ(latest.value, 24000);
+    EXPECT_EQ(latest.time_period, (sep::DateTimeInterval{0, session_start_ + 6 * kQuarter}));
+    // A register off the interval grid is refused and stores nothing.
+    const auto before = stored();
+    auto off_grid = post(*eumd_, location, register_at(session_start_ + 6 * kQuarter + 60, 25));
+    EXPECT_EQ(off_grid.code, 400);
+    EXPECT_NE(off_grid.body.find("not on the 900 s grid"), std::string::npos) << off_grid.body;
+    EXPECT_EQ(stored(), before);
+}
+
 // A premises meter's energy comes from one source: the AMI's file or the ESCI's mirror, never both.
 TEST_F(IntervalTest, APremisesMeterMirroredByItsEsciRefusesTheAmisDataAndTheOtherWayRound) {
     auto premises = post(*esci_, "/mup",

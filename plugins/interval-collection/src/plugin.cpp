@@ -20,6 +20,9 @@ public:
             settings.tolerance_percent = context.config.integer("correlation_tolerance_percent");
             settings.tolerance_wh = context.config.integer("correlation_tolerance_wh");
             settings.vee.max_power_w = context.config.integer("ev_max_power_w");
+            settings.sum_tolerance_wh = context.config.integer("sum_tolerance_wh");
+            if (settings.sum_tolerance_wh < 0 || settings.sum_tolerance_wh > 100000)
+                return headend::make_error("config", "plugin.interval-collection.sum_tolerance_wh: 0 to 100000");
             if (settings.vee.max_power_w < 1000 || settings.vee.max_power_w > 100000)
                 return headend::make_error("config", "plugin.interval-collection.ev_max_power_w: 1000 to 100000");
             if (settings.tolerance_percent < 0 || settings.tolerance_percent > 100)
@@ -58,6 +61,9 @@ std::vector<headend::plugin::ConfigKey> config_keys() {
          "PEV energy may exceed the premises meter's in an interval by this percent of the meter's"},
         {"correlation_tolerance_wh", std::int64_t{10}, "or by this many Wh, whichever is larger"},
         {"ev_max_power_w", std::int64_t{7700}, "an EV circuit's limit: readings above it are flagged (spike)"},
+        {"sum_tolerance_wh", std::int64_t{10},
+         "sum check: intervals between two register readings may differ from the register's change by this many Wh "
+         "besides the register's resolution"},
     };
 }
 

@@ -10,6 +10,7 @@
 #include "headend/plugin/list_query.hpp"
 #include "sessions.hpp"
 #include "store.hpp"
+#include "sum_check.hpp"
 #include "utility_view.hpp"
 #include "vee.hpp"
 
@@ -46,14 +47,15 @@ bool may_mirror(const headend::coap::Peer& peer) {
            (peer.device_type == DeviceType::Eumd || peer.device_type == DeviceType::Esci);
 }
 
-// A ReadingType as the head-end keeps it: the fields it stores, the scale made explicit.
+// A ReadingType as the head-end keeps it: the fields it stores, the scale made explicit, no interval for a register.
 sep::ReadingType stored_form(const sep::ReadingType& type) {
     sep::ReadingType kept;
     kept.accumulation_behaviour = type.accumulation_behaviour;
     kept.commodity = type.commodity;
     kept.data_qualifier = type.data_qualifier;
     kept.flow_direction = type.flow_direction;
-    kept.interval_length = type.interval_length;
+    if (!is_register_type(type))
+        kept.interval_length = type.interval_length;
     kept.kind = type.kind;
     kept.phase = type.phase;
     kept.power_of_ten_multiplier = type.power_of_ten_multiplier.value_or(0);
@@ -176,7 +178,8 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         if (!document.reading_type)
             return make_error(kRefused,
                               "meter reading " + document.mrid + " is new to this mirror and has no ReadingType");
-        auto type = interval_type(*document.reading_type, expected);
+        auto type = is_register_type(*document.reading_type) ? register_type(*document.reading_type)
+                                                             : interval_type(*document.reading_type, expected);
         if (!type)
             return type.error();
         store::MeterReading reading;
@@ -256,12 +259,47 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
         return {};
     }
 
+    // A register's totals: stored once per instant, then the spans they close are sum-checked.
+    Result<void> store_registers(Transaction& tx, const store::Mirror& mirror, const Sender& sender,
+                                 const sep::MirrorMeterReading& document, const store::MeterReading& reading,
+                                 store::Applied& total, std::vector<std::string>& changed) {
+        auto readings = register_readings(document, reading.type, limits());
+        if (!readings)
+            return readings.error();
+        if (auto checked = check_clock(tx, mirror, document); !checked)
+            return checked.error();
+        if (auto on_grid = check_register_grid(tx, mirror.id, *readings); !on_grid)
+            return on_grid.error();
+        auto applied =
+            apply_registers(tx, context.alarms, {mirror, reading, sender.source, context.clock.now(), days}, *readings);
+        if (!applied)
+            return applied.error();
+        total.registers += applied->stored;
+        total.unchanged += applied->unchanged;
+        total.conflicts += applied->conflicts;
+        if (applied->stored == 0)
+            return {};
+        auto failed = check_sums(tx, context.alarms, mirror, readings->front().at, readings->back().at,
+                                 SumCheckSettings{settings.sum_tolerance_wh}, context.clock.now());
+        if (!failed)
+            return failed.error();
+        total.sum_check_failures += *failed;
+        for (auto& path : observed_paths(mirror.id, reading.id, {}))
+            changed.push_back(std::move(path));
+        return {};
+    }
+
     Result<std::int64_t> store_readings(Transaction& tx, const store::Mirror& mirror, const Sender& sender,
                                         const sep::MirrorMeterReading& document, store::Applied& total,
                                         std::vector<std::string>& changed) {
         auto reading = meter_reading(tx, mirror, sender, document);
         if (!reading)
             return reading.error();
+        if (reading->type.is_register()) {
+            if (auto stored = store_registers(tx, mirror, sender, document, *reading, total, changed); !stored)
+                return stored.error();
+            return reading->id;
+        }
         auto readings = interval_readings(document, reading->type, limits());
         if (!readings)
             return readings.error();
@@ -304,6 +342,12 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                                         {settings.tolerance_percent, settings.tolerance_wh}, context.clock.now());
             if (!correlated)
                 return correlated.error();
+            auto failed = check_sums(tx, context.alarms, mirror, readings->front().start,
+                                     readings->back().start + readings->back().duration,
+                                     SumCheckSettings{settings.sum_tolerance_wh}, context.clock.now());
+            if (!failed)
+                return failed.error();
+            total.sum_check_failures += *failed;
             if (*correlated > 0)
                 context.logger.warn("INTERVAL_LOAD_MISMATCH", "premises " + mirror.premises_id + ": " +
                                                                   std::to_string(*correlated) +
@@ -330,8 +374,9 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
             "): " + std::to_string(applied.stored) + " stored, " + std::to_string(applied.unchanged) + " unchanged, " +
             std::to_string(applied.replaced) + " estimates replaced, " + std::to_string(applied.conflicts) +
             " conflicts, " + std::to_string(applied.estimated) + " gap intervals estimated, " +
-            std::to_string(applied.spikes) + " above the power limit";
-        if (applied.conflicts > 0)
+            std::to_string(applied.spikes) + " above the power limit, " + std::to_string(applied.registers) +
+            " register readings, " + std::to_string(applied.sum_check_failures) + " spans failing the sum check";
+        if (applied.conflicts > 0 || applied.sum_check_failures > 0)
             context.logger.warn("INTERVAL_CONFLICT", summary);
         else
             context.logger.debug("INTERVAL_STORED", summary);

@@ -87,7 +87,8 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
             continue;
         auto energy = tx.query(
             "SELECT COUNT(*), COALESCE(SUM(i.value_wh), 0), MIN(i.start_at), MAX(i.start_at + i.duration), "
-            "COALESCE(SUM(CASE WHEN (i.quality_flags & 12) <> 0 THEN 1 ELSE 0 END), 0) "
+            "COALESCE(SUM(CASE WHEN (i.quality_flags & 12) <> 0 THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN (i.vee_flags & 4) <> 0 THEN 1 ELSE 0 END), 0) "
             "FROM intervals i JOIN mirror_meter_readings m ON m.mmr_id = i.mmr_id "
             "JOIN mirror_usage_points u ON u.mup_id = m.mup_id "
             "WHERE u.device_lfdi = ? AND u.premises_id = ? AND (u.role_flags & 4) <> 0 AND i.start_at >= ? "
@@ -119,6 +120,7 @@ Result<json> list_sessions(Transaction& tx, const Filter& filter) {
                             {"intervals", count},
                             {"estimated_intervals", estimated},
                             {"load_mismatches", mismatches->front().integer(0)},
+                            {"sum_check_failed_intervals", totals.integer(5)},
                             {"quality", count == 0      ? "no data"
                                         : estimated > 0 ? "estimated"
                                                         : "actual"}});

@@ -72,11 +72,13 @@ MeterReading meter_reading_from(const Row& row) {
     type.data_qualifier = optional_as<std::uint8_t>(row, 6);
     type.flow_direction = optional_as<std::uint8_t>(row, 7);
     type.interval_length = optional_as<std::uint32_t>(row, 8);
+    if (type.interval_length == 0U)
+        type.interval_length.reset();  // a register
     type.kind = optional_as<std::uint8_t>(row, 9);
     type.phase = optional_as<std::uint8_t>(row, 10);
     type.power_of_ten_multiplier = optional_as<std::int8_t>(row, 11);
     type.uom = optional_as<std::uint8_t>(row, 12);
-    reading.type = IntervalType{*type.interval_length, *type.power_of_ten_multiplier};
+    reading.type = IntervalType{type.interval_length.value_or(0), *type.power_of_ten_multiplier};
     return reading;
 }
 
@@ -223,7 +225,26 @@ std::vector<headend::storage::Migration> migrations() {
              R"(CREATE TABLE premises_ev_limits(
                   premises_id TEXT PRIMARY KEY,
                   max_power_w INTEGER NOT NULL CHECK (max_power_w > 0),
-                  updated_at INTEGER NOT NULL);)"}};
+                  updated_at INTEGER NOT NULL);)"},
+            {4, "register readings (a meter's running total) and the sum checks of the intervals between them",
+             // A register is a meter reading of interval_length 0. Each span between two of its readings is checked
+             // once, when its intervals are all actual readings.
+             R"(CREATE TABLE register_readings(
+                  mmr_id INTEGER NOT NULL REFERENCES mirror_meter_readings(mmr_id),
+                  read_at INTEGER NOT NULL,
+                  value_wh INTEGER NOT NULL CHECK (value_wh >= 0),
+                  source TEXT NOT NULL,
+                  received_at INTEGER NOT NULL,
+                  PRIMARY KEY (mmr_id, read_at));
+                CREATE TABLE sum_checks(
+                  mmr_id INTEGER NOT NULL REFERENCES mirror_meter_readings(mmr_id),
+                  from_at INTEGER NOT NULL,
+                  to_at INTEGER NOT NULL,
+                  register_wh INTEGER NOT NULL,
+                  interval_wh INTEGER NOT NULL,
+                  passed INTEGER NOT NULL,
+                  checked_at INTEGER NOT NULL,
+                  PRIMARY KEY (mmr_id, from_at, to_at));)"}};
 }
 
 Result<std::optional<std::int64_t>> ev_limit(Transaction& tx, const std::string& premises_id) {
@@ -449,11 +470,13 @@ Result<std::int64_t> count_visible_mirrors(Transaction& tx, const Viewer& viewer
                         visible_params(viewer));
 }
 
-Result<std::optional<StoredInterval>> latest_interval(Transaction& tx, std::int64_t meter_reading_id) {
-    auto rows = tx.query(
-        "SELECT start_at, duration, value_wh, quality_flags FROM intervals WHERE mmr_id = ? "
-        "ORDER BY start_at DESC LIMIT 1",
-        std::vector<Value>{meter_reading_id});
+Result<std::optional<StoredInterval>> latest_reading(Transaction& tx, const MeterReading& meter_reading) {
+    auto rows = tx.query(meter_reading.type.is_register()
+                             ? "SELECT read_at, 0, value_wh, 0 FROM register_readings WHERE mmr_id = ? "
+                               "ORDER BY read_at DESC LIMIT 1"
+                             : "SELECT start_at, duration, value_wh, quality_flags FROM intervals WHERE mmr_id = ? "
+                               "ORDER BY start_at DESC LIMIT 1",
+                         std::vector<Value>{meter_reading.id});
     if (!rows)
         return rows.error();
     if (rows->empty())

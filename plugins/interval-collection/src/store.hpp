@@ -57,6 +57,8 @@ struct Applied {
     std::size_t conflicts = 0;  // a different value for a stored interval: kept aside, alarm, never overwritten
     std::size_t estimated = 0;  // gap intervals the head-end estimated (VEE)
     std::size_t spikes = 0;     // readings flagged above the power limit (VEE)
+    std::size_t registers = 0;  // new register readings (a meter's running total)
+    std::size_t sum_check_failures = 0;  // spans between register readings whose intervals do not add up
 };
 
 struct Origin {
@@ -100,7 +102,8 @@ struct StoredInterval {
     std::int64_t value_wh = 0;
     std::uint16_t quality_flags = 0;
 };
-Result<std::optional<StoredInterval>> latest_interval(Transaction& tx, std::int64_t meter_reading_id);
+// The latest interval, or for a register its latest total (at an instant: duration 0).
+Result<std::optional<StoredInterval>> latest_reading(Transaction& tx, const MeterReading& meter_reading);
 // Local days that hold intervals, newest first, paged; and how many there are.
 Result<std::vector<std::int32_t>> days_with_data(Transaction& tx, std::int64_t meter_reading_id, std::size_t start,
                                                  std::size_t limit);

@@ -268,7 +268,7 @@ private:
 
     void latest_reading(const Request& request, const Responder& respond) {
         with_target(request, respond, true, [&](Transaction& tx, const Target& target) -> Result<Response> {
-            auto latest = store::latest_interval(tx, target.meter_reading->id);
+            auto latest = store::latest_reading(tx, *target.meter_reading);
             if (!latest)
                 return latest.error();
             if (!*latest)

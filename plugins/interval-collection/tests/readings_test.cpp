@@ -94,6 +94,60 @@ TEST(IntervalType, WithoutAConfiguredIntervalTheLengthMustDivideTheHour) {
     }
 }
 
+TEST(RegisterType, ASummationOrCumulativeEnergyTotalIsARegisterAtItsScale) {
+    auto summation = energy_type();
+    summation.accumulation_behaviour = kAccumulationSummation;
+    summation.interval_length.reset();
+    summation.power_of_ten_multiplier = 3;
+    ASSERT_TRUE(is_register_type(summation));
+    auto type = register_type(summation);
+    ASSERT_TRUE(type) << type.error().message;
+    EXPECT_TRUE(type->is_register());
+    EXPECT_EQ(type->resolution_wh(), 1000);
+    auto cumulative = summation;
+    cumulative.accumulation_behaviour = kAccumulationCumulative;
+    EXPECT_TRUE(register_type(cumulative));
+    EXPECT_FALSE(is_register_type(energy_type()));
+    auto power = summation;
+    power.kind = 37;
+    auto refused = register_type(power);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("kind must be 12"), std::string::npos) << refused.error().message;
+}
+
+TEST(RegisterReadings, EachTotalIsAtTheEndOfItsPeriodOrAtTheLastUpdateTime) {
+    auto document = with({reading(kNow - 1800, 1200, 0), reading(kNow - 3600, 1000, 900)});
+    sep::Reading loose;
+    loose.value = 1500;
+    document.reading = loose;
+    document.last_update_time = kNow - 60;
+    auto readings = register_readings(document, IntervalType{0, 0}, kLimits);
+    ASSERT_TRUE(readings) << readings.error().message;
+    EXPECT_EQ(*readings, (std::vector<RegisterReading>{{kNow - 2700, 1000}, {kNow - 1800, 1200}, {kNow - 60, 1500}}));
+}
+
+TEST(RegisterReadings, EachBadTotalRefusesTheWholeRequest) {
+    sep::Reading no_time;
+    no_time.value = 5;
+    const std::vector<std::pair<sep::MirrorMeterReading, std::string>> cases = {
+        {with({reading(kNow - 900, 5, 0), no_time}), "neither a timePeriod nor the meter reading's lastUpdateTime"},
+        {with({reading(kNow - 900, -5, 0)}), "negative energy"},
+        {with({reading(kNow + 900, 5, 0)}), "ends in the future"},
+        {with({reading(kNow - 61 * 86400, 5, 0)}), "older than the backfill window"},
+        {with({reading(kNow - 900, 5, 0), reading(kNow - 900, 6, 0)}), "twice with different values"},
+        {with({reading(std::numeric_limits<std::int64_t>::max(), 5, 10)}), "beyond any time"},
+    };
+    for (const auto& [document, expected] : cases) {
+        auto result = register_readings(document, IntervalType{0, 0}, kLimits);
+        ASSERT_FALSE(result) << expected;
+        EXPECT_EQ(result.error().code, "reading.refused");
+        EXPECT_NE(result.error().message.find(expected), std::string::npos) << result.error().message;
+    }
+    auto scaled = register_readings(with({reading(kNow - 900, 12345, 0)}), IntervalType{0, -3}, kLimits);
+    ASSERT_FALSE(scaled);
+    EXPECT_NE(scaled.error().message.find("whole number of Wh"), std::string::npos);
+}
+
 TEST(IntervalReadings, ReadingsOfEverySetAndTheDirectOneAreSortedAndConverted) {
     auto document = with({reading(kNow - 900, 1800), reading(kNow - 2700, 0)});
     sep::MirrorReadingSet second;

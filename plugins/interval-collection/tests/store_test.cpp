@@ -1,6 +1,8 @@
 // Intervals in a real SQLite file: stored once per (mirror meter reading, start), repeats are no-ops, conflicting
-// values are kept aside with one alarm and never overwrite, an actual replaces an estimate and the estimate is kept.
+// values are kept aside with one alarm and never overwrite, an actual replaces an estimate and the estimate is kept;
+// register readings and the sum check of the intervals between them.
 #include "store.hpp"
+#include "sum_check.hpp"
 
 #include <gtest/gtest.h>
 
@@ -230,6 +232,159 @@ TEST(IntervalChangeLog, ExistingIntervalsAndVersionsAreLoggedByTheMigration) {
         return {};
     }));
     EXPECT_EQ(logged, (std::vector<std::vector<std::int64_t>>{{1, 900, 4, 1}, {2, 1800, 6, 1}, {3, 900, 5, 2}}));
+}
+
+// A register (the meter's running total) beside the interval series of the same mirror.
+class SumCheckTest : public IntervalStoreTest {
+protected:
+    void add_register(std::int8_t power) {
+        register_.mirror_id = mirror_.id;
+        register_.mrid = "0123456789ABCDEF0123456789ABCDE1";
+        register_.reading_type.accumulation_behaviour = kAccumulationSummation;
+        register_.reading_type.kind = kKindEnergy;
+        register_.reading_type.uom = kUomWattHours;
+        register_.reading_type.power_of_ten_multiplier = power;
+        register_.type = {0, power};
+        ASSERT_TRUE(database_->write_sync([&](Transaction& tx) -> Result<void> {
+            auto id = store::insert_meter_reading(tx, register_, kStart);
+            if (!id)
+                return id.error();
+            register_.id = *id;
+            return {};
+        }));
+    }
+
+    // Stores register readings (values already in Wh), then checks the spans they touch, as ingest does.
+    Result<std::size_t> post_registers(const std::vector<RegisterReading>& readings) {
+        std::size_t failures = 0;
+        auto written = database_->write_sync([&](Transaction& tx) -> Result<void> {
+            const store::Origin origin{mirror_, register_, "device", ++at_, days_};
+            if (auto grid = check_register_grid(tx, mirror_.id, readings); !grid)
+                return grid;
+            auto applied = apply_registers(tx, alarms_, origin, readings);
+            if (!applied)
+                return applied.error();
+            last_registers_ = *applied;
+            auto failed = check_sums(tx, alarms_, mirror_, readings.front().at, readings.back().at, {10}, at_);
+            if (!failed)
+                return failed.error();
+            failures = *failed;
+            return {};
+        });
+        if (!written)
+            return written.error();
+        return failures;
+    }
+
+    // Stores intervals, then checks the spans they touch, as ingest does.
+    std::size_t post_intervals(const std::vector<IntervalReading>& readings) {
+        apply(readings);
+        std::size_t failures = 0;
+        EXPECT_TRUE(database_->write_sync([&](Transaction& tx) -> Result<void> {
+            auto failed = check_sums(tx, alarms_, mirror_, readings.front().start,
+                                     readings.back().start + readings.back().duration, {10}, at_);
+            if (!failed)
+                return failed.error();
+            failures = *failed;
+            return {};
+        }));
+        return failures;
+    }
+
+    std::vector<std::vector<std::int64_t>> checks() {
+        return rows("SELECT from_at, to_at, register_wh, interval_wh, passed FROM sum_checks ORDER BY from_at");
+    }
+    std::vector<std::vector<std::int64_t>> flagged() {
+        return rows("SELECT start_at FROM intervals WHERE (vee_flags & 4) <> 0 ORDER BY start_at");
+    }
+
+    store::MeterReading register_;
+    RegistersApplied last_registers_;
+};
+
+TEST_F(SumCheckTest, IntervalsThatAddUpToTheRegistersChangePassAndFlagNothing) {
+    add_register(0);
+    post_intervals({actual(kStart, 1800), actual(kStart + 900, 1750), actual(kStart + 1800, 1700)});
+    // One register reading at a time, as a meter sends them: the second closes the span.
+    ASSERT_TRUE(post_registers({{kStart, 100'000}}));
+    auto failed = post_registers({{kStart + 2700, 105'250}});
+    ASSERT_TRUE(failed) << failed.error().message;
+    EXPECT_EQ(*failed, 0U);
+    EXPECT_EQ(last_registers_.stored, 1U);
+    EXPECT_EQ(checks(), (std::vector<std::vector<std::int64_t>>{{kStart, kStart + 2700, 5250, 5250, 1}}));
+    EXPECT_TRUE(flagged().empty());
+    EXPECT_TRUE(alarms_.raised.empty());
+}
+
+TEST_F(SumCheckTest, AMismatchFlagsTheSpansIntervalsWithOneAlarmAndIsCheckedOnce) {
+    add_register(0);
+    post_intervals({actual(kStart, 1800), actual(kStart + 900, 1750), actual(kStart + 1800, 1700)});
+    // 5250 Wh in the intervals, 5300 by the register: 50 Wh off, beyond 1 Wh resolution + 10 Wh tolerance.
+    auto failed = post_registers({{kStart, 100'000}, {kStart + 2700, 105'300}});
+    ASSERT_TRUE(failed);
+    EXPECT_EQ(*failed, 1U);
+    EXPECT_EQ(checks(), (std::vector<std::vector<std::int64_t>>{{kStart, kStart + 2700, 5300, 5250, 0}}));
+    EXPECT_EQ(flagged(), (std::vector<std::vector<std::int64_t>>{{kStart}, {kStart + 900}, {kStart + 1800}}));
+    ASSERT_EQ(alarms_.raised.size(), 1U);
+    EXPECT_EQ(alarms_.raised[0].kind, "sum_check");
+    EXPECT_NE(alarms_.raised[0].detail.find("5300 Wh"), std::string::npos) << alarms_.raised[0].detail;
+    EXPECT_NE(alarms_.raised[0].detail.find("5250 Wh"), std::string::npos);
+    // The same registers and intervals again: nothing checked twice, no second alarm.
+    auto again = post_registers({{kStart, 100'000}, {kStart + 2700, 105'300}});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, 0U);
+    EXPECT_EQ(last_registers_.unchanged, 2U);
+    EXPECT_EQ(post_intervals({actual(kStart + 900, 1750)}), 0U);
+    EXPECT_EQ(checks().size(), 1U);
+    EXPECT_EQ(alarms_.raised.size(), 1U);
+}
+
+TEST_F(SumCheckTest, ASpanWithAGapOrAnEstimateWaitsForItsActualReadings) {
+    add_register(0);
+    post_intervals({actual(kStart, 1800), estimate(kStart + 900, 1750)});
+    auto failed = post_registers({{kStart, 0}, {kStart + 2700, 5300}});
+    ASSERT_TRUE(failed);
+    EXPECT_EQ(*failed, 0U);
+    EXPECT_TRUE(checks().empty()) << "the last interval is missing, the second an estimate";
+    EXPECT_EQ(post_intervals({actual(kStart + 1800, 1700)}), 0U);
+    EXPECT_TRUE(checks().empty()) << "still an estimate in the span";
+    // The actual replaces the estimate: 1800 + 1800 + 1700 = 5300, the register's change.
+    EXPECT_EQ(post_intervals({actual(kStart + 900, 1800)}), 0U);
+    EXPECT_EQ(checks(), (std::vector<std::vector<std::int64_t>>{{kStart, kStart + 2700, 5300, 5300, 1}}));
+}
+
+TEST_F(SumCheckTest, AKwhRegisterIsHeldOnlyToItsResolution) {
+    add_register(3);
+    post_intervals({actual(kStart, 1800), actual(kStart + 900, 1750), actual(kStart + 1800, 1700),
+                    actual(kStart + 2700, 1700), actual(kStart + 3600, 1700)});
+    // Register 10 kWh → 12 kWh → 16 kWh: 2000 Wh against 5250 Wh (off by 3250 Wh, beyond 1000 + 10) fails; then 4000
+    // against 3400 (600 Wh off, within a 1 kWh register's resolution) passes.
+    auto failed = post_registers({{kStart, 10'000}, {kStart + 2700, 12'000}, {kStart + 4500, 16'000}});
+    ASSERT_TRUE(failed);
+    EXPECT_EQ(*failed, 1U);
+    EXPECT_EQ(checks(), (std::vector<std::vector<std::int64_t>>{{kStart, kStart + 2700, 2000, 5250, 0},
+                                                                {kStart + 2700, kStart + 4500, 4000, 3400, 1}}));
+}
+
+TEST_F(SumCheckTest, AConflictingTotalKeepsTheFirstWithOneAlarm) {
+    add_register(0);
+    ASSERT_TRUE(post_registers({{kStart, 100}}));
+    ASSERT_TRUE(post_registers({{kStart, 200}}));
+    EXPECT_EQ(last_registers_.conflicts, 1U);
+    ASSERT_TRUE(post_registers({{kStart, 200}}));
+    EXPECT_EQ(rows("SELECT read_at, value_wh FROM register_readings"),
+              (std::vector<std::vector<std::int64_t>>{{kStart, 100}}));
+    ASSERT_EQ(alarms_.raised.size(), 1U);
+    EXPECT_EQ(alarms_.raised[0].kind, "register_conflict");
+}
+
+TEST_F(SumCheckTest, ARegisterOffTheIntervalGridIsRefusedAndNothingStored) {
+    add_register(0);
+    auto refused = post_registers({{kStart, 100}, {kStart + 1000, 200}});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "reading.refused");
+    EXPECT_NE(refused.error().message.find("900 s grid"), std::string::npos) << refused.error().message;
+    EXPECT_TRUE(rows("SELECT read_at FROM register_readings").empty());
 }
 
 }  // namespace

@@ -20,15 +20,21 @@ inline constexpr std::int64_t kLongestInterval = 3600;
 inline constexpr std::uint8_t kUomWattHours = 72;
 inline constexpr std::uint8_t kKindEnergy = 12;
 inline constexpr std::uint8_t kAccumulationDeltaData = 4;
+inline constexpr std::uint8_t kAccumulationCumulative = 3;
+inline constexpr std::uint8_t kAccumulationSummation = 9;
 inline constexpr std::uint8_t kFlowForward = 1;
 // qualityFlags bits 2 and 3: estimated using a reference day, by linear interpolation.
 inline constexpr std::uint16_t kQualityEstimated = (1U << 2) | (1U << 3);
 inline constexpr std::uint16_t kQualityInterpolated = 1U << 3;
 
-// The reading type of one mirror meter reading, as stored when the mirror first named it.
+// The reading type of one mirror meter reading, as stored when the mirror first named it: interval energy, or a
+// register (interval_length 0) whose values are the meter's running total at instants, used for the sum check.
 struct IntervalType {
-    std::uint32_t interval_length = 0;  // seconds
+    std::uint32_t interval_length = 0;  // seconds; 0 for a register
     std::int8_t power_of_ten = 0;       // the values are value × 10^power_of_ten Wh
+    bool is_register() const { return interval_length == 0; }
+    // The register's resolution: a total read in kWh is only known to 1 kWh.
+    std::int64_t resolution_wh() const;
     bool operator==(const IntervalType&) const = default;
 };
 
@@ -53,6 +59,27 @@ struct IngestLimits {
 // "reading.refused" and a reason fit for the device.
 headend::Result<IntervalType> interval_type(const sep::ReadingType& type,
                                             std::optional<std::uint32_t> expected_interval);
+
+// A register's total at one instant, in Wh.
+struct RegisterReading {
+    std::int64_t at = 0;  // UTC seconds
+    std::int64_t value_wh = 0;
+    bool operator==(const RegisterReading&) const = default;
+};
+
+// True for a ReadingType of totals (accumulationBehaviour 9 summation or 3 cumulative) rather than interval data.
+bool is_register_type(const sep::ReadingType& type);
+
+// A register the head-end keeps for the sum check: energy (kind 12) in Wh (uom 72), summation or cumulative,
+// delivered (flowDirection 1 when given). Refusals as for interval_type.
+headend::Result<IntervalType> register_type(const sep::ReadingType& type);
+
+// Every register reading of one MirrorMeterReading, sorted by instant, a repeated one kept once. A Reading's instant
+// is the end of its timePeriod, else the MirrorMeterReading's lastUpdateTime. Refused ("reading.refused") as a whole
+// when any reading has no instant or value, a negative value or not a whole number of Wh, is beyond now + skew or
+// before now − backfill, or when one instant has two values.
+headend::Result<std::vector<RegisterReading>> register_readings(const sep::MirrorMeterReading& reading,
+                                                                const IntervalType& type, const IngestLimits& limits);
 
 // Every interval reading of one MirrorMeterReading (its MirrorReadingSets' Readings and its own Reading), in Wh,
 // sorted by start, a reading repeated inside the request kept once. The whole request is refused (code

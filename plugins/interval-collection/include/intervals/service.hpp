@@ -18,6 +18,7 @@ struct IntervalSettings {
     std::int64_t tolerance_percent = 2;  // load correlation: PEV energy may exceed the premises meter's by this
     std::int64_t tolerance_wh = 10;      // or by this, whichever is larger
     VeeSettings vee;
+    std::int64_t sum_tolerance_wh = 10;  // sum check: besides the register's resolution
 };
 
 std::vector<headend::storage::Migration> interval_migrations();
