@@ -815,5 +815,44 @@ TEST_F(DaemonWalTest, ALongReaderGrowsTheWalHealthShowsItAndItShrinksOnceTheRead
     EXPECT_EQ(device_count(), 303U);
 }
 
+// Admin request bodies (CIS and AMI files, a few MiB for a day of a territory's meters) are read whole up to
+// limits.admin_max_body_bytes (64 MiB by default); beyond it the request is refused with 413 and nothing changes.
+std::string padded_registration(const std::string& identity, std::size_t size) {
+    std::string body = R"({"type":"esci","premises_id":"P1","psk_identity":")" + identity +
+                       R"(","psk_key":"00112233445566778899aabbccddeeff"})";
+    body.resize(std::max(size, body.size()), ' ');  // whitespace after the object: the same JSON at any size
+    return body;
+}
+
+TEST_F(DaemonTest, AnAdminBodyOfSeveralMebibytesIsReadWhole) {
+    const std::size_t before = device_count();
+    auto added =
+        http::http_request(admin_url("/api/v1/devices"), "POST", padded_registration("esci-large", 3 * 1024 * 1024),
+                           {{"Authorization", "Bearer " + daemon_->admin_token()}});
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->status, 201) << added->body;
+    EXPECT_EQ(device_count(), before + 1);
+}
+
+class DaemonAdminBodyTest : public DaemonTest {
+protected:
+    void configure(core::Config& config) override { config.admin_max_body_bytes = 2048; }
+};
+
+TEST_F(DaemonAdminBodyTest, AnAdminBodyOverTheCapIsRefusedWith413AndChangesNothing) {
+    const std::size_t before = device_count();
+    auto refused = http::http_request(admin_url("/api/v1/devices"), "POST", padded_registration("esci-big", 4096),
+                                      {{"Authorization", "Bearer " + daemon_->admin_token()}});
+    ASSERT_TRUE(refused) << refused.error().message;
+    EXPECT_EQ(refused->status, 413) << refused->body;
+    EXPECT_NE(refused->body.find("exceeds 2048 bytes"), std::string::npos) << refused->body;
+    EXPECT_EQ(device_count(), before);
+    auto accepted = http::http_request(admin_url("/api/v1/devices"), "POST", padded_registration("esci-small", 1024),
+                                       {{"Authorization", "Bearer " + daemon_->admin_token()}});
+    ASSERT_TRUE(accepted);
+    EXPECT_EQ(accepted->status, 201) << accepted->body;
+    EXPECT_EQ(device_count(), before + 1);
+}
+
 }  // namespace
 }  // namespace headend

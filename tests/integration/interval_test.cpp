@@ -704,7 +704,7 @@ TEST_F(IntervalTest, TheDstDaysAreReadingSetsOf25And23HoursWithEveryInterval) {
 
 // A CMEP line of the AMI for premises `meter`: one value per interval of `interval` seconds ending at `ends`.
 std::string cmep_line(const std::string& meter, std::uint32_t interval, const std::vector<std::int64_t>& ends,
-                      const std::vector<std::int64_t>& wh) {
+                      const std::vector<std::int64_t>& wh, cmep::Flag flag = cmep::Flag::Actual) {
     cmep::Record record;
     record.sender_id = "AMI";
     record.receiver_id = "PEVHEADEND";
@@ -713,7 +713,7 @@ std::string cmep_line(const std::string& meter, std::uint32_t interval, const st
     record.purpose = "OK";
     record.interval_s = interval;
     for (std::size_t i = 0; i < ends.size(); ++i)
-        record.values.push_back({ends[i], cmep::Flag::Actual, wh[i]});
+        record.values.push_back({ends[i], flag, wh[i]});
     return cmep::format_record(record) + "\r\n";
 }
 
@@ -745,6 +745,22 @@ TEST_F(IntervalTest, TheAmisCmepFileStoresPremisesIntervalsOnceAndCorrelatesThem
     EXPECT_EQ(again["stored"], 0);
     EXPECT_EQ(again["unchanged"], 2);
     EXPECT_EQ(stored(), rows);
+}
+
+// A record whose values are all "not available" holds no energy: it stores nothing and makes no mirror, so the
+// premises' ESCI may still be its meter's source.
+TEST_F(IntervalTest, ARecordOfOnlyUnavailableValuesMakesNoMirror) {
+    const auto before = stored();
+    const std::string file = cmep_line("P1", kQuarter, {session_start_ + kQuarter, session_start_ + 2 * kQuarter},
+                                       {0, 0}, cmep::Flag::NotAvailable);
+    auto [status, answer] = headend_.admin("POST", "/api/v1/intervals/import", file);
+    ASSERT_EQ(status, 200) << answer.dump();
+    EXPECT_EQ(answer["records"], 1);
+    EXPECT_EQ(answer["stored"], 0);
+    EXPECT_EQ(stored(), before);
+    auto premises = post(*esci_, "/mup",
+                         sep::encode(mirror("0A0B0C0D0E0F00000000000000000050", std::string(40, 'E'), kPremisesRoles)));
+    EXPECT_EQ(premises.code, 201) << premises.body;
 }
 
 TEST_F(IntervalTest, AFileWithBadLinesImportsNothingAndNamesEveryBadLine) {

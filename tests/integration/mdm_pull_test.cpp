@@ -4,6 +4,7 @@
 // one detected and fetched again, acknowledged files no longer waiting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -73,10 +74,16 @@ protected:
         fs::remove_all(dir_);
     }
 
-    // `days` of the premises meter's quarter hours from the AMI, ending a day ago; imported with headendctl.
-    void import_days(int days) {
+    // `days` of the premises meter's quarter hours from the AMI, ending `ago` days before today (UTC); imported with
+    // headendctl, then exported.
+    void import_days(int days, int ago = 1) {
+        import_only(days, ago);
+        auto exported = run(daemon_->ctl("--json export run"));
+        ASSERT_EQ(exported.exit_code, 0) << exported.output;
+    }
+    void import_only(int days, int ago) {
         const std::int64_t now = std::time(nullptr);
-        const std::int64_t first = now - now % 86400 - (days + 1) * 86400;
+        const std::int64_t first = now - now % 86400 - (days + ago) * 86400;
         std::ofstream file(dir_ / "ami.cmep");
         for (int day = 0; day < days; ++day) {
             cmep::Record record;
@@ -95,8 +102,6 @@ protected:
         file.close();
         auto imported = run(daemon_->ctl("import intervals " + (dir_ / "ami.cmep").string()));
         ASSERT_EQ(imported.exit_code, 0) << imported.output;
-        auto exported = run(daemon_->ctl("--json export run"));
-        ASSERT_EQ(exported.exit_code, 0) << exported.output;
     }
 
     headend::testing::Command pull(const std::string& credentials, const fs::path& out, const std::string& extra = "") {
@@ -220,6 +225,42 @@ TEST_F(MdmPullTest, TheListenerAnswersOnlyAuthorisedRequestsAndNeverServesFilesO
     EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' -X POST " + url_ + "/mdm/v1/files/nope.csv/ack"), "404");
     EXPECT_EQ(code("-H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/manifest"), "200");
     EXPECT_EQ(code("--tls-max 1.1 -H 'Authorization: Bearer " + kToken + "' " + url_ + "/mdm/v1/files"), "000");
+}
+
+// A file claimed but not yet written (here the export folder is gone) is not the MDM's to see: it is neither listed
+// nor served until it is written whole; the operator sees it pending.
+TEST_F(MdmPullTest, AFileStillBeingWrittenIsNeitherListedNorServedToTheMdm) {
+    import_days(1, 2);
+    const fs::path folder = dir_ / "data" / "mdm-export";
+    fs::rename(folder, dir_ / "away");
+    std::ofstream(folder) << "not a folder";
+    ASSERT_NO_FATAL_FAILURE(import_only(1, 1));
+    auto failed = run(daemon_->ctl("--json export run"));
+    EXPECT_NE(failed.exit_code, 0) << failed.output;
+    auto admin = run(daemon_->ctl("--json export list"));
+    ASSERT_EQ(admin.exit_code, 0) << admin.output;
+    std::vector<std::string> pending;
+    const auto files = json::parse(admin.output)["files"];
+    for (const auto& file : files)
+        if (file["state"] == "pending")
+            pending.push_back(file["name"]);
+    ASSERT_EQ(pending.size(), 1U) << admin.output;  // the cycle stops at the first file it cannot write
+
+    const std::string curl = "curl -s --cacert " + (dir_ / "data" / "tls" / "ca.pem").string() +
+                             " -H 'Authorization: Bearer " + kToken + "' ";
+    auto listed = json::parse(run(curl + url_ + "/mdm/v1/files").output)["files"];
+    EXPECT_EQ(listed.size(), 2U) << listed.dump();
+    for (const auto& file : listed)
+        EXPECT_EQ(std::find(pending.begin(), pending.end(), file["name"]), pending.end()) << listed.dump();
+    EXPECT_EQ(run(curl + "-o /dev/null -w '%{http_code}' " + url_ + "/mdm/v1/files/" + pending[0]).output, "404");
+
+    fs::remove(folder);
+    fs::rename(dir_ / "away", folder);
+    auto recovered = run(daemon_->ctl("--json export run"));
+    ASSERT_EQ(recovered.exit_code, 0) << recovered.output;
+    listed = json::parse(run(curl + url_ + "/mdm/v1/files").output)["files"];
+    EXPECT_EQ(listed.size(), 4U) << listed.dump();
+    EXPECT_EQ(run(curl + "-o /dev/null -w '%{http_code}' " + url_ + "/mdm/v1/files/" + pending[0]).output, "200");
 }
 
 // A listener that would let nobody in is a configuration error: the daemon does not start (exit 2, as for its own
