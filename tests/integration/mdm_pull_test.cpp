@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <thread>
 
 #include "cmep/cmep.hpp"
 #include "daemon_process.hpp"
@@ -280,6 +283,103 @@ TEST(MdmListener, WithNeitherClientCaNorTokenTheDaemonRefusesToStart) {
     EXPECT_EQ(started.exit_code, 2) << started.output;
     EXPECT_NE(started.output.find("needs client_ca (mutual TLS) or token_file"), std::string::npos) << started.output;
     fs::remove_all(dir);
+}
+
+// mdm-pull against a server that lies (tests/integration/rogue_mdm_server.py, Python's own HTTPS server): a listing
+// that is not JSON or not UTF-8 is refused whole (exit 3); malformed entries fail one by one and write nothing,
+// inside the folder or out of it; a download that ignores Range starts over; one longer than listed is cut off and
+// never kept (exit 1).
+class RogueServerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("headend-rogue-" + std::to_string(std::random_device()()));
+        fs::create_directories(dir_ / "out");
+        const std::string d = dir_.string();
+        auto made =
+            run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+                "-subj /CN=rogue-mdm -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                d + "/server.key -out " + d + "/server.pem");
+        ASSERT_EQ(made.exit_code, 0) << made.output;
+        std::ofstream(dir_ / "token") << kToken << "\n";
+    }
+    void TearDown() override {
+        if (!pid_.empty())
+            run("kill " + pid_);
+        fs::remove_all(dir_);
+    }
+    // Starts the server in `mode`; false when it did not say its port within 10 s.
+    bool serve(const std::string& mode) {
+        const fs::path port_file = dir_ / "port";
+        auto started =
+            run("python3 " + std::string(ROGUE_MDM_SERVER) + " --mode " + mode + " --cert " +
+                (dir_ / "server.pem").string() + " --key " + (dir_ / "server.key").string() + " --port-file " +
+                port_file.string() + " > " + (dir_ / "server.log").string() + " 2>&1 & echo $!");
+        pid_ = started.output.substr(0, started.output.find('\n'));
+        for (int i = 0; i < 200 && !fs::exists(port_file); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::ifstream in(port_file);
+        std::string port;
+        in >> port;
+        url_ = "https://127.0.0.1:" + port;
+        return !port.empty();
+    }
+    headend::testing::Command pull() {
+        return run(std::string(MDM_PULL_BIN) + " --json --url " + url_ + " --out " + (dir_ / "out").string() +
+                   " --ca " + (dir_ / "server.pem").string() + " --token-file " + (dir_ / "token").string());
+    }
+
+    fs::path dir_;
+    std::string pid_;
+    std::string url_;
+};
+
+TEST_F(RogueServerTest, AListingThatIsNotJsonIsRefusedWhole) {
+    ASSERT_TRUE(serve("not-json"));
+    auto pulled = pull();
+    EXPECT_EQ(pulled.exit_code, 3) << pulled.output;
+    EXPECT_NE(pulled.output.find("the listing is not"), std::string::npos) << pulled.output;
+    EXPECT_TRUE(fs::is_empty(dir_ / "out"));
+}
+
+TEST_F(RogueServerTest, AListingThatIsNotUtf8IsRefusedWhole) {
+    ASSERT_TRUE(serve("bad-utf8"));
+    auto pulled = pull();
+    EXPECT_EQ(pulled.exit_code, 3) << pulled.output;
+    EXPECT_TRUE(fs::is_empty(dir_ / "out"));
+}
+
+TEST_F(RogueServerTest, MalformedEntriesFailOneByOneAndLyingDownloadsAreNeverKept) {
+    ASSERT_TRUE(serve("entries"));
+    // Half a file from an earlier run: the server ignores Range, so mdm-pull must start over, not append.
+    std::ofstream(dir_ / "out" / ".no-resume.csv.part") << "MEPMD01,19970819,HEADEND,";
+    auto pulled = pull();
+    EXPECT_EQ(pulled.exit_code, 1) << pulled.output;
+    const auto outcome = json::parse(pulled.output);
+    std::map<std::string, std::string> status;
+    std::size_t malformed = 0;
+    for (const auto& file : outcome["files"]) {
+        if (file["error"].is_string() && file["error"].get<std::string>().starts_with("the listing's entry is"))
+            ++malformed;
+        else
+            status[file["name"]] = file["status"];
+    }
+    EXPECT_EQ(malformed, 7U) << pulled.output;
+    EXPECT_EQ(status["no-resume.csv"], "fetched") << pulled.output;
+    EXPECT_EQ(status["too-long.csv"], "failed") << pulled.output;
+    EXPECT_EQ(status.size(), 2U) << pulled.output;
+    // Only the good file is there, whole; nothing escaped the folder.
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_ / "out"))
+        names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{".too-long.csv.part", "no-resume.csv"}));
+    EXPECT_FALSE(fs::exists(dir_ / "escape.csv"));
+    // The server's 200 lines, each once, in order: the stale partial was not kept in front of them.
+    std::ifstream fetched(dir_ / "out" / "no-resume.csv");
+    int lines = 0;
+    for (std::string line; std::getline(fetched, line); ++lines)
+        EXPECT_TRUE(line.starts_with("MEPMD01,") && line.ends_with("," + std::to_string(lines) + ",A,1.5\r")) << line;
+    EXPECT_EQ(lines, 200);
 }
 
 }  // namespace
