@@ -56,6 +56,16 @@ Result<std::size_t> correlate(Transaction& tx, headend::plugin::Alarms& alarms, 
     auto pev = overlapping(kPevRole, meter_low, meter_high);
     if (!pev)
         return pev.error();
+    // Mismatches found before in the span: one that is consistent now is cleared (a late meter reading, say).
+    auto recorded = tx.query(
+        "SELECT start_at FROM load_mismatches WHERE premises_id = ? AND start_at >= ? AND start_at < ? "
+        "ORDER BY start_at",
+        std::vector<Value>{premises_id, meter_low, meter_high});
+    if (!recorded)
+        return recorded.error();
+    std::vector<std::int64_t> stale;
+    for (const auto& row : *recorded)
+        stale.push_back(row.integer(0));
     std::size_t found = 0;
     for (const auto& window : *meter) {
         const std::int64_t start = window.integer(0);
@@ -75,6 +85,8 @@ Result<std::size_t> correlate(Transaction& tx, headend::plugin::Alarms& alarms, 
         if (other_grid)
             continue;  // PEV intervals on another grid than the meter's: not comparable interval by interval
         if (!mismatched(pev_wh, premises_wh, tolerance)) {
+            if (!std::binary_search(stale.begin(), stale.end(), start))
+                continue;
             auto cleared = tx.execute("DELETE FROM load_mismatches WHERE premises_id = ? AND start_at = ?",
                                       std::vector<Value>{premises_id, start});
             if (!cleared)

@@ -1,5 +1,9 @@
 #include "store.hpp"
 
+#include <algorithm>
+#include <functional>
+#include <string_view>
+
 namespace intervals::store {
 
 namespace {
@@ -102,6 +106,31 @@ Result<std::int64_t> single_count(Transaction& tx, std::string_view sql, std::ve
     if (!rows)
         return rows.error();
     return rows->front().integer(0);
+}
+
+// Runs `statement(first, count)` over [0, total) in chunks of 64, 32, …, 1 rows: multi-row statements of a handful of
+// sizes, each prepared once and kept in the connection's statement cache.
+Result<void> in_chunks(std::size_t total, const std::function<Result<void>(std::size_t, std::size_t)>& statement) {
+    std::size_t done = 0;
+    for (std::size_t chunk = 64; chunk > 0; chunk /= 2) {
+        for (; total - done >= chunk; done += chunk) {
+            if (auto ran = statement(done, chunk); !ran)
+                return ran;
+        }
+    }
+    return {};
+}
+
+// "row, row, …" `count` times: the VALUES list of a multi-row INSERT.
+std::string repeated_rows(std::string_view row, std::size_t count) {
+    std::string rows;
+    rows.reserve(count * (row.size() + 2));
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i > 0)
+            rows += ", ";
+        rows += row;
+    }
+    return rows;
 }
 
 }  // namespace
@@ -370,22 +399,51 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
                       const std::vector<IntervalReading>& readings) {
     Applied applied;
     const std::int64_t mmr = origin.meter_reading.id;
-    for (const auto& reading : readings) {
-        // The common case, a new interval, is one statement.
-        auto inserted = tx.execute(
-            "INSERT INTO intervals(mmr_id, start_at, duration, local_day, value_wh, quality_flags, version, source, "
-            "received_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (mmr_id, start_at) DO NOTHING",
-            std::vector<Value>{mmr, reading.start, static_cast<std::int64_t>(reading.duration),
-                               static_cast<std::int64_t>(origin.days.day_of(reading.start)), reading.value_wh,
-                               static_cast<std::int64_t>(reading.quality_flags), origin.source, origin.at});
-        if (!inserted)
-            return inserted.error();
-        if (*inserted == 1) {
-            if (auto logged = log_change(tx, mmr, reading.start, 1); !logged)
-                return logged.error();
-            ++applied.stored;
-            continue;
+    // The common case, new intervals, is two multi-row statements per chunk: insert those not stored yet, then log
+    // them in start order. Only the rest is looked at one by one.
+    std::vector<std::int64_t> new_starts;
+    auto inserted = in_chunks(readings.size(), [&](std::size_t first, std::size_t count) -> Result<void> {
+        std::vector<Value> values;
+        values.reserve(count * 8);
+        for (std::size_t i = first; i < first + count; ++i) {
+            const auto& reading = readings[i];
+            values.insert(values.end(), {mmr, reading.start, static_cast<std::int64_t>(reading.duration),
+                                         static_cast<std::int64_t>(origin.days.day_of(reading.start)), reading.value_wh,
+                                         static_cast<std::int64_t>(reading.quality_flags), origin.source, origin.at});
         }
+        auto rows = tx.query(
+            "INSERT INTO intervals(mmr_id, start_at, duration, local_day, value_wh, quality_flags, "
+            "version, source, received_at) VALUES " +
+                repeated_rows("(?, ?, ?, ?, ?, ?, 1, ?, ?)", count) +
+                " ON CONFLICT (mmr_id, start_at) DO NOTHING RETURNING start_at",
+            values);
+        if (!rows)
+            return rows.error();
+        for (const auto& row : *rows)
+            new_starts.push_back(row.integer(0));
+        return {};
+    });
+    if (!inserted)
+        return inserted.error();
+    std::sort(new_starts.begin(), new_starts.end());
+    auto changes_logged = in_chunks(new_starts.size(), [&](std::size_t first, std::size_t count) -> Result<void> {
+        std::vector<Value> values;
+        values.reserve(count * 2);
+        for (std::size_t i = first; i < first + count; ++i)
+            values.insert(values.end(), {mmr, new_starts[i]});
+        auto done = tx.execute(
+            "INSERT INTO interval_changes(mmr_id, start_at, version) VALUES " + repeated_rows("(?, ?, 1)", count),
+            values);
+        if (!done)
+            return done.error();
+        return {};
+    });
+    if (!changes_logged)
+        return changes_logged.error();
+    applied.stored = new_starts.size();
+    for (const auto& reading : readings) {
+        if (std::binary_search(new_starts.begin(), new_starts.end(), reading.start))
+            continue;
         auto rows = tx.query("SELECT value_wh, quality_flags, version FROM intervals WHERE mmr_id = ? AND start_at = ?",
                              std::vector<Value>{mmr, reading.start});
         if (!rows)

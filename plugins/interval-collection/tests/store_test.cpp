@@ -2,6 +2,8 @@
 // values are kept aside with one alarm and never overwrite, an actual replaces an estimate and the estimate is kept;
 // register readings and the sum check of the intervals between them.
 #include "store.hpp"
+
+#include "correlation.hpp"
 #include "sum_check.hpp"
 
 #include <gtest/gtest.h>
@@ -232,6 +234,53 @@ TEST(IntervalChangeLog, ExistingIntervalsAndVersionsAreLoggedByTheMigration) {
         return {};
     }));
     EXPECT_EQ(logged, (std::vector<std::vector<std::int64_t>>{{1, 900, 4, 1}, {2, 1800, 6, 1}, {3, 900, 5, 2}}));
+}
+
+// Load correlation against the stored mismatches: one found while the premises meter's interval was an estimate is
+// cleared once the meter's actual makes the interval consistent, and only then.
+TEST_F(IntervalStoreTest, ALoadMismatchIsClearedWhenTheMetersActualMakesItConsistent) {
+    store::Mirror meter = mirror_;
+    meter.document.mrid = "0123456789ABCDEF0123456789ABCD00";
+    meter.document.role_flags = sep::kRoleIsMirror | sep::kRoleIsPremisesAggregationPoint;
+    store::MeterReading meter_reading = meter_reading_;
+    meter_reading.mrid = "0123456789ABCDEF0123456789ABCD01";
+    const auto store_and_correlate = [&](const store::Mirror& mirror, const store::MeterReading& reading,
+                                         const IntervalReading& interval) {
+        std::size_t found = 0;
+        EXPECT_TRUE(database_->write_sync([&](Transaction& tx) -> Result<void> {
+            auto applied = store::apply(tx, alarms_, {mirror, reading, "device", ++at_, days_}, {interval});
+            if (!applied)
+                return applied.error();
+            auto correlated = correlate(tx, alarms_, "P1", {{interval.start, interval.duration}}, {}, at_);
+            if (!correlated)
+                return correlated.error();
+            found = *correlated;
+            return {};
+        }));
+        return found;
+    };
+    ASSERT_TRUE(database_->write_sync([&](Transaction& tx) -> Result<void> {
+        auto id = store::insert_mirror(tx, meter);
+        if (!id)
+            return id.error();
+        meter.id = *id;
+        meter_reading.mirror_id = *id;
+        auto reading = store::insert_meter_reading(tx, meter_reading, kStart);
+        if (!reading)
+            return reading.error();
+        meter_reading.id = *reading;
+        return {};
+    }));
+    const auto mismatches = [&] { return rows("SELECT start_at, pev_wh, premises_wh FROM load_mismatches"); };
+    EXPECT_EQ(store_and_correlate(meter, meter_reading, estimate(kStart, 500)), 0U);
+    EXPECT_EQ(store_and_correlate(mirror_, meter_reading_, actual(kStart, 1800)), 1U);
+    EXPECT_EQ(mismatches(), (std::vector<std::vector<std::int64_t>>{{kStart, 1800, 500}}));
+    // The PEV's interval again: still a mismatch, still one record.
+    EXPECT_EQ(store_and_correlate(mirror_, meter_reading_, actual(kStart, 1800)), 1U);
+    EXPECT_EQ(mismatches().size(), 1U);
+    // The meter's actual, 2000 Wh, replaces its estimate: consistent, the record goes.
+    EXPECT_EQ(store_and_correlate(meter, meter_reading, actual(kStart, 2000)), 0U);
+    EXPECT_TRUE(mismatches().empty());
 }
 
 // A register (the meter's running total) beside the interval series of the same mirror.
