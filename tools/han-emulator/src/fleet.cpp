@@ -1,27 +1,30 @@
-#include "fleet.hpp"
+#include "emulator/fleet.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <ostream>
 #include <random>
-#include <sstream>
 
 #include "pev/vin.hpp"
-#include "support/database_file.hpp"
 
-namespace headend::testing {
+namespace emulator {
 
 namespace {
 
+using headend::Result;
 using nlohmann::json;
+
+// The head-end's PSK for every fleet ESCI and EUMD.
+const std::vector<std::uint8_t> kDeviceKey(16, 0x11);
 
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kEvening = 18 * 3600;  // local time the PEVs plug in
 constexpr std::int64_t kPostBefore = 120;     // the day's data goes this long before the next evening
 constexpr std::size_t kShownProblems = 5;
 
-Error failure(const std::string& message) {
-    return make_error("fleet", message);
+headend::Error failure(const std::string& message) {
+    return headend::make_error("fleet", message);
 }
 
 std::string numbered(const char* prefix, std::size_t n) {
@@ -49,34 +52,36 @@ std::string hex(const std::vector<std::uint8_t>& bytes) {
     return text;
 }
 
-std::vector<std::string> fields(const std::string& row) {
-    std::vector<std::string> out;
-    std::istringstream in(row);
-    for (std::string field; std::getline(in, field, '|');)
-        out.push_back(field);
-    return out;
-}
-
-Result<void> expect_status(const std::pair<int, json>& answer, int status, const std::string& what) {
-    if (answer.first == status)
+Result<void> expect_status(const Result<FleetHeadEnd::Answer>& answer, int status, const std::string& what) {
+    if (!answer)
+        return failure(what + ": " + answer.error().message);
+    if (answer->status == status)
         return {};
-    return failure(what + " answered " + std::to_string(answer.first) + ": " + answer.second.dump());
+    return failure(what + " answered " + std::to_string(answer->status) + ": " + answer->body.dump());
 }
 
-// Collects a check's problems, showing the first few.
-struct Problems {
-    std::size_t count = 0;
-    std::string shown;
-    void add(const std::string& problem) {
-        if (count++ < kShownProblems)
-            shown += (shown.empty() ? "" : "; ") + problem;
-    }
-    FleetCheck check(std::string name, const std::string& when_ok) const {
-        return {std::move(name), count == 0, count == 0 ? when_ok : std::to_string(count) + " problem(s): " + shown};
-    }
-};
+json day_json(const FleetDay& day) {
+    return {{"day", day.day},
+            {"evening", day.evening},
+            {"charged", day.charged},
+            {"rebound", day.rebound},
+            {"backfilled", day.backfilled},
+            {"pev_wh", day.pev_wh},
+            {"premises_wh", day.premises_wh},
+            {"intervals", day.intervals},
+            {"failures", day.failures}};
+}
 
 }  // namespace
+
+void FleetProblems::add(const std::string& problem) {
+    if (count_++ < kShownProblems)
+        shown_ += (shown_.empty() ? "" : "; ") + problem;
+}
+
+FleetCheck FleetProblems::check(std::string name, const std::string& when_ok) const {
+    return {std::move(name), count_ == 0, count_ == 0 ? when_ok : std::to_string(count_) + " problem(s): " + shown_};
+}
 
 struct Fleet::Premises {
     std::size_t index = 0;
@@ -84,9 +89,9 @@ struct Fleet::Premises {
     std::string vin;
     double kilowatts = 7.2;  // level 2; every third premises has level 1 (1.4 kW)
     std::uint64_t house_seed = 0;
-    std::unique_ptr<emulator::Esci> esci;
-    std::unique_ptr<emulator::Eumd> eumd;
-    std::unique_ptr<emulator::Pev> pev;
+    std::unique_ptr<Esci> esci;
+    std::unique_ptr<Eumd> eumd;
+    std::unique_ptr<Pev> pev;
     bool plugged_before = false;
     // This evening's charge, as the EUMD measures it.
     std::int64_t session_start = 0;
@@ -100,17 +105,19 @@ struct Fleet::Premises {
     std::vector<sep::Reading> usage;  // what the PEV read under /upt on the last day
 };
 
-Fleet::Fleet(ProgramDaemon& headend, ShiftedClock& clock, FleetOptions options)
-    : headend_(headend), clock_(clock), options_(options) {}
+Fleet::Fleet(FleetHeadEnd& headend, FleetOptions options) : headend_(headend), options_(std::move(options)) {}
 
 Fleet::~Fleet() = default;
 
 Result<void> Fleet::provision() {
-    auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+    auto codec =
+        sep::Codec::load(options_.schema_dir.empty() ? std::filesystem::path(HEADEND_SCHEMA_DIR) : options_.schema_dir);
     if (!codec)
         return codec.error();
-    endpoint_.port = headend_.coaps_port();
-    endpoint_.server_ca = headend_.server_ca();
+    auto endpoint = headend_.endpoint();
+    if (!endpoint)
+        return endpoint.error();
+    endpoint_ = *endpoint;
     endpoint_.codec = *codec;
     endpoint_.client.request_timeout = std::chrono::milliseconds(3000);
     endpoint_.client.connect_timeout = std::chrono::milliseconds(1500);
@@ -123,7 +130,7 @@ Result<void> Fleet::provision() {
         !imported)
         return imported;
     // The devices keep the head-end's time, as they would after their first /tm.
-    const emulator::LocalClock device_clock = [&clock = clock_] { return clock.now(); };
+    const LocalClock device_clock = [&headend = headend_] { return headend.now(); };
     for (std::size_t n = 1; n <= options_.premises; ++n) {
         auto premises = std::make_unique<Premises>();
         premises->index = n;
@@ -149,30 +156,29 @@ Result<void> Fleet::provision() {
             !enrolled)
             return enrolled;
         const auto certificate = headend_.pev_certificate(numbered("fleet-pev-", n), premises->vin);
-        if (certificate.cert.empty())
-            return failure("no certificate for " + premises->vin);
-        premises->esci = std::make_unique<emulator::Esci>(numbered("fleet-esci-", n), endpoint_,
-                                                          han::PskCredentials{numbered("fleet-esci-", n), kDeviceKey},
-                                                          log_, device_clock);
-        premises->eumd = std::make_unique<emulator::Eumd>(numbered("fleet-eumd-", n), endpoint_,
-                                                          han::PskCredentials{numbered("fleet-eumd-", n), kDeviceKey},
-                                                          log_, device_clock);
-        emulator::Pev::Options pev;
-        pev.cert = certificate.cert;
-        pev.key = certificate.key;
+        if (!certificate)
+            return failure("no certificate for " + premises->vin + ": " + certificate.error().message);
+        premises->esci =
+            std::make_unique<Esci>(numbered("fleet-esci-", n), endpoint_,
+                                   han::PskCredentials{numbered("fleet-esci-", n), kDeviceKey}, log_, device_clock);
+        premises->eumd =
+            std::make_unique<Eumd>(numbered("fleet-eumd-", n), endpoint_,
+                                   han::PskCredentials{numbered("fleet-eumd-", n), kDeviceKey}, log_, device_clock);
+        Pev::Options pev;
+        pev.cert = certificate->cert;
+        pev.key = certificate->key;
         pev.wait = std::chrono::milliseconds(3000);
         pev.poll_every = std::chrono::milliseconds(50);
-        premises->pev = std::make_unique<emulator::Pev>(numbered("fleet-pev-", n), endpoint_, pev, log_, device_clock);
+        premises->pev = std::make_unique<Pev>(numbered("fleet-pev-", n), endpoint_, pev, log_, device_clock);
         premises_.push_back(std::move(premises));
     }
     // The first evening: the next 18:00 local time.
-    const std::int64_t local = clock_.now() + options_.utc_offset_s;
+    const std::int64_t local = headend_.now() + options_.utc_offset_s;
     std::int64_t evening = local - local % kDay + kEvening;
     if (evening <= local)
         evening += kDay;
     evening_ = evening - options_.utc_offset_s;
-    clock_.advance(std::chrono::seconds(evening_ - clock_.now()));
-    return {};
+    return headend_.advance(std::chrono::seconds(evening_ - headend_.now()));
 }
 
 Result<void> Fleet::plug_in(Premises& premises) {
@@ -217,12 +223,12 @@ Result<void> Fleet::plug_in(Premises& premises) {
 
     // Charging from the interval of the binding: a few kWh to 20 at level 2, up to 12 at level 1 (done by morning).
     const std::uint32_t interval = premises.eumd->interval();
-    const std::int64_t bound = clock_.now();
+    const std::int64_t bound = headend_.now();
     std::mt19937_64 draw(options_.seed * 7919 + premises.index * 104729 + static_cast<std::uint64_t>(day_));
     const bool level2 = premises.kilowatts > 2;
     const auto energy = static_cast<std::int64_t>(level2 ? 4000 + draw() % 16001 : 3000 + draw() % 9001);
     premises.session_start = bound - bound % interval;
-    premises.session = emulator::charging_profile(interval, premises.kilowatts, energy);
+    premises.session = charging_profile(interval, premises.kilowatts, energy);
     return {};
 }
 
@@ -247,8 +253,8 @@ Result<void> Fleet::post_day(Premises& premises, FleetDay& day) {
     eumd.disconnect();
 
     // The premises meter's day from this evening: the house's own load and the EV's.
-    auto load = emulator::house_load(evening_, interval, static_cast<std::size_t>(kDay / interval), premises.house_seed,
-                                     options_.utc_offset_s);
+    auto load = house_load(evening_, interval, static_cast<std::size_t>(kDay / interval), premises.house_seed,
+                           options_.utc_offset_s);
     const auto first = static_cast<std::size_t>((premises.session_start - evening_) / interval);
     if (first + premises.session.size() > load.size())
         return failure("the charge runs past the premises meter's day");
@@ -308,7 +314,10 @@ FleetDay Fleet::run_day() {
         day.rebound += premises->pev->rebinding() ? 1 : 0;
     }
     // The next evening but two minutes: every charge and the meters' whole day are in the past.
-    clock_.advance(std::chrono::seconds(evening_ + kDay - kPostBefore - clock_.now()));
+    if (auto moved = headend_.advance(std::chrono::seconds(evening_ + kDay - kPostBefore - headend_.now())); !moved) {
+        day.failures.push_back("the head-end's clock: " + moved.error().message);
+        charging.clear();
+    }
     for (auto* premises : charging) {
         if (auto done = post_day(*premises, day); !done)
             day.failures.push_back(premises->id + ": " + done.error().message);
@@ -317,7 +326,8 @@ FleetDay Fleet::run_day() {
     }
     evening_ += kDay;
     ++day_;
-    clock_.advance(std::chrono::seconds(evening_ - clock_.now()));
+    if (auto moved = headend_.advance(std::chrono::seconds(evening_ - headend_.now())); !moved)
+        day.failures.push_back("the head-end's clock: " + moved.error().message);
     return day;
 }
 
@@ -328,81 +338,38 @@ std::size_t Fleet::stored_intervals() const {
     return total;
 }
 
+std::vector<FleetAcknowledged> Fleet::acknowledged() const {
+    std::vector<FleetAcknowledged> out;
+    for (const auto& premises : premises_)
+        out.push_back({premises->id, premises->pev_intervals, premises->meter_intervals});
+    return out;
+}
+
 std::vector<FleetCheck> Fleet::verify() {
-    return {check_intervals(), check_correlation(), check_sessions(), check_usage()};
+    return {check_alarms(), check_sessions(), check_usage()};
 }
 
-FleetCheck Fleet::check_intervals() {
-    Problems problems;
-    auto rows = query_rows(headend_.root() / "data" / "headend.db",
-                           "SELECT u.premises_id, u.role_flags & " + std::to_string(sep::kRoleIsPev) +
-                               ", i.start_at, i.value_wh, i.quality_flags, i.vee_flags, i.version, i.source "
-                               "FROM intervals i JOIN mirror_meter_readings m ON m.mmr_id = i.mmr_id "
-                               "JOIN mirror_usage_points u ON u.mup_id = m.mup_id");
-    if (!rows)
-        return {"intervals stored once, validated", false, rows.error().message};
-    // What the database holds per premises and mirror kind: interval start -> its values.
-    std::map<std::pair<std::string, bool>, std::map<std::int64_t, std::vector<std::int64_t>>> stored;
-    for (const auto& row : *rows) {
-        const auto field = fields(row);
-        const std::int64_t start = std::stoll(field[2]);
-        stored[{field[0], field[1] != "0"}][start].push_back(std::stoll(field[3]));
-        if (field[4] != "0" || field[5] != "0" || field[6] != "1" || field[7] != "device")
-            problems.add(field[0] + " interval " + field[2] + " is not a first actual from the device: quality " +
-                         field[4] + ", vee " + field[5] + ", version " + field[6] + ", source " + field[7]);
-    }
-    std::size_t compared = 0;
-    for (const auto& premises : premises_) {
-        for (const auto& [pev, acknowledged] :
-             {std::pair{true, &premises->pev_intervals}, std::pair{false, &premises->meter_intervals}}) {
-            const std::string what = premises->id + (pev ? " EV" : " meter");
-            auto& held = stored[{premises->id, pev}];
-            for (const auto& [start, value] : *acknowledged) {
-                const auto found = held.find(start);
-                if (found == held.end())
-                    problems.add(what + " interval " + std::to_string(start) + " missing");
-                else if (found->second != std::vector<std::int64_t>{value})
-                    problems.add(what + " interval " + std::to_string(start) + " stored " +
-                                 std::to_string(found->second.size()) + " time(s), not once with " +
-                                 std::to_string(value) + " Wh");
-                ++compared;
-            }
-            for (const auto& [start, values] : held) {
-                if (!acknowledged->contains(start))
-                    problems.add(what + " interval " + std::to_string(start) + " stored but never posted");
-            }
-        }
-    }
-    for (const char* table : {"interval_conflicts", "interval_versions"}) {
-        auto extra = query_rows(headend_.root() / "data" / "headend.db", std::string("SELECT * FROM ") + table);
-        if (!extra || !extra->empty())
-            problems.add(std::string(table) + (extra ? " has rows" : ": " + extra.error().message));
-    }
-    return problems.check("intervals stored once, validated",
-                          std::to_string(compared) + " acknowledged intervals stored once each, actual, unflagged");
-}
-
-FleetCheck Fleet::check_correlation() {
-    Problems problems;
-    const auto alarms = headend_.admin("GET", "/api/v1/alarms?kind=load_mismatch").second["alarms"];
-    for (const auto& alarm : alarms)
-        problems.add("alarm: " + alarm.dump());
-    auto mismatches = query_rows(headend_.root() / "data" / "headend.db",
-                                 "SELECT premises_id, start_at FROM "
-                                 "load_mismatches");
-    if (!mismatches)
-        problems.add(mismatches.error().message);
+FleetCheck Fleet::check_alarms() {
+    FleetProblems problems;
+    const auto answer = headend_.admin("GET", "/api/v1/alarms?kind=load_mismatch");
+    if (!answer || answer->status != 200)
+        problems.add(answer ? "alarms answered " + std::to_string(answer->status) : answer.error().message);
     else
-        for (const auto& row : *mismatches)
-            problems.add("load mismatch " + row);
-    return problems.check("load correlated", "no load mismatch: every premises meter interval covers its EV's");
+        for (const auto& alarm : answer->body["alarms"])
+            problems.add("alarm: " + alarm.dump());
+    return problems.check("no load mismatch alarm", "every premises meter interval covers its EV's");
 }
 
 FleetCheck Fleet::check_sessions() {
-    Problems problems;
+    FleetProblems problems;
     std::size_t sessions = 0;
     for (const auto& premises : premises_) {
-        auto listed = headend_.admin("GET", "/api/v1/sessions?vin=" + premises->vin).second["sessions"];
+        const auto answer = headend_.admin("GET", "/api/v1/sessions?vin=" + premises->vin);
+        if (!answer) {
+            problems.add(premises->id + ": " + answer.error().message);
+            continue;
+        }
+        auto listed = answer->body["sessions"];
         if (!listed.is_array() || listed.size() != premises->sessions.size()) {
             problems.add(premises->id + ": " + std::to_string(listed.size()) + " sessions listed, " +
                          std::to_string(premises->sessions.size()) + " charged");
@@ -425,7 +392,7 @@ FleetCheck Fleet::check_sessions() {
 }
 
 FleetCheck Fleet::check_usage() {
-    Problems problems;
+    FleetProblems problems;
     std::size_t readings = 0;
     for (const auto& premises : premises_) {
         std::map<std::int64_t, std::int64_t> read;
@@ -442,4 +409,62 @@ FleetCheck Fleet::check_usage() {
                           std::to_string(readings) + " intervals read back by the PEVs, every day's as posted");
 }
 
-}  // namespace headend::testing
+bool run_fleet(Fleet& fleet, const std::function<std::vector<FleetCheck>()>& checks, bool as_json, std::ostream& out,
+               std::ostream& progress) {
+    const auto started = std::chrono::steady_clock::now();
+    const FleetOptions& options = fleet.options();
+    json days = json::array();
+    bool ok = true;
+    std::size_t failures = 0;
+    std::int64_t pev_wh = 0;
+    std::int64_t premises_wh = 0;
+    for (int d = 0; d < options.days; ++d) {
+        const auto day = fleet.run_day();
+        ok = ok && day.failures.empty();
+        failures += day.failures.size();
+        pev_wh += day.pev_wh;
+        premises_wh += day.premises_wh;
+        days.push_back(day_json(day));
+        progress << "day " << day.day + 1 << "/" << options.days << ": " << day.charged << " charged (" << day.rebound
+                 << " re-bound), " << day.intervals << " intervals (" << day.pev_wh << " Wh EV, " << day.premises_wh
+                 << " Wh premises), " << day.backfilled << " backfilled, " << day.failures.size() << " failures"
+                 << std::endl;
+        for (const auto& failure : day.failures)
+            progress << "  FAILED " << failure << '\n';
+    }
+    const std::vector<FleetCheck> results = checks();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    json checked = json::array();
+    for (const auto& check : results) {
+        ok = ok && check.ok;
+        checked.push_back({{"check", check.name}, {"ok", check.ok}, {"detail", check.detail}});
+    }
+    ok = ok && fleet.log().failures() == 0;
+    if (as_json) {
+        out << json{{"premises", options.premises},
+                    {"days", options.days},
+                    {"seed", options.seed},
+                    {"intervals_acknowledged", fleet.stored_intervals()},
+                    {"pev_kwh", static_cast<double>(pev_wh) / 1000},
+                    {"premises_kwh", static_cast<double>(premises_wh) / 1000},
+                    {"failures", failures},
+                    {"device_step_failures", fleet.log().failures()},
+                    {"per_day", days},
+                    {"checks", checked},
+                    {"seconds", seconds},
+                    {"ok", ok}}
+                   .dump(2)
+            << '\n';
+    } else {
+        out << fleet.stored_intervals() << " intervals acknowledged of " << options.premises << " premises over "
+            << options.days << " days: " << static_cast<double>(pev_wh) / 1000 << " kWh EV, "
+            << static_cast<double>(premises_wh) / 1000 << " kWh premises; " << failures << " failures, "
+            << fleet.log().failures() << " failed device steps\n";
+        for (const auto& check : results)
+            out << (check.ok ? "ok     " : "FAILED ") << check.name << ": " << check.detail << '\n';
+        out << (ok ? "PASS" : "FAIL") << " in " << seconds << " s\n";
+    }
+    return ok;
+}
+
+}  // namespace emulator
