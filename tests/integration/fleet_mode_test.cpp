@@ -180,6 +180,9 @@ TEST_F(FleetModeTest, AgainstADaemonOnRealTimeTheFleetRefusesBeforeChangingAnyth
     const auto devices = admin("GET", "/api/v1/devices");
     ASSERT_EQ(devices.first, 200);
     EXPECT_TRUE(devices.second["devices"].empty()) << devices.second.dump();
+    const auto premises = admin("GET", "/api/v1/premises");
+    ASSERT_EQ(premises.first, 200);
+    EXPECT_TRUE(premises.second["premises"].empty()) << premises.second.dump();
     EXPECT_TRUE(rows("SELECT * FROM intervals").empty());
     for (const auto& entry : fs::directory_iterator(dir_ / "mfr"))
         EXPECT_NE(entry.path().filename().string().rfind("pev-", 0), 0U) << entry.path();
