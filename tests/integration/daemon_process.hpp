@@ -20,8 +20,10 @@ namespace headend::testing {
 
 class DaemonProcess {
 public:
-    // `config`, when given, is passed with --config; the flags still choose ports and folder.
-    explicit DaemonProcess(const std::filesystem::path& dir, const std::filesystem::path& config = {}) : dir_(dir) {
+    // `config`, when given, is passed with --config; the flags still choose ports and folder. `extra` flags follow.
+    explicit DaemonProcess(const std::filesystem::path& dir, const std::filesystem::path& config = {},
+                           const std::vector<std::string>& extra = {})
+        : dir_(dir) {
         const std::filesystem::path log = dir / "daemon.out";
         std::vector<std::string> arguments = {HEADEND_BIN, "--data-dir",   (dir / "data").string(),
                                               "--listen",  "127.0.0.1",    "--coaps-port",
@@ -30,6 +32,7 @@ public:
             arguments.emplace_back("--config");
             arguments.push_back(config.string());
         }
+        arguments.insert(arguments.end(), extra.begin(), extra.end());
         std::vector<char*> argv;
         for (auto& argument : arguments)
             argv.push_back(argument.data());
@@ -74,16 +77,16 @@ public:
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     int coaps_port() const { return coaps_port_; }
+    std::string admin_url() const { return "http://127.0.0.1:" + std::to_string(admin_port_); }
+    std::filesystem::path token_file() const { return dir_ / "data" / "admin.token"; }
     // A curl command line for an admin route, with the token unless told otherwise.
     std::string curl(const std::string& path, bool with_token = true) const {
-        const std::string token =
-            "-H \"Authorization: Bearer $(cat " + (dir_ / "data" / "admin.token").string() + ")\" ";
-        return "curl -sS " + (with_token ? token : std::string()) + "http://127.0.0.1:" + std::to_string(admin_port_) +
-               path;
+        const std::string token = "-H \"Authorization: Bearer $(cat " + token_file().string() + ")\" ";
+        return "curl -sS " + (with_token ? token : std::string()) + admin_url() + path;
     }
     std::string ctl(const std::string& arguments) const {
-        return std::string(HEADENDCTL_BIN) + " --admin http://127.0.0.1:" + std::to_string(admin_port_) +
-               " --token-file " + (dir_ / "data" / "admin.token").string() + " " + arguments;
+        return std::string(HEADENDCTL_BIN) + " --admin " + admin_url() + " --token-file " + token_file().string() +
+               " " + arguments;
     }
     std::string stderr_text() const {
         std::ifstream in(dir_ / "daemon.err");

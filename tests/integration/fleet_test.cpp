@@ -19,7 +19,9 @@ TEST(Fleet, PremisesChargeForAWeekAndEveryIntervalIsStoredOnceValidatedAndCorrel
     testing::ProgramDaemon headend(
         testing::ProgramDaemonOptions{.binding_timeout_s = 120, .clock = clock, .roaming_vins = {}});
     ASSERT_TRUE(headend.ok());
-    testing::Fleet fleet(headend, *clock, {.premises = kPremises, .days = kDays, .seed = 7, .utc_offset_s = -8 * 3600});
+    testing::InProcessHeadEnd access(headend, *clock);
+    emulator::Fleet fleet(
+        access, {.premises = kPremises, .days = kDays, .seed = 7, .utc_offset_s = -8 * 3600, .schema_dir = {}});
     auto provisioned = fleet.provision();
     ASSERT_TRUE(provisioned) << provisioned.error().message;
 
@@ -34,7 +36,7 @@ TEST(Fleet, PremisesChargeForAWeekAndEveryIntervalIsStoredOnceValidatedAndCorrel
     }
     EXPECT_GT(backfilled, 0U);  // some premises meters sent a past day with the next one
 
-    for (const auto& check : fleet.verify())
+    for (const auto& check : testing::verify_in_process(fleet, headend))
         EXPECT_TRUE(check.ok) << check.name << ": " << check.detail;
     // Independently of what the fleet kept: every premises meter's whole week is on disk, once per quarter hour.
     auto meter = testing::query_rows(headend.root() / "data" / "headend.db",

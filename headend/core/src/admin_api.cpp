@@ -236,4 +236,26 @@ void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std:
                });
 }
 
+void add_clock_routes(http::RouteRegistry& routes, SimulatedClock& clock) {
+    const auto answer = [&clock](std::int64_t now) {
+        return http::json_response(200, json{{"now", now}, {"offset_s", clock.offset()}, {"simulated", true}});
+    };
+    routes.add("GET", "/api/v1/clock", [&clock, answer](const http::Request&) { return answer(clock.now()); });
+    routes.add("POST", "/api/v1/clock", [&clock, answer](const http::Request& request) {
+        const json body = json::parse(request.body, nullptr, false);
+        if (!body.is_object() || body.size() != 1 || !body.contains("advance_s") ||
+            !body["advance_s"].is_number_integer())
+            return http::json_error(400, "request.invalid", R"(the body must be {"advance_s": SECONDS})");
+        // A decade at most per move: far beyond any simulation, and the offset cannot overflow.
+        constexpr std::int64_t kMaxMove = std::int64_t{3650} * 86400;
+        const auto seconds = body["advance_s"].get<std::int64_t>();
+        if (seconds > kMaxMove)
+            return http::json_error(400, "request.invalid", "advance_s: at most " + std::to_string(kMaxMove));
+        auto moved = clock.advance(seconds);
+        if (!moved)
+            return http::json_error(400, moved.error().code, moved.error().message);
+        return answer(*moved);
+    });
+}
+
 }  // namespace headend::core

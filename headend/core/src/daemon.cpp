@@ -134,6 +134,7 @@ class Daemon::Impl {
 public:
     Config config;
     std::shared_ptr<const plugin::Clock> clock;
+    std::shared_ptr<SimulatedClock> simulated;  // the same clock under --simulated-time
     std::string token;
     boost::asio::io_context io;
     std::unique_ptr<storage::SqliteDatabase> database;
@@ -295,6 +296,12 @@ Result<void> Daemon::Impl::start() {
     });
     add_metrics_route(*http, metrics);
     add_alarm_routes(*http, *database, *clock);
+    if (simulated) {
+        add_clock_routes(*http, *simulated);
+        spdlog::warn(
+            "[HEADEND_CLOCK_SIMULATED] the head-end runs on simulated time: POST /api/v1/clock moves it "
+            "forward (test and demo systems only)");
+    }
 
     plugin_codec = sep::make_plugin_codec(*codec);
     plugin_devices = std::make_unique<PluginDevices>(*devices, *coap, *resources);
@@ -371,6 +378,12 @@ void Daemon::Impl::stop() {
 Result<std::unique_ptr<Daemon>> Daemon::start(Config config, std::shared_ptr<const plugin::Clock> clock) {
     auto impl = std::make_unique<Impl>();
     impl->config = std::move(config);
+    if (impl->config.simulated_time) {
+        if (clock)
+            return make_error("config", "simulated time runs on the daemon's own clock, not an injected one");
+        impl->simulated = std::make_shared<SimulatedClock>();
+        clock = impl->simulated;
+    }
     impl->clock = clock ? std::move(clock) : std::make_shared<SystemClock>();
     if (auto started = impl->start(); !started) {
         impl->stop();

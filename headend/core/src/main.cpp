@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     std::optional<std::uint16_t> coaps_port;
     std::optional<std::uint16_t> admin_port;
     bool print_default = false;
+    bool simulated_time = false;
     app.add_option("--config", config_file, "configuration file (TOML); see --print-default-config")
         ->check(CLI::ExistingFile);
     app.add_option("--data-dir", data_dir, "folder for the database, admin.token and TLS material");
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
     app.add_option("--admin-port", admin_port, "admin HTTP API port on the admin address, 0 for any free port");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    app.add_flag("--simulated-time", simulated_time,
+                 "test and demo systems only: the head-end's clock starts at the system's time and moves forward "
+                 "when told (POST /api/v1/clock {\"advance_s\": N}), so simulated days pass in seconds");
     app.add_flag("--print-default-config", print_default, "print the documented default configuration and exit");
     app.set_version_flag("--version", HEADEND_VERSION);
     try {
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
         config->admin_port = *admin_port;
     if (!log_level.empty())
         config->log_level = log_level;
+    config->simulated_time = simulated_time;
 
     // Logs go to stderr; stdout carries only the readiness line scripts wait for.
     spdlog::set_default_logger(spdlog::stderr_color_mt("headend"));

@@ -18,6 +18,24 @@ std::int64_t SystemClock::now() const {
         .count();
 }
 
+std::int64_t SimulatedClock::now() const {
+    return system_.now() + offset_.load();
+}
+
+Result<std::int64_t> SimulatedClock::advance(std::int64_t seconds) {
+    if (seconds < 0)
+        return make_error(
+            "clock.backwards",
+            "the simulated clock only moves forward: advance_s must be 0 or more, not " + std::to_string(seconds));
+    if (seconds == 0)
+        return now();
+    const std::int64_t offset = offset_ += seconds;
+    const std::int64_t moved_to = system_.now() + offset;
+    spdlog::warn("[HEADEND_CLOCK_ADVANCED] simulated time moved forward {} s to {} ({} s ahead of the system clock)",
+                 seconds, moved_to, offset);
+    return moved_to;
+}
+
 AsioTimers::~AsioTimers() {
     std::lock_guard lock(mutex_);
     for (auto& [id, timer] : timers_)

@@ -141,5 +141,34 @@ TEST_F(AdminApiTest, ADuplicateIsAConflict) {
     EXPECT_EQ(devices_->size(), 1U);
 }
 
+// Simulated time (headend --simulated-time): the clock moves forward by what is asked and never back.
+TEST(ClockRoutes, MoveTheSimulatedClockForwardOnlyAndRefuseAnythingElse) {
+    SimulatedClock clock;
+    testing::FakeRoutes routes;
+    add_clock_routes(routes, clock);
+    const auto post = [&](const std::string& body) {
+        http::Request request;
+        request.body = body;
+        return routes.handlers.at("POST /api/v1/clock")(request);
+    };
+    const std::int64_t before = clock.now();
+    const auto moved = post(R"({"advance_s": 86400})");
+    ASSERT_EQ(moved.status, 200) << moved.body;
+    const auto answer = json::parse(moved.body);
+    EXPECT_GE(answer["now"].get<std::int64_t>(), before + 86400);
+    EXPECT_EQ(answer["offset_s"], 86400);
+    EXPECT_GE(clock.now(), before + 86400);
+
+    const auto backwards = post(R"({"advance_s": -60})");
+    EXPECT_EQ(backwards.status, 400);
+    EXPECT_EQ(json::parse(backwards.body)["error"]["code"], "clock.backwards") << backwards.body;
+    for (const char* invalid : {"", "{}", R"({"advance_s": "60"})", R"({"advance_s": 1.5})",
+                                R"({"advance_s": 60, "extra": 1})", R"({"advance_s": 9999999999})"})
+        EXPECT_EQ(post(invalid).status, 400) << invalid;
+    EXPECT_EQ(clock.offset(), 86400);
+    http::Request read;
+    EXPECT_EQ(json::parse(routes.handlers.at("GET /api/v1/clock")(read).body)["offset_s"], 86400);
+}
+
 }  // namespace
 }  // namespace headend::core

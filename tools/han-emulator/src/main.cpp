@@ -1,12 +1,17 @@
 // han-emulator: one premises' HAN (an ESCI, an EUMD and a PEV) running seed scenarios 1, 2 and 3 against the head-end
-// over real DTLS, printing each step; faults by flag.
+// over real DTLS, printing each step; faults by flag. With --fleet, many premises for many simulated days against a
+// head-end on simulated time.
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <thread>
 
+#include "emulator/certificates.hpp"
 #include "emulator/devices.hpp"
-#include "pki/pki.hpp"
+#include "emulator/fleet.hpp"
+#include "emulator/live_head_end.hpp"
 
 namespace {
 
@@ -36,6 +41,11 @@ struct Settings {
     std::int64_t skew_seconds = 300;
     bool json = false;
     std::uint16_t source_port = 0;
+    // --fleet
+    bool fleet = false;
+    emulator::FleetOptions fleet_options;
+    std::string admin_url = "http://127.0.0.1:8080";
+    fs::path token_file = "./data/admin.token";
 };
 
 // "identity:hexkey"
@@ -60,25 +70,36 @@ fs::path scratch_dir() {
     return dir;
 }
 
-// A PEV certificate naming `vin`, from the manufacturer CA or (bad-certificate) from a CA nobody trusts. A PEV keeps
-// its certificate: one minted before in `dir` is used again, so the same VIN is the same PEV across runs.
-headend::Result<headend::pki::CertificateFiles> mint(const Settings& settings, const fs::path& dir,
-                                                     const std::string& name, bool untrusted) {
-    if (!untrusted && fs::exists(dir / (name + ".pem")) && fs::exists(dir / (name + ".key"))) {
-        auto identity = han::identity_from_pem_file(dir / (name + ".pem"));
-        if (!identity)
-            return identity.error();
-        return headend::pki::CertificateFiles{name, dir / (name + ".pem"), dir / (name + ".key"), dir / (name + ".der"),
-                                              *identity};
+// --fleet: provisions the premises through the admin API, runs the days moving the head-end's clock, prints progress
+// and the summary, then the checks the admin API and /upt allow.
+int run_fleet(const Settings& settings, std::optional<std::uint16_t> coaps_port) {
+    std::ifstream token_file(settings.token_file);
+    std::stringstream token;
+    token << token_file.rdbuf();
+    std::string value = token.str();
+    value.erase(value.find_last_not_of(" \t\r\n") + 1);
+    if (!token_file || value.empty()) {
+        std::cerr << "han-emulator: no admin token in " << settings.token_file.string()
+                  << " (set --token-file or HEADEND_TOKEN_FILE)\n";
+        return kExitUsage;
     }
-    // A vehicle's certificate lasts as long as the vehicle (the pki default, 10 years), far beyond a re-bind
-    // credential: it is what the PEV falls back to when that credential expires, across runs of the emulator.
-    headend::pki::IssueOptions options{.overwrite = true, .subject_serial = settings.vin};
-    auto ca = untrusted ? headend::pki::make_ca(dir / "rogue", "Untrusted CA", options)
-                        : headend::pki::load_ca(settings.mfr_ca);
-    if (!ca)
-        return ca.error();
-    return headend::pki::make_leaf(*ca, dir, name, headend::pki::LeafKind::device, options);
+    auto headend = emulator::LiveHeadEnd::connect(
+        {settings.admin_url, value, settings.host, coaps_port, settings.server_ca, settings.mfr_ca});
+    if (!headend) {
+        std::cerr << "han-emulator: " << headend.error().message << '\n';
+        return kExitFailed;
+    }
+    std::ostream& progress = settings.json ? std::cerr : std::cout;
+    emulator::Fleet fleet(**headend, settings.fleet_options);
+    if (auto provisioned = fleet.provision(); !provisioned) {
+        std::cerr << "han-emulator: provisioning the fleet failed: " << provisioned.error().message << '\n';
+        return kExitFailed;
+    }
+    progress << "provisioned " << settings.fleet_options.premises << " premises; the head-end's clock is at "
+             << (*headend)->now() << std::endl;
+    const bool ok = emulator::run_fleet(
+        fleet, [&fleet] { return fleet.verify(); }, settings.json, std::cout, progress);
+    return ok ? kExitOk : kExitFailed;
 }
 
 }  // namespace
@@ -86,63 +107,110 @@ headend::Result<headend::pki::CertificateFiles> mint(const Settings& settings, c
 int main(int argc, char** argv) {
     Settings settings;
     CLI::App app{
-        "Emulates one premises' HAN (ESCI, EUMD, PEV) running seed scenarios 1, 2 and 3 against the head-end."};
+        "Emulates one premises' HAN (ESCI, EUMD, PEV) running seed scenarios 1, 2 and 3 against the head-end; with "
+        "--fleet, many premises charging for many simulated days against a head-end on simulated time."};
     app.add_option("--host", settings.host, "Head-end address")->capture_default_str();
-    app.add_option("--port", settings.port, "Head-end CoAPS port")->capture_default_str();
+    auto* port = app.add_option("--port", settings.port, "Head-end CoAPS port (--fleet: the one the head-end reports)")
+                     ->capture_default_str();
     app.add_option("--server-ca", settings.server_ca, "CA the head-end's certificate chains to (DATA/tls/ca.pem)")
         ->required();
     app.add_option("--schema-dir", settings.schema_dir, "SEP schemas")->capture_default_str();
-    app.add_option("--esci", settings.esci, "The ESCI's PSK as IDENTITY:HEXKEY")->required();
-    app.add_option("--eumd", settings.eumd, "The EUMD's PSK as IDENTITY:HEXKEY")->required();
-    app.add_option("--away-esci", settings.away_esci, "Another premises' ESCI (for --fault wrong-premises)");
-    auto* cert = app.add_option("--pev-cert", settings.pev_cert, "The PEV's certificate (PEM)");
-    app.add_option("--pev-key", settings.pev_key, "The PEV's key (PEM)");
     app.add_option("--mfr-ca", settings.mfr_ca,
-                   "Manufacturer CA folder: mint the PEV's certificate for --vin there (kept as pev-VIN.pem)");
-    app.add_option("--vin", settings.vin, "The PEV's VIN when minting its certificate");
-    app.add_option("--scenario", settings.scenario,
-                   "1; 2 (after 1) or both; 3 (after 1: the EUMD sends the energy of the intervals complete since the "
-                   "binding, waiting for the first, and the PEV reads it back); all (1, 2, 3)")
-        ->check(CLI::IsMember({"1", "2", "both", "3", "all"}))
-        ->capture_default_str();
-    app.add_option("--energy-wh", settings.energy_wh, "Energy of the charge scenario 3 sends, Wh")
-        ->check(CLI::Range(1, 200'000))
-        ->capture_default_str();
-    app.add_option("--kw", settings.kilowatts,
-                   "Charging power of that charge, kW (level 2 about 7.2, level 1 about 1.4)")
-        ->check(CLI::Range(0.5, 19.2))
-        ->capture_default_str();
-    app.add_option("--fault", settings.fault, "Inject one fault")
-        ->check(CLI::IsMember({"esci-unreachable", "bad-certificate", "unenrolled-vin", "wrong-premises", "cloned-vin",
-                               "clock-skew", "drop-ack"}));
-    app.add_option("--wait", settings.wait_seconds, "Seconds the PEV waits for its binding before charging anyway")
-        ->capture_default_str();
-    app.add_option("--skew", settings.skew_seconds, "PEV clock error for --fault clock-skew, seconds")
-        ->capture_default_str();
+                   "Manufacturer CA folder: mint the PEV's certificate for --vin there (kept as pev-VIN.pem); "
+                   "--fleet mints every PEV's there");
     app.add_flag("--json", settings.json, "Print a JSON summary instead of the step log");
-    app.add_option("--source-port", settings.source_port,
-                   "Fixed UDP source ports, as devices keep across reboots: the ESCI uses PORT, the EUMD PORT+1, the "
-                   "PEV PORT+2, another premises' ESCI PORT+3 (default: ephemeral)")
-        ->check(CLI::Range(1, 65532));
+    const std::vector<CLI::Option*> one_premises = {
+        app.add_option("--esci", settings.esci, "The ESCI's PSK as IDENTITY:HEXKEY (required)"),
+        app.add_option("--eumd", settings.eumd, "The EUMD's PSK as IDENTITY:HEXKEY (required)"),
+        app.add_option("--away-esci", settings.away_esci, "Another premises' ESCI (for --fault wrong-premises)"),
+        app.add_option("--pev-cert", settings.pev_cert, "The PEV's certificate (PEM)"),
+        app.add_option("--pev-key", settings.pev_key, "The PEV's key (PEM)"),
+        app.add_option("--vin", settings.vin, "The PEV's VIN when minting its certificate"),
+        app.add_option("--scenario", settings.scenario,
+                       "1; 2 (after 1) or both; 3 (after 1: the EUMD sends the energy of the intervals complete since "
+                       "the binding, waiting for the first, and the PEV reads it back); all (1, 2, 3)")
+            ->check(CLI::IsMember({"1", "2", "both", "3", "all"}))
+            ->capture_default_str(),
+        app.add_option("--energy-wh", settings.energy_wh, "Energy of the charge scenario 3 sends, Wh")
+            ->check(CLI::Range(1, 200'000))
+            ->capture_default_str(),
+        app.add_option("--kw", settings.kilowatts,
+                       "Charging power of that charge, kW (level 2 about 7.2, level 1 about 1.4)")
+            ->check(CLI::Range(0.5, 19.2))
+            ->capture_default_str(),
+        app.add_option("--fault", settings.fault, "Inject one fault")
+            ->check(CLI::IsMember({"esci-unreachable", "bad-certificate", "unenrolled-vin", "wrong-premises",
+                                   "cloned-vin", "clock-skew", "drop-ack"})),
+        app.add_option("--wait", settings.wait_seconds, "Seconds the PEV waits for its binding before charging anyway")
+            ->capture_default_str(),
+        app.add_option("--skew", settings.skew_seconds, "PEV clock error for --fault clock-skew, seconds")
+            ->capture_default_str(),
+        app.add_option("--source-port", settings.source_port,
+                       "Fixed UDP source ports, as devices keep across reboots: the ESCI uses PORT, the EUMD PORT+1, "
+                       "the PEV PORT+2, another premises' ESCI PORT+3 (default: ephemeral)")
+            ->check(CLI::Range(1, 65532))};
+    for (auto* option : one_premises)
+        option->group("One premises");
+
+    auto* fleet = app.add_flag("--fleet", settings.fleet,
+                               "Fleet mode: --premises premises (F001, ...) for --days simulated days against a "
+                               "head-end on simulated time, through its admin API (see below)")
+                      ->group("Fleet");
+    for (auto* option : one_premises)
+        fleet->excludes(option);
+    const std::vector<CLI::Option*> fleet_only = {
+        app.add_option("--premises", settings.fleet_options.premises, "Premises, each with an ESCI, an EUMD and a PEV")
+            ->check(CLI::Range(1, 999))
+            ->capture_default_str(),
+        app.add_option("--days", settings.fleet_options.days, "Simulated days")
+            ->check(CLI::Range(1, 55))
+            ->capture_default_str(),
+        app.add_option("--seed", settings.fleet_options.seed, "Decides charges and house loads")->capture_default_str(),
+        app.add_option("--admin", settings.admin_url, "The head-end's admin API")
+            ->envname("HEADEND_ADMIN")
+            ->capture_default_str(),
+        app.add_option("--token-file", settings.token_file, "File holding the admin token")
+            ->envname("HEADEND_TOKEN_FILE")
+            ->capture_default_str()};
+    for (auto* option : fleet_only)
+        option->group("Fleet")->needs(fleet);
     app.footer(
-        "Exit codes: 0 every step as expected, 1 a step failed, 2 usage.\n"
+        "Exit codes: 0 every step as expected (--fleet: every day and check), 1 a step or check failed, 2 usage.\n"
         "Faults: unenrolled-vin mints a certificate for an unenrolled VIN (needs --mfr-ca); cloned-vin mints a "
         "second certificate with the same VIN after the first binding (needs --mfr-ca); bad-certificate uses "
-        "a CA the head-end does not trust.");
+        "a CA the head-end does not trust.\n"
+        "Fleet mode needs a head-end started with --simulated-time (test and demo systems only) that trusts --mfr-ca "
+        "for device certificates. It imports CIS records, registers each premises' ESCI and EUMD (PSK) and enrolls "
+        "its PEV (certificate minted in --mfr-ca) through the admin API; then every simulated day at 18:00 local time "
+        "each PEV plugs in and binds, the emulator moves the head-end's clock (POST /api/v1/clock) to the next "
+        "evening, the EUMD posts the charge and the ESCI the premises meter's day. It prints a line per day, the "
+        "intervals acknowledged, kWh and failures, then checks through the admin API and /upt: no load mismatch "
+        "alarm, one session per PEV per day with the energy posted, each PEV's usage as posted. --json prints one "
+        "document (progress on stderr). Use a fresh head-end: the premises' identities are the same every run.\n"
+        "Example: han-emulator --fleet --premises 20 --days 28 --server-ca data/tls/ca.pem --mfr-ca mfr "
+        "--admin http://127.0.0.1:8080 --token-file data/admin.token");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
         return app.exit(error) == 0 ? kExitOk : kExitUsage;
     }
+    if (settings.fleet) {
+        if (settings.mfr_ca.empty()) {
+            std::cerr << "han-emulator: --fleet needs --mfr-ca, the manufacturer CA the head-end trusts\n";
+            return kExitUsage;
+        }
+        settings.fleet_options.schema_dir = settings.schema_dir;
+        return run_fleet(settings, port->count() > 0 ? std::optional(settings.port) : std::nullopt);
+    }
     const auto esci_psk = parse_psk(settings.esci);
     const auto eumd_psk = parse_psk(settings.eumd);
     if (!esci_psk || !eumd_psk) {
-        std::cerr << "han-emulator: --esci and --eumd take IDENTITY:HEXKEY\n";
+        std::cerr << "han-emulator: --esci and --eumd take IDENTITY:HEXKEY (both are required without --fleet)\n";
         return kExitUsage;
     }
     if (settings.fault == "unenrolled-vin")
         settings.vin = "11111111111111111";  // valid, and never enrolled by the demo
-    const bool minting = cert->count() == 0;
+    const bool minting = settings.pev_cert.empty();
     if (minting && (settings.mfr_ca.empty() || settings.vin.empty())) {
         std::cerr << "han-emulator: give --pev-cert and --pev-key, or --mfr-ca and --vin\n";
         return kExitUsage;
@@ -172,7 +240,8 @@ int main(int argc, char** argv) {
     options.drop_acknowledgement = settings.fault == "drop-ack";
     if (minting || settings.fault == "bad-certificate" || settings.fault == "unenrolled-vin") {
         const bool untrusted = settings.fault == "bad-certificate";
-        auto files = mint(settings, untrusted ? scratch : settings.mfr_ca, "pev-" + settings.vin, untrusted);
+        auto files = emulator::mint_pev_certificate(settings.mfr_ca, untrusted ? scratch : settings.mfr_ca,
+                                                    "pev-" + settings.vin, settings.vin, untrusted);
         if (!files) {
             std::cerr << "han-emulator: " << files.error().message << '\n';
             return kExitUsage;
@@ -224,7 +293,8 @@ int main(int argc, char** argv) {
             return false;
         if (settings.fault == "cloned-vin") {
             fs::remove(scratch / ("pev-" + settings.vin + "-clone.pem"));
-            auto files = mint(settings, scratch, "pev-" + settings.vin + "-clone", false);
+            auto files = emulator::mint_pev_certificate(settings.mfr_ca, scratch, "pev-" + settings.vin + "-clone",
+                                                        settings.vin);
             if (!files)
                 return false;
             emulator::Pev clone("pev-clone", endpoint,

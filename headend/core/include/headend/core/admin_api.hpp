@@ -7,6 +7,7 @@
 
 #include "han/session_summary.hpp"
 #include "headend/core/device_registry.hpp"
+#include "headend/core/services.hpp"
 #include "headend/plugin/http.hpp"
 
 namespace headend::core {
@@ -32,5 +33,9 @@ Result<NewDevice> new_device_from_json(std::string_view body);
 void add_admin_routes(http::RouteRegistry& routes, DeviceRegistry& devices, std::function<HealthReport()> health,
                       std::function<std::vector<han::SessionSummary>()> sessions, std::int64_t started_at,
                       const plugin::Clock& clock);
+
+// GET /api/v1/clock (the head-end's now) and POST /api/v1/clock {"advance_s": N} (moves it forward, answers the new
+// now), for a head-end on simulated time. Never added otherwise: the routes are then unknown (404).
+void add_clock_routes(http::RouteRegistry& routes, SimulatedClock& clock);
 
 }  // namespace headend::core

@@ -62,6 +62,9 @@ struct Config {
     std::int64_t wal_warn_bytes = std::int64_t{64} * 1024 * 1024;            // [STORAGE_WAL_LARGE] beyond this
 
     std::vector<PluginConfig> plugins;
+
+    // headend --simulated-time only, no TOML key: the clock is a SimulatedClock that POST /api/v1/clock moves forward.
+    bool simulated_time = false;
 };
 
 // Parses TOML text; `origin` names the file in messages.

@@ -2,6 +2,7 @@
 // their config section.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <map>
@@ -28,6 +29,21 @@ private:
 class SystemClock final : public plugin::Clock {
 public:
     std::int64_t now() const override;
+};
+
+// The system's time moved forward on request (headend --simulated-time), so test and demo systems live through days
+// without waiting for them. Never backwards: what the head-end stored stays in its past.
+class SimulatedClock final : public plugin::Clock {
+public:
+    std::int64_t now() const override;
+    std::int64_t offset() const { return offset_.load(); }
+    // Moves forward by `seconds` (0 leaves it where it is) and returns the new now; a negative move is refused
+    // ("clock.backwards"). Every move is logged as a warning.
+    Result<std::int64_t> advance(std::int64_t seconds);
+
+private:
+    SystemClock system_;
+    std::atomic<std::int64_t> offset_{0};
 };
 
 class AsioTimers final : public plugin::Timers {
