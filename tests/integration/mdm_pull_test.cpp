@@ -5,17 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
-#include <thread>
 
 #include "cmep/cmep.hpp"
 #include "daemon_process.hpp"
+#include "headend/testing/python_server.hpp"
 #include "run_command.hpp"
 
 namespace {
@@ -303,25 +302,17 @@ protected:
         std::ofstream(dir_ / "token") << kToken << "\n";
     }
     void TearDown() override {
-        if (!pid_.empty())
-            run("kill " + pid_);
+        server_.reset();
         fs::remove_all(dir_);
     }
-    // Starts the server in `mode`; false when it did not say its port within 10 s.
+    // Starts the server in `mode`; false when it did not say its port.
     bool serve(const std::string& mode) {
-        const fs::path port_file = dir_ / "port";
-        auto started =
-            run("python3 " + std::string(ROGUE_MDM_SERVER) + " --mode " + mode + " --cert " +
-                (dir_ / "server.pem").string() + " --key " + (dir_ / "server.key").string() + " --port-file " +
-                port_file.string() + " > " + (dir_ / "server.log").string() + " 2>&1 & echo $!");
-        pid_ = started.output.substr(0, started.output.find('\n'));
-        for (int i = 0; i < 200 && !fs::exists(port_file); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        std::ifstream in(port_file);
-        std::string port;
-        in >> port;
-        url_ = "https://127.0.0.1:" + port;
-        return !port.empty();
+        server_ = std::make_unique<headend::testing::PythonServer>(
+            ROGUE_MDM_SERVER,
+            "--mode " + mode + " --cert " + (dir_ / "server.pem").string() + " --key " + (dir_ / "server.key").string(),
+            dir_);
+        url_ = "https://127.0.0.1:" + std::to_string(server_->port());
+        return server_->port() != 0;
     }
     headend::testing::Command pull() {
         return run(std::string(MDM_PULL_BIN) + " --json --url " + url_ + " --out " + (dir_ / "out").string() +
@@ -329,7 +320,7 @@ protected:
     }
 
     fs::path dir_;
-    std::string pid_;
+    std::unique_ptr<headend::testing::PythonServer> server_;
     std::string url_;
 };
 
