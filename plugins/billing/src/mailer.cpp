@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "mail/address.hpp"
+
 namespace billing {
 
 namespace {
@@ -16,16 +18,6 @@ using headend::Result;
 
 bool has_line_break(const std::string& text) {
     return text.find_first_of("\r\n") != std::string::npos;
-}
-
-// An addr-spec as we send to: local@domain, printable ASCII, no spaces, brackets or line breaks.
-bool plain_address(const std::string& address) {
-    const auto at = address.find('@');
-    return at != std::string::npos && at > 0 && at + 1 < address.size() &&
-           address.find('@', at + 1) == std::string::npos && address.size() <= 254 &&
-           std::all_of(address.begin(), address.end(), [](char c) {
-               return c > ' ' && c < 127 && c != '<' && c != '>' && c != ',' && c != '"' && c != '(' && c != ')';
-           });
 }
 
 // Base64 in lines of 76 characters (RFC 2045).
@@ -69,9 +61,9 @@ std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void*
 }  // namespace
 
 Result<std::string> format_message(const std::string& from, const Mail& mail, std::int64_t date) {
-    if (!plain_address(from))
+    if (!mail::is_plain_address(from))
         return make_error("smtp.invalid", "the sender \"" + from + "\" is not an e-mail address");
-    if (!plain_address(mail.to))
+    if (!mail::is_plain_address(mail.to))
         return make_error("smtp.invalid", "the recipient \"" + mail.to + "\" is not an e-mail address");
     for (const auto* field : {&mail.subject, &mail.message_id})
         if (has_line_break(*field))

@@ -1,6 +1,7 @@
 #include "pev/cis_import.hpp"
 
 #include "csv/csv.hpp"
+#include "mail/address.hpp"
 
 #include <map>
 #include <optional>
@@ -42,24 +43,35 @@ CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::stri
     std::string header;
     for (std::size_t i = 0; i < split.rows[0].fields.size(); ++i)
         header += (i ? "," : "") + split.rows[0].fields[i];
-    if (header != kCisHeader) {
-        result.errors.push_back({1, "the header must be exactly " + std::string(kCisHeader)});
+    const bool with_email = header == std::string(kCisHeader) + ",email";
+    if (header != kCisHeader && !with_email) {
+        result.errors.push_back(
+            {1, "the header must be exactly " + std::string(kCisHeader) + ", optionally followed by ,email"});
         return result;
     }
+    const std::size_t columns = with_email ? 7 : 6;
 
     std::map<std::string, std::size_t> premises_lines;
     std::map<std::string, std::pair<std::string, std::string>> account_customer;  // account -> customer id, name
+    std::map<std::string, std::string> account_email;
     std::vector<CisRecord> records;
     for (std::size_t r = 1; r < split.rows.size(); ++r) {
         const csv::Row& row = split.rows[r];
         if (row.fields.size() == 1 && row.fields[0].empty())
             continue;  // blank line
-        if (row.fields.size() != 6) {
-            result.errors.push_back({row.line, "expected 6 fields, found " + std::to_string(row.fields.size())});
+        if (row.fields.size() != columns) {
+            result.errors.push_back({row.line, "expected " + std::to_string(columns) + " fields, found " +
+                                                   std::to_string(row.fields.size())});
             continue;
         }
-        CisRecord record{row.fields[0], row.fields[1], row.fields[2], row.fields[3],
-                         row.fields[4], row.fields[5], row.line};
+        CisRecord record{row.fields[0],
+                         row.fields[1],
+                         row.fields[2],
+                         row.fields[3],
+                         row.fields[4],
+                         row.fields[5],
+                         with_email ? std::optional(row.fields[6]) : std::nullopt,
+                         row.line};
         std::optional<std::string> problem;
         if (!problem)
             problem = check_length(record.account_id, "account_id", 1, 42);
@@ -73,6 +85,8 @@ CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::stri
             problem = check_length(record.service_address, "service_address", 0, 200, true);
         if (!problem)
             problem = check_length(record.default_rate, "default_rate", 1, 20);
+        if (!problem && record.email && !record.email->empty() && !mail::is_plain_address(*record.email))
+            problem = "email '" + *record.email + "' is not an e-mail address (local@domain)";
         if (!problem && known_rate && !known_rate(record.default_rate))
             problem = "default_rate '" + record.default_rate + "' is not a program";
         if (!problem) {
@@ -87,6 +101,12 @@ CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::stri
                 problem = "account " + record.account_id + " belongs to customer " + it->second.first +
                           " on an earlier line, not " + record.customer_id;
             }
+        }
+        if (!problem && record.email) {
+            auto [it, inserted] = account_email.try_emplace(record.account_id, *record.email);
+            if (!inserted && it->second != *record.email)
+                problem = "account " + record.account_id + " has the e-mail address '" + it->second +
+                          "' on an earlier line, not '" + *record.email + "'";
         }
         if (problem) {
             result.errors.push_back({row.line, *problem});

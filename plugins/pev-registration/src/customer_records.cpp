@@ -30,7 +30,11 @@ std::vector<headend::storage::Migration> customer_record_migrations() {
                   service_address TEXT NOT NULL,
                   default_rate TEXT NOT NULL,
                   updated_at INTEGER NOT NULL);
-                CREATE INDEX cis_premises_by_account ON cis_premises(account_id);)"}};
+                CREATE INDEX cis_premises_by_account ON cis_premises(account_id);)"},
+            {4, "the account's e-mail address for bills, and the accounts view other plugins read",
+             R"(ALTER TABLE cis_accounts ADD COLUMN email TEXT;
+                CREATE VIEW pev_accounts_v1 AS
+                  SELECT account_id, customer_id, customer_name, email FROM cis_accounts;)"}};
 }
 
 headend::Result<ImportSummary> store_records(headend::storage::Database& database,
@@ -39,12 +43,22 @@ headend::Result<ImportSummary> store_records(headend::storage::Database& databas
     auto stored = database.write_sync([&](headend::storage::Transaction& tx) -> headend::Result<void> {
         summary = {};
         for (const auto& record : records) {
-            const std::vector<Value> account = {record.account_id, record.customer_id, record.customer_name, now};
+            // A file without the email column leaves the stored addresses as they are; "" in it removes one.
+            const Value email = !record.email ? Value() : record.email->empty() ? Value() : Value(*record.email);
+            const std::vector<Value> account = {record.account_id,
+                                                record.customer_id,
+                                                record.customer_name,
+                                                email,
+                                                now,
+                                                std::int64_t{record.email.has_value()}};
             auto accounts = tx.execute(
-                "INSERT INTO cis_accounts(account_id, customer_id, customer_name, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(account_id) DO UPDATE SET customer_id = excluded.customer_id, "
-                "customer_name = excluded.customer_name, updated_at = excluded.updated_at "
-                "WHERE customer_id IS NOT excluded.customer_id OR customer_name IS NOT excluded.customer_name",
+                "INSERT INTO cis_accounts(account_id, customer_id, customer_name, email, updated_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id) DO UPDATE SET customer_id = excluded.customer_id, "
+                "customer_name = excluded.customer_name, "
+                "email = CASE WHEN ?6 = 1 THEN excluded.email ELSE cis_accounts.email END, "
+                "updated_at = excluded.updated_at "
+                "WHERE customer_id IS NOT excluded.customer_id OR customer_name IS NOT excluded.customer_name OR "
+                "(?6 = 1 AND cis_accounts.email IS NOT excluded.email)",
                 account);
             if (!accounts)
                 return accounts.error();
@@ -114,7 +128,7 @@ void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage:
             const std::vector<Value> params = {enrolled ? Value(std::int64_t{*enrolled}) : Value()};
             auto rows = tx.query(
                 "SELECT p.premises_id, p.account_id, a.customer_id, a.customer_name, p.service_address, "
-                "p.default_rate, (SELECT count(*) FROM enrollments e WHERE e.premises_id = p.premises_id AND "
+                "p.default_rate, a.email, (SELECT count(*) FROM enrollments e WHERE e.premises_id = p.premises_id AND "
                 "e.ended_at IS NULL) AS pevs FROM cis_premises p JOIN cis_accounts a USING (account_id) "
                 "WHERE ?1 IS NULL OR (pevs > 0) = ?1 ORDER BY p.premises_id",
                 params);
@@ -127,7 +141,8 @@ void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage:
                                     {"customer_name", row.text(3)},
                                     {"service_address", row.text(4)},
                                     {"default_rate", row.text(5)},
-                                    {"enrolled_pevs", row.integer(6)}});
+                                    {"email", row.is_null(6) ? nlohmann::json(nullptr) : nlohmann::json(row.text(6))},
+                                    {"enrolled_pevs", row.integer(7)}});
             }
             return {};
         });

@@ -1,5 +1,6 @@
 #include "pev/enrollment.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "pev/customer_records.hpp"
@@ -164,6 +165,8 @@ std::vector<headend::storage::Migration> registration_migrations() {
     auto all = customer_record_migrations();
     for (auto& migration : enrollment_migrations())
         all.push_back(std::move(migration));
+    // One numbering for the component, whichever file a migration lives in.
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
     return all;
 }
 

@@ -52,6 +52,10 @@ TEST(CisImport, RefusesAWrongHeaderAnEmptyFileAndBrokenQuotes) {
     EXPECT_EQ(parse_cis_csv("").errors.at(0).line, 1U);
     EXPECT_NE(parse_cis_csv("account,customer\n").errors.at(0).reason.find("header must be exactly"),
               std::string::npos);
+    auto extra = parse_cis_csv(kHeader.substr(0, kHeader.size() - 1) + ",phone\n");
+    EXPECT_NE(extra.errors.at(0).reason.find("optionally followed by ,email"), std::string::npos);
+    auto short_row = parse_cis_csv(kHeader.substr(0, kHeader.size() - 1) + ",email\nA1,C1,Doe,P1,x,DOM-FLAT\n");
+    EXPECT_EQ(short_row.errors.at(0).reason, "expected 7 fields, found 6");
     auto unclosed = parse_cis_csv(kHeader + "A1,C1,\"Doe,P1,x,DOM-FLAT\n");
     ASSERT_EQ(unclosed.errors.size(), 1U);
     EXPECT_EQ(unclosed.errors[0].line, 2U);

@@ -91,6 +91,50 @@ TEST_F(CustomerRecordsTest, ARowWhoseDefaultRateIsNoProgramIsABadRow) {
     EXPECT_TRUE(premises().empty());
 }
 
+// The optional email column: the account's address for its bills. A file without the column leaves stored addresses
+// alone; an empty cell removes one; a bad address or two addresses for one account refuse the file.
+TEST_F(CustomerRecordsTest, TheEmailColumnSetsKeepsAndClearsTheAccountsAddress) {
+    const std::string header = std::string(kCisHeader) + ",email\n";
+    auto first = import(header +
+                        "A1,C1,Doe,P1,1 Main,DOM-FLAT,jane@example.test\nA1,C1,Doe,P2,2 Main,DOM-FLAT,"
+                        "jane@example.test\nA2,C2,Roe,P3,3 Main,DOM-FLAT,\n");
+    ASSERT_EQ(first.status, 200) << first.body;
+    auto rows = premises();
+    EXPECT_EQ(rows[0]["email"], "jane@example.test");
+    EXPECT_EQ(rows[1]["email"], "jane@example.test");
+    EXPECT_TRUE(rows[2]["email"].is_null());
+    // Without the column: unchanged, address kept.
+    EXPECT_EQ(json::parse(import(std::string(kCisHeader) + "\nA1,C1,Doe,P1,1 Main,DOM-FLAT\n").body),
+              (json{{"added", 0}, {"updated", 0}, {"unchanged", 1}}));
+    EXPECT_EQ(premises()[0]["email"], "jane@example.test");
+    // An empty cell removes it.
+    EXPECT_EQ(json::parse(import(header + "A1,C1,Doe,P1,1 Main,DOM-FLAT,\n").body),
+              (json{{"added", 0}, {"updated", 1}, {"unchanged", 0}}));
+    EXPECT_TRUE(premises()[0]["email"].is_null());
+    // Bad rows: nothing stored.
+    auto refused = import(header +
+                          "A1,C1,Doe,P1,1 Main,DOM-FLAT,jane@example.test\nA1,C1,Doe,P2,2 Main,DOM-FLAT,"
+                          "other@example.test\nA2,C2,Roe,P3,3 Main,DOM-FLAT,Roe <roe@example.test>\n");
+    ASSERT_EQ(refused.status, 400);
+    const auto body = json::parse(refused.body);
+    ASSERT_EQ(body["rows"].size(), 2U);
+    EXPECT_EQ(body["rows"][0]["reason"],
+              "account A1 has the e-mail address 'jane@example.test' on an earlier line, not 'other@example.test'");
+    EXPECT_EQ(body["rows"][1]["reason"], "email 'Roe <roe@example.test>' is not an e-mail address (local@domain)");
+    EXPECT_TRUE(premises()[0]["email"].is_null());
+    // Billing reads the address through the accounts view.
+    std::string seen;
+    ASSERT_TRUE(database_->read([&](headend::storage::Transaction& tx) -> headend::Result<void> {
+        auto found =
+            tx.query("SELECT customer_name, COALESCE(email, '-') FROM pev_accounts_v1 WHERE account_id = 'A2'");
+        if (!found)
+            return found.error();
+        seen = found->front().text(0) + " " + found->front().text(1);
+        return {};
+    }));
+    EXPECT_EQ(seen, "Roe -");
+}
+
 TEST_F(CustomerRecordsTest, PremisesListShowsWhichHaveNoPevEnrolled) {
     ASSERT_EQ(import(kFile).status, 200);
     Enrollments enrollments(*database_, catalog_, clock_);

@@ -1,10 +1,12 @@
 // Customer records from the utility's CIS, as a CSV export (RFC 4180: quoted fields, "" for a quote, CRLF or LF).
 // The header must be exactly:
 //   account_id,customer_id,customer_name,premises_id,service_address,default_rate
-// One row per premises. A file with any bad row is refused whole, with every bad row named by its line.
+// or the same followed by ",email" (the account's address for bills; empty for none). One row per premises. A file with
+// any bad row is refused whole, with every bad row named by its line.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,13 +14,14 @@
 namespace pev {
 
 struct CisRecord {
-    std::string account_id;       // 1..42 characters
-    std::string customer_id;      // 1..42
-    std::string customer_name;    // 1..120
-    std::string premises_id;      // 1..42, once per file
-    std::string service_address;  // 0..200
-    std::string default_rate;     // 1..20, the premises' tariff when no incentive applies (e.g. DOM-FLAT)
-    std::size_t line = 0;         // where the row starts in the file
+    std::string account_id;            // 1..42 characters
+    std::string customer_id;           // 1..42
+    std::string customer_name;         // 1..120
+    std::string premises_id;           // 1..42, once per file
+    std::string service_address;       // 0..200
+    std::string default_rate;          // 1..20, the premises' tariff when no incentive applies (e.g. DOM-FLAT)
+    std::optional<std::string> email;  // the account's, when the file has the column ("" for none)
+    std::size_t line = 0;              // where the row starts in the file
 };
 
 struct CisRowError {
