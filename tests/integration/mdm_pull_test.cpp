@@ -373,4 +373,22 @@ TEST_F(RogueServerTest, MalformedEntriesFailOneByOneAndLyingDownloadsAreNeverKep
     EXPECT_EQ(lines, 200);
 }
 
+TEST_F(RogueServerTest, AFileOfTheSameNameReceivedBeforeIsNeverReplaced) {
+    ASSERT_TRUE(serve("replaced"));
+    // What the MDM received under that name earlier (from a head-end whose numbering has since started over), maybe
+    // not processed yet: it stays, and the new file is neither kept nor acknowledged.
+    const std::string earlier =
+        "MEPMD01,19970819,HEADEND,,,,202611010000,P1,OK,E,KWH,1,00000015,1,202611010015,A,2\r\n";
+    std::ofstream(dir_ / "out" / "cmep-00000001.csv") << earlier;
+    auto pulled = pull();
+    EXPECT_EQ(pulled.exit_code, 1) << pulled.output;
+    const auto outcome = json::parse(pulled.output);
+    ASSERT_EQ(outcome["files"].size(), 1U) << pulled.output;
+    EXPECT_EQ(outcome["files"][0]["status"], "failed") << pulled.output;
+    EXPECT_EQ(outcome["files"][0]["acknowledged"], false) << pulled.output;
+    EXPECT_NE(pulled.output.find("not replaced"), std::string::npos) << pulled.output;
+    std::ifstream kept(dir_ / "out" / "cmep-00000001.csv");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), earlier);
+}
+
 }  // namespace

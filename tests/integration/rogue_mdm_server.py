@@ -3,7 +3,8 @@
 
 Listing modes: not-json (an HTML page), bad-utf8 (JSON with invalid UTF-8), entries (a listing of malformed entries
 beside two files whose downloads misbehave: no-resume.csv ignores Range and sends the whole file with 200;
-too-long.csv sends more bytes than the listing says). Prints the port it listens on to --port-file.
+too-long.csv sends more bytes than the listing says), replaced (cmep-00000001.csv, a name the MDM already holds
+with other content, as a head-end whose numbering started over would list it). Prints the port it listens on to --port-file.
 """
 import argparse
 import hashlib
@@ -23,6 +24,8 @@ def listing(mode):
     if mode == "bad-utf8":
         return b'{"files": [{"name": "\xff\xfe.csv", "bytes": 3, "sha256": "' + SHA256.encode() + b'"}]}'
     good = {"bytes": len(CONTENT), "sha256": SHA256}
+    if mode == "replaced":
+        return json.dumps({"files": [dict(good, name="cmep-00000001.csv")]}).encode()
     return json.dumps({"files": [
         dict(good, name="../escape.csv"),
         dict(good, name="sub/dir.csv"),
@@ -52,6 +55,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(200, listing(self.mode), "application/json")
         elif self.path == "/mdm/v1/files/no-resume.csv":
             self.answer(200, CONTENT)  # whatever Range asked for
+        elif self.path == "/mdm/v1/files/cmep-00000001.csv":
+            self.answer(200, CONTENT)
         elif self.path == "/mdm/v1/files/too-long.csv":
             self.answer(200, CONTENT + b"X" * 4096)
         else:
@@ -70,7 +75,7 @@ def main():
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--port-file", required=True)
-    parser.add_argument("--mode", choices=["not-json", "bad-utf8", "entries"], required=True)
+    parser.add_argument("--mode", choices=["not-json", "bad-utf8", "entries", "replaced"], required=True)
     arguments = parser.parse_args()
     Handler.mode = arguments.mode
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -58,6 +58,8 @@ public:
     }
     bool binary(binary_t&) override { return false; }
     bool start_object(std::size_t) override {
+        if (!deeper())
+            return false;
         open_.emplace_back(Node::Kind::Object);
         return true;
     }
@@ -72,6 +74,8 @@ public:
     }
     bool end_object() override { return close(); }
     bool start_array(std::size_t) override {
+        if (!deeper())
+            return false;
         open_.emplace_back(Node::Kind::Array);
         return true;
     }
@@ -82,6 +86,14 @@ public:
     }
 
 private:
+    // A CDR is a few levels deep; the tree is freed recursively, so a peer's deep nesting must stop here.
+    static constexpr std::size_t kMaxDepth = 32;
+    bool deeper() {
+        if (open_.size() < kMaxDepth)
+            return true;
+        error = "nested deeper than " + std::to_string(kMaxDepth) + " levels";
+        return false;
+    }
     bool number(std::string text) {
         Node node(Node::Kind::Number);
         node.text = std::move(text);
@@ -308,9 +320,12 @@ Result<std::vector<ChargingPeriod>> read_periods(const Node& cdr) {
             if (!volume)
                 return volume.error();
             const int scale = *type == "ENERGY" ? 3 : 6;
-            if (!scaled_decimal(*volume, scale))
+            const auto scaled = scaled_decimal(*volume, scale);
+            if (!scaled)
                 return invalid(dimension_path + ".volume",
                                *volume + " is not a decimal of at most " + std::to_string(scale) + " places");
+            if (*scaled < 0)
+                return invalid(dimension_path + ".volume", "negative");
             one.dimensions.push_back({std::move(*type), std::move(*volume)});
         }
         result.push_back(std::move(one));
@@ -427,7 +442,8 @@ std::optional<std::int64_t> parse_date_time(std::string_view text) {
                                    date::day(static_cast<unsigned>(*day))};
     if (!ymd.ok())
         return std::nullopt;
-    return date::sys_days(ymd).time_since_epoch().count() * 86400 + *hour * 3600 + *minute * 60 + *second;
+    const std::int64_t days = date::sys_days(ymd).time_since_epoch().count();
+    return days * 86400 + *hour * 3600 + *minute * 60 + *second;
 }
 
 std::int64_t energy_wh(const ChargingPeriod& period) {

@@ -148,6 +148,21 @@ TEST(OcpiCdr, WhatIsNotAJsonObjectOrRepeatsAKeyIsRefused) {
     EXPECT_NE(refusal(std::string("{\"id\": \"\xff\"}")).find("not JSON"), std::string::npos);
 }
 
+TEST(OcpiCdr, DeepNestingIsRefusedNotACrash) {
+    // A CDR is a handful of levels deep; a peer's million nested arrays must not exhaust the stack.
+    const std::size_t depth = 1'000'000;
+    EXPECT_NE(refusal(std::string(depth, '[') + std::string(depth, ']')).find("nested deeper"), std::string::npos);
+    EXPECT_NE(refusal(R"({"a":)" + std::string(depth, '[') + std::string(depth, ']') + "}").find("nested deeper"),
+              std::string::npos);
+}
+
+TEST(OcpiCdr, AChargingPeriodsEnergyIsNotNegative) {
+    const auto negative = changed([](nlohmann::json& cdr) {
+        cdr["charging_periods"][0]["dimensions"][0]["volume"] = nlohmann::json::parse("-7.2");
+    });
+    EXPECT_EQ(refusal(negative), "charging_periods[0].dimensions[0].volume: negative");
+}
+
 TEST(OcpiEnvelope, TheResponseCarriesStatusMessageTimestampAndData) {
     EXPECT_EQ(envelope(kSuccess, "", 1'782'946'800), R"({"status_code":1000,"timestamp":"2026-07-01T23:00:00Z"})");
     EXPECT_EQ(
@@ -181,6 +196,10 @@ TEST(OcpiNumbers, DateTimesAreUtcWithOptionalFractionAndZ) {
                             "2026-07-01T23:00:00+00:00", "2026-7-01T23:00:00Z", "2026-07-01T23:00:00ZZ"})
         EXPECT_FALSE(parse_date_time(bad).has_value()) << bad;
     EXPECT_EQ(format_date_time(1'782'946'800), "2026-07-01T23:00:00Z");
+    // Past 2038-01-19 the seconds no longer fit 32 bits.
+    EXPECT_EQ(parse_date_time("2040-01-01T00:00:00Z"), 2'208'988'800);
+    EXPECT_EQ(parse_date_time("1901-01-01T00:00:00Z"), -2'177'452'800);
+    EXPECT_EQ(parse_date_time("9999-12-31T23:59:59Z"), 253'402'300'799);
 }
 
 }  // namespace

@@ -268,11 +268,20 @@ Result<Outcome> pull(const Options& options, const std::function<void(const File
             continue;
         }
         const fs::path final_path = options.out / one.name;
-        if (fs::exists(final_path) && static_cast<std::int64_t>(fs::file_size(final_path, error)) == size &&
-            sha256_of(final_path) == sha256) {
-            one.status = "kept";  // fetched before; the acknowledgement may not have gone through
-            one.bytes = size;
-            one.sha256 = sha256;
+        if (fs::exists(final_path)) {
+            const auto have = static_cast<std::int64_t>(fs::file_size(final_path, error));
+            const std::string have_sha256 = sha256_of(final_path);
+            if (have == size && have_sha256 == sha256) {
+                one.status = "kept";  // fetched before; the acknowledgement may not have gone through
+                one.bytes = size;
+                one.sha256 = sha256;
+            } else {
+                // Another file of the same name was received before (a head-end whose numbering started over, say):
+                // it may not have been processed yet, so it is never replaced, and this one is not acknowledged.
+                one.status = "failed";
+                one.error = "a different " + one.name + " (" + std::to_string(have) + " bytes, SHA-256 " + have_sha256 +
+                            ") is already in " + options.out.string() + "; not replaced";
+            }
         } else {
             fetch(options, one.name, size, sha256, one);
         }

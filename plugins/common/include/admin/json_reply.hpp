@@ -9,7 +9,9 @@
 namespace admin_replies {
 
 inline headend::http::Response json_reply(int status, const nlohmann::json& body) {
-    return headend::http::Response{status, body.dump(), "application/json", {}, {}};
+    // Messages may echo what a request carried, invalid UTF-8 included: replaced, never thrown (a 500).
+    return headend::http::Response{
+        status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json", {}, {}};
 }
 
 inline headend::http::Response error_reply(int status, const headend::Error& error) {
