@@ -955,6 +955,31 @@ TEST_F(IntervalTest, IntervalsThatDoNotAddUpToTheRegisterRaiseOneSumCheckAlarmAn
     EXPECT_EQ(stored(), before);
 }
 
+// Whatever order a request names them in, a register off the grid of the mirror's interval series is refused: here
+// the register comes first in the MirrorUsagePoint, its instant half an interval off, the series after it.
+TEST_F(IntervalTest, ARegisterBeforeItsSeriesInOneRequestMustStillBeOnTheSeriesGrid) {
+    auto point = mirror("0A0B0C0D0E0F00000000000000000060", std::string(40, 'E'), kPremisesRoles);
+    sep::MirrorMeterReading total;
+    total.mrid = "0A0B0C0D0E0F00000000000000000062";
+    total.reading_type = energy_per(kQuarter);
+    total.reading_type->accumulation_behaviour = 9;
+    total.reading_type->interval_length.reset();
+    sep::MirrorReadingSet set;
+    set.mrid = "5E550000000000000000000000000062";
+    set.time_period = {0, session_start_ + kQuarter / 2};
+    sep::Reading reading;
+    reading.time_period = sep::DateTimeInterval{0, session_start_ + kQuarter / 2};
+    reading.value = 1000;
+    set.readings.push_back(reading);
+    total.mirror_reading_sets.push_back(set);
+    point.mirror_meter_readings.insert(point.mirror_meter_readings.begin(), total);
+    const auto before = stored();
+    auto refused = post(*esci_, "/mup", sep::encode(point));
+    EXPECT_EQ(refused.code, 400);
+    EXPECT_NE(refused.body.find("not on the 900 s grid of the new interval series"), std::string::npos) << refused.body;
+    EXPECT_EQ(stored(), before);
+}
+
 // A premises meter's energy comes from one source: the AMI's file or the ESCI's mirror, never both.
 TEST_F(IntervalTest, APremisesMeterMirroredByItsEsciRefusesTheAmisDataAndTheOtherWayRound) {
     auto premises = post(*esci_, "/mup",

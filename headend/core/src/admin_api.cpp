@@ -248,6 +248,9 @@ void add_clock_routes(http::RouteRegistry& routes, SimulatedClock& clock) {
             return http::json_error(400, "request.invalid", R"(the body must be {"advance_s": SECONDS})");
         // A decade at most per move: far beyond any simulation, and the offset cannot overflow.
         constexpr std::int64_t kMaxMove = std::int64_t{3650} * 86400;
+        // Read unsigned values above int64 as what they are, not wrapped into negatives.
+        if (body["advance_s"].is_number_unsigned() && body["advance_s"].get<std::uint64_t>() > kMaxMove)
+            return http::json_error(400, "request.invalid", "advance_s: at most " + std::to_string(kMaxMove));
         const auto seconds = body["advance_s"].get<std::int64_t>();
         if (seconds > kMaxMove)
             return http::json_error(400, "request.invalid", "advance_s: at most " + std::to_string(kMaxMove));

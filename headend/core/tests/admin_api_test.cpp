@@ -165,6 +165,12 @@ TEST(ClockRoutes, MoveTheSimulatedClockForwardOnlyAndRefuseAnythingElse) {
     for (const char* invalid : {"", "{}", R"({"advance_s": "60"})", R"({"advance_s": 1.5})",
                                 R"({"advance_s": 60, "extra": 1})", R"({"advance_s": 9999999999})"})
         EXPECT_EQ(post(invalid).status, 400) << invalid;
+    // Beyond int64: too large, not "backwards" from a wrapped negative.
+    for (const char* huge : {R"({"advance_s": 18446744073709551615})", R"({"advance_s": 9223372036854775808})"}) {
+        const auto refused = post(huge);
+        EXPECT_EQ(refused.status, 400) << huge;
+        EXPECT_NE(refused.body.find("advance_s: at most"), std::string::npos) << refused.body;
+    }
     EXPECT_EQ(clock.offset(), 86400);
     http::Request read;
     EXPECT_EQ(json::parse(routes.handlers.at("GET /api/v1/clock")(read).body)["offset_s"], 86400);

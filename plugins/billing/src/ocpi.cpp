@@ -434,7 +434,7 @@ std::optional<std::int64_t> parse_date_time(std::string_view text) {
             return std::nullopt;
         rest.remove_prefix(digits == std::string_view::npos ? rest.size() : digits);
     }
-    if (rest == "Z" || rest == "z")
+    if (rest == "Z" || rest == "z" || rest == "+00:00")
         rest = {};
     if (!rest.empty())
         return std::nullopt;
@@ -540,9 +540,26 @@ Result<Cdr> parse_cdr(std::string_view json) {
     }
     if (cdr.credit && !cdr.credit_reference_id)
         return invalid("credit_reference_id", "a credit CDR names the CDR it reverses");
-    if (cdr.credit ? cdr.total_cost_excl_vat > 0 : cdr.total_cost_excl_vat < 0)
-        return invalid("total_cost.excl_vat",
-                       cdr.credit ? "a credit CDR's cost is not positive" : "negative, and the CDR is not a credit");
+    const auto wrong_sign = [&](std::int64_t cost) { return cdr.credit ? cost > 0 : cost < 0; };
+    for (auto [key, cost] : std::array<std::pair<const char*, std::optional<std::int64_t>>, 2>{
+             {{"total_cost.excl_vat", cdr.total_cost_excl_vat}, {"total_cost.incl_vat", cdr.total_cost_incl_vat}}})
+        if (cost && wrong_sign(*cost))
+            return invalid(
+                key, cdr.credit ? "a credit CDR's cost is not positive" : "negative, and the CDR is not a credit");
+    // The periods' energy, where they give it, is the total's: a CDR that does not add up is not billed.
+    std::int64_t periods_wh = 0;
+    bool periods_have_energy = false;
+    for (const auto& period : cdr.charging_periods)
+        for (const auto& dimension : period.dimensions)
+            if (dimension.type == "ENERGY") {
+                periods_have_energy = true;
+                if (__builtin_add_overflow(periods_wh, *scaled_decimal(dimension.volume, 3), &periods_wh))
+                    return invalid("charging_periods", "their ENERGY adds up beyond any meter");
+            }
+    if (periods_have_energy && periods_wh != cdr.total_energy_wh)
+        return invalid("charging_periods", "their ENERGY adds up to " + format_decimal(periods_wh, 3) +
+                                               " kWh, total_energy is " + format_decimal(cdr.total_energy_wh, 3) +
+                                               " kWh");
     return cdr;
 }
 

@@ -115,6 +115,10 @@ TEST(OcpiCdr, EachMissingOrWrongFieldIsNamed) {
         {[](auto& j) { j["total_cost"]["excl_vat"] = -1; },
          "total_cost.excl_vat: negative, and the CDR is not a credit"},
         {[](auto& j) { j["total_energy"] = -1; }, "total_energy: negative"},
+        {[](auto& j) { j["total_cost"]["incl_vat"] = -4.1; },
+         "total_cost.incl_vat: negative, and the CDR is not a credit"},
+        {[](auto& j) { j["total_energy"] = 12.346; },
+         "charging_periods: their ENERGY adds up to 12.345 kWh, total_energy is 12.346 kWh"},
         {[](auto& j) { j["credit"] = "yes"; }, "credit: must be true or false"},
         {[](auto& j) { j["credit"] = true; }, "credit_reference_id: a credit CDR names the CDR it reverses"},
         {[](auto& j) {
@@ -192,8 +196,9 @@ TEST(OcpiNumbers, DateTimesAreUtcWithOptionalFractionAndZ) {
     EXPECT_EQ(parse_date_time("2026-07-01T23:00:00Z"), 1'782'946'800);
     EXPECT_EQ(parse_date_time("2026-07-01T23:00:00"), 1'782'946'800);
     EXPECT_EQ(parse_date_time("2026-07-01T23:00:00.999Z"), 1'782'946'800);
+    EXPECT_EQ(parse_date_time("2026-07-01T23:00:00+00:00"), 1'782'946'800);  // UTC written as an offset
     for (const char* bad : {"2026-07-01 23:00:00Z", "2026-07-01T24:00:00Z", "2026-07-01T23:00:00.Z",
-                            "2026-07-01T23:00:00+00:00", "2026-7-01T23:00:00Z", "2026-07-01T23:00:00ZZ"})
+                            "2026-07-01T23:00:00+01:00", "2026-7-01T23:00:00Z", "2026-07-01T23:00:00ZZ"})
         EXPECT_FALSE(parse_date_time(bad).has_value()) << bad;
     EXPECT_EQ(format_date_time(1'782'946'800), "2026-07-01T23:00:00Z");
     // Past 2038-01-19 the seconds no longer fit 32 bits.

@@ -182,6 +182,8 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                                                              : interval_type(*document.reading_type, expected);
         if (!type)
             return type.error();
+        if (auto fits = check_new_meter_reading(tx, mirror.id, *type); !fits)
+            return fits.error();
         store::MeterReading reading;
         reading.mirror_id = mirror.id;
         reading.mrid = document.mrid;

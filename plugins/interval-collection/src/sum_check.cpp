@@ -59,6 +59,32 @@ Result<void> check_register_grid(Transaction& tx, std::int64_t mirror_id,
     return {};
 }
 
+Result<void> check_new_meter_reading(Transaction& tx, std::int64_t mirror_id, const IntervalType& type) {
+    if (type.is_register()) {
+        auto existing =
+            tx.query("SELECT mrid FROM mirror_meter_readings WHERE mup_id = ? AND interval_length = 0 LIMIT 1",
+                     std::vector<Value>{mirror_id});
+        if (!existing)
+            return existing.error();
+        if (!existing->empty())
+            return make_error("reading.refused", "this mirror has a register already (meter reading " +
+                                                     existing->front().text(0) + "); one register per mirror");
+        return {};
+    }
+    const std::int64_t length = type.interval_length;
+    auto off_grid = tx.query(
+        "SELECT r.read_at FROM register_readings r JOIN mirror_meter_readings m ON m.mmr_id = r.mmr_id "
+        "WHERE m.mup_id = ? AND r.read_at % ? <> 0 LIMIT 1",
+        std::vector<Value>{mirror_id, length});
+    if (!off_grid)
+        return off_grid.error();
+    if (!off_grid->empty())
+        return make_error("reading.refused", "the register reading at " + std::to_string(off_grid->front().integer(0)) +
+                                                 " is not on the " + std::to_string(length) +
+                                                 " s grid of the new interval series");
+    return {};
+}
+
 Result<RegistersApplied> apply_registers(Transaction& tx, headend::plugin::Alarms& alarms, const store::Origin& origin,
                                          const std::vector<RegisterReading>& readings) {
     RegistersApplied applied;

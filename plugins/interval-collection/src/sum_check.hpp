@@ -27,6 +27,12 @@ struct RegistersApplied {
 headend::Result<void> check_register_grid(headend::storage::Transaction& tx, std::int64_t mirror_id,
                                           const std::vector<RegisterReading>& readings);
 
+// A new meter reading of the mirror must fit its registers: one register per mirror (each sum check is then one walk
+// per request), and a new interval series on the grid of every register instant stored (else its spans could never be
+// checked). Refusals have code "reading.refused".
+headend::Result<void> check_new_meter_reading(headend::storage::Transaction& tx, std::int64_t mirror_id,
+                                              const IntervalType& type);
+
 headend::Result<RegistersApplied> apply_registers(headend::storage::Transaction& tx, headend::plugin::Alarms& alarms,
                                                   const store::Origin& origin,
                                                   const std::vector<RegisterReading>& readings);

@@ -427,6 +427,27 @@ TEST_F(SumCheckTest, AConflictingTotalKeepsTheFirstWithOneAlarm) {
     EXPECT_EQ(alarms_.raised[0].kind, "register_conflict");
 }
 
+TEST_F(SumCheckTest, AMirrorHasOneRegisterAndANewSeriesMustFitItsStoredInstants) {
+    add_register(0);
+    ASSERT_TRUE(post_registers({{kStart, 100}, {kStart + 900, 200}}));
+    const auto check = [&](const IntervalType& type) {
+        Result<void> fits;
+        EXPECT_TRUE(database_->read([&](Transaction& tx) -> Result<void> {
+            fits = check_new_meter_reading(tx, mirror_.id, type);
+            return {};
+        }));
+        return fits;
+    };
+    auto second_register = check({0, 3});
+    ASSERT_FALSE(second_register);
+    EXPECT_NE(second_register.error().message.find("one register per mirror"), std::string::npos);
+    auto hourly = check({3600, 0});  // kStart + 900 is not on an hourly grid
+    ASSERT_FALSE(hourly);
+    EXPECT_EQ(hourly.error().code, "reading.refused");
+    EXPECT_NE(hourly.error().message.find("not on the 3600 s grid of the new interval series"), std::string::npos);
+    EXPECT_TRUE(check({300, 0}));
+}
+
 TEST_F(SumCheckTest, ARegisterOffTheIntervalGridIsRefusedAndNothingStored) {
     add_register(0);
     auto refused = post_registers({{kStart, 100}, {kStart + 1000, 200}});

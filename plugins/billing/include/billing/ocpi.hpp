@@ -88,7 +88,8 @@ struct Cdr {
 headend::Result<Cdr> parse_cdr(std::string_view json);
 std::string format_cdr(const Cdr& cdr);
 
-// The energy of a charging period's ENERGY dimensions, in Wh (0 when it has none).
+// The energy of a charging period's ENERGY dimensions, in Wh (0 when it has none). For a period of a CDR parse_cdr
+// accepted: their sum is the CDR's total_energy.
 std::int64_t energy_wh(const ChargingPeriod& period);
 
 // The OCPI response envelope: {"data": …, "status_code": …, "status_message": …, "timestamp": …}; `data_json` is raw
@@ -97,7 +98,8 @@ std::string envelope(int status_code, std::string_view message, std::int64_t now
 // The status_code of an envelope a peer answered ("ocpi.invalid" when it is not one).
 headend::Result<int> envelope_status(std::string_view json);
 
-// RFC 3339 UTC as OCPI writes it ("2026-07-01T17:00:00Z") and reads it (fractions and "Z" optional, UTC only).
+// RFC 3339 UTC as OCPI writes it ("2026-07-01T17:00:00Z") and reads it (fractions optional; "Z", "+00:00" or
+// nothing: UTC only).
 std::string format_date_time(std::int64_t utc);
 std::optional<std::int64_t> parse_date_time(std::string_view text);
 
