@@ -571,6 +571,9 @@ TEST_F(BindingTest, EveryPluginResourceRefusesTheMethodsItDoesNotServe) {
              {"PUT", "/api/v1/enrollments"},
          })
         EXPECT_EQ(admin(method, path, R"({"seconds": 300})").first, 405) << method << " " << path;
+    // A path that echoes a byte that is not UTF-8 is an unknown PEV (404), not a failure of the head-end (500).
+    const auto [status, answer] = admin("GET", "/api/v1/pevs/%FF/audit", "");
+    EXPECT_EQ(status, 404) << answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     EXPECT_EQ(audit_steps(kHomeVin), steps_before);
     EXPECT_EQ(car->get(ps)->code, 404);  // no PowerStatus was stored
 }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "admin/json_reply.hpp"
 #include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
 #include "pev/vin.hpp"
@@ -1052,14 +1053,12 @@ Result<void> BindingService::start() {
 
     const auto reply = [](Result<json> result, int ok_status = 200) {
         if (result)
-            return headend::http::Response{ok_status, result->dump(), "application/json", {}, {}};
+            return admin_replies::json_reply(ok_status, *result);
         const auto& error = result.error();
-        const int status = error.code == "request.invalid" ? 400 : error.code.ends_with("not_found") ? 404 : 500;
-        return headend::http::Response{status,
-                                       json{{"error", {{"code", error.code}, {"message", error.message}}}}.dump(),
-                                       "application/json",
-                                       {},
-                                       {}};
+        return admin_replies::error_reply(error.code == "request.invalid"     ? 400
+                                          : error.code.ends_with("not_found") ? 404
+                                                                              : 500,
+                                          error);
     };
     BindingService* service = this;
     context.routes.add("GET", "/api/v1/bindings", [service, reply](const headend::http::Request& request) {
