@@ -10,6 +10,7 @@
 
 #include "billing/bill.hpp"
 #include "billing/ocpi.hpp"
+#include "markup/escape.hpp"
 
 namespace billing {
 
@@ -38,33 +39,6 @@ std::string month_title(const Bill& bill) {
                                                             "September", "October",  "November", "December"};
     const int month = std::stoi(bill.month.substr(5, 2));
     return std::string(kMonths.at(static_cast<std::size_t>(month - 1))) + " " + bill.month.substr(0, 4);
-}
-
-std::string escape_html(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 // ---- PDF: lines of text down Letter pages.
@@ -209,25 +183,25 @@ std::string render_json(const Bill& bill) {
 std::string render_html(const Bill& bill) {
     std::string rows;
     for (const auto& line : bill.lines) {
-        rows += "<tr><td>" + escape_html(when(bill, line)) + "</td><td>" + escape_html(line.description) + "</td><td>" +
-                escape_html(line.place) + "</td><td class=\"n\">" + format_kwh(line.wh) + "</td><td class=\"n\">" +
-                format_money(line.amount) + "</td></tr>\n";
+        rows += "<tr><td>" + markup::escaped(when(bill, line)) + "</td><td>" + markup::escaped(line.description) +
+                "</td><td>" + markup::escaped(line.place) + "</td><td class=\"n\">" + format_kwh(line.wh) +
+                "</td><td class=\"n\">" + format_money(line.amount) + "</td></tr>\n";
         for (const auto& period : line.periods)
-            rows += "<tr class=\"period\"><td></td><td>" + escape_html(period.period) +
+            rows += "<tr class=\"period\"><td></td><td>" + markup::escaped(period.period) +
                     "</td><td></td><td class=\"n\">" + format_kwh(period.wh) + "</td><td></td></tr>\n";
     }
     return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Bill " +
-           escape_html(bill.bill_id) + " — " + escape_html(month_title(bill)) +
+           markup::escaped(bill.bill_id) + " — " + markup::escaped(month_title(bill)) +
            "</title>\n<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%}"
            "th,td{padding:.3em .5em;border-bottom:1px solid #ccc;text-align:left}.n{text-align:right}"
            ".period td{color:#555;font-size:.9em;border-bottom:none}</style>\n</head>\n<body>\n<h1>Bill for " +
-           escape_html(month_title(bill)) + "</h1>\n<dl>\n<dt>Account</dt><dd>" + escape_html(bill.account_id) +
-           "</dd>\n<dt>Customer</dt><dd>" + escape_html(bill.customer_name) + "</dd>\n<dt>Service address</dt><dd>" +
-           escape_html(bill.service_address) + "</dd>\n<dt>Period</dt><dd>" +
-           escape_html(local_time(bill, bill.period_from)) + " to " + escape_html(local_time(bill, bill.period_to)) +
-           " (" + escape_html(bill.time_zone) + ")</dd>\n</dl>\n<table>\n<caption>Charges and credits in " +
-           escape_html(bill.currency) +
+           markup::escaped(month_title(bill)) + "</h1>\n<dl>\n<dt>Account</dt><dd>" + markup::escaped(bill.account_id) +
+           "</dd>\n<dt>Customer</dt><dd>" + markup::escaped(bill.customer_name) +
+           "</dd>\n<dt>Service address</dt><dd>" + markup::escaped(bill.service_address) +
+           "</dd>\n<dt>Period</dt><dd>" + markup::escaped(local_time(bill, bill.period_from)) + " to " +
+           markup::escaped(local_time(bill, bill.period_to)) + " (" + markup::escaped(bill.time_zone) +
+           ")</dd>\n</dl>\n<table>\n<caption>Charges and credits in " + markup::escaped(bill.currency) +
            "</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th><th scope=\"col\">Where</th>"
            "<th scope=\"col\" class=\"n\">kWh</th><th scope=\"col\" class=\"n\">Amount</th></tr></thead>\n<tbody>\n" +
            rows + "</tbody>\n<tfoot><tr><th scope=\"row\" colspan=\"4\">Total</th><td class=\"n\">" +

@@ -97,6 +97,39 @@ Result<IntervalReading> interval_reading(const sep::Reading& reading, const Inte
     return IntervalReading{period.start, period.duration, *wh, reading.quality_flags.value_or(0)};
 }
 
+// Every Reading of a MirrorMeterReading (its MirrorReadingSets' and its own) as `convert` makes it, sorted by `key`,
+// a reading repeated inside the request kept once; the whole request refused by the first reading `convert` refuses,
+// or when one key comes twice with different values.
+template <typename T, typename Convert>
+Result<std::vector<T>> collect(const sep::MirrorMeterReading& reading, const Convert& convert, std::int64_t T::*key,
+                               const std::string& what) {
+    std::vector<T> readings;
+    const auto add = [&](const sep::Reading& one) -> Result<void> {
+        auto converted = convert(one);
+        if (!converted)
+            return converted.error();
+        readings.push_back(*converted);
+        return {};
+    };
+    for (const auto& set : reading.mirror_reading_sets) {
+        for (const auto& one : set.readings) {
+            if (auto added = add(one); !added)
+                return added.error();
+        }
+    }
+    if (reading.reading) {
+        if (auto added = add(*reading.reading); !added)
+            return added.error();
+    }
+    std::sort(readings.begin(), readings.end(), [key](const T& a, const T& b) { return a.*key < b.*key; });
+    for (std::size_t i = 1; i < readings.size(); ++i) {
+        if (readings[i].*key == readings[i - 1].*key && readings[i] != readings[i - 1])
+            return refused(what + std::to_string(readings[i].*key) + " is in the request twice with different values");
+    }
+    readings.erase(std::unique(readings.begin(), readings.end()), readings.end());
+    return readings;
+}
+
 }  // namespace
 
 std::int64_t IntervalType::resolution_wh() const {
@@ -141,8 +174,7 @@ Result<IntervalType> register_type(const sep::ReadingType& type) {
 
 Result<std::vector<RegisterReading>> register_readings(const sep::MirrorMeterReading& reading, const IntervalType& type,
                                                        const IngestLimits& limits) {
-    std::vector<RegisterReading> readings;
-    auto add = [&](const sep::Reading& one) -> Result<void> {
+    const auto convert = [&](const sep::Reading& one) -> Result<RegisterReading> {
         std::optional<std::int64_t> at = reading.last_update_time;
         if (one.time_period) {
             if (one.time_period->start > std::numeric_limits<std::int64_t>::max() - one.time_period->duration)
@@ -159,57 +191,16 @@ Result<std::vector<RegisterReading>> register_readings(const sep::MirrorMeterRea
             return wh.error();
         if (auto in_window = check_window(what, *at, *at, limits); !in_window)
             return in_window.error();
-        readings.push_back({*at, *wh});
-        return {};
+        return RegisterReading{*at, *wh};
     };
-    for (const auto& set : reading.mirror_reading_sets) {
-        for (const auto& one : set.readings) {
-            if (auto added = add(one); !added)
-                return added.error();
-        }
-    }
-    if (reading.reading) {
-        if (auto added = add(*reading.reading); !added)
-            return added.error();
-    }
-    std::sort(readings.begin(), readings.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
-    for (std::size_t i = 1; i < readings.size(); ++i) {
-        if (readings[i].at == readings[i - 1].at && readings[i] != readings[i - 1])
-            return refused("the register reading at " + std::to_string(readings[i].at) +
-                           " is in the request twice with different values");
-    }
-    readings.erase(std::unique(readings.begin(), readings.end()), readings.end());
-    return readings;
+    return collect<RegisterReading>(reading, convert, &RegisterReading::at, "the register reading at ");
 }
 
 Result<std::vector<IntervalReading>> interval_readings(const sep::MirrorMeterReading& reading, const IntervalType& type,
                                                        const IngestLimits& limits) {
-    std::vector<IntervalReading> readings;
-    auto add = [&](const sep::Reading& one) -> Result<void> {
-        auto converted = interval_reading(one, type, limits);
-        if (!converted)
-            return converted.error();
-        readings.push_back(*converted);
-        return {};
-    };
-    for (const auto& set : reading.mirror_reading_sets) {
-        for (const auto& one : set.readings) {
-            if (auto added = add(one); !added)
-                return added.error();
-        }
-    }
-    if (reading.reading) {
-        if (auto added = add(*reading.reading); !added)
-            return added.error();
-    }
-    std::sort(readings.begin(), readings.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
-    for (std::size_t i = 1; i < readings.size(); ++i) {
-        if (readings[i].start == readings[i - 1].start && readings[i] != readings[i - 1])
-            return refused("the interval starting at " + std::to_string(readings[i].start) +
-                           " is in the request twice with different values");
-    }
-    readings.erase(std::unique(readings.begin(), readings.end()), readings.end());
-    return readings;
+    return collect<IntervalReading>(
+        reading, [&](const sep::Reading& one) { return interval_reading(one, type, limits); }, &IntervalReading::start,
+        "the interval starting at ");
 }
 
 Result<std::vector<sep::MirrorMeterReading>> merge_by_mrid(std::vector<sep::MirrorMeterReading> readings) {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string_view>
 
+#include "markup/escape.hpp"
+
 namespace mdm {
 
 namespace {
@@ -29,44 +31,6 @@ void append_int(std::string& out, std::int64_t value) {
     std::array<char, 24> digits{};
     const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
     out.append(digits.data(), end);
-}
-
-// Text and attribute values. Tab and line ends as references, so that neither newline nor attribute-value
-// normalization changes them; other C0 controls cannot be in XML 1.0 at all and become U+FFFD.
-void append_escaped(std::string& out, std::string_view text) {
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            case '\t':
-                out += "&#9;";
-                break;
-            case '\n':
-                out += "&#10;";
-                break;
-            case '\r':
-                out += "&#13;";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20)
-                    out += "\xEF\xBF\xBD";
-                else
-                    out += c;
-        }
-    }
 }
 
 std::string rfc3339(std::int64_t utc) {
@@ -225,7 +189,7 @@ struct Link {
 void open_entry(std::string& out, std::string_view id, const std::vector<Link>& links, std::string_view title,
                 bool correction) {
     out += "<entry><id>";
-    append_escaped(out, id);
+    markup::append_escaped(out, id);
     out += "</id>";
     if (correction)
         out += "<category term=\"correction\" scheme=\"urn:pev-headend:export\"/>";
@@ -233,11 +197,11 @@ void open_entry(std::string& out, std::string_view id, const std::vector<Link>& 
         out += "<link rel=\"";
         out += link.rel;
         out += "\" href=\"";
-        append_escaped(out, link.href);
+        markup::append_escaped(out, link.href);
         out += "\"/>";
     }
     out += "<title>";
-    append_escaped(out, title);
+    markup::append_escaped(out, title);
     out += "</title>\n<content>";
 }
 
@@ -298,9 +262,9 @@ EspiWriter::EspiWriter(std::ostream& out, EspiFeedInfo info)
     std::string text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"";
     text += kAtomNs;
     text += "\">\n<id>";
-    append_escaped(text, info_.id);
+    markup::append_escaped(text, info_.id);
     text += "</id><title>";
-    append_escaped(text, info_.title);
+    markup::append_escaped(text, info_.title);
     text += "</title><updated>";
     text += state_->updated;
     text += "</updated>\n";
