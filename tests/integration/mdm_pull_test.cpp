@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <thread>
 
 #include "cmep/cmep.hpp"
 #include "daemon_process.hpp"
@@ -26,6 +28,7 @@ using nlohmann::json;
 
 constexpr std::int64_t kQuarter = 900;
 const std::string kToken = "mdm-token-0123456789abcdef0123456789abcdef";
+constexpr std::int64_t kWalLimit = 128 * 1024;  // the WAL is truncated to this once checkpointed
 
 // A CA and a client certificate it signs, made with the openssl CLI as an MDM operator would.
 void make_client_pki(const fs::path& dir, const std::string& name) {
@@ -59,7 +62,8 @@ protected:
             << "\"\n[plugin.pev-registration]\nprograms_file = \"" << PROGRAMS_FILE << "\"\n"
             << "[plugin.mdm-export]\nlisten_address = \"127.0.0.1\"\nlisten_port = 0\nclient_ca = \""
             << (dir_ / "mdm-ca.pem").string() << "\"\ntoken_file = \"" << (dir_ / "token").string() << "\"\n"
-            << "intervals_per_file = 200\n";
+            << "intervals_per_file = " << intervals_per_file_ << "\n"
+            << "[storage]\njournal_size_limit_bytes = " << kWalLimit << "\n";
         std::ofstream(dir_ / "cis.csv") << "account_id,customer_id,customer_name,premises_id,service_address,"
                                            "default_rate\nA1,C1,Jane Doe,P1,1 Main St,DOM-FLAT\n";
         daemon_ = std::make_unique<DaemonProcess>(dir_, dir_ / "headend.toml");
@@ -122,6 +126,14 @@ protected:
     fs::path dir_;
     std::unique_ptr<DaemonProcess> daemon_;
     std::string url_;
+    int intervals_per_file_ = 200;
+};
+
+// Files large enough (25 days of quarter hours in one ESPI feed, over 384 KiB) that a slow reader leaves the
+// head-end's side of the transfer blocked, not finished into socket buffers.
+class SlowMdmTest : public MdmPullTest {
+protected:
+    SlowMdmTest() { intervals_per_file_ = 100000; }
 };
 
 TEST_F(MdmPullTest, TheMdmFetchesChecksAndAcknowledgesWithItsCertificateAndWrongCredentialsAreRefused) {
@@ -213,6 +225,47 @@ TEST_F(MdmPullTest, AnInterruptedDownloadIsResumedAndACorruptOneIsDetectedAndFet
     EXPECT_EQ(run("cmp " + (out / espi_name).string() + " " + (source / espi_name).string()).exit_code, 0);
     EXPECT_EQ(run("cmp " + (out / cmep_name).string() + " " + (source / cmep_name).string()).exit_code, 0);
     EXPECT_TRUE(waiting().empty());
+}
+
+// An MDM that reads a file slowly holds no database read transaction while it does: the head-end goes on storing
+// intervals, and its WAL is checkpointed and truncated to journal_size_limit_bytes behind it, mid-download.
+TEST_F(SlowMdmTest, ASlowDownloadHoldsNoReadTransactionAndTheWalIsCheckpointedBehindIt) {
+    import_days(25, 30);
+    const auto files = waiting();
+    ASSERT_FALSE(files.empty());
+    std::string name;
+    std::int64_t size = 0;
+    for (const auto& file : files)
+        if (file["bytes"].get<std::int64_t>() > size) {
+            name = file["name"];
+            size = file["bytes"];
+        }
+    ASSERT_GT(size, 384 * 1024) << "a file larger than a slow reader's socket buffers on loopback";
+    // 1 KiB/s: the download lasts far longer than this test waits; stopped at the end.
+    const fs::path partial = dir_ / "slow.part";
+    const std::string pid = run("curl -s --limit-rate 1k --cacert " + (dir_ / "data" / "tls" / "ca.pem").string() +
+                                " -H 'Authorization: Bearer " + kToken + "' -o " + partial.string() + " " + url_ +
+                                "/mdm/v1/files/" + name + " > /dev/null 2>&1 & echo $!")
+                                .output;
+    for (int i = 0; i < 100 && (!fs::exists(partial) || fs::file_size(partial) == 0); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(fs::exists(partial) && fs::file_size(partial) > 0) << "the download did not start";
+
+    // Meanwhile 25 more days of the meter's quarter hours go in: far more WAL than the limit.
+    ASSERT_NO_FATAL_FAILURE(import_only(25, 3));
+    json health;
+    bool caught_up = false;
+    for (int i = 0; i < 100 && !caught_up; ++i) {
+        health = json::parse(run(daemon_->curl("/api/v1/health")).output)["database"];
+        caught_up = health["wal_bytes"].get<std::int64_t>() <= kWalLimit && health["checkpoint_lag_frames"] == 0;
+        if (!caught_up)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const auto received = static_cast<std::int64_t>(fs::file_size(partial));
+    run("kill " + pid);
+    EXPECT_TRUE(caught_up) << health.dump();
+    EXPECT_LE(static_cast<std::int64_t>(fs::file_size(dir_ / "data" / "headend.db-wal")), kWalLimit);
+    EXPECT_LT(received, size) << "the download was still under way when the WAL caught up";
 }
 
 TEST_F(MdmPullTest, TheListenerAnswersOnlyAuthorisedRequestsAndNeverServesFilesOutsideItsFolder) {
