@@ -779,11 +779,12 @@ TEST_F(IntervalTest, AFileWithBadLinesImportsNothingAndNamesEveryBadLine) {
     std::vector<int> lines;
     for (const auto& row : answer["rows"])
         lines.push_back(row["line"].get<int>());
-    // The parse finds lines 3 and 7 first; with those the file stops before storage looks at the rest.
-    EXPECT_EQ(lines, (std::vector<int>{3, 7})) << answer.dump();
+    // Every bad line at once: what does not parse (3, 7) and what storage refuses in the lines that do (2, 4, 5).
+    EXPECT_EQ(lines, (std::vector<int>{2, 3, 4, 5, 7})) << answer.dump();
+    EXPECT_NE(answer["rows"][0]["reason"].get<std::string>().find("no premises"), std::string::npos);
     EXPECT_EQ(stored(), before);
 
-    // Without the unparsable lines, storage names every line it refuses, and still stores nothing.
+    // Without the unparsable lines, the same lines as storage refuses them, and still nothing stored.
     const std::string parsed = cmep_line("P1", kQuarter, {end}, {500}) + cmep_line("P404", kQuarter, {end}, {500}) +
                                cmep_line("P1", kQuarter, {end + 3 * 86400}, {500}) +
                                cmep_line("P1", kQuarter, {end + 450}, {500});

@@ -1,5 +1,6 @@
 #include "intervals/service.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "admin/json_reply.hpp"
@@ -540,12 +541,10 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
     Result<ImportOutcome> import_ami(std::string_view text, bool local_time) {
         ImportOutcome outcome;
         const AmiFile file = parse_ami_file(text, local_time ? &days : nullptr);
-        if (!file.errors.empty()) {
-            outcome.errors = file.errors;
-            return outcome;
-        }
         std::vector<std::string> changed;
-        // Each record in an attempt of its own, so every refused line is found, not just the first.
+        // Each record in an attempt of its own, so every refused line is found, not just the first; the well-formed
+        // records are tried even when others did not parse, so the operator sees every bad line at once, and then
+        // rolled back.
         auto committed = context.database.write_sync([&](Transaction& tx) -> Result<void> {
             outcome.applied = {};
             outcome.errors.clear();
@@ -559,10 +558,15 @@ struct MirrorService::Impl : std::enable_shared_from_this<MirrorService::Impl> {
                 if (!stored)
                     outcome.errors.push_back({record.line, stored.error().message});
             }
-            if (!outcome.errors.empty())
+            if (!outcome.errors.empty() || !file.errors.empty())
                 return make_error(kRefused, "the file has refused lines");
             return {};
         });
+        if (!file.errors.empty()) {
+            outcome.errors.insert(outcome.errors.end(), file.errors.begin(), file.errors.end());
+            std::sort(outcome.errors.begin(), outcome.errors.end(),
+                      [](const LineError& a, const LineError& b) { return a.line < b.line; });
+        }
         if (!committed && !(committed.error().code == kRefused && !outcome.errors.empty()))
             return committed.error();
         if (committed) {
