@@ -22,7 +22,11 @@ int main(int argc, char** argv) {
     app.add_option("--days", options.days, "simulated days")->check(CLI::Range(1, 55))->capture_default_str();
     app.add_option("--seed", options.seed, "decides charges and house loads")->capture_default_str();
     app.add_flag("--json", as_json, "one JSON document on stdout (progress on stderr)");
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? 0 : 2;  // --help, or a usage error (exit 2 as every tool here)
+    }
 
     // The head-end's log to stderr, warnings and worse only: stdout is the report.
     spdlog::set_default_logger(spdlog::stderr_color_mt("headend"));

@@ -542,7 +542,11 @@ int main(int argc, char** argv) {
     ingest->add_option("--meters", ingest_options.meters, "meters posting at once")->check(CLI::Range(1, 256));
     ingest->add_option("--seconds", ingest_options.seconds, "timed window of each side")->check(CLI::Range(1.0, 600.0));
 
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? 0 : 2;  // --help, or a usage error (exit 2 as every tool here)
+    }
     try {
         const json report = tm->parsed()           ? run_tm(headend_path, sessions, outstanding, tm_seconds)
                             : handshakes->parsed() ? run_handshakes(headend_path, handshake_seconds, concurrency)

@@ -184,6 +184,10 @@ int main(int argc, char** argv) {
     measure->add_option("--db", db_path, "Database file made by generate")->capture_default_str();
     measure->add_option("--out", out, "Folder for the files (replaced)")->capture_default_str();
     measure->add_option("--per-file", per_file, "The exporter's intervals_per_file")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? 0 : 2;  // --help, or a usage error (exit 2 as every tool here)
+    }
     return make->parsed() ? generate(db_path, intervals) : run(db_path, out, per_file);
 }
