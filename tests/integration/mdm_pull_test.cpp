@@ -227,6 +227,35 @@ TEST_F(MdmPullTest, AnInterruptedDownloadIsResumedAndACorruptOneIsDetectedAndFet
     EXPECT_TRUE(waiting().empty());
 }
 
+// The operator's side of an alarm with headendctl: a conflicting AMI value raises one, `alarm clear --note` keeps it
+// as cleared, and the note shows where the cleared alarms are listed.
+TEST_F(MdmPullTest, AnAlarmClearedWithANoteIsListedAsClearedWithIt) {
+    import_days(1);
+    std::string line;
+    std::getline(std::ifstream(dir_ / "ami.cmep"), line);
+    // The same record with its first value one Wh more: a conflict, kept aside with an alarm.
+    const std::string bumped = cmep::format_record([&] {
+        auto record = cmep::parse_record(line);
+        EXPECT_TRUE(record) << line;
+        record->values.resize(1);
+        record->values[0].wh += 1;
+        return *record;
+    }());
+    std::ofstream(dir_ / "conflict.cmep") << bumped << "\r\n";
+    ASSERT_EQ(run(daemon_->ctl("import intervals " + (dir_ / "conflict.cmep").string())).exit_code, 0);
+    auto open = run(daemon_->ctl("--json alarm list --kind interval_conflict"));
+    ASSERT_EQ(open.exit_code, 0) << open.output;
+    const auto alarms = json::parse(open.output)["alarms"];
+    ASSERT_EQ(alarms.size(), 1U) << open.output;
+    const std::string id = std::to_string(alarms[0]["alarm_id"].get<std::int64_t>());
+    EXPECT_EQ(run(daemon_->ctl("alarm clear " + id + " --note \"meter swapped\"")).exit_code, 0);
+    EXPECT_EQ(run(daemon_->ctl("alarm list")).output, "no alarms\n");
+    auto cleared = run(daemon_->ctl("alarm list --state cleared"));
+    ASSERT_EQ(cleared.exit_code, 0);
+    EXPECT_NE(cleared.output.find("NOTE"), std::string::npos) << cleared.output;
+    EXPECT_NE(cleared.output.find("meter swapped"), std::string::npos) << cleared.output;
+}
+
 // An MDM that reads a file slowly holds no database read transaction while it does: the head-end goes on storing
 // intervals, and its WAL is checkpointed and truncated to journal_size_limit_bytes behind it, mid-download.
 TEST_F(SlowMdmTest, ASlowDownloadHoldsNoReadTransactionAndTheWalIsCheckpointedBehindIt) {

@@ -35,11 +35,11 @@ CallBuilder define_alarm_list(CLI::App& command) {
                 out << "no alarms\n";
                 return;
             }
-            Table table({"ID", "TIME", "SOURCE", "KIND", "VIN", "LFDI", "PREMISES", "CLEARED", "DETAIL"});
+            Table table({"ID", "TIME", "SOURCE", "KIND", "VIN", "LFDI", "PREMISES", "CLEARED", "NOTE", "DETAIL"});
             for (const auto& row : alarms) {
                 table.add_row({text_of(row, "alarm_id"), time_of(row, "at"), text_of(row, "source"),
                                text_of(row, "kind"), text_of(row, "vin"), short_lfdi(row), text_of(row, "premises_id"),
-                               time_of(row, "cleared_at"), text_of(row, "detail")});
+                               time_of(row, "cleared_at"), text_of(row, "cleared_note"), text_of(row, "detail")});
             }
             table.print(out);
         };
