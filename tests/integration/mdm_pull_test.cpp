@@ -431,7 +431,8 @@ TEST_F(RogueServerTest, MalformedEntriesFailOneByOneAndLyingDownloadsAreNeverKep
     std::map<std::string, std::string> status;
     std::size_t malformed = 0;
     for (const auto& file : outcome["files"]) {
-        if (file["error"].is_string() && file["error"].get<std::string>().starts_with("the listing's entry is"))
+        if (file.contains("error") && file["error"].is_string() &&
+            file["error"].get<std::string>().starts_with("the listing's entry is"))
             ++malformed;
         else
             status[file["name"]] = file["status"];
