@@ -109,6 +109,7 @@ json measure_headend(const fs::path& headend, const fs::path& work, const Ingest
     std::atomic<std::uint64_t> rows{0};
     std::atomic<std::uint64_t> failed{0};
     std::atomic<bool> stop{false};
+    std::atomic<unsigned> done{0};
     const auto started = Clock::now();
     std::vector<std::thread> threads;
     for (unsigned m = 0; m < options.meters; ++m) {
@@ -116,16 +117,21 @@ json measure_headend(const fs::path& headend, const fs::path& work, const Ingest
             for (std::int64_t post = 0; !stop; ++post) {
                 const std::int64_t start = first + post * kPerPost * kInterval;
                 if (start + kPerPost * kInterval > now)
-                    return;
+                    break;
                 auto answer = clients[m]->post_blockwise(locations[m], readings_document(m, start), 1024, true);
                 if (answer && answer->code == 201)
                     rows += kPerPost;
                 else
                     ++failed;
             }
+            ++done;
         });
     }
-    std::this_thread::sleep_for(std::chrono::duration<double>(options.seconds));
+    // The window, or less when every meter has posted all its days (the backfill window bounds them): time without
+    // posts is not the head-end's.
+    const auto deadline = started + std::chrono::duration<double>(options.seconds);
+    while (done < options.meters && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     stop = true;
     for (auto& thread : threads)
         thread.join();
