@@ -139,8 +139,11 @@ sep::TimeTariffInterval TariffResources::interval_of(const tariff::Program& prog
     interval.mrid = mrid("tti", program.id + ":" + std::to_string(span.start));
     interval.description = span.period->name;
     interval.creation_time = std::min(created_at_, span.start);
-    interval.event_status.current_status = span.start <= now && now < span.end ? kEventActive : kEventScheduled;
-    interval.event_status.date_time = now;
+    // When the status became what it is: the interval's start once it is active, the schedule's publication before.
+    // Not now: a list whose representation changed every second would break any Block2 transfer spanning a second.
+    const bool active = span.start <= now && now < span.end;
+    interval.event_status.current_status = active ? kEventActive : kEventScheduled;
+    interval.event_status.date_time = active ? span.start : interval.creation_time;
     interval.event_status.potentially_superseded = false;
     interval.interval = {static_cast<std::uint32_t>(span.end - span.start), span.start};
     interval.consumption_tariff_interval_list_link = sep::ListLink{base + "/cti", 1};

@@ -178,6 +178,21 @@ TEST_F(TariffResourcesTest, AFlatRatesIntervalKeepsItsIdentityFromPollToPoll) {
     EXPECT_EQ(get(*today.href + "/cti").code, Code::Content);
 }
 
+// The list's representation stays the same from second to second until a period begins or ends, so a device's
+// Block2 transfer of it (the ETag of each block) survives the clock ticking under it.
+TEST_F(TariffResourcesTest, TheIntervalListReadsTheSameUntilAPeriodChanges) {
+    const auto first = get("/tp/EV-TOU/rc/1/tti", {{"l", "255"}});
+    clock_.set(kNoonPdt + 17);
+    const auto later = get("/tp/EV-TOU/rc/1/tti", {{"l", "255"}});
+    EXPECT_EQ(later.body, first.body);
+    const auto list = decode<sep::TimeTariffIntervalList>(later);
+    ASSERT_FALSE(list.time_tariff_intervals.empty());
+    const auto& current = list.time_tariff_intervals[0];
+    EXPECT_EQ(current.event_status.current_status, 1);  // active
+    EXPECT_EQ(current.event_status.date_time, current.interval.start);
+    EXPECT_EQ(list.time_tariff_intervals[1].event_status.date_time, list.time_tariff_intervals[1].creation_time);
+}
+
 // From review: with a horizon shorter than a day, the current interval was cut at the horizon and its duration
 // changed from poll to poll.
 TEST_F(TariffResourcesTest, AHorizonShorterThanADayServesTheCurrentIntervalWhole) {
