@@ -395,7 +395,50 @@ Result<HolidayRules> read_holidays(const Reader& reader, const toml::table* tabl
     return rules;
 }
 
+// "2026-07-15" or "2026-07-15T16:00", local time in `zone`, as a UTC instant: on the quarter hour, and neither
+// skipped nor repeated by a clock change (either would make the instant a guess).
+Result<std::int64_t> local_instant(const std::string& text, const std::string& zone) {
+    // Digits where the shape "YYYY-MM-DDTHH:MM" has them, and its punctuation elsewhere; the time is optional.
+    static constexpr std::string_view kShape = "0000-00-00T00:00";
+    const bool shaped = (text.size() == 10 || text.size() == 16) &&
+                        std::equal(text.begin(), text.end(), kShape.begin(), [](char c, char shape) {
+                            return shape == '0' ? std::isdigit(static_cast<unsigned char>(c)) != 0 : c == shape;
+                        });
+    const auto number = [&](std::size_t at, std::size_t length) { return std::stoi(text.substr(at, length)); };
+    const int year = shaped ? number(0, 4) : 0, month = shaped ? number(5, 2) : 0, day = shaped ? number(8, 2) : 0;
+    const int hour = shaped && text.size() == 16 ? number(11, 2) : 0;
+    const int minute = shaped && text.size() == 16 ? number(14, 2) : 0;
+    const date::year_month_day ymd{date::year(year), date::month(static_cast<unsigned>(month)),
+                                   date::day(static_cast<unsigned>(day))};
+    if (!shaped || !ymd.ok() || hour > 23 || minute > 59)
+        return headend::make_error("tariff.catalog", "'" + text + "' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM");
+    if (minute % 15 != 0)
+        return headend::make_error("tariff.catalog", "'" + text + "' is not on the quarter hour");
+    const auto local = date::local_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute);
+    try {
+        return date::locate_zone(zone)->to_sys(local).time_since_epoch().count();
+    } catch (const std::exception&) {
+        return headend::make_error("tariff.catalog",
+                                   "'" + text + "' is skipped or repeated by a clock change in " + zone);
+    }
+}
+
 }  // namespace
+
+Result<void> check_successor(const Catalog& current, const Catalog& next) {
+    const auto refuse = [](std::string message) { return headend::make_error("tariff.version", std::move(message)); };
+    if (next.effective_from <= current.effective_from)
+        return refuse("effective from " + std::to_string(next.effective_from) +
+                      " (UTC), not after the version in force from " + std::to_string(current.effective_from) +
+                      ": versions follow one another, they never overlap");
+    if (next.time_zone != current.time_zone)
+        return refuse("time_zone '" + next.time_zone + "' is not the territory's '" + current.time_zone + "'");
+    for (const auto& program : current.programs)
+        if (next.find(program.id) == nullptr)
+            return refuse("program '" + program.id + "' is missing: its customers would have no tariff from " +
+                          std::to_string(next.effective_from) + " (UTC)");
+    return {};
+}
 
 const Program* Catalog::find(std::string_view id) const {
     const auto found =
@@ -413,7 +456,7 @@ Result<Catalog> parse_catalog(std::string_view toml_text, std::string_view origi
         message << error.source().begin.line << ":" << error.source().begin.column << ": " << error.description();
         return reader.error("syntax", message.str());
     }
-    if (auto problem = reader.only_keys(root, "", {"time_zone", "holidays", "programs"}))
+    if (auto problem = reader.only_keys(root, "", {"time_zone", "effective_from", "holidays", "programs"}))
         return *problem;
     Catalog catalog;
     auto zone = reader.required<std::string>(root, "", "time_zone");
@@ -425,6 +468,15 @@ Result<Catalog> parse_catalog(std::string_view toml_text, std::string_view origi
         return reader.error("time_zone", "unknown time zone '" + *zone + "'");
     }
     catalog.time_zone = *zone;
+    if (root.contains("effective_from")) {
+        auto text = reader.required<std::string>(root, "", "effective_from");
+        if (!text)
+            return text.error();
+        auto from = local_instant(*text, *zone);
+        if (!from)
+            return reader.error("effective_from", from.error().message);
+        catalog.effective_from = *from;
+    }
     if (root.contains("holidays") && !root["holidays"].is_table())
         return reader.error("holidays", "expected a table");
     auto holidays = read_holidays(reader, root["holidays"].as_table());

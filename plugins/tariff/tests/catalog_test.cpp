@@ -139,5 +139,54 @@ TEST(CatalogTest, PricesFormatWithAtLeastTwoDecimals) {
     EXPECT_EQ(format_price(-150), "-0.0015");
 }
 
+// Versions of the catalog (issue 11): each in force from its effective_from, local time of the territory.
+TEST(CatalogVersions, EffectiveFromIsALocalQuarterHourReadAsUtc) {
+    const std::string los_angeles = minimal_with("time_zone = \"UTC\"", "time_zone = \"America/Los_Angeles\"");
+    const auto with = [&](const std::string& when) {
+        return minimal_with("time_zone = \"UTC\"",
+                            "time_zone = \"America/Los_Angeles\"\neffective_from = \"" + when + "\"");
+    };
+    EXPECT_EQ(parse_catalog(los_angeles, "v1.toml")->effective_from, 0);
+    EXPECT_EQ(parse_catalog(with("2026-07-15"), "v2.toml")->effective_from, 1'784'098'800);        // 07:00Z
+    EXPECT_EQ(parse_catalog(with("2026-07-15T16:00"), "v2.toml")->effective_from, 1'784'156'400);  // 23:00Z
+    EXPECT_NE(refusal(with("2026-07-15T16:10")).find("effective_from: '2026-07-15T16:10' is not on the quarter hour"),
+              std::string::npos);
+    for (const char* bad : {"2026-7-15", "2026-07-15 16:00", "2026-02-30", "2026-07-15T24:00", "15.07.2026"})
+        EXPECT_NE(refusal(with(bad)).find("is not YYYY-MM-DD or YYYY-MM-DDTHH:MM"), std::string::npos) << bad;
+    // 02:30 does not happen on 8 March 2026 there, 01:30 happens twice on 1 November.
+    EXPECT_NE(refusal(with("2026-03-08T02:30")).find("skipped or repeated by a clock change"), std::string::npos);
+    EXPECT_NE(refusal(with("2026-11-01T01:30")).find("skipped or repeated by a clock change"), std::string::npos);
+}
+
+TEST(CatalogVersions, ANextVersionStartsLaterInTheSameZoneAndKeepsEveryProgram) {
+    auto current = parse_catalog(kMinimal, "v1.toml");
+    ASSERT_TRUE(current);
+    current->effective_from = 1'000;
+    auto next = *current;
+    next.effective_from = 2'000;
+    EXPECT_TRUE(check_successor(*current, next));
+    next.programs[0].seasons[0].periods[0].price = 33'000;  // prices change; that is what versions are for
+    EXPECT_TRUE(check_successor(*current, next));
+
+    auto overlapping = next;
+    overlapping.effective_from = 1'000;
+    auto refused = check_successor(*current, overlapping);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "tariff.version");
+    EXPECT_NE(refused.error().message.find("they never overlap"), std::string::npos);
+
+    auto gap = next;
+    gap.programs[0].id = "FLAT-2";
+    refused = check_successor(*current, gap);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("program 'FLAT' is missing: its customers would have no tariff"),
+              std::string::npos)
+        << refused.error().message;
+
+    auto elsewhere = next;
+    elsewhere.time_zone = "Europe/Paris";
+    EXPECT_FALSE(check_successor(*current, elsewhere));
+}
+
 }  // namespace
 }  // namespace tariff

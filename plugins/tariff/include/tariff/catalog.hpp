@@ -63,11 +63,20 @@ struct HolidayRules {
 
 struct Catalog {
     std::string time_zone;  // IANA name; every local time of the catalog is in it
+    // UTC instant from which this version of the catalog is in force, until the next version's (0: from the start).
+    // In the file: `effective_from = "2026-07-15"` or "2026-07-15T16:00", the territory's local time on the quarter
+    // hour, neither skipped nor repeated by a clock change.
+    std::int64_t effective_from = 0;
     HolidayRules holidays;
     std::vector<Program> programs;
 
     const Program* find(std::string_view id) const;
 };
+
+// Whether `next` may follow `current` as the next version of the catalog: in force strictly later (versions never
+// overlap), in the same time zone, and with every program of `current` (a program left out would leave its customers
+// without a tariff: a gap). Refusals have code "tariff.version".
+headend::Result<void> check_successor(const Catalog& current, const Catalog& next);
 
 // Every problem names its place in the file: "programs[0].seasons[1].periods[2].price: ...". Checked at load: unique
 // program ids, seasons covering every calendar day once, periods covering every minute of every kind of day, times
