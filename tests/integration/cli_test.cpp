@@ -88,6 +88,9 @@ TEST(Cli, OperatorRegistersAPskDeviceAndTheDeviceReadsTime) {
         auto table_of_devices = run(daemon.ctl("device list"));
         EXPECT_NE(table_of_devices.output.find(" 000019 "), std::string::npos)
             << table_of_devices.output;  // as labelled
+        // The PSK identity the operator gave, beside the LFDI derived for it.
+        EXPECT_NE(table_of_devices.output.find("PSK-ID"), std::string::npos) << table_of_devices.output;
+        EXPECT_NE(table_of_devices.output.find(" esci-cli "), std::string::npos) << table_of_devices.output;
 
         // The operator sees who is connected: a device holding its session open (coap-client observing for 2 s).
         std::thread observer([&] {

@@ -151,14 +151,12 @@ void show_list(const json& answer, std::ostream& out) {
         out << "no devices\n";
         return;
     }
-    Table table({"ID", "TYPE", "PREMISES", "LFDI/PSK-ID", "PIN", "PATH"});
+    // A PSK device has both: the LFDI derived for it, and the identity the operator gave it.
+    Table table({"ID", "TYPE", "PREMISES", "LFDI", "PSK-ID", "PIN", "PATH"});
     for (const auto& device : devices) {
-        auto credential = text_of(device, "lfdi");
-        if (credential == "-") {
-            credential = text_of(device, "psk_identity");
-        }
-        table.add_row({text_of(device, "id"), text_of(device, "type"), text_of(device, "premises_id"), credential,
-                       pin_text(device), text_of(device, "edev_path")});
+        table.add_row({text_of(device, "id"), text_of(device, "type"), text_of(device, "premises_id"),
+                       text_of(device, "lfdi"), text_of(device, "psk_identity"), pin_text(device),
+                       text_of(device, "edev_path")});
     }
     table.print(out);
 }
