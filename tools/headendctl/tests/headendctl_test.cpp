@@ -462,13 +462,14 @@ TEST_F(HeadendctlTest, SessionListTakesDatesAsUtcAndShowsKwhExactly) {
 TEST_F(HeadendctlTest, DeviceListPrintsATable) {
     const auto result = ctl({"device", "list", "--type", "esci", "--premises", "P 100&x"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    const std::string expected = std::string() +
-                                 "ID  TYPE     PREMISES  LFDI/PSK-ID                               PIN     PATH\n"
-                                 "3   esci     P-100     " +
-                                 kLfdi +
-                                 "  123455  /edev/3\n"
-                                 "12  eumd     P-100     eumd-12                                   123455  /edev/12\n"
-                                 "13  display  -         -                                         123455  /edev/13\n";
+    const std::string expected =
+        std::string() +
+        "ID  TYPE     PREMISES  LFDI                                      PSK-ID   PIN     PATH\n"
+        "3   esci     P-100     " +
+        kLfdi +
+        "  -        123455  /edev/3\n"
+        "12  eumd     P-100     -                                         eumd-12  123455  /edev/12\n"
+        "13  display  -         -                                         -        123455  /edev/13\n";
     EXPECT_EQ(result.out, expected);
     const auto requests = received();
     ASSERT_EQ(requests.size(), 1U);
