@@ -21,55 +21,74 @@ public:
     std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> pending;
 };
 
-TEST(SepResources, TimeObserversAreNotifiedAtEachDstTransition) {
-    testing::TempDir dir;
-    auto database = storage::SqliteDatabase::open(dir.path() / "db.sqlite");
-    ASSERT_TRUE(database);
-    const auto migrations = DeviceRegistry::migrations();
-    ASSERT_TRUE((*database)->migrate("core", migrations));
-    testing::FixedClock clock{1768478400};  // 2026-01-15T12:00:00Z
-    auto devices = DeviceRegistry::load(**database, clock);
-    ASSERT_TRUE(devices);
-    auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
-    ASSERT_TRUE(codec);
-    testing::FakeResources resources;
-    ManualTimers timers;
-    SepResources sep(resources, **devices, **database, *codec, clock, timers,
-                     SepSettings{"America/Los_Angeles", 4, 255});
-    sep.start();
+// A core SEP resource set on a real database, its timers fired by hand; started by each test once it has set up
+// what it needs (a device, say).
+class SepResourcesTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto database = storage::SqliteDatabase::open(dir_.path() / "db.sqlite");
+        ASSERT_TRUE(database);
+        database_ = std::move(*database);
+        const auto migrations = DeviceRegistry::migrations();
+        ASSERT_TRUE(database_->migrate("core", migrations));
+        auto devices = DeviceRegistry::load(*database_, clock_);
+        ASSERT_TRUE(devices);
+        devices_ = std::move(*devices);
+        auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
+        ASSERT_TRUE(codec);
+        codec_ = *codec;
+    }
+    void start() {
+        sep_ = std::make_unique<SepResources>(resources_, *devices_, *database_, codec_, clock_, timers_,
+                                              SepSettings{"America/Los_Angeles", 4, 255});
+        sep_->start();
+    }
 
-    ASSERT_EQ(timers.pending.size(), 1U);
-    EXPECT_EQ(timers.pending[0].first, std::chrono::seconds(1772964000 - 1768478400 + 1));  // DST starts
-    clock.set(1772964001);
-    timers.pending[0].second();
-    EXPECT_EQ(resources.notified, std::vector<std::string>{"/tm"});
-    ASSERT_EQ(timers.pending.size(), 2U);
-    EXPECT_EQ(timers.pending[1].first, std::chrono::seconds(1793523600 - 1772964001 + 1));  // DST ends
+    testing::TempDir dir_;
+    std::unique_ptr<storage::SqliteDatabase> database_;
+    testing::FixedClock clock_{1768478400};  // 2026-01-15T12:00:00Z
+    std::unique_ptr<DeviceRegistry> devices_;
+    std::shared_ptr<const sep::Codec> codec_;
+    testing::FakeResources resources_;
+    ManualTimers timers_;
+    std::unique_ptr<SepResources> sep_;
+};
+
+TEST_F(SepResourcesTest, TimeObserversAreNotifiedAtEachDstTransition) {
+    start();
+
+    ASSERT_EQ(timers_.pending.size(), 1U);
+    EXPECT_EQ(timers_.pending[0].first, std::chrono::seconds(1772964000 - 1768478400 + 1));  // DST starts
+    clock_.set(1772964001);
+    timers_.pending[0].second();
+    EXPECT_EQ(resources_.notified, std::vector<std::string>{"/tm"});
+    ASSERT_EQ(timers_.pending.size(), 2U);
+    EXPECT_EQ(timers_.pending[1].first, std::chrono::seconds(1793523600 - 1772964001 + 1));  // DST ends
 
     // What the observers then read carries the summer offsets.
     std::string body;
-    resources.handlers.at("/tm")(coap::Request{}, [&](coap::Response response) { body = response.body; });
-    auto time = (*codec)->decode<sep::Time>(body);
+    resources_.handlers.at("/tm")(coap::Request{}, [&](coap::Response response) { body = response.body; });
+    auto time = codec_->decode<sep::Time>(body);
     ASSERT_TRUE(time) << time.error().message;
     EXPECT_EQ(time->local_time, 1772964001 - 7 * 3600);
 
     // After DST ends the next change is local New Year (08:00Z), not UTC's midnight eight hours earlier.
-    clock.set(1793523601);
-    timers.pending[1].second();
-    ASSERT_EQ(timers.pending.size(), 3U);
-    EXPECT_EQ(timers.pending[2].first, std::chrono::seconds(1798790400 - 1793523601 + 1));
+    clock_.set(1793523601);
+    timers_.pending[1].second();
+    ASSERT_EQ(timers_.pending.size(), 3U);
+    EXPECT_EQ(timers_.pending[2].first, std::chrono::seconds(1798790400 - 1793523601 + 1));
     const auto read_time = [&] {
-        resources.handlers.at("/tm")(coap::Request{}, [&](coap::Response response) { body = response.body; });
-        return (*codec)->decode<sep::Time>(body);
+        resources_.handlers.at("/tm")(coap::Request{}, [&](coap::Response response) { body = response.body; });
+        return codec_->decode<sep::Time>(body);
     };
-    clock.set(1798776000);  // 2027-01-01T04:00:00Z: still 31 December in Los Angeles
+    clock_.set(1798776000);  // 2027-01-01T04:00:00Z: still 31 December in Los Angeles
     auto evening = read_time();
     ASSERT_TRUE(evening) << evening.error().message;
     EXPECT_EQ(evening->dst_start_time, 1772964000);
     EXPECT_EQ(evening->dst_end_time, 1793523600);
-    clock.set(1798790401);  // just after local midnight
-    timers.pending[2].second();
-    EXPECT_EQ(resources.notified.size(), 3U);
+    clock_.set(1798790401);  // just after local midnight
+    timers_.pending[2].second();
+    EXPECT_EQ(resources_.notified.size(), 3U);
     auto new_year = read_time();
     ASSERT_TRUE(new_year) << new_year.error().message;
     EXPECT_EQ(new_year->dst_start_time, 1805018400);  // 2027-03-14T10:00:00Z
@@ -77,25 +96,11 @@ TEST(SepResources, TimeObserversAreNotifiedAtEachDstTransition) {
 }
 
 // /dcap and a device's FunctionSetAssignments link /tp and /upt exactly when a plugin serves them.
-TEST(SepResources, FunctionSetAssignmentsLinkWhatDcapLinks) {
-    testing::TempDir dir;
-    auto database = storage::SqliteDatabase::open(dir.path() / "db.sqlite");
-    ASSERT_TRUE(database);
-    const auto migrations = DeviceRegistry::migrations();
-    ASSERT_TRUE((*database)->migrate("core", migrations));
-    testing::FixedClock clock{1768478400};
-    auto devices = DeviceRegistry::load(**database, clock);
-    ASSERT_TRUE(devices);
-    auto esci = (*devices)->add_sync(NewDevice{DeviceType::Esci, "P1", std::nullopt, std::nullopt, "esci-1",
-                                               std::vector<std::uint8_t>(16, 1), std::nullopt});
+TEST_F(SepResourcesTest, FunctionSetAssignmentsLinkWhatDcapLinks) {
+    auto esci = devices_->add_sync(NewDevice{DeviceType::Esci, "P1", std::nullopt, std::nullopt, "esci-1",
+                                             std::vector<std::uint8_t>(16, 1), std::nullopt});
     ASSERT_TRUE(esci) << esci.error().message;
-    auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
-    ASSERT_TRUE(codec);
-    testing::FakeResources resources;
-    ManualTimers timers;
-    SepResources sep(resources, **devices, **database, *codec, clock, timers,
-                     SepSettings{"America/Los_Angeles", 4, 255});
-    sep.start();
+    start();
 
     coap::Request request;
     request.peer.device_id = esci->id;
@@ -105,13 +110,13 @@ TEST(SepResources, FunctionSetAssignmentsLinkWhatDcapLinks) {
         request.path = path;
         request.segments = han::split_path(path);
         coap::Response answer;
-        resources.handlers.at(pattern)(request, [&](coap::Response response) { answer = std::move(response); });
+        resources_.handlers.at(pattern)(request, [&](coap::Response response) { answer = std::move(response); });
         return answer;
     };
     const std::string fsa = "/edev/" + std::to_string(esci->id) + "/fsa/1";
     const auto read_both = [&] {
-        auto dcap = (*codec)->decode<sep::DeviceCapability>(get("/dcap", "/dcap").body);
-        auto assignments = (*codec)->decode<sep::FunctionSetAssignments>(get("/edev/{n}/fsa/{m}", fsa).body);
+        auto dcap = codec_->decode<sep::DeviceCapability>(get("/dcap", "/dcap").body);
+        auto assignments = codec_->decode<sep::FunctionSetAssignments>(get("/edev/{n}/fsa/{m}", fsa).body);
         EXPECT_TRUE(dcap && assignments);
         return std::pair{*dcap, *assignments};
     };
@@ -126,8 +131,8 @@ TEST(SepResources, FunctionSetAssignmentsLinkWhatDcapLinks) {
     EXPECT_EQ(std::stoll(bare.mrid.substr(8, 16), nullptr, 16), esci->id);
     EXPECT_EQ(bare.mrid.substr(24), "00000000");
 
-    resources.add("/upt", [](const coap::Request&, const coap::Responder&) {}, {});
-    resources.add("/tp", [](const coap::Request&, const coap::Responder&) {}, {});
+    resources_.add("/upt", [](const coap::Request&, const coap::Responder&) {}, {});
+    resources_.add("/tp", [](const coap::Request&, const coap::Responder&) {}, {});
     auto [dcap, assignments] = read_both();
     ASSERT_TRUE(assignments.usage_point_list_link && assignments.tariff_profile_list_link);
     EXPECT_EQ(assignments.usage_point_list_link, dcap.usage_point_list_link);
