@@ -16,6 +16,7 @@
 
 #include "cmep/cmep.hpp"
 #include "daemon_process.hpp"
+#include "headend/testing/fakes.hpp"
 #include "headend/testing/python_server.hpp"
 #include "run_command.hpp"
 
@@ -373,7 +374,6 @@ TEST(MdmListener, WithNeitherClientCaNorTokenTheDaemonRefusesToStart) {
 class RogueServerTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("headend-rogue-" + std::to_string(std::random_device()()));
         fs::create_directories(dir_ / "out");
         const std::string d = dir_.string();
         auto made =
@@ -382,10 +382,6 @@ protected:
                 d + "/server.key -out " + d + "/server.pem");
         ASSERT_EQ(made.exit_code, 0) << made.output;
         std::ofstream(dir_ / "token") << kToken << "\n";
-    }
-    void TearDown() override {
-        server_.reset();
-        fs::remove_all(dir_);
     }
     // Starts the server in `mode`; false when it did not say its port.
     bool serve(const std::string& mode) {
@@ -401,8 +397,9 @@ protected:
                    " --ca " + (dir_ / "server.pem").string() + " --token-file " + (dir_ / "token").string());
     }
 
-    fs::path dir_;
-    std::unique_ptr<headend::testing::PythonServer> server_;
+    headend::testing::TempDir temp_;
+    fs::path dir_ = temp_.path();
+    std::unique_ptr<headend::testing::PythonServer> server_;  // stopped before the folder goes
     std::string url_;
 };
 

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 
+#include "headend/testing/fakes.hpp"
 #include "headend/testing/python_server.hpp"
 
 namespace billing {
@@ -26,14 +26,6 @@ Mail bill_mail() {
 
 class MailerTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("headend-smtp-" + std::to_string(std::random_device()()));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override {
-        sink_.reset();
-        fs::remove_all(dir_);
-    }
     void start(const std::string& mode, bool tls = false) {
         std::string arguments = "--maildir " + (dir_ / "maildir").string() + " --mode " + mode;
         if (tls) {
@@ -64,8 +56,9 @@ protected:
         return messages;
     }
 
-    fs::path dir_;
-    std::unique_ptr<headend::testing::PythonServer> sink_;
+    headend::testing::TempDir temp_;
+    fs::path dir_ = temp_.path();
+    std::unique_ptr<headend::testing::PythonServer> sink_;  // stopped before the folder goes
     SmtpSettings settings_;
 };
 

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 
+#include "headend/testing/fakes.hpp"
 #include "headend/testing/python_server.hpp"
 
 namespace billing::ocpi {
@@ -39,14 +39,6 @@ Cdr visiting_cdr() {
 
 class OcpiPushTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("headend-hub-" + std::to_string(std::random_device()()));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override {
-        hub_.reset();
-        fs::remove_all(dir_);
-    }
     void start(const std::string& mode) {
         hub_ = std::make_unique<headend::testing::PythonServer>(
             OCPI_HUB, "--mode " + mode + " --token hub-token-0001 --inbox " + (dir_ / "inbox").string(), dir_);
@@ -60,8 +52,9 @@ protected:
         return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     }
 
-    fs::path dir_;
-    std::unique_ptr<headend::testing::PythonServer> hub_;
+    headend::testing::TempDir temp_;
+    fs::path dir_ = temp_.path();
+    std::unique_ptr<headend::testing::PythonServer> hub_;  // stopped before the folder goes
     Peer peer_;
 };
 

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "billing/bill.hpp"
+#include "headend/testing/fakes.hpp"
 
 namespace billing {
 namespace {
@@ -90,11 +90,6 @@ TEST(BillRendering, HtmlEscapesWhatTheCustomerRecordsHoldAndShowsLocalTimes) {
 
 class PdfTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("headend-pdf-" + std::to_string(std::random_device()()));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
     // What a PDF reader gets out of it, and how many pages pdfinfo counts.
     std::pair<std::string, int> read_back(const std::string& pdf) {
         std::ofstream(dir_ / "bill.pdf", std::ios::binary) << pdf;
@@ -113,7 +108,8 @@ protected:
         const auto pages = info.find("Pages:");
         return {text, pages == std::string::npos ? 0 : std::stoi(info.substr(pages + 6))};
     }
-    fs::path dir_;
+    headend::testing::TempDir temp_;
+    fs::path dir_ = temp_.path();
 };
 
 TEST_F(PdfTest, APdfReaderGetsTheCustomerTheLinesAndTheTotalBack) {
