@@ -483,22 +483,32 @@ Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Or
                                origin.source, origin.at});
         if (!kept)
             return kept.error();
-        const std::string where = "mirror " + origin.mirror.document.mrid + " reading " + origin.meter_reading.mrid +
-                                  " interval " + std::to_string(reading.start);
-        auto raised = alarms.raise(tx, {.kind = "interval_conflict",
-                                        .detail = where + ": " + std::to_string(reading.value_wh) + " Wh received, " +
-                                                  std::to_string(stored.value_wh) + " Wh stored and kept",
-                                        .key = "conflict:" + std::to_string(mmr) + ":" + std::to_string(reading.start) +
-                                               ":" + std::to_string(reading.value_wh),
-                                        .vin = std::nullopt,
-                                        .lfdi = origin.mirror.document.device_lfdi,
-                                        .premises_id = origin.mirror.premises_id,
-                                        .at = origin.at});
-        if (!raised)
+        if (auto raised = raise_conflict(tx, alarms, origin, "interval_conflict", "reading", reading.start,
+                                         reading.value_wh, stored.value_wh);
+            !raised)
             return raised.error();
         ++applied.conflicts;
     }
     return applied;
+}
+
+Result<void> raise_conflict(Transaction& tx, headend::plugin::Alarms& alarms, const Origin& origin,
+                            const std::string& kind, const std::string& what, std::int64_t at_key,
+                            std::int64_t received_wh, std::int64_t kept_wh) {
+    const std::string where = "mirror " + origin.mirror.document.mrid + " " + what + " " + origin.meter_reading.mrid +
+                              " at " + std::to_string(at_key);
+    auto raised = alarms.raise(tx, {.kind = kind,
+                                    .detail = where + ": " + std::to_string(received_wh) + " Wh received, " +
+                                              std::to_string(kept_wh) + " Wh stored and kept",
+                                    .key = kind + ":" + std::to_string(origin.meter_reading.id) + ":" +
+                                           std::to_string(at_key) + ":" + std::to_string(received_wh),
+                                    .vin = std::nullopt,
+                                    .lfdi = origin.mirror.document.device_lfdi,
+                                    .premises_id = origin.mirror.premises_id,
+                                    .at = origin.at});
+    if (!raised)
+        return raised.error();
+    return {};
 }
 
 bool may_view(const Mirror& mirror, const Viewer& viewer) {

@@ -80,6 +80,12 @@ Result<void> log_change(Transaction& tx, std::int64_t meter_reading_id, std::int
 Result<Applied> apply(Transaction& tx, headend::plugin::Alarms& alarms, const Origin& origin,
                       const std::vector<IntervalReading>& readings);
 
+// One alarm of `kind` for a value received at `at_key` (an interval start, a register instant) that differs from the
+// one stored, which stands; the same value again raises no second alarm.
+Result<void> raise_conflict(Transaction& tx, headend::plugin::Alarms& alarms, const Origin& origin,
+                            const std::string& kind, const std::string& what, std::int64_t at_key,
+                            std::int64_t received_wh, std::int64_t kept_wh);
+
 // ---- The utility's view (/upt): what a device may read.
 
 // Who reads: a mirror is visible to the device that created it, to the device it meters (deviceLFDI) and to the

@@ -109,18 +109,9 @@ Result<RegistersApplied> apply_registers(Transaction& tx, headend::plugin::Alarm
             ++applied.unchanged;
             continue;
         }
-        auto raised = alarms.raise(
-            tx, {.kind = "register_conflict",
-                 .detail = "mirror " + origin.mirror.document.mrid + " register " + origin.meter_reading.mrid + " at " +
-                           std::to_string(reading.at) + ": " + std::to_string(reading.value_wh) + " Wh received, " +
-                           std::to_string(kept) + " Wh stored and kept",
-                 .key = "register:" + std::to_string(mmr) + ":" + std::to_string(reading.at) + ":" +
-                        std::to_string(reading.value_wh),
-                 .vin = std::nullopt,
-                 .lfdi = origin.mirror.document.device_lfdi,
-                 .premises_id = origin.mirror.premises_id,
-                 .at = origin.at});
-        if (!raised)
+        if (auto raised =
+                raise_conflict(tx, alarms, origin, "register_conflict", "register", reading.at, reading.value_wh, kept);
+            !raised)
             return raised.error();
         ++applied.conflicts;
     }
