@@ -263,6 +263,62 @@ TEST(Cli, OperatorImportsCustomersAndEnrollsAPev) {
 
 // Issue 3, the demo's path: an emulated premises (han-emulator as its own process) runs scenarios 1 and 2 against
 // the daemon; the operator reads the audit trail and changes the EUMD's interval, which the EUMD then applies.
+TEST(Cli, OperatorLoadsATariffVersionThatOutlivesARestart) {
+    const fs::path dir = temp_dir();
+    std::ifstream shipped(PROGRAMS_FILE);
+    std::stringstream text;
+    text << shipped.rdbuf();
+    std::string raised = text.str();
+    raised.replace(raised.find("\"0.56368\""), 9, "\"0.60000\"");
+    std::ofstream(dir / "overlapping.toml") << raised;  // no effective_from: it would overlap version 1
+    raised.replace(raised.find("time_zone = "), 0, "effective_from = \"2030-01-01\"\n");
+    std::ofstream(dir / "v2.toml") << raised;
+    std::ofstream(dir / "headend.toml") << "[[plugins]]\nname = \"pev-registration\"\nlibrary = \""
+                                        << PEV_REGISTRATION_PLUGIN << "\"\n[plugin.pev-registration]\n"
+                                        << "programs_file = \"" << PROGRAMS_FILE << "\"\n";
+    {
+        DaemonProcess daemon(dir, dir / "headend.toml");
+        ASSERT_NE(daemon.coaps_port(), 0) << daemon.stderr_text();
+        auto listed = run(daemon.ctl("--json tariff list"));
+        ASSERT_EQ(listed.exit_code, 0) << listed.output;
+        auto versions = nlohmann::json::parse(listed.output)["versions"];
+        ASSERT_EQ(versions.size(), 1U);
+        EXPECT_EQ(versions[0]["in_force"], true);
+
+        auto loaded = run(daemon.ctl("tariff load " + (dir / "v2.toml").string()));
+        EXPECT_EQ(loaded.exit_code, 0) << loaded.output;
+        EXPECT_NE(loaded.output.find("loaded as version 2"), std::string::npos) << loaded.output;
+        auto again = run(daemon.ctl("tariff load " + (dir / "v2.toml").string()));
+        EXPECT_EQ(again.exit_code, 0) << again.output;
+        EXPECT_NE(again.output.find("already loaded as version 2"), std::string::npos) << again.output;
+        auto refused = run(daemon.ctl("tariff load " + (dir / "overlapping.toml").string()));
+        EXPECT_EQ(refused.exit_code, 1) << refused.output;
+        EXPECT_NE(refused.output.find("they never overlap"), std::string::npos) << refused.output;
+        EXPECT_EQ(run(daemon.ctl("tariff load " + (dir / "none.toml").string())).exit_code, 2);
+
+        auto shown = run(daemon.ctl("tariff show 2"));
+        EXPECT_EQ(shown.exit_code, 0) << shown.output;
+        EXPECT_NE(shown.output.find("2030-01-01T08:00:00Z"), std::string::npos) << shown.output;
+        EXPECT_NE(shown.output.find("0.60"), std::string::npos) << shown.output;
+        EXPECT_NE(shown.output.find("EV-TOU: fixed charge 0.516 per day"), std::string::npos) << shown.output;
+        EXPECT_EQ(run(daemon.ctl("tariff show 2 --toml")).output, raised);
+        EXPECT_EQ(run(daemon.ctl("tariff show 3")).exit_code, 1);
+        EXPECT_EQ(run(daemon.ctl("tariff show x")).exit_code, 2);
+    }
+    {
+        DaemonProcess daemon(dir, dir / "headend.toml");
+        ASSERT_NE(daemon.coaps_port(), 0) << daemon.stderr_text();
+        auto table = run(daemon.ctl("tariff list"));
+        EXPECT_EQ(table.exit_code, 0) << table.output;
+        EXPECT_NE(table.output.find("v2.toml"), std::string::npos) << table.output;
+        auto versions = nlohmann::json::parse(run(daemon.ctl("--json tariff list")).output)["versions"];
+        ASSERT_EQ(versions.size(), 2U);
+        EXPECT_EQ(versions[0]["in_force"], true);
+        EXPECT_EQ(versions[1]["in_force"], false);
+    }
+    fs::remove_all(dir);
+}
+
 TEST(Cli, AnEmulatedPremisesRunsBothScenariosAndTheOperatorSeesEveryStep) {
     const fs::path dir = temp_dir();
     ASSERT_EQ(run(std::string(HEADEND_PKI_BIN) + " ca --out " + (dir / "mfr").string()).exit_code, 0);

@@ -20,8 +20,8 @@ constexpr std::int64_t kMonth = 31 * 86400;
 constexpr std::int64_t kPerChannel = kMonth / kQuarter;  // 2976: 10.3 million intervals in all
 
 struct Fixture {
-    tariff::Catalog catalog;
-    std::unique_ptr<tariff::Calendar> calendar;
+    tariff::Versions versions;
+    const tariff::Calendar* calendar = nullptr;
     const tariff::Program* ev = nullptr;
     std::vector<billing::Interval> channel;  // one channel's month; every channel the same shape
 
@@ -29,9 +29,9 @@ struct Fixture {
         auto loaded = tariff::load_catalog(PROGRAMS_FILE);
         if (!loaded)
             throw std::runtime_error(loaded.error().message);
-        catalog = std::move(*loaded);
-        calendar = std::make_unique<tariff::Calendar>(catalog);
-        ev = catalog.find("EV-TOU");
+        versions = tariff::Versions({std::make_shared<const tariff::Version>(1, std::move(*loaded))});
+        calendar = &versions[0].calendar();
+        ev = versions[0].catalog().find("EV-TOU");
         for (std::int64_t i = 0; i < kPerChannel; ++i)
             channel.push_back({kJuly2026 + i * kQuarter, 100 + (i * 37) % 1700});
     }
@@ -44,7 +44,7 @@ Fixture& fixture() {
 
 void BM_RateMonthOfChannels(benchmark::State& state) {
     auto& f = fixture();
-    const billing::Rater rater(*f.calendar, {{0, f.ev}}, kJuly2026, kJuly2026 + kMonth);
+    const billing::Rater rater(f.versions, "EV-TOU", kJuly2026, kJuly2026 + kMonth);
     std::vector<billing::RatedInterval> rated;
     rated.reserve(kPerChannel);
     std::int64_t checksum = 0;

@@ -1,7 +1,6 @@
 #include "billing/rating.hpp"
 
 #include <algorithm>
-#include <cassert>
 
 namespace billing {
 
@@ -26,19 +25,8 @@ std::int64_t round_to_cents(std::int64_t amount) {
     return divide_rounded(amount, 1000) * 1000;
 }
 
-Rater::Rater(const tariff::Calendar& calendar, std::vector<TariffVersion> versions, std::int64_t from, std::int64_t to)
-    : versions_(std::move(versions)), from_(from), to_(to) {
-    assert(std::is_sorted(versions_.begin(), versions_.end(),
-                          [](const auto& a, const auto& b) { return a.effective_from < b.effective_from; }));
-    for (std::size_t v = 0; v < versions_.size(); ++v) {
-        const std::int64_t begin = std::max(from_, versions_[v].effective_from);
-        const std::int64_t end = v + 1 < versions_.size() ? std::min(to_, versions_[v + 1].effective_from) : to_;
-        if (begin >= end)
-            continue;
-        for (const auto& span : calendar.spans(*versions_[v].program, begin, end))
-            spans_.push_back({span.start, span.end, v, span.season, span.period});
-    }
-}
+Rater::Rater(const tariff::Versions& versions, std::string_view program_id, std::int64_t from, std::int64_t to)
+    : from_(from), to_(to), spans_(versions.spans(program_id, from, to)) {}
 
 bool Rater::rate(std::span<const Interval> intervals, std::vector<RatedInterval>& out) const {
     if (intervals.empty())
@@ -47,7 +35,7 @@ bool Rater::rate(std::span<const Interval> intervals, std::vector<RatedInterval>
         return false;
     // The span of the first interval, then forward in step.
     auto span = std::upper_bound(spans_.begin(), spans_.end(), intervals.front().start,
-                                 [](std::int64_t at, const Span& s) { return at < s.start; }) -
+                                 [](std::int64_t at, const tariff::VersionedSpan& s) { return at < s.start; }) -
                 1;
     const std::size_t first = out.size();
     out.reserve(first + intervals.size());

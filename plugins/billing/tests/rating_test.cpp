@@ -33,10 +33,23 @@ protected:
     void SetUp() override {
         auto loaded = tariff::load_catalog(PROGRAMS_FILE);
         ASSERT_TRUE(loaded) << loaded.error().message;
-        catalog_ = std::move(*loaded);
-        calendar_ = std::make_unique<tariff::Calendar>(catalog_);
-        ev_ = catalog_.find("EV-TOU");
+        catalog_ = *loaded;
+        versions_ = tariff::Versions({std::make_shared<const tariff::Version>(1, std::move(*loaded))});
+        calendar_ = &versions_[0].calendar();
+        ev_ = versions_[0].catalog().find("EV-TOU");
         ASSERT_NE(ev_, nullptr);
+    }
+
+    // The shipped catalog as version 1 in force from `first`, and a copy of it from `second` with `change` applied.
+    template <typename Change>
+    tariff::Versions two_versions(std::int64_t first, std::int64_t second, Change change) const {
+        auto v1 = catalog_;
+        v1.effective_from = first;
+        auto v2 = catalog_;
+        v2.effective_from = second;
+        change(v2);
+        return tariff::Versions({std::make_shared<const tariff::Version>(1, std::move(v1)),
+                                 std::make_shared<const tariff::Version>(2, std::move(v2))});
     }
 
     // `count` quarter hours of `wh` each from `start`.
@@ -52,7 +65,8 @@ protected:
     }
 
     tariff::Catalog catalog_;
-    std::unique_ptr<tariff::Calendar> calendar_;
+    tariff::Versions versions_;
+    const tariff::Calendar* calendar_ = nullptr;
     const tariff::Program* ev_ = nullptr;
 };
 
@@ -77,7 +91,7 @@ TEST(Money, ABillLineIsRoundedOnceToCentsHalfAwayFromZero) {
 }
 
 TEST_F(RatingTest, ASummerWeekdayEveningIsOnPeakAndAWeekendHolidayEveningMidPeak) {
-    const Rater rater(*calendar_, {{0, ev_}}, local("2026-07-01 00:00"), local("2026-07-06 00:00"));
+    const Rater rater(versions_, "EV-TOU", local("2026-07-01 00:00"), local("2026-07-06 00:00"));
     std::vector<RatedInterval> rated;
     // Wednesday 1 July 17:00: on-peak, 1800 Wh × 0.56368 = 101462.4 → 101462.
     // Friday 3 July 17:00: a weekday (the 4th is a Saturday, and only Sundays move): on-peak again.
@@ -107,7 +121,7 @@ TEST_F(RatingTest, TheSpringForwardDayHas92QuartersRatedByTheirLocalTime) {
     const std::int64_t from = local("2026-03-08 00:00");
     const std::int64_t to = local("2026-03-09 00:00");
     ASSERT_EQ(to - from, 23 * 3600);
-    const Rater rater(*calendar_, {{0, ev_}}, from, to);
+    const Rater rater(versions_, "EV-TOU", from, to);
     std::vector<RatedInterval> rated;
     ASSERT_TRUE(rater.rate(quarters(from, 92, 1000), rated));
     ASSERT_EQ(rated.size(), 92U);
@@ -127,7 +141,7 @@ TEST_F(RatingTest, TheRepeatedFallBackHourIsRatedTwiceAsTheOffPeakItIs) {
     const std::int64_t from = local("2026-11-01 00:00");
     const std::int64_t to = local("2026-11-02 00:00");
     ASSERT_EQ(to - from, 25 * 3600);
-    const Rater rater(*calendar_, {{0, ev_}}, from, to);
+    const Rater rater(versions_, "EV-TOU", from, to);
     std::vector<RatedInterval> rated;
     ASSERT_TRUE(rater.rate(quarters(from, 100, 503), rated));
     ASSERT_EQ(rated.size(), 100U);
@@ -136,13 +150,15 @@ TEST_F(RatingTest, TheRepeatedFallBackHourIsRatedTwiceAsTheOffPeakItIs) {
 }
 
 TEST_F(RatingTest, IntervalsFromANewVersionsEffectiveInstantAreRatedOnItAndEarlierOnesAreNot) {
-    tariff::Program raised = *ev_;
-    for (auto& season : raised.seasons)
-        for (auto& period : season.periods)
-            if (period.name == "on-peak")
-                period.price = 60000;
     const std::int64_t change = local("2026-07-15 17:30");
-    const Rater rater(*calendar_, {{0, ev_}, {change, &raised}}, local("2026-07-01 00:00"), local("2026-08-01 00:00"));
+    const auto versions = two_versions(0, change, [](tariff::Catalog& raised) {
+        for (auto& program : raised.programs)
+            for (auto& season : program.seasons)
+                for (auto& period : season.periods)
+                    if (period.name == "on-peak")
+                        period.price = 60000;
+    });
+    const Rater rater(versions, "EV-TOU", local("2026-07-01 00:00"), local("2026-08-01 00:00"));
     std::vector<RatedInterval> rated;
     // 17:00 and 17:15 on the old version (101462 each at 1800 Wh), 17:30 and 17:45 on the new: 1800 × 0.6 = 108000.
     ASSERT_TRUE(rater.rate(quarters(local("2026-07-15 17:00"), 4, 1800), rated));
@@ -157,7 +173,10 @@ TEST_F(RatingTest, IntervalsFromANewVersionsEffectiveInstantAreRatedOnItAndEarli
 TEST_F(RatingTest, IntervalsOutsideTheWindowBeforeTheFirstVersionOrOutOfOrderAreRefusedWhole) {
     const std::int64_t from = local("2026-07-01 00:00");
     const std::int64_t to = local("2026-07-02 00:00");
-    const Rater rater(*calendar_, {{from + kQuarter, ev_}}, from, to);
+    auto late = catalog_;
+    late.effective_from = from + kQuarter;
+    const tariff::Versions versions({std::make_shared<const tariff::Version>(1, std::move(late))});
+    const Rater rater(versions, "EV-TOU", from, to);
     std::vector<RatedInterval> rated{{}};
     EXPECT_FALSE(rater.rate(quarters(from, 2, 100), rated));           // before the first version
     EXPECT_FALSE(rater.rate(quarters(to - kQuarter, 2, 100), rated));  // past the window
@@ -171,7 +190,7 @@ TEST_F(RatingTest, SplittingIntervalsDifferentlyNeverChangesTheirTotalAndRatesEa
     std::mt19937_64 random(20261201);
     const std::int64_t from = local("2026-06-28 00:00");
     const std::int64_t to = local("2026-07-06 00:00");
-    const Rater rater(*calendar_, {{0, ev_}}, from, to);
+    const Rater rater(versions_, "EV-TOU", from, to);
     for (int trial = 0; trial < 50; ++trial) {
         std::vector<Interval> intervals;
         for (std::int64_t at = from; at < to; at += kQuarter)

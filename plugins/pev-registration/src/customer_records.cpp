@@ -92,12 +92,14 @@ headend::Result<ImportSummary> store_records(headend::storage::Database& databas
 }
 
 void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database,
-                         const headend::plugin::Clock& clock, const tariff::Catalog& catalog) {
+                         const headend::plugin::Clock& clock, const CatalogVersions& catalog) {
     routes.add(
         "POST", "/api/v1/customers/import", [&database, &clock, &catalog](const headend::http::Request& request) {
             // A premises default rate must be a program of the catalog, or its energy could not be billed.
-            const CisParse parsed = parse_cis_csv(
-                request.body, [&catalog](std::string_view rate) { return catalog.find(rate) != nullptr; });
+            const tariff::Versions versions = catalog.snapshot();
+            const CisParse parsed = parse_cis_csv(request.body, [&versions](std::string_view rate) {
+                return versions.latest().catalog().find(rate) != nullptr;
+            });
             if (!parsed.errors.empty()) {
                 nlohmann::json rows = nlohmann::json::array();
                 for (const auto& error : parsed.errors)

@@ -165,13 +165,17 @@ std::vector<headend::storage::Migration> registration_migrations() {
     auto all = customer_record_migrations();
     for (auto& migration : enrollment_migrations())
         all.push_back(std::move(migration));
+    for (auto& migration : catalog_version_migrations())
+        all.push_back(std::move(migration));
     // One numbering for the component, whichever file a migration lives in.
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
     return all;
 }
 
 Result<void> Enrollments::check_program(const std::string& program_id) const {
-    const tariff::Program* program = catalog_.find(program_id);
+    // Versions keep every program of the ones before, so the latest names them all.
+    const tariff::Versions versions = catalog_.snapshot();
+    const tariff::Program* program = versions.latest().catalog().find(program_id);
     if (program == nullptr)
         return make_error("enrollment.unknown_program", "no program '" + program_id + "'");
     if (!program->enrollable)

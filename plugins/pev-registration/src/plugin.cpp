@@ -3,11 +3,11 @@
 #include <memory>
 
 #include "headend/plugin/plugin.hpp"
+#include "pev/catalog_versions.hpp"
 #include "pev/customer_records.hpp"
 #include "pev/enrollment.hpp"
 #include "pev/enrollment_routes.hpp"
 #include "pev/tariff_resources.hpp"
-#include "tariff/catalog.hpp"
 
 namespace {
 
@@ -25,20 +25,16 @@ public:
                                            "plugin.pev-registration.programs_file: must name the program "
                                            "catalog (see config/programs.toml)");
             }
-            auto catalog = tariff::load_catalog(file);
-            if (!catalog)
-                return catalog.error();
-            // Time-of-use periods are the territory's: a catalog written for another zone would bill every period
-            // at the wrong hours.
-            if (catalog->time_zone != context.territory_time_zone) {
-                return headend::make_error("config", file + ": time_zone '" + catalog->time_zone +
-                                                         "' is not the territory's ('" + context.territory_time_zone +
-                                                         "', territory.time_zone)");
-            }
-            catalog_ = std::make_unique<tariff::Catalog>(std::move(*catalog));
+            auto versions =
+                pev::CatalogLoader::open(context.database, file, context.territory_time_zone, context.clock.now());
+            if (!versions)
+                return versions.error();
+            catalog_ = std::make_unique<pev::CatalogVersions>(std::move(*versions));
+            loader_ = std::make_unique<pev::CatalogLoader>(context.database, *catalog_, context.territory_time_zone);
             enrollments_ = std::make_unique<pev::Enrollments>(context.database, *catalog_, context.clock);
             pev::add_customer_routes(context.routes, context.database, context.clock, *catalog_);
             pev::add_enrollment_routes(context.routes, *enrollments_);
+            pev::add_tariff_routes(context.routes, context.database, *loader_, *catalog_, context.clock);
             const std::int64_t horizon_hours = context.config.integer("tariff_horizon_hours");
             const std::int64_t pen = context.config.integer("utility_pen");
             if (horizon_hours < 1 || horizon_hours > kMaxHorizonHours)
@@ -49,8 +45,11 @@ public:
                 *catalog_, context.sep, context.clock,
                 pev::TariffResourceSettings{horizon_hours * 3600, static_cast<std::uint32_t>(pen)});
             tariffs_->add_to(context.resources);
-            context.logger.info("REG_STARTED", "program catalog " + file + " with " +
-                                                   std::to_string(catalog_->programs.size()) + " programs");
+            const tariff::Versions loaded = catalog_->snapshot();
+            context.logger.info("REG_STARTED", "program catalog " + file + ": " + std::to_string(loaded.size()) +
+                                                   " version(s), the latest with " +
+                                                   std::to_string(loaded.latest().catalog().programs.size()) +
+                                                   " programs");
             return {};
         } catch (const std::exception& error) {
             return headend::make_error("plugin.start", error.what());
@@ -59,7 +58,8 @@ public:
     void stop() override {}
 
 private:
-    std::unique_ptr<tariff::Catalog> catalog_;
+    std::unique_ptr<pev::CatalogVersions> catalog_;
+    std::unique_ptr<pev::CatalogLoader> loader_;
     std::unique_ptr<pev::Enrollments> enrollments_;
     std::unique_ptr<pev::TariffResources> tariffs_;
 };

@@ -57,24 +57,21 @@ std::string tariff_profile_path(const std::string& program_id) {
     return "/tp/" + program_id;
 }
 
-TariffResources::TariffResources(const tariff::Catalog& catalog, const headend::plugin::SepCodec& codec,
+TariffResources::TariffResources(const CatalogVersions& versions, const headend::plugin::SepCodec& codec,
                                  const headend::plugin::Clock& clock, TariffResourceSettings settings)
-    : catalog_(catalog),
-      calendar_(catalog),
-      codec_(codec),
-      clock_(clock),
-      settings_(settings),
-      created_at_(clock.now()) {}
+    : versions_(versions), codec_(codec), clock_(clock), settings_(settings), created_at_(clock.now()) {}
 
 void TariffResources::add_to(headend::coap::ResourceRegistry& resources) {
     // Read-only resources: anything but GET is 4.05.
-    auto get_only = [this](void (TariffResources::*handler)(const Request&, const Responder&) const) {
+    // Each request sees the catalog versions as they are when it arrives, whatever is loaded meanwhile.
+    auto get_only = [this](void (TariffResources::*handler)(const tariff::Versions&, const Request&, const Responder&)
+                               const) {
         return [this, handler](const Request& request, Responder respond) {
             if (request.method != Method::Get) {
                 respond(Response{Code::MethodNotAllowed, "", 0, "", std::nullopt});
                 return;
             }
-            (this->*handler)(request, respond);
+            (this->*handler)(versions_.snapshot(), request, respond);
         };
     };
     resources.add("/tp", get_only(&TariffResources::get_profiles));
@@ -88,17 +85,24 @@ void TariffResources::add_to(headend::coap::ResourceRegistry& resources) {
     resources.add("/tp/{program}/rc/{component}/tti/{start}/cti", get_only(&TariffResources::get_prices));
 }
 
+const tariff::Catalog& TariffResources::catalog_in_force(const tariff::Versions& versions) const {
+    // Before the first version takes effect its programs are the ones to show.
+    const tariff::Version* version = versions.in_force(clock_.now());
+    return (version != nullptr ? *version : versions[0]).catalog();
+}
+
 // segments: {"tp", program, "rc", "1", ...}; only component 1 exists.
-const tariff::Program* TariffResources::program_of(const Request& request) const {
+const tariff::Program* TariffResources::program_of(const tariff::Versions& versions, const Request& request) const {
     if (request.segments.size() < 2)
         return nullptr;
     if (request.segments.size() >= 4 && request.segments[3] != "1")
         return nullptr;
-    return catalog_.find(request.segments[1]);
+    return catalog_in_force(versions).find(request.segments[1]);
 }
 
-const tariff::Program* TariffResources::program_or_not_found(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_of(request);
+const tariff::Program* TariffResources::program_or_not_found(const tariff::Versions& versions, const Request& request,
+                                                             const Responder& respond) const {
+    const tariff::Program* program = program_of(versions, request);
     if (program == nullptr)
         respond(coap_replies::reason(Code::NotFound));
     return program;
@@ -121,17 +125,18 @@ std::string TariffResources::mrid(const std::string& kind, const std::string& ke
     return std::string(text.data(), 32);
 }
 
-std::vector<tariff::TouSpan> TariffResources::upcoming(const tariff::Program& program, std::int64_t now) const {
+std::vector<tariff::VersionedSpan> TariffResources::upcoming(const tariff::Versions& versions,
+                                                             const tariff::Program& program, std::int64_t now) const {
     // Spans never cross into another local day (at most 25 hours), so looking a long day back and beyond the horizon
     // gives every span whole: those in effect now or starting before the horizon are served.
     const std::int64_t horizon = now + settings_.horizon_seconds;
-    auto spans = calendar_.spans(program, now - kLongestDay, horizon + kLongestDay);
-    std::erase_if(spans,
-                  [now, horizon](const tariff::TouSpan& span) { return span.end <= now || span.start >= horizon; });
+    auto spans = versions.spans(program.id, now - kLongestDay, horizon + kLongestDay);
+    std::erase_if(
+        spans, [now, horizon](const tariff::VersionedSpan& span) { return span.end <= now || span.start >= horizon; });
     return spans;
 }
 
-sep::TimeTariffInterval TariffResources::interval_of(const tariff::Program& program, const tariff::TouSpan& span,
+sep::TimeTariffInterval TariffResources::interval_of(const tariff::Program& program, const tariff::VersionedSpan& span,
                                                      std::int64_t now) const {
     const std::string base = tariff_profile_path(program.id) + "/rc/1/tti/" + std::to_string(span.start);
     sep::TimeTariffInterval interval;
@@ -166,28 +171,32 @@ sep::TariffProfile TariffResources::profile_of(const tariff::Program& program) c
     return profile;
 }
 
-void TariffResources::get_profiles(const Request& request, const Responder& respond) const {
+void TariffResources::get_profiles(const tariff::Versions& versions, const Request& request,
+                                   const Responder& respond) const {
     const auto query = list_query_or_bad_request(request, respond);
     if (!query)
         return;
     sep::TariffProfileList list;
     list.href = "/tp";
-    list.all = count_of(catalog_.programs);
+    const auto& programs = catalog_in_force(versions).programs;
+    list.all = count_of(programs);
     list.poll_rate = kPollRate;
-    for (std::size_t i = query->start; i < catalog_.programs.size() && list.tariff_profiles.size() < query->limit; ++i)
-        list.tariff_profiles.push_back(profile_of(catalog_.programs[i]));
+    for (std::size_t i = query->start; i < programs.size() && list.tariff_profiles.size() < query->limit; ++i)
+        list.tariff_profiles.push_back(profile_of(programs[i]));
     list.results = count_of(list.tariff_profiles);
     respond(coap_replies::content(codec_.encode(list)));
 }
 
-void TariffResources::get_profile(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_or_not_found(request, respond);
+void TariffResources::get_profile(const tariff::Versions& versions, const Request& request,
+                                  const Responder& respond) const {
+    const tariff::Program* program = program_or_not_found(versions, request, respond);
     if (program == nullptr)
         return;
     respond(coap_replies::content(codec_.encode(profile_of(*program))));
 }
 
-sep::RateComponent TariffResources::component_of(const tariff::Program& program, std::int64_t now) const {
+sep::RateComponent TariffResources::component_of(const tariff::Versions& versions, const tariff::Program& program,
+                                                 std::int64_t now) const {
     const std::string path = tariff_profile_path(program.id) + "/rc/1";
     sep::RateComponent component;
     component.href = path;
@@ -196,12 +205,13 @@ sep::RateComponent TariffResources::component_of(const tariff::Program& program,
     component.active_time_tariff_interval_list_link = sep::ListLink{path + "/acttti", 1};
     component.reading_type_link = sep::Link{path + "/rt"};
     component.role_flags = 0;
-    component.time_tariff_interval_list_link = sep::ListLink{path + "/tti", count_of(upcoming(program, now))};
+    component.time_tariff_interval_list_link = sep::ListLink{path + "/tti", count_of(upcoming(versions, program, now))};
     return component;
 }
 
-void TariffResources::get_components(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_or_not_found(request, respond);
+void TariffResources::get_components(const tariff::Versions& versions, const Request& request,
+                                     const Responder& respond) const {
+    const tariff::Program* program = program_or_not_found(versions, request, respond);
     if (program == nullptr)
         return;
     const auto query = list_query_or_bad_request(request, respond);
@@ -211,20 +221,22 @@ void TariffResources::get_components(const Request& request, const Responder& re
     list.href = tariff_profile_path(program->id) + "/rc";
     list.all = 1;
     if (query->start == 0 && query->limit > 0)
-        list.rate_components.push_back(component_of(*program, clock_.now()));
+        list.rate_components.push_back(component_of(versions, *program, clock_.now()));
     list.results = count_of(list.rate_components);
     respond(coap_replies::content(codec_.encode(list)));
 }
 
-void TariffResources::get_component(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_or_not_found(request, respond);
+void TariffResources::get_component(const tariff::Versions& versions, const Request& request,
+                                    const Responder& respond) const {
+    const tariff::Program* program = program_or_not_found(versions, request, respond);
     if (program == nullptr)
         return;
-    respond(coap_replies::content(codec_.encode(component_of(*program, clock_.now()))));
+    respond(coap_replies::content(codec_.encode(component_of(versions, *program, clock_.now()))));
 }
 
-void TariffResources::get_reading_type(const Request& request, const Responder& respond) const {
-    const tariff::Program* program = program_or_not_found(request, respond);
+void TariffResources::get_reading_type(const tariff::Versions& versions, const Request& request,
+                                       const Responder& respond) const {
+    const tariff::Program* program = program_or_not_found(versions, request, respond);
     if (program == nullptr)
         return;
     int tiers = 0;
@@ -244,24 +256,26 @@ void TariffResources::get_reading_type(const Request& request, const Responder& 
     respond(coap_replies::content(codec_.encode(type)));
 }
 
-void TariffResources::get_intervals(const Request& request, const Responder& respond) const {
-    list_intervals(request, respond, "/tti", false);
+void TariffResources::get_intervals(const tariff::Versions& versions, const Request& request,
+                                    const Responder& respond) const {
+    list_intervals(versions, request, respond, "/tti", false);
 }
 
-void TariffResources::get_active_intervals(const Request& request, const Responder& respond) const {
-    list_intervals(request, respond, "/acttti", true);
+void TariffResources::get_active_intervals(const tariff::Versions& versions, const Request& request,
+                                           const Responder& respond) const {
+    list_intervals(versions, request, respond, "/acttti", true);
 }
 
-void TariffResources::list_intervals(const Request& request, const Responder& respond, const std::string& path,
-                                     bool active_only) const {
-    const tariff::Program* program = program_or_not_found(request, respond);
+void TariffResources::list_intervals(const tariff::Versions& versions, const Request& request, const Responder& respond,
+                                     const std::string& path, bool active_only) const {
+    const tariff::Program* program = program_or_not_found(versions, request, respond);
     if (program == nullptr)
         return;
     const auto query = list_query_or_bad_request(request, respond);
     if (!query)
         return;
     const std::int64_t now = clock_.now();
-    auto spans = upcoming(*program, now);
+    auto spans = upcoming(versions, *program, now);
     if (active_only && spans.size() > 1)
         spans.resize(1);  // the first upcoming span is the one in effect now
     sep::TimeTariffIntervalList list;
@@ -275,32 +289,35 @@ void TariffResources::list_intervals(const Request& request, const Responder& re
 
 // The span named by /tp/{program}/rc/1/tti/{start}: one of the listed spans, or any other span of the program that
 // starts exactly there (a device may ask about an interval that has just ended).
-std::optional<tariff::TouSpan> TariffResources::span_at(const Request& request, std::int64_t now) const {
-    const tariff::Program* program = program_of(request);
+std::optional<tariff::VersionedSpan> TariffResources::span_at(const tariff::Versions& versions, const Request& request,
+                                                              std::int64_t now) const {
+    const tariff::Program* program = program_of(versions, request);
     const auto start = parse_start(request.segments.at(5));
     if (program == nullptr || !start)
         return std::nullopt;
-    for (const auto& span : upcoming(*program, now)) {
+    for (const auto& span : upcoming(versions, *program, now)) {
         if (span.start == *start)
             return span;
     }
-    if (calendar_.spans(*program, *start - 1, *start + 1).size() != 2)
+    if (versions.spans(program->id, *start - 1, *start + 1).size() != 2)
         return std::nullopt;  // the period does not change at {start}
-    return calendar_.spans(*program, *start, *start + kLongestDay).front();
+    return versions.spans(program->id, *start, *start + kLongestDay).front();
 }
 
-void TariffResources::get_interval(const Request& request, const Responder& respond) const {
+void TariffResources::get_interval(const tariff::Versions& versions, const Request& request,
+                                   const Responder& respond) const {
     const std::int64_t now = clock_.now();
-    const auto span = span_at(request, now);
+    const auto span = span_at(versions, request, now);
     if (!span) {
         respond(coap_replies::reason(Code::NotFound));
         return;
     }
-    respond(coap_replies::content(codec_.encode(interval_of(*program_of(request), *span, now))));
+    respond(coap_replies::content(codec_.encode(interval_of(*program_of(versions, request), *span, now))));
 }
 
-void TariffResources::get_prices(const Request& request, const Responder& respond) const {
-    const auto span = span_at(request, clock_.now());
+void TariffResources::get_prices(const tariff::Versions& versions, const Request& request,
+                                 const Responder& respond) const {
+    const auto span = span_at(versions, request, clock_.now());
     if (!span) {
         respond(coap_replies::reason(Code::NotFound));
         return;

@@ -24,7 +24,7 @@ protected:
         ASSERT_TRUE(database_->migrate("pev-registration", migrations));
         auto catalog = tariff::load_catalog(PROGRAMS_FILE);
         ASSERT_TRUE(catalog) << catalog.error().message;
-        catalog_ = std::move(*catalog);
+        catalog_.replace(tariff::Versions({std::make_shared<const tariff::Version>(1, std::move(*catalog))}));
         add_customer_routes(routes_, *database_, clock_, catalog_);
     }
     headend::http::Response import(const std::string& csv) {
@@ -38,7 +38,7 @@ protected:
         return json::parse(routes_.handlers.at("GET /api/v1/premises")(request).body)["premises"];
     }
 
-    tariff::Catalog catalog_;
+    CatalogVersions catalog_{tariff::Versions()};
     testing_support::TempDir dir_;
     testing_support::FixedClock clock_{1000};
     testing_support::FakeRoutes routes_;

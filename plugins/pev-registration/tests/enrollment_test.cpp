@@ -28,7 +28,7 @@ protected:
         ASSERT_TRUE(database_->migrate("pev-registration", migrations));
         auto catalog = tariff::load_catalog(PROGRAMS_FILE);
         ASSERT_TRUE(catalog) << catalog.error().message;
-        catalog_ = std::move(*catalog);
+        catalog_.replace(tariff::Versions({std::make_shared<const tariff::Version>(1, std::move(*catalog))}));
         enrollments_ = std::make_unique<Enrollments>(*database_, catalog_, clock_);
         add_customer_routes(routes_, *database_, clock_, catalog_);
         add_enrollment_routes(routes_, *enrollments_);
@@ -80,7 +80,7 @@ protected:
     testing_support::TempDir dir_;
     testing_support::FixedClock clock_{1'790'000'000};
     testing_support::FakeRoutes routes_;
-    tariff::Catalog catalog_;
+    CatalogVersions catalog_{tariff::Versions()};
     std::unique_ptr<headend::storage::SqliteDatabase> database_;
     std::unique_ptr<Enrollments> enrollments_;
 };

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "headend/testing/fakes.hpp"
 #include "sep/codec.hpp"
 #include "sep/plugin_codec.hpp"
@@ -24,7 +27,7 @@ protected:
     void SetUp() override {
         auto catalog = tariff::load_catalog(PROGRAMS_FILE);
         ASSERT_TRUE(catalog) << catalog.error().message;
-        catalog_ = std::move(*catalog);
+        catalog_.replace(tariff::Versions({std::make_shared<const tariff::Version>(1, std::move(*catalog))}));
         auto codec = sep::Codec::load(HEADEND_SCHEMA_DIR);
         ASSERT_TRUE(codec) << codec.error().message;
         schema_ = *codec;
@@ -72,7 +75,7 @@ protected:
         return document ? std::move(*document) : T{};
     }
 
-    tariff::Catalog catalog_;
+    CatalogVersions catalog_{tariff::Versions()};
     headend::testing::FixedClock clock_{kNoonPdt};
     headend::testing::FakeResources resources_;
     std::shared_ptr<const sep::Codec> schema_;
@@ -156,6 +159,30 @@ TEST_F(TariffResourcesTest, EachIntervalCarriesItsPrice) {
     const auto flat_prices =
         decode<sep::ConsumptionTariffIntervalList>(get(*flat.time_tariff_intervals[0].href + "/cti", {{"l", "5"}}));
     EXPECT_EQ(flat_prices.consumption_tariff_intervals.at(0).price, 32000);
+}
+
+// A version loaded with a new on-peak price from 2 July: the list handed out on 1 July shows today's on-peak at the old
+// price and tomorrow's at the new one, each interval priced by the version in force at its start.
+TEST_F(TariffResourcesTest, IntervalsAreServedFromTheVersionInForceAtTheirStart) {
+    std::ifstream in(PROGRAMS_FILE);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string next = text.str();
+    next.replace(next.find("time_zone = "), 0, "effective_from = \"2026-07-02\"\n");
+    next.replace(next.find("\"0.56368\""), 9, "\"0.60000\"");
+    auto v2 = tariff::parse_catalog(next, "v2.toml");
+    ASSERT_TRUE(v2) << v2.error().message;
+    catalog_.replace(catalog_.snapshot().with(std::make_shared<const tariff::Version>(2, std::move(*v2))));
+
+    const auto list = decode<sep::TimeTariffIntervalList>(get("/tp/EV-TOU/rc/1/tti", {{"l", "255"}}));
+    std::vector<std::int32_t> on_peak_prices;
+    for (const auto& interval : list.time_tariff_intervals) {
+        if (interval.description != "on-peak")
+            continue;
+        const auto prices = decode<sep::ConsumptionTariffIntervalList>(get(*interval.href + "/cti", {{"l", "1"}}));
+        on_peak_prices.push_back(prices.consumption_tariff_intervals.at(0).price.value_or(-1));
+    }
+    EXPECT_EQ(on_peak_prices, (std::vector<std::int32_t>{56368, 60000}));  // Wednesday 1 and Thursday 2 July
 }
 
 // From the CSIP-AUS procedures: DOM-FLAT's current interval started "24 h ago", so its href, mRID and creationTime

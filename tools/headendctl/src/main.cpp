@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
         headendctl::register_alarm_commands(cli);
         headendctl::register_session_commands(cli);
         headendctl::register_export_commands(cli);
+        headendctl::register_tariff_commands(cli);
         return cli.run(argc, argv, std::cout, std::cerr);
     } catch (const std::exception& e) {
         std::cerr << "headendctl: internal error: " << e.what() << '\n';

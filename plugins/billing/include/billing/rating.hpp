@@ -5,10 +5,10 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
-#include "tariff/calendar.hpp"
-#include "tariff/catalog.hpp"
+#include "tariff/versions.hpp"
 
 namespace billing {
 
@@ -17,12 +17,6 @@ std::int64_t interval_cost(std::int64_t wh, std::int64_t price);
 
 // A bill line's amount (10^-5 units) rounded once to cents, half away from zero.
 std::int64_t round_to_cents(std::int64_t amount);
-
-// One version of a program's tariff, in force from `effective_from` (UTC) until the next version's.
-struct TariffVersion {
-    std::int64_t effective_from = 0;
-    const tariff::Program* program = nullptr;
-};
 
 struct Interval {
     std::int64_t start = 0;  // UTC seconds
@@ -33,39 +27,30 @@ struct RatedInterval {
     std::int64_t start = 0;
     std::int64_t wh = 0;
     std::int64_t cost = 0;    // 10^-5 units
-    std::size_t version = 0;  // index into the rater's versions
+    std::size_t version = 0;  // index into the catalog versions
     const tariff::Season* season = nullptr;
     const tariff::Period* period = nullptr;
 };
 
 // Rates intervals of one program over a window [from, to) prepared once (a bill month, say): the time-of-use spans
-// of every version are worked out up front, so rating is a walk in step with them, not a time-zone lookup per
-// interval. Versions must be sorted by effective_from; an interval before the first version has no rate.
+// of every catalog version in force in the window are worked out up front, so rating is a walk in step with them,
+// not a time-zone lookup per interval. An interval before the first version with the program has no rate.
 class Rater {
 public:
-    Rater(const tariff::Calendar& calendar, std::vector<TariffVersion> versions, std::int64_t from, std::int64_t to);
+    // `versions` must outlive the rater (it keeps pointers into their periods).
+    Rater(const tariff::Versions& versions, std::string_view program_id, std::int64_t from, std::int64_t to);
 
-    const std::vector<TariffVersion>& versions() const { return versions_; }
     std::int64_t from() const { return from_; }
     std::int64_t to() const { return to_; }
 
-    // Appends each interval rated to `out`. `intervals` must be sorted by start and lie in [from, to) and after the
-    // first version's effective_from (checked: false, nothing appended, when one does not).
+    // Appends each interval rated to `out`. `intervals` must be sorted by start and lie in [from, to) where the
+    // program has a rate (checked: false, nothing appended, when one does not).
     bool rate(std::span<const Interval> intervals, std::vector<RatedInterval>& out) const;
 
 private:
-    struct Span {
-        std::int64_t start = 0;
-        std::int64_t end = 0;
-        std::size_t version = 0;
-        const tariff::Season* season = nullptr;
-        const tariff::Period* period = nullptr;
-    };
-
-    std::vector<TariffVersion> versions_;
     std::int64_t from_ = 0;
     std::int64_t to_ = 0;
-    std::vector<Span> spans_;  // covering [max(from, first version), to) in order
+    std::vector<tariff::VersionedSpan> spans_;  // in order, from the first instant the program has a rate
 };
 
 }  // namespace billing

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "headend/plugin/plugin.hpp"
+#include "pev/catalog_versions.hpp"
 #include "pev/cis_import.hpp"
-#include "tariff/catalog.hpp"
 
 namespace pev {
 
@@ -25,9 +25,9 @@ std::vector<headend::storage::Migration> customer_record_migrations();
 headend::Result<ImportSummary> store_records(headend::storage::Database& database,
                                              const std::vector<CisRecord>& records, std::int64_t now);
 
-// Registers POST /api/v1/customers/import (body: the CSV; every default_rate must be a program of `catalog`) and
+// Registers POST /api/v1/customers/import (body: the CSV; every default_rate must be a program of the catalog) and
 // GET /api/v1/premises[?enrolled=true|false] (each with its count of enrolled PEVs). The enrollment tables must exist.
 void add_customer_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database,
-                         const headend::plugin::Clock& clock, const tariff::Catalog& catalog);
+                         const headend::plugin::Clock& clock, const CatalogVersions& catalog);
 
 }  // namespace pev

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "headend/plugin/plugin.hpp"
-#include "tariff/catalog.hpp"
+#include "pev/catalog_versions.hpp"
 
 namespace pev {
 
@@ -76,7 +76,7 @@ struct Enrolled {
 // enrollment.program_not_enrollable, enrollment.already_enrolled, enrollment.not_found, storage.*.
 class Enrollments {
 public:
-    Enrollments(headend::storage::Database& database, const tariff::Catalog& catalog,
+    Enrollments(headend::storage::Database& database, const CatalogVersions& catalog,
                 const headend::plugin::Clock& clock)
         : database_(database), catalog_(catalog), clock_(clock) {}
 
@@ -86,12 +86,12 @@ public:
     headend::Result<Enrollment> change(const std::string& vin, const EnrollmentChange& change);
     // Ends the enrollment; its history stays, and the VIN may be enrolled again.
     headend::Result<Enrollment> unenroll(const std::string& vin, const std::string& channel);
-
-private:
+    // Whether customers may enroll in `program_id`: a PEV program of the latest catalog version.
     headend::Result<void> check_program(const std::string& program_id) const;
 
+private:
     headend::storage::Database& database_;
-    const tariff::Catalog& catalog_;
+    const CatalogVersions& catalog_;
     const headend::plugin::Clock& clock_;
 };
 

@@ -1,5 +1,7 @@
 // The program tariffs as IEEE 2030.5 pricing resources, readable by any authenticated device (a PEV plans its
 // off-peak charging from them):
+// Each answer comes from the catalog version in force (pev/catalog_versions.hpp); interval lists cross into the next
+// version where it takes effect.
 //   /tp                                     TariffProfileList, one TariffProfile per catalog program
 //   /tp/{program}                           TariffProfile (rateCode = program id, prices in 10^-5 currency units)
 //   /tp/{program}/rc                        RateComponentList with the one energy RateComponent
@@ -19,8 +21,7 @@
 
 #include "headend/plugin/list_query.hpp"
 #include "headend/plugin/plugin.hpp"
-#include "tariff/calendar.hpp"
-#include "tariff/catalog.hpp"
+#include "pev/catalog_versions.hpp"
 
 namespace pev {
 
@@ -35,39 +36,45 @@ std::string tariff_profile_path(const std::string& program_id);
 
 class TariffResources {
 public:
-    TariffResources(const tariff::Catalog& catalog, const headend::plugin::SepCodec& codec,
+    TariffResources(const CatalogVersions& versions, const headend::plugin::SepCodec& codec,
                     const headend::plugin::Clock& clock, TariffResourceSettings settings);
     void add_to(headend::coap::ResourceRegistry& resources);
 
 private:
-    const tariff::Program* program_of(const headend::coap::Request& request) const;
+    using Versions = tariff::Versions;
+    using Request = headend::coap::Request;
+    using Responder = headend::coap::Responder;
+
+    const tariff::Catalog& catalog_in_force(const Versions& versions) const;
+    const tariff::Program* program_of(const Versions& versions, const Request& request) const;
     // These answer 4.04 / 4.00 themselves when they return nothing.
-    const tariff::Program* program_or_not_found(const headend::coap::Request& request,
-                                                const headend::coap::Responder& respond) const;
-    std::optional<headend::coap::ListQuery> list_query_or_bad_request(const headend::coap::Request& request,
-                                                                      const headend::coap::Responder& respond) const;
+    const tariff::Program* program_or_not_found(const Versions& versions, const Request& request,
+                                                const Responder& respond) const;
+    std::optional<headend::coap::ListQuery> list_query_or_bad_request(const Request& request,
+                                                                      const Responder& respond) const;
     std::string mrid(const std::string& kind, const std::string& key) const;
     sep::TariffProfile profile_of(const tariff::Program& program) const;
-    sep::RateComponent component_of(const tariff::Program& program, std::int64_t now) const;
-    sep::TimeTariffInterval interval_of(const tariff::Program& program, const tariff::TouSpan& span,
+    sep::RateComponent component_of(const Versions& versions, const tariff::Program& program, std::int64_t now) const;
+    sep::TimeTariffInterval interval_of(const tariff::Program& program, const tariff::VersionedSpan& span,
                                         std::int64_t now) const;
-    std::vector<tariff::TouSpan> upcoming(const tariff::Program& program, std::int64_t now) const;
-    std::optional<tariff::TouSpan> span_at(const headend::coap::Request& request, std::int64_t now) const;
+    std::vector<tariff::VersionedSpan> upcoming(const Versions& versions, const tariff::Program& program,
+                                                std::int64_t now) const;
+    std::optional<tariff::VersionedSpan> span_at(const Versions& versions, const Request& request,
+                                                 std::int64_t now) const;
 
-    void get_profiles(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void get_profile(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void get_components(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void get_component(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void get_reading_type(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void get_intervals(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void get_active_intervals(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void list_intervals(const headend::coap::Request& request, const headend::coap::Responder& respond,
+    void get_profiles(const Versions& versions, const Request& request, const Responder& respond) const;
+    void get_profile(const Versions& versions, const Request& request, const Responder& respond) const;
+    void get_components(const Versions& versions, const Request& request, const Responder& respond) const;
+    void get_component(const Versions& versions, const Request& request, const Responder& respond) const;
+    void get_reading_type(const Versions& versions, const Request& request, const Responder& respond) const;
+    void get_intervals(const Versions& versions, const Request& request, const Responder& respond) const;
+    void get_active_intervals(const Versions& versions, const Request& request, const Responder& respond) const;
+    void list_intervals(const Versions& versions, const Request& request, const Responder& respond,
                         const std::string& path, bool active_only) const;
-    void get_interval(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
-    void get_prices(const headend::coap::Request& request, const headend::coap::Responder& respond) const;
+    void get_interval(const Versions& versions, const Request& request, const Responder& respond) const;
+    void get_prices(const Versions& versions, const Request& request, const Responder& respond) const;
 
-    const tariff::Catalog& catalog_;
-    tariff::Calendar calendar_;
+    const CatalogVersions& versions_;
     const headend::plugin::SepCodec& codec_;
     const headend::plugin::Clock& clock_;
     TariffResourceSettings settings_;
