@@ -4,12 +4,18 @@
 // response); then the faults the emulators can inject.
 #include <gtest/gtest.h>
 
+#include <date/date.h>
+#include <date/tz.h>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include "emulator/devices.hpp"
 #include "headend/core/device_registry.hpp"
 #include "support/program_daemon.hpp"
+#include "tariff/calendar.hpp"
 
 namespace headend {
 namespace {
@@ -187,9 +193,42 @@ protected:
         ASSERT_LE(static_cast<std::int64_t>(session_.size() * kQuarter), hours * 3600);
         clock_->advance(std::chrono::hours(hours));
     }
+    // The session charged and sent, then the head-end's clock moved into the next local month and its bills run.
+    void charge_and_bill(std::int64_t energy_wh) {
+        ASSERT_NO_FATAL_FAILURE(charge(energy_wh));
+        auto posted = eumd_->post_session(session_start_, session_);
+        ASSERT_TRUE(posted);
+        ASSERT_EQ(*posted, 201);
+        const auto zone = date::locate_zone("America/Los_Angeles");
+        const auto local_start = zone->to_local(date::sys_seconds(std::chrono::seconds(session_start_)));
+        const auto ymd = date::year_month_day(date::floor<date::days>(local_start));
+        month_ = fmt::format("{:04}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()));
+        const auto next_month = date::local_days((ymd.year() / ymd.month() + date::months(1)) / 1);
+        const std::int64_t next = date::make_zoned(zone, next_month).get_sys_time().time_since_epoch().count();
+        clock_->advance(std::chrono::seconds(next - clock_->now() + 3600));
+        const auto [status, summary] = headend_->admin("POST", "/api/v1/bills/run", json{{"month", month_}}.dump());
+        ASSERT_EQ(status, 200) << summary.dump();
+        run_ = summary;
+    }
+    // The account's bill for the session's month: summary, document and postings.
+    json bill_of(const std::string& account) {
+        const auto listed = headend_->admin("GET", "/api/v1/bills?account=" + account + "&month=" + month_).second;
+        if (listed["bills"].size() != 1)
+            return json();
+        return headend_->admin("GET", "/api/v1/bills/" + listed["bills"][0]["bill_id"].dump()).second;
+    }
+    static json posting(const json& bill, const std::string& source) {
+        for (const auto& one : bill["postings"])
+            if (one["source"] == source)
+                return one;
+        return json();
+    }
+
     static constexpr std::uint32_t kQuarter = 900;
     std::int64_t session_start_ = 0;
     std::vector<std::int64_t> session_;
+    std::string month_;
+    json run_;
 };
 
 // ---- Scenario 1: enrollment (steps 1-4, through the admin API the operator's CLI and the portal use)
@@ -649,6 +688,67 @@ TEST_F(Scenario3, Step02_IdentitiesAreVerifiedBeforeEnergyIsAccepted) {
     auto usage = pev_->read_usage();
     ASSERT_TRUE(usage);
     EXPECT_EQ(usage->size(), session_.size());
+}
+
+TEST_F(Scenario3, Step03_EachIntervalIsRatedByTheTariffPeriodOfItsLocalStart) {
+    ASSERT_NO_FATAL_FAILURE(charge_and_bill(9000));
+    EXPECT_EQ(run_["issued"], 2);  // Jane's account and John's
+    const json bill = bill_of("A1");
+    ASSERT_TRUE(bill.is_object()) << "no bill for A1 in " << month_;
+    // The expected cost worked out here interval by interval, each at the price of the EV-TOU period its start falls
+    // in (the catalog's calendar: season, weekday or holiday, DST), rounded to 10^-5 $.
+    auto catalog = tariff::load_catalog(PROGRAMS_FILE);
+    ASSERT_TRUE(catalog);
+    const tariff::Calendar calendar(*catalog);
+    std::int64_t expected = 0;
+    std::map<std::string, std::int64_t> wh_per_period;
+    for (std::size_t i = 0; i < session_.size(); ++i) {
+        const auto rate =
+            calendar.rate_at(*catalog->find("EV-TOU"), session_start_ + static_cast<std::int64_t>(i * kQuarter));
+        const std::int64_t product = session_[i] * rate.period->price;
+        expected += (product + 500) / 1000;
+        wh_per_period[rate.period->name] += session_[i];
+    }
+    const json debit = posting(bill, "session:1:debit");
+    ASSERT_TRUE(debit.is_object()) << bill.dump(2);
+    EXPECT_EQ(debit["amount_e5"], expected);
+    EXPECT_EQ(debit["wh"], 9000);
+    std::map<std::string, std::int64_t> shown;
+    for (const auto& line : bill["document"]["lines"])
+        if (line["kind"] == "home_session")
+            for (const auto& period : line["periods"])
+                shown[period["period"]] += period["wh"].get<std::int64_t>();
+    EXPECT_EQ(shown, wh_per_period);
+}
+
+TEST_F(Scenario3, Step04_TheOwnerIsDebitedAndThePremisesCreditedForTheSameEnergyOnce) {
+    ASSERT_NO_FATAL_FAILURE(charge_and_bill(9000));
+    const json bill = bill_of("A1");
+    const json debit = posting(bill, "session:1:debit");
+    const json credit = posting(bill, "session:1:credit");
+    ASSERT_TRUE(debit.is_object() && credit.is_object()) << bill.dump(2);
+    EXPECT_EQ(debit["kind"], "home_session");
+    EXPECT_EQ(credit["kind"], "host_credit");
+    EXPECT_EQ(credit["wh"], debit["wh"]);
+    // DOM-FLAT, 0.32 $/kWh, for the premises: 9000 Wh → 288 000 (10^-5 $), −$2.88.
+    EXPECT_EQ(credit["amount_e5"], -288'000);
+    EXPECT_EQ(credit["billed"], "-2.88");
+    // The bill's total is the sum of its rounded lines; John's account has no line of Jane's session.
+    const auto cents = [](std::string money) {  // "-2.88" → -288: always two decimals
+        money.erase(money.find('.'), 1);
+        return std::stoll(money);
+    };
+    std::int64_t sum = 0;
+    for (const auto& line : bill["document"]["lines"])
+        sum += cents(line["amount"]);
+    EXPECT_EQ(cents(bill["total"]), sum);
+    EXPECT_TRUE(posting(bill_of("A2"), "session:1:debit").is_null());
+    // Running the month again issues nothing and posts nothing.
+    const auto [status, again] = headend_->admin("POST", "/api/v1/bills/run", json{{"month", month_}}.dump());
+    EXPECT_EQ(status, 200);
+    EXPECT_EQ(again["issued"], 0);
+    EXPECT_EQ(again["already_issued"], 2);
+    EXPECT_EQ(bill_of("A1")["postings"], bill["postings"]);
 }
 
 TEST_F(RebindCredential, UpToItsExpiryThePevRebindsWithIt) {

@@ -46,7 +46,8 @@ ProgramDaemon::ProgramDaemon(ProgramDaemonOptions options) {
     }
     config.plugins = {{"pev-registration", PEV_REGISTRATION_PLUGIN, {{"programs_file", std::string(PROGRAMS_FILE)}}},
                       binding,
-                      {"interval-collection", INTERVAL_COLLECTION_PLUGIN, {}}};
+                      {"interval-collection", INTERVAL_COLLECTION_PLUGIN, {}},
+                      {"billing", BILLING_PLUGIN, {}}};
     auto started = core::Daemon::start(config, options.clock);
     if (!started) {
         ADD_FAILURE() << started.error().message;

@@ -126,12 +126,23 @@ std::string line_kind_name(LineKind kind) {
             return "host_credit";
         case LineKind::FallbackSession:
             return "fallback_session";
+        case LineKind::HeldSession:
+            return "held_session";
         case LineKind::Roaming:
             return "roaming";
         case LineKind::Adjustment:
             return "adjustment";
     }
     return "unknown";
+}
+
+std::optional<LineKind> line_kind_of(std::string_view name) {
+    for (const LineKind kind : {LineKind::PremisesEnergy, LineKind::FixedCharge, LineKind::HomeSession,
+                                LineKind::GuestSession, LineKind::HostCredit, LineKind::FallbackSession,
+                                LineKind::HeldSession, LineKind::Roaming, LineKind::Adjustment})
+        if (line_kind_name(kind) == name)
+            return kind;
+    return std::nullopt;
 }
 
 std::string format_money(std::int64_t amount) {

@@ -136,8 +136,9 @@ std::string repeated_rows(std::string_view row, std::size_t count) {
 }  // namespace
 
 std::vector<headend::storage::Migration> migrations() {
-    return {{1, "metering mirrors, their reading types, and interval energy stored once per interval",
-             R"(CREATE TABLE mirror_usage_points(
+    return {
+        {1, "metering mirrors, their reading types, and interval energy stored once per interval",
+         R"(CREATE TABLE mirror_usage_points(
                   mup_id INTEGER PRIMARY KEY,
                   mrid TEXT NOT NULL,
                   owner_device_id INTEGER NOT NULL,
@@ -209,11 +210,11 @@ std::vector<headend::storage::Migration> migrations() {
                   premises_wh INTEGER NOT NULL,
                   detected_at INTEGER NOT NULL,
                   PRIMARY KEY (premises_id, start_at));)"},
-            {2, "a change log of interval values in commit order, read by the MDM export through views",
-             // One row per value an interval takes (its first, and each actual replacing an estimate), numbered by
-             // the single writer in commit order: whatever reads up to change N has seen every change before N. The
-             // views look up old versions only for the rare value that was replaced (CASE evaluates lazily).
-             R"(CREATE TABLE interval_changes(
+        {2, "a change log of interval values in commit order, read by the MDM export through views",
+         // One row per value an interval takes (its first, and each actual replacing an estimate), numbered by
+         // the single writer in commit order: whatever reads up to change N has seen every change before N. The
+         // views look up old versions only for the rare value that was replaced (CASE evaluates lazily).
+         R"(CREATE TABLE interval_changes(
                   change_id INTEGER PRIMARY KEY,
                   mmr_id INTEGER NOT NULL,
                   start_at INTEGER NOT NULL,
@@ -250,15 +251,15 @@ std::vector<headend::storage::Migration> migrations() {
                          u.device_lfdi, u.role_flags, r.interval_length
                   FROM mirror_meter_readings r
                   JOIN mirror_usage_points u ON u.mup_id = r.mup_id;)"},
-            {3, "per-premises limits of the EV circuit for the spike check",
-             R"(CREATE TABLE premises_ev_limits(
+        {3, "per-premises limits of the EV circuit for the spike check",
+         R"(CREATE TABLE premises_ev_limits(
                   premises_id TEXT PRIMARY KEY,
                   max_power_w INTEGER NOT NULL CHECK (max_power_w > 0),
                   updated_at INTEGER NOT NULL);)"},
-            {4, "register readings (a meter's running total) and the sum checks of the intervals between them",
-             // A register is a meter reading of interval_length 0. Each span between two of its readings is checked
-             // once, when its intervals are all actual readings.
-             R"(CREATE TABLE register_readings(
+        {4, "register readings (a meter's running total) and the sum checks of the intervals between them",
+         // A register is a meter reading of interval_length 0. Each span between two of its readings is checked
+         // once, when its intervals are all actual readings.
+         R"(CREATE TABLE register_readings(
                   mmr_id INTEGER NOT NULL REFERENCES mirror_meter_readings(mmr_id),
                   read_at INTEGER NOT NULL,
                   value_wh INTEGER NOT NULL CHECK (value_wh >= 0),
@@ -273,7 +274,13 @@ std::vector<headend::storage::Migration> migrations() {
                   interval_wh INTEGER NOT NULL,
                   passed INTEGER NOT NULL,
                   checked_at INTEGER NOT NULL,
-                  PRIMARY KEY (mmr_id, from_at, to_at));)"}};
+                  PRIMARY KEY (mmr_id, from_at, to_at));)"},
+        {5, "the load mismatches that hold a premises' PEV incentive until an operator clears their alarm (billing)",
+         R"(CREATE VIEW interval_load_holds_v1 AS
+                  SELECT m.premises_id, m.start_at, m.duration, a.raised_at, a.cleared_at
+                  FROM load_mismatches m
+                  JOIN alarms_log a ON a.source = 'interval-collection'
+                   AND a.alarm_key = 'load:' || m.premises_id || ':' || CAST(m.start_at AS TEXT);)"}};
 }
 
 Result<std::optional<std::int64_t>> ev_limit(Transaction& tx, const std::string& premises_id) {

@@ -143,7 +143,11 @@ std::vector<headend::storage::Migration> migrations() {
                 CREATE VIEW pev_eumd_intervals_v1 AS
                   SELECT p.premises_id, COALESCE(s.interval_length, d.interval_length) AS interval_length
                   FROM pev_premises_v1 p CROSS JOIN binding_defaults d
-                  LEFT JOIN eumd_settings s ON s.premises_id = p.premises_id;)"}};
+                  LEFT JOIN eumd_settings s ON s.premises_id = p.premises_id;)"},
+            {6, "when each binding was validated (became active), for billing",
+             R"(CREATE VIEW pev_binding_validations_v1 AS
+                  SELECT binding_id, MIN(at) AS active_at FROM binding_events
+                  WHERE step = 'binding.active' AND binding_id IS NOT NULL GROUP BY binding_id;)"}};
 }
 
 Result<std::optional<Binding>> binding_where(Transaction& tx, const std::string& condition, std::vector<Value> params) {

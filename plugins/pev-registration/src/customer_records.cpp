@@ -34,7 +34,13 @@ std::vector<headend::storage::Migration> customer_record_migrations() {
             {4, "the account's e-mail address for bills, and the accounts view other plugins read",
              R"(ALTER TABLE cis_accounts ADD COLUMN email TEXT;
                 CREATE VIEW pev_accounts_v1 AS
-                  SELECT account_id, customer_id, customer_name, email FROM cis_accounts;)"}};
+                  SELECT account_id, customer_id, customer_name, email FROM cis_accounts;)"},
+            {6, "what billing reads of premises (address, default rate) and of enrollments past and present",
+             R"(CREATE VIEW pev_billing_premises_v1 AS
+                  SELECT premises_id, account_id, default_rate, service_address FROM cis_premises;
+                CREATE VIEW pev_enrollment_history_v1 AS
+                  SELECT enrollment_id, vin, account_id, premises_id, program_id, enrolled_at, ended_at
+                  FROM enrollments;)"}};
 }
 
 headend::Result<ImportSummary> store_records(headend::storage::Database& database,

@@ -13,5 +13,6 @@ void register_alarm_commands(Cli& cli);
 void register_session_commands(Cli& cli);
 void register_export_commands(Cli& cli);
 void register_tariff_commands(Cli& cli);
+void register_bill_commands(Cli& cli);
 
 }  // namespace headendctl

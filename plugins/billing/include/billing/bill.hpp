@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace billing {
@@ -17,6 +18,7 @@ enum class LineKind {
     GuestSession,     // a PEV charging at another premises of ours: debit the payer at the program rate
     HostCredit,       // energy a PEV took at this premises, credited at the default rate
     FallbackSession,  // no validated binding: no debit or credit, the energy stays in the premises total
+    HeldSession,      // a load mismatch under review holds the session's debit and credit until it is cleared
     Roaming,          // our PEV charged elsewhere: the clearinghouse's CDR
     Adjustment,       // something that arrived after an earlier bill was closed
 };
@@ -56,6 +58,7 @@ struct Bill {
 };
 
 std::string line_kind_name(LineKind kind);  // "home_session"
+std::optional<LineKind> line_kind_of(std::string_view name);
 
 // "42.17", "-1.02": a whole number of cents in 10^-5 units as currency text.
 std::string format_money(std::int64_t amount);

@@ -1,0 +1,75 @@
+// What an account owes for one month as the stored data say now (DESIGN §6): each charging session's debit or credit
+// attributed through the binding whose period holds the interval's start, the premises meter's energy at the default
+// rate, the fixed charges, and the sessions that carry no money (fallback, held) listed as such. Pure reading: the
+// bill cycle (bill_cycle.hpp) turns charges into postings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "billing/bill.hpp"
+#include "billing/rating.hpp"
+#include "calendar/local_days.hpp"
+#include "headend/plugin/storage.hpp"
+#include "month.hpp"
+#include "tariff/versions.hpp"
+
+namespace billing {
+
+struct Charge {
+    // Its source, unique within the account's month: "session:42:debit", "session:42:credit", "session:42:fallback",
+    // "session:42:held", "unattributed:<lfdi>:<premises>", "premises:P1:energy", "premises:P1:fixed:EV-TOU".
+    std::string key;
+    std::int64_t exact = 0;  // 10^-5 currency units, not rounded: debit positive, credit negative
+    BillLine line;           // what the bill says; its amount is the cycle's to set
+};
+
+// Lines that show energy and carry no money.
+bool informational(LineKind kind);
+
+// The default rate each of the account's premises was billed at in a month (kept with the month's first bill, so a
+// later change of the rate in the CIS does not reprice a closed month).
+using PremisesRates = std::map<std::string, std::string>;
+
+class ChargeCalculator {
+public:
+    // `versions` and `days` must outlive the calculator.
+    ChargeCalculator(const tariff::Versions& versions, const calendar::LocalDays& days, Month month);
+
+    // The account's charges for the month. `frozen` (when given) names the premises rates to use; `used` receives
+    // the rates used. Errors: "billing.unrated" (energy no tariff version rates), storage errors.
+    headend::Result<std::vector<Charge>> charges(headend::storage::Transaction& tx, const std::string& account,
+                                                 const PremisesRates* frozen, PremisesRates& used);
+
+    Month month() const { return month_; }
+    std::int64_t from() const { return from_; }
+    std::int64_t to() const { return to_; }
+
+private:
+    struct Premises {
+        std::string id;
+        std::string rate;
+        std::string address;
+    };
+    struct Binding;
+
+    headend::Result<const Rater*> rater(const std::string& program);
+    headend::Result<void> rate_line(Charge& charge, const std::string& program, const std::vector<Interval>& intervals);
+    headend::Result<void> session_charges(headend::storage::Transaction& tx, const std::string& account,
+                                          const std::string& lfdi, const Premises& premises, bool own,
+                                          std::vector<Charge>& out);
+    headend::Result<void> premises_charges(headend::storage::Transaction& tx, const Premises& premises,
+                                           std::vector<Charge>& out);
+
+    const tariff::Versions& versions_;
+    const calendar::LocalDays& days_;
+    Month month_;
+    std::int64_t from_;
+    std::int64_t to_;
+    std::map<std::string, std::unique_ptr<Rater>> raters_;
+};
+
+}  // namespace billing
