@@ -7,6 +7,7 @@
 
 #include "billing/rating.hpp"
 #include "charges.hpp"
+#include "delivery.hpp"
 #include "ledger.hpp"
 
 namespace billing {
@@ -310,6 +311,8 @@ Result<RunSummary> BillCycle::run(const RunRequest& request) {
                     return inserted.error();
                 if (!*inserted)
                     continue;  // issued meanwhile by another run
+                if (auto queued = queue_delivery(tx, pending.bill.bill_id, pending.bill.email, now); !queued)
+                    return queued.error();
                 ++issued;
                 adjustments += pending.adjustments;
                 ids.push_back(pending.bill.bill_id);
@@ -325,6 +328,8 @@ Result<RunSummary> BillCycle::run(const RunRequest& request) {
         logger_.info("BILL_RUN_PROGRESS", request.month.text() + ": " + std::to_string(end) + " of " +
                                               std::to_string(accounts.size()) + " accounts done");
     }
+    if (summary.issued > 0 && on_issued_)
+        on_issued_();
     logger_.info("BILL_RUN_DONE", request.month.text() + ": " + std::to_string(summary.issued) + " bill(s) issued, " +
                                       std::to_string(summary.already_issued) + " issued before, " +
                                       std::to_string(summary.adjustments) + " adjustment(s), " +

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,8 @@ public:
     // Errors: "billing.unknown_account", "billing.month" (a month not yet over), "billing.tariff" (no catalog
     // version stored), storage errors. Refusals of single accounts are in the summary.
     headend::Result<RunSummary> run(const RunRequest& request);
+    // Called after a run that issued bills (to wake their delivery).
+    void on_issued(std::function<void()> callback) { on_issued_ = std::move(callback); }
 
 private:
     struct Pending;
@@ -60,6 +63,7 @@ private:
     std::size_t batch_accounts_;
     std::mutex run_mutex_;  // one cycle at a time: adjustments read what earlier bills posted
     std::map<std::int64_t, std::shared_ptr<const tariff::Version>> parsed_;  // catalog versions by number
+    std::function<void()> on_issued_;
 };
 
 }  // namespace billing

@@ -24,7 +24,7 @@ int status_of(const headend::Error& error) {
         return 400;
     if (error.code == "billing.unknown_account" || error.code == "billing.not_found")
         return 404;
-    if (error.code == "billing.month")
+    if (error.code == "billing.month" || error.code == "billing.no_address")
         return 409;
     return 500;
 }
@@ -51,21 +51,54 @@ Result<RunRequest> run_request_of(const std::string& body) {
     return request;
 }
 
-json bill_summary(const IssuedBill& bill) {
-    return {{"bill_id", bill.bill_id},
-            {"account_id", bill.account_id},
-            {"month", bill.month},
-            {"customer_name", bill.customer_name},
-            {"email", bill.email ? json(*bill.email) : json(nullptr)},
-            {"currency", bill.currency},
-            {"total", format_money(bill.total)},
-            {"issued_at", bill.issued_at}};
+json nullable(const headend::storage::Row& row, std::size_t i) {
+    if (row.is_null(i))
+        return nullptr;
+    return std::holds_alternative<std::int64_t>(row[i]) ? json(row.integer(i)) : json(row.text(i));
+}
+
+// The bill's header with where its delivery stands.
+Result<json> bill_summary(Transaction& tx, const IssuedBill& bill) {
+    auto delivery = tx.query(
+        "SELECT filed_at, mail_state, mail_to, attempts, next_attempt_at, last_error, sent_at FROM bill_deliveries "
+        "WHERE bill_id = ?",
+        std::vector<Value>{bill.bill_id});
+    if (!delivery)
+        return delivery.error();
+    json mail = nullptr;
+    json filed_at = nullptr;
+    if (!delivery->empty()) {
+        const auto& row = delivery->front();
+        filed_at = nullable(row, 0);
+        mail = {{"state", row.text(1)},           {"to", nullable(row, 2)},
+                {"attempts", row.integer(3)},     {"next_attempt_at", row.integer(4)},
+                {"last_error", nullable(row, 5)}, {"sent_at", nullable(row, 6)}};
+    }
+    return json{{"bill_id", bill.bill_id},
+                {"account_id", bill.account_id},
+                {"month", bill.month},
+                {"customer_name", bill.customer_name},
+                {"email", bill.email ? json(*bill.email) : json(nullptr)},
+                {"currency", bill.currency},
+                {"total", format_money(bill.total)},
+                {"issued_at", bill.issued_at},
+                {"filed_at", filed_at},
+                {"mail", mail}};
+}
+
+Result<std::int64_t> bill_id_of(const std::string& text) {
+    std::int64_t id = 0;
+    const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (problem != std::errc() || end != text.data() + text.size() || id < 1)
+        return make_error("billing.not_found", "no bill '" + text + "'");
+    return id;
 }
 
 }  // namespace
 
 void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database, BillCycle& cycle,
-                     const std::string& time_zone) {
+                     Delivery& delivery, const std::filesystem::path& folder, const std::string& time_zone,
+                     const headend::plugin::Clock& clock) {
     routes.add("POST", "/api/v1/bills/run", [&cycle](const headend::http::Request& request) {
         auto wanted = run_request_of(request.body);
         if (!wanted)
@@ -110,7 +143,10 @@ void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Dat
                 auto bill = find_bill(tx, row.integer(0));
                 if (!bill)
                     return bill.error();
-                bills.push_back(bill_summary(**bill));
+                auto summary = bill_summary(tx, **bill);
+                if (!summary)
+                    return summary.error();
+                bills.push_back(std::move(*summary));
             }
             return {};
         });
@@ -119,12 +155,12 @@ void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Dat
         return admin_replies::json_reply(200, {{"bills", bills}});
     });
 
-    routes.add("GET", "/api/v1/bills/{id}", [&database, time_zone](const headend::http::Request& request) {
-        const std::string& text = request.params.at("id");
-        std::int64_t id = 0;
-        const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), id);
-        if (problem != std::errc() || end != text.data() + text.size() || id < 1)
-            return admin_replies::error_reply(404, make_error("billing.not_found", "no bill '" + text + "'"));
+    routes.add("GET", "/api/v1/bills/{id}", [&database, folder, time_zone](const headend::http::Request& request) {
+        auto wanted = bill_id_of(request.params.at("id"));
+        if (!wanted)
+            return admin_replies::error_reply(404, wanted.error());
+        const std::int64_t id = *wanted;
+        const std::string text = std::to_string(id);
         json answer;
         auto read = database.read([&](Transaction& tx) -> Result<void> {
             auto bill = find_bill(tx, id);
@@ -143,15 +179,41 @@ void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Dat
                                    {"wh", posting.line.wh},
                                    {"amount_e5", posting.exact},
                                    {"billed", format_money(posting.line.amount)}});
-            answer = bill_summary(**bill);
+            auto summary = bill_summary(tx, **bill);
+            if (!summary)
+                return summary.error();
+            answer = std::move(*summary);
             answer["document"] = json::parse(render_json(bill_document(**bill, *postings, time_zone)));
             answer["postings"] = sources;
+            if (!answer["filed_at"].is_null()) {
+                const std::string stem = (folder / bill_file_stem((*bill)->month, id, (*bill)->account_id)).string();
+                answer["files"] = {stem + ".json", stem + ".html", stem + ".pdf"};
+            }
             return {};
         });
         if (!read)
             return admin_replies::error_reply(status_of(read.error()), read.error());
         return admin_replies::json_reply(200, answer);
     });
+
+    routes.add("POST", "/api/v1/bills/{id}/resend",
+               [&database, &delivery, &clock](const headend::http::Request& request) {
+                   auto id = bill_id_of(request.params.at("id"));
+                   if (!id)
+                       return admin_replies::error_reply(404, id.error());
+                   std::string to;
+                   auto queued = database.write_sync([&](Transaction& tx) -> Result<void> {
+                       auto address = queue_resend(tx, *id, clock.now());
+                       if (!address)
+                           return address.error();
+                       to = *address;
+                       return {};
+                   });
+                   if (!queued)
+                       return admin_replies::error_reply(status_of(queued.error()), queued.error());
+                   delivery.wake();
+                   return admin_replies::json_reply(200, {{"bill_id", *id}, {"mail_to", to}, {"state", "pending"}});
+               });
 }
 
 }  // namespace billing

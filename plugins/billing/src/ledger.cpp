@@ -80,7 +80,18 @@ std::vector<headend::storage::Migration> billing_migrations() {
                   billed INTEGER NOT NULL CHECK (billed % 1000 = 0),
                   line TEXT NOT NULL,
                   UNIQUE (bill_id, usage_month, source));
-                CREATE INDEX postings_by_source ON postings(account_id, usage_month, source);)"}};
+                CREATE INDEX postings_by_source ON postings(account_id, usage_month, source);)"},
+            {2, "the delivery queue: each bill filed once and its e-mail sent once, with retries",
+             R"(CREATE TABLE bill_deliveries(
+                  bill_id INTEGER PRIMARY KEY REFERENCES bills(bill_id),
+                  mail_to TEXT,
+                  filed_at INTEGER,
+                  mail_state TEXT NOT NULL CHECK (mail_state IN ('pending', 'sent', 'failed', 'no_address')),
+                  attempts INTEGER NOT NULL,
+                  next_attempt_at INTEGER NOT NULL,
+                  last_error TEXT,
+                  sent_at INTEGER);
+                CREATE INDEX bill_deliveries_due ON bill_deliveries(mail_state, next_attempt_at);)"}};
 }
 
 Result<bool> insert_bill(Transaction& tx, IssuedBill& bill, const std::vector<Posting>& postings) {
