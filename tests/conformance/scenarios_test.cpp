@@ -11,9 +11,12 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "emulator/devices.hpp"
 #include "headend/core/device_registry.hpp"
+#include "headend/testing/fakes.hpp"
+#include "headend/testing/python_server.hpp"
 #include "support/program_daemon.hpp"
 #include "tariff/calendar.hpp"
 
@@ -199,6 +202,13 @@ protected:
         auto posted = eumd_->post_session(session_start_, session_);
         ASSERT_TRUE(posted);
         ASSERT_EQ(*posted, 201);
+        ASSERT_NO_FATAL_FAILURE(bill_month());
+    }
+    static std::string ocpi_time(std::int64_t utc) {
+        return date::format("%FT%TZ", date::sys_seconds(std::chrono::seconds(utc)));
+    }
+    // The head-end's clock moved into the local month after the session's, and that month's bills run.
+    void bill_month() {
         const auto zone = date::locate_zone("America/Los_Angeles");
         const auto local_start = zone->to_local(date::sys_seconds(std::chrono::seconds(session_start_)));
         const auto ymd = date::year_month_day(date::floor<date::days>(local_start));
@@ -224,11 +234,69 @@ protected:
         return json();
     }
 
+    // The clearinghouse (the clearinghouse tool serving its CDRs endpoint) and a real SMTP server, and the head-end
+    // restarted with them: bills mailed, CDRs pushed, the OCPI listener open to the hub's peer, the outbox looked at
+    // every second, a visiting session's CDR made ten minutes after it ended.
+    void start_settlement(std::vector<std::string> roaming_vins = {}) {
+        std::ofstream(dir_.path() / "hub.token") << "hub-token-0123456789\n";
+        std::ofstream(dir_.path() / "peer.token") << "peer-token-0123456789\n";
+        std::ofstream(dir_.path() / "peers.csv") << "country_code,party_id,token\nUS,OTH,peer-token-0123456789\n";
+        hub_ = std::make_unique<testing::BackgroundServer>(
+            CLEARINGHOUSE_BIN,
+            "serve --token-file " + (dir_.path() / "hub.token").string() + " --inbox " + hub_inbox().string(),
+            hub_dir_.path());
+        ASSERT_NE(hub_->port(), 0) << "the clearinghouse did not start";
+        smtp_ = std::make_unique<testing::PythonServer>(SMTP_SINK, "--maildir " + maildir().string(), smtp_dir_.path());
+        ASSERT_NE(smtp_->port(), 0) << "the SMTP server did not start";
+        start(
+            {.binding_timeout_s = 120,
+             .clock = {},
+             .roaming_vins = std::move(roaming_vins),
+             .billing = {{"smtp_url", "smtp://127.0.0.1:" + std::to_string(smtp_->port())},
+                         {"smtp_from", std::string("billing@utility.test")},
+                         {"delivery_poll_s", std::int64_t{1}},
+                         {"ocpi_hub_cdrs_url", "http://127.0.0.1:" + std::to_string(hub_->port()) + "/ocpi/2.2.1/cdrs"},
+                         {"ocpi_hub_token_file", (dir_.path() / "hub.token").string()},
+                         {"ocpi_settle_s", std::int64_t{600}},
+                         {"ocpi_location_city", std::string("Springfield")},
+                         {"ocpi_listen_address", std::string("127.0.0.1")},
+                         {"ocpi_listen_port", std::int64_t{0}},
+                         {"ocpi_peers_file", (dir_.path() / "peers.csv").string()}}});
+    }
+    std::filesystem::path hub_inbox() const { return dir_.path() / "hub-inbox"; }
+    std::filesystem::path maildir() const { return dir_.path() / "maildir"; }
+    // The files in `folder` ending in `extension` (any when empty), waiting up to 10 s for at least `count`.
+    static std::vector<std::filesystem::path> await_files(const std::filesystem::path& folder,
+                                                          const std::string& extension, std::size_t count) {
+        std::vector<std::filesystem::path> found;
+        for (int i = 0; i < 100; ++i) {
+            found.clear();
+            if (std::filesystem::exists(folder))
+                for (const auto& entry : std::filesystem::directory_iterator(folder))
+                    if (extension.empty() || entry.path().extension() == extension)
+                        found.push_back(entry.path());
+            if (found.size() >= count)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        std::sort(found.begin(), found.end());
+        return found;
+    }
+    static std::string read_all(const std::filesystem::path& file) {
+        std::ifstream in(file, std::ios::binary);
+        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    }
+
     static constexpr std::uint32_t kQuarter = 900;
     std::int64_t session_start_ = 0;
     std::vector<std::int64_t> session_;
     std::string month_;
     json run_;
+    headend::testing::TempDir dir_;
+    headend::testing::TempDir hub_dir_;
+    headend::testing::TempDir smtp_dir_;
+    std::unique_ptr<testing::BackgroundServer> hub_;
+    std::unique_ptr<testing::PythonServer> smtp_;
 };
 
 // ---- Scenario 1: enrollment (steps 1-4, through the admin API the operator's CLI and the portal use)
@@ -749,6 +817,132 @@ TEST_F(Scenario3, Step04_TheOwnerIsDebitedAndThePremisesCreditedForTheSameEnergy
     EXPECT_EQ(again["issued"], 0);
     EXPECT_EQ(again["already_issued"], 2);
     EXPECT_EQ(bill_of("A1")["postings"], bill["postings"]);
+}
+
+TEST_F(Scenario3, Step05_VisitingAndRoamingChargesSettleThroughTheClearinghouse) {
+    const std::string visitor = "5YJ3E1EA2KF317000";
+    ASSERT_NO_FATAL_FAILURE(start_settlement({visitor}));
+    // A visiting PEV of another utility charges at Jane's premises; its session ends when it is unplugged.
+    pev_ = make_pev("pev-visitor", headend_->roaming_certificate(visitor));
+    ASSERT_NO_FATAL_FAILURE(charge(6000, 2));
+    ASSERT_EQ(*eumd_->post_session(session_start_, session_), 201);
+    ASSERT_TRUE(pev_->unplug());
+    clock_->advance(std::chrono::minutes(15));  // settled: its CDR is made and pushed
+    const auto pushed = await_files(hub_inbox(), ".json", 1);
+    ASSERT_EQ(pushed.size(), 1U) << "no CDR reached the clearinghouse";
+    const json cdr = json::parse(read_all(pushed[0]));
+    EXPECT_EQ(cdr["party_id"], "UTL");
+    EXPECT_EQ(cdr["cdr_location"]["id"], "P1");
+    EXPECT_EQ(cdr["cdr_token"]["uid"], visitor);
+    EXPECT_EQ(cdr["total_energy"], 6);  // kWh, the session's 6000 Wh
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(await_files(hub_inbox(), ".json", 1).size(), 1U) << "pushed once";
+    const auto out = headend_->admin("GET", "/api/v1/cdrs?direction=out").second["cdrs"];
+    ASSERT_EQ(out.size(), 1U);
+    EXPECT_EQ(out[0]["state"], "accepted");
+
+    // Jane's PEV charged at another operator's site after that: the hub pushes the CDR to our OCPI listener, twice.
+    const std::int64_t away = clock_->now() - 1800;
+    const json elsewhere = {
+        {"country_code", "US"},
+        {"party_id", "OTH"},
+        {"id", "OTH-4711"},
+        {"start_date_time", ocpi_time(away)},
+        {"end_date_time", ocpi_time(away + 900)},
+        {"cdr_token",
+         {{"country_code", "US"},
+          {"party_id", "UTL"},
+          {"uid", "C0FFEE"},
+          {"type", "OTHER"},
+          {"contract_id", testing::kGuestVin}}},
+        {"auth_method", "AUTH_REQUEST"},
+        {"cdr_location",
+         {{"id", "FAR-1"},
+          {"address", "9 Far Rd"},
+          {"city", "Elsewhere"},
+          {"country", "USA"},
+          {"coordinates", {{"latitude", "34.1"}, {"longitude", "-118.1"}}},
+          {"evse_uid", "E1"},
+          {"evse_id", "US*OTH*E1"},
+          {"connector_id", "1"},
+          {"connector_standard", "IEC_62196_T1"},
+          {"connector_format", "CABLE"},
+          {"connector_power_type", "AC_1_PHASE"}}},
+        {"currency", "USD"},
+        {"charging_periods", json::array({{{"start_date_time", ocpi_time(away)},
+                                           {"dimensions", json::array({{{"type", "ENERGY"}, {"volume", 12}}})}}})},
+        {"total_cost", {{"excl_vat", 5}}},
+        {"total_energy", 12},
+        {"total_time", 0.25},
+        {"last_updated", ocpi_time(away + 1000)}};
+    std::ofstream(dir_.path() / "elsewhere.json") << elsewhere.dump();
+    const std::string send = std::string(CLEARINGHOUSE_BIN) +
+                             " send --url https://127.0.0.1:" + std::to_string(headend_->listener_port("ocpi")) +
+                             "/ocpi/2.2.1/cdrs --token-file " + (dir_.path() / "peer.token").string() + " --ca " +
+                             headend_->server_ca().string() + " " + (dir_.path() / "elsewhere.json").string();
+    EXPECT_EQ(std::system(send.c_str()), 0);
+    EXPECT_EQ(std::system(send.c_str()), 0) << "the same CDR again is answered as received";
+    const auto in = headend_->admin("GET", "/api/v1/cdrs?direction=in").second["cdrs"];
+    ASSERT_EQ(in.size(), 1U);
+    EXPECT_EQ(in[0]["account_id"], "A1");
+
+    // Jane's bill: the host's credit for the visitor's energy, and the CDR as received ($5.00).
+    ASSERT_NO_FATAL_FAILURE(bill_month());
+    const json bill = bill_of("A1");
+    bool credited = false;
+    for (const auto& one : bill["postings"])
+        credited = credited || (one["kind"] == "host_credit" && one["wh"] == 6000);
+    EXPECT_TRUE(credited) << bill.dump(2);
+    const json roaming = posting(bill, "cdr:US*OTH:OTH-4711");
+    ASSERT_TRUE(roaming.is_object()) << bill.dump(2);
+    EXPECT_EQ(roaming["billed"], "5.00");
+}
+
+TEST_F(Scenario3, Step06_TheMonthlyBillIsIssuedOnceAndFiledAsJsonHtmlAndPdf) {
+    ASSERT_NO_FATAL_FAILURE(start_settlement());
+    ASSERT_NO_FATAL_FAILURE(charge_and_bill(9000));
+    const json bill = bill_of("A1");
+    ASSERT_TRUE(bill.is_object());
+    // Filed by the delivery worker: JSON, HTML and a PDF whose text reads back.
+    json filed;
+    for (int i = 0; i < 100 && !filed.contains("files"); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        filed = headend_->admin("GET", "/api/v1/bills/" + bill["bill_id"].dump()).second;
+    }
+    ASSERT_TRUE(filed.contains("files")) << filed.dump(2);
+    const json document = json::parse(read_all(filed["files"][0].get<std::string>()));
+    EXPECT_EQ(document["total"], bill["total"]);
+    EXPECT_NE(
+        read_all(filed["files"][1].get<std::string>()).find("<td class=\"n\">" + bill["total"].get<std::string>()),
+        std::string::npos);
+    const std::string pdf = filed["files"][2];
+    const std::string text = (dir_.path() / "bill.txt").string();
+    ASSERT_EQ(std::system(("pdftotext -layout " + pdf + " " + text).c_str()), 0);
+    const std::string read_back = read_all(text);
+    EXPECT_NE(read_back.find("Jane Doe"), std::string::npos) << read_back;
+    EXPECT_NE(read_back.find(bill["total"].get<std::string>()), std::string::npos) << read_back;
+    // Issued once: the same month again changes no bill.
+    EXPECT_EQ(headend_->admin("POST", "/api/v1/bills/run", json{{"month", month_}}.dump()).second["issued"], 0);
+}
+
+TEST_F(Scenario3, Step07_TheCustomerIsToldByEmailOnceWithTheBillAttached) {
+    ASSERT_NO_FATAL_FAILURE(start_settlement());
+    ASSERT_NO_FATAL_FAILURE(charge_and_bill(9000));
+    const json bill = bill_of("A1");
+    const auto mails = await_files(maildir() / "new", "", 1);
+    ASSERT_EQ(mails.size(), 1U) << "no e-mail reached the SMTP server";
+    const std::string mail = read_all(mails[0]);
+    EXPECT_NE(mail.find("X-Envelope-To: jane@example.test"), std::string::npos) << mail;
+    EXPECT_NE(mail.find("Content-Type: application/pdf"), std::string::npos);
+    const std::string pdf =
+        std::filesystem::path(headend_->admin("GET", "/api/v1/bills/" + bill["bill_id"].dump()).second["files"][2])
+            .filename();
+    EXPECT_NE(mail.find("filename=\"" + pdf + "\""), std::string::npos) << "the bill's PDF attached";
+    // John's account has no address: his bill is filed and not mailed. Nothing is sent twice.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    EXPECT_EQ(await_files(maildir() / "new", "", 1).size(), 1U);
+    EXPECT_EQ(headend_->admin("GET", "/api/v1/bills/" + bill["bill_id"].dump()).second["mail"]["state"], "sent");
+    EXPECT_EQ(bill_of("A2")["mail"]["state"], "no_address");
 }
 
 TEST_F(RebindCredential, UpToItsExpiryThePevRebindsWithIt) {

@@ -47,7 +47,7 @@ ProgramDaemon::ProgramDaemon(ProgramDaemonOptions options) {
     config.plugins = {{"pev-registration", PEV_REGISTRATION_PLUGIN, {{"programs_file", std::string(PROGRAMS_FILE)}}},
                       binding,
                       {"interval-collection", INTERVAL_COLLECTION_PLUGIN, {}},
-                      {"billing", BILLING_PLUGIN, {}}};
+                      {"billing", BILLING_PLUGIN, options.billing}};
     auto started = core::Daemon::start(config, options.clock);
     if (!started) {
         ADD_FAILURE() << started.error().message;
@@ -64,8 +64,8 @@ ProgramDaemon::ProgramDaemon(ProgramDaemonOptions options) {
             ids_[identity] = added->id;
     }
     const std::string csv =
-        "account_id,customer_id,customer_name,premises_id,service_address,default_rate\n"
-        "A1,C1,Jane Doe,P1,1 Main St,DOM-FLAT\nA2,C2,John Roe,P2,2 Main St,DOM-FLAT\n";
+        "account_id,customer_id,customer_name,premises_id,service_address,default_rate,email\n"
+        "A1,C1,Jane Doe,P1,1 Main St,DOM-FLAT,jane@example.test\nA2,C2,John Roe,P2,2 Main St,DOM-FLAT,\n";
     EXPECT_EQ(admin("POST", "/api/v1/customers/import", csv).first, 200);
     for (const auto& [vin, account, customer, premises, guest] :
          {std::tuple{kGuestVin, "A1", "C1", "P1", true}, std::tuple{kHomeOnlyVin, "A1", "C1", "P1", false},

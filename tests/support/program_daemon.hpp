@@ -40,6 +40,8 @@ struct ProgramDaemonOptions {
     std::shared_ptr<const plugin::Clock> clock;  // the system's by default
     // Visiting PEVs of OTHER-UTILITY: certificates are made and written to the clearinghouse registry before start.
     std::vector<std::string> roaming_vins;
+    // The billing plugin's settings ([plugin.billing]): its SMTP relay, clearinghouse, OCPI listener.
+    std::map<std::string, plugin::ConfigKey::Value> billing = {};
 };
 
 class ProgramDaemon {
@@ -52,6 +54,7 @@ public:
     bool ok() const { return daemon_ != nullptr; }
     core::Daemon& daemon() { return *daemon_; }
     std::uint16_t coaps_port() const { return daemon_->coaps_port(); }
+    std::uint16_t listener_port(const std::string& name) const { return daemon_->listener_port(name); }
     std::filesystem::path server_ca() const { return root_ / "data" / "tls" / "ca.pem"; }
     const std::filesystem::path& root() const { return root_; }
     std::int64_t device_id(const std::string& psk_identity) const { return ids_.at(psk_identity); }

@@ -403,6 +403,10 @@ std::uint16_t Daemon::coaps_port() const {
 std::uint16_t Daemon::admin_port() const {
     return impl_->http->port();
 }
+
+std::uint16_t Daemon::listener_port(const std::string& name) const {
+    return impl_->listeners.port(name);
+}
 const std::string& Daemon::admin_token() const {
     return impl_->token;
 }

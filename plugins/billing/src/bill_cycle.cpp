@@ -65,26 +65,6 @@ BillCycle::BillCycle(headend::storage::Database& database, const std::string& ti
       logger_(logger),
       batch_accounts_(batch_accounts) {}
 
-Result<tariff::Versions> BillCycle::versions(Transaction& tx) {
-    auto rows = tx.query("SELECT version, catalog FROM pev_tariff_versions_v1 ORDER BY version");
-    if (!rows)
-        return rows.error();
-    std::vector<std::shared_ptr<const tariff::Version>> versions;
-    for (const auto& row : *rows) {
-        auto& parsed = parsed_[row.integer(0)];
-        if (!parsed) {
-            auto catalog = tariff::parse_catalog(row.text(1), "tariff version " + std::to_string(row.integer(0)));
-            if (!catalog)
-                return catalog.error();
-            parsed = std::make_shared<const tariff::Version>(static_cast<int>(row.integer(0)), std::move(*catalog));
-        }
-        versions.push_back(parsed);
-    }
-    if (versions.empty())
-        return make_error("billing.tariff", "no tariff catalog version is stored (pev-registration loads one)");
-    return tariff::Versions(std::move(versions));
-}
-
 Result<std::optional<BillCycle::Pending>> BillCycle::prepare(Transaction& tx, const std::string& account, Month month,
                                                              const tariff::Versions& versions,
                                                              std::int64_t data_through, std::int64_t tariff_through,
@@ -163,6 +143,12 @@ Result<std::optional<BillCycle::Pending>> BillCycle::prepare(Transaction& tx, co
         for (const auto& row : *released)
             if (interest.contains(row.text(0)))
                 dirty.insert(Month::of(days_, row.integer(1)).text());
+        auto received = tx.query("SELECT end_at FROM cdrs_in WHERE account_id = ? AND received_at >= ?",
+                                 std::vector<Value>{account, last.issued_at});
+        if (!received)
+            return received.error();
+        for (const auto& row : *received)
+            dirty.insert(Month::of(days_, row.integer(0)).text());
         for (std::size_t v = 0; v < versions.size(); ++v) {
             if (versions[v].number() <= last.tariff_through)
                 continue;
@@ -278,7 +264,7 @@ Result<RunSummary> BillCycle::run(const RunRequest& request) {
         const std::size_t end = std::min(accounts.size(), first + batch_accounts_);
         std::vector<Pending> batch;
         auto prepared = database_.read([&](Transaction& tx) -> Result<void> {
-            auto catalog = versions(tx);
+            auto catalog = catalog_.versions(tx);
             if (!catalog)
                 return catalog.error();
             for (std::size_t i = first; i < end; ++i) {

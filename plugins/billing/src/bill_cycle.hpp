@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "calendar/local_days.hpp"
+#include "catalog_cache.hpp"
 #include "headend/plugin/plugin.hpp"
 #include "month.hpp"
 #include "tariff/versions.hpp"
@@ -49,7 +50,6 @@ public:
 private:
     struct Pending;
     struct LateChange;
-    headend::Result<tariff::Versions> versions(headend::storage::Transaction& tx);
     headend::Result<std::optional<Pending>> prepare(headend::storage::Transaction& tx, const std::string& account,
                                                     Month month, const tariff::Versions& versions,
                                                     std::int64_t data_through, std::int64_t tariff_through,
@@ -62,7 +62,7 @@ private:
     headend::plugin::Logger& logger_;
     std::size_t batch_accounts_;
     std::mutex run_mutex_;  // one cycle at a time: adjustments read what earlier bills posted
-    std::map<std::int64_t, std::shared_ptr<const tariff::Version>> parsed_;  // catalog versions by number
+    CatalogCache catalog_;
     std::function<void()> on_issued_;
 };
 

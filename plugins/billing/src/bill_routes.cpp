@@ -97,7 +97,7 @@ Result<std::int64_t> bill_id_of(const std::string& text) {
 }  // namespace
 
 void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database, BillCycle& cycle,
-                     Delivery& delivery, const std::filesystem::path& folder, const std::string& time_zone,
+                     Worker& worker, const std::filesystem::path& folder, const std::string& time_zone,
                      const headend::plugin::Clock& clock) {
     routes.add("POST", "/api/v1/bills/run", [&cycle](const headend::http::Request& request) {
         auto wanted = run_request_of(request.body);
@@ -197,7 +197,7 @@ void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Dat
     });
 
     routes.add("POST", "/api/v1/bills/{id}/resend",
-               [&database, &delivery, &clock](const headend::http::Request& request) {
+               [&database, &worker, &clock](const headend::http::Request& request) {
                    auto id = bill_id_of(request.params.at("id"));
                    if (!id)
                        return admin_replies::error_reply(404, id.error());
@@ -211,7 +211,7 @@ void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Dat
                    });
                    if (!queued)
                        return admin_replies::error_reply(status_of(queued.error()), queued.error());
-                   delivery.wake();
+                   worker.wake();
                    return admin_replies::json_reply(200, {{"bill_id", *id}, {"mail_to", to}, {"state", "pending"}});
                });
 }

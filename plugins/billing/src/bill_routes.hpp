@@ -8,11 +8,12 @@
 #include "bill_cycle.hpp"
 #include "delivery.hpp"
 #include "headend/plugin/plugin.hpp"
+#include "worker.hpp"
 
 namespace billing {
 
 void add_bill_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database, BillCycle& cycle,
-                     Delivery& delivery, const std::filesystem::path& folder, const std::string& time_zone,
+                     Worker& worker, const std::filesystem::path& folder, const std::string& time_zone,
                      const headend::plugin::Clock& clock);
 
 }  // namespace billing

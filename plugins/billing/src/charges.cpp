@@ -50,17 +50,65 @@ std::string place_of(const std::string& premises, const std::string& address) {
 
 }  // namespace
 
-struct ChargeCalculator::Binding {
-    std::int64_t id = 0;
-    std::string vin;  // or the LFDI for a PEV without a VIN
-    std::string premises_id;
-    std::string kind;
-    std::string program_id;
-    std::optional<std::string> payer_account;
-    std::optional<std::string> home_utility;
-    bool validated = false;
-    charging::Period period;
-};
+Result<std::vector<SessionBinding>> bindings_at(Transaction& tx, const std::string& lfdi,
+                                                const std::string& premises_id) {
+    // Every binding of the PEV in request order, as interval collection reads them to accept its intervals.
+    auto rows = tx.query(
+        "SELECT b.binding_id, COALESCE(b.vin, b.lfdi), b.premises_id, b.kind, b.program_id, b.payer_account, "
+        "b.home_utility, b.status, b.requested_at, b.updated_at, "
+        "(SELECT v.active_at FROM pev_binding_validations_v1 v WHERE v.binding_id = b.binding_id) "
+        "FROM pev_bindings_v1 b WHERE b.lfdi = ? ORDER BY b.requested_at, b.binding_id",
+        std::vector<Value>{lfdi});
+    if (!rows)
+        return rows.error();
+    auto length = tx.query("SELECT interval_length FROM pev_eumd_intervals_v1 WHERE premises_id = ?",
+                           std::vector<Value>{premises_id});
+    if (!length)
+        return length.error();
+    const auto interval_length = static_cast<std::uint32_t>(
+        length->empty() || length->front().is_null(0) ? kDefaultInterval : length->front().integer(0));
+    std::vector<charging::BindingSpan> spans;
+    for (const auto& row : *rows)
+        spans.push_back({row.text(2), row.text(7), row.integer(8), row.integer(9)});
+    std::vector<SessionBinding> bindings;
+    for (std::size_t i = 0; i < rows->size(); ++i) {
+        const auto& row = (*rows)[i];
+        if (row.text(2) != premises_id || row.text(7) == "refused")
+            continue;
+        SessionBinding binding;
+        binding.id = row.integer(0);
+        binding.vin = row.text(1);
+        binding.lfdi = lfdi;
+        binding.premises_id = row.text(2);
+        binding.kind = row.text(3);
+        binding.program_id = row.text(4);
+        binding.payer_account = row.optional_text(5);
+        binding.home_utility = row.optional_text(6);
+        binding.status = row.text(7);
+        // Identities verified: the binding became active. One that fell back never did.
+        binding.validated = !row.is_null(10) && binding.status != "fallback";
+        binding.period =
+            charging::binding_period(spans[i], i + 1 < spans.size() ? &spans[i + 1] : nullptr, interval_length);
+        bindings.push_back(std::move(binding));
+    }
+    return bindings;
+}
+
+Result<std::vector<Interval>> session_intervals(Transaction& tx, const SessionBinding& binding, std::int64_t from,
+                                                std::int64_t to) {
+    auto rows = tx.query(
+        "SELECT i.start_at, i.value_wh FROM intervals_v1 i JOIN interval_channels_v1 c ON c.mmr_id = i.mmr_id "
+        "WHERE c.device_lfdi = ? AND c.premises_id = ? AND (c.role_flags & ?) <> 0 AND i.start_at >= ? "
+        "AND i.start_at < ? ORDER BY i.start_at",
+        std::vector<Value>{binding.lfdi, binding.premises_id, kPevRole, std::max(from, binding.period.from),
+                           std::min(to, binding.period.to)});
+    if (!rows)
+        return rows.error();
+    std::vector<Interval> intervals;
+    for (const auto& row : *rows)
+        intervals.push_back({row.integer(0), row.integer(1)});
+    return intervals;
+}
 
 bool informational(LineKind kind) {
     return kind == LineKind::FallbackSession || kind == LineKind::HeldSession;
@@ -131,6 +179,26 @@ Result<std::vector<Charge>> ChargeCalculator::charges(Transaction& tx, const std
         for (const auto& row : *pevs)
             if (auto done = session_charges(tx, account, row.text(0), premises, true, out); !done)
                 return done.error();
+    }
+    // Our PEVs charged elsewhere: the clearinghouse's CDRs as received, in the month the charge ended.
+    auto roaming = tx.query(
+        "SELECT country_code, party_id, cdr_id, vin, start_at, end_at, energy_wh, cost, credit_of, location "
+        "FROM cdrs_in WHERE account_id = ? AND end_at >= ? AND end_at < ? ORDER BY end_at, cdr_id",
+        std::vector<Value>{account, from_, to_});
+    if (!roaming)
+        return roaming.error();
+    for (const auto& row : *roaming) {
+        const std::string party = row.text(0) + "*" + row.text(1);
+        Charge charge{"cdr:" + party + ":" + row.text(2), row.integer(7), {}};
+        charge.line.kind = LineKind::Roaming;
+        charge.line.description =
+            row.is_null(8) ? "PEV " + row.text(3) + " charged elsewhere (" + party + " CDR " + row.text(2) + ")"
+                           : "Credit from " + party + " for CDR " + row.text(8);
+        charge.line.place = row.text(9);
+        charge.line.start = row.integer(4);
+        charge.line.end = row.integer(5);
+        charge.line.wh = row.integer(6);
+        out.push_back(std::move(charge));
     }
     // Where the account pays for its PEVs charging at other premises (guest charging, owner pays).
     auto away = tx.query(
@@ -219,44 +287,13 @@ Result<void> ChargeCalculator::premises_charges(Transaction& tx, const Premises&
 
 Result<void> ChargeCalculator::session_charges(Transaction& tx, const std::string& account, const std::string& lfdi,
                                                const Premises& premises, bool own, std::vector<Charge>& out) {
-    // Every binding of the PEV in request order, as interval collection reads them to accept its intervals.
-    auto rows = tx.query(
-        "SELECT b.binding_id, COALESCE(b.vin, b.lfdi), b.premises_id, b.kind, b.program_id, b.payer_account, "
-        "b.home_utility, b.status, b.requested_at, b.updated_at, "
-        "(SELECT v.active_at FROM pev_binding_validations_v1 v WHERE v.binding_id = b.binding_id) "
-        "FROM pev_bindings_v1 b WHERE b.lfdi = ? ORDER BY b.requested_at, b.binding_id",
-        std::vector<Value>{lfdi});
-    if (!rows)
-        return rows.error();
-    auto length = tx.query("SELECT interval_length FROM pev_eumd_intervals_v1 WHERE premises_id = ?",
-                           std::vector<Value>{premises.id});
-    if (!length)
-        return length.error();
-    const auto interval_length = static_cast<std::uint32_t>(
-        length->empty() || length->front().is_null(0) ? kDefaultInterval : length->front().integer(0));
-    std::vector<charging::BindingSpan> spans;
-    for (const auto& row : *rows)
-        spans.push_back({row.text(2), row.text(7), row.integer(8), row.integer(9)});
-    std::vector<Binding> bindings;
-    for (std::size_t i = 0; i < rows->size(); ++i) {
-        const auto& row = (*rows)[i];
-        if (row.text(2) != premises.id || row.text(7) == "refused")
-            continue;
-        Binding binding;
-        binding.id = row.integer(0);
-        binding.vin = row.text(1);
-        binding.premises_id = row.text(2);
-        binding.kind = row.text(3);
-        binding.program_id = row.text(4);
-        binding.payer_account = row.optional_text(5);
-        binding.home_utility = row.optional_text(6);
-        // Identities verified: the binding became active. One that fell back never did.
-        binding.validated = !row.is_null(10) && row.text(7) != "fallback";
-        binding.period =
-            charging::binding_period(spans[i], i + 1 < spans.size() ? &spans[i + 1] : nullptr, interval_length);
+    auto all = bindings_at(tx, lfdi, premises.id);
+    if (!all)
+        return all.error();
+    std::vector<SessionBinding> bindings;
+    for (auto& binding : *all)
         if (binding.period.to > from_ && binding.period.from < to_)
             bindings.push_back(std::move(binding));
-    }
 
     auto intervals =
         intervals_of(tx,
@@ -289,7 +326,7 @@ Result<void> ChargeCalculator::session_charges(Transaction& tx, const std::strin
     std::vector<TimedInterval> unattributed;
     std::map<std::size_t, std::vector<TimedInterval>> per_binding;
     for (const auto& one : *intervals) {
-        const auto holder = std::find_if(bindings.begin(), bindings.end(), [&](const Binding& binding) {
+        const auto holder = std::find_if(bindings.begin(), bindings.end(), [&](const SessionBinding& binding) {
             return one.start >= binding.period.from && one.start < binding.period.to;
         });
         if (holder == bindings.end())
@@ -305,7 +342,7 @@ Result<void> ChargeCalculator::session_charges(Transaction& tx, const std::strin
     }
 
     for (const auto& [index, energy] : per_binding) {
-        const Binding& binding = bindings[index];
+        const SessionBinding& binding = bindings[index];
         const std::string session = "session:" + std::to_string(binding.id);
         const bool payer = binding.payer_account == account && binding.kind != "roaming";
         if (!binding.validated) {

@@ -13,6 +13,7 @@
 #include "billing/bill.hpp"
 #include "billing/rating.hpp"
 #include "calendar/local_days.hpp"
+#include "charging/binding_period.hpp"
 #include "headend/plugin/storage.hpp"
 #include "month.hpp"
 #include "tariff/versions.hpp"
@@ -26,6 +27,30 @@ struct Charge {
     std::int64_t exact = 0;  // 10^-5 currency units, not rounded: debit positive, credit negative
     BillLine line;           // what the bill says; its amount is the cycle's to set
 };
+
+// A binding of a PEV at a premises as billing reads it: who pays, on which program, and the period whose intervals
+// are its session (charging/binding_period.hpp, as interval collection accepts them).
+struct SessionBinding {
+    std::int64_t id = 0;
+    std::string vin;  // or the LFDI for a PEV without a VIN
+    std::string lfdi;
+    std::string premises_id;
+    std::string kind;  // home, guest, roaming
+    std::string program_id;
+    std::optional<std::string> payer_account;
+    std::optional<std::string> home_utility;
+    std::string status;
+    bool validated = false;  // became active: identities verified
+    charging::Period period;
+};
+
+// The bindings of `lfdi` at `premises_id` (refused ones have no session), each with its period.
+headend::Result<std::vector<SessionBinding>> bindings_at(headend::storage::Transaction& tx, const std::string& lfdi,
+                                                         const std::string& premises_id);
+// The PEV's intervals of the binding's session within [from, to), sorted.
+headend::Result<std::vector<Interval>> session_intervals(headend::storage::Transaction& tx,
+                                                         const SessionBinding& binding, std::int64_t from,
+                                                         std::int64_t to);
 
 // Lines that show energy and carry no money.
 bool informational(LineKind kind);
@@ -54,7 +79,6 @@ private:
         std::string rate;
         std::string address;
     };
-    struct Binding;
 
     headend::Result<const Rater*> rater(const std::string& program);
     headend::Result<void> rate_line(Charge& charge, const std::string& program, const std::vector<Interval>& intervals);

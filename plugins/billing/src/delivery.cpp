@@ -115,42 +115,6 @@ Delivery::Delivery(headend::storage::Database& database, DeliverySettings settin
       clock_(clock),
       logger_(logger) {}
 
-Delivery::~Delivery() {
-    stop();
-}
-
-void Delivery::start() {
-    worker_ = std::thread([this] {
-        std::unique_lock lock(wake_mutex_);
-        while (!stopping_) {
-            lock.unlock();
-            if (auto pass = deliver_due(); !pass)
-                logger_.error("BILL_DELIVERY_FAILED", pass.error().message);
-            lock.lock();
-            woken_.wait_for(lock, settings_.poll, [this] { return wake_ || stopping_; });
-            wake_ = false;
-        }
-    });
-}
-
-void Delivery::wake() {
-    {
-        const std::lock_guard lock(wake_mutex_);
-        wake_ = true;
-    }
-    woken_.notify_one();
-}
-
-void Delivery::stop() {
-    {
-        const std::lock_guard lock(wake_mutex_);
-        stopping_ = true;
-    }
-    woken_.notify_one();
-    if (worker_.joinable())
-        worker_.join();
-}
-
 Result<void> Delivery::file_bill(std::int64_t bill_id) {
     std::optional<IssuedBill> bill;
     std::vector<Posting> postings;

@@ -8,13 +8,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "billing/mailer.hpp"
 #include "headend/plugin/plugin.hpp"
@@ -26,7 +24,6 @@ struct DeliverySettings {
     std::optional<SmtpSettings> smtp;  // none: bills are filed and nobody is told
     std::chrono::seconds retry_initial{60};
     std::chrono::seconds retry_max{6 * 3600};
-    std::chrono::seconds poll{30};  // how often due mail is looked for
 };
 
 struct DeliveryPass {
@@ -50,16 +47,8 @@ class Delivery {
 public:
     Delivery(headend::storage::Database& database, DeliverySettings settings, std::string time_zone,
              const headend::plugin::Clock& clock, headend::plugin::Logger& logger);
-    ~Delivery();
-    Delivery(const Delivery&) = delete;
-    Delivery& operator=(const Delivery&) = delete;
 
-    // Starts the worker thread: a pass now, after each wake() and every poll interval.
-    void start();
-    void wake();
-    void stop();
-
-    // One pass on the caller's thread: files every bill not yet filed, sends the mail that is due.
+    // One pass (the plugin's worker runs it): files every bill not yet filed, sends the mail that is due.
     headend::Result<DeliveryPass> deliver_due();
 
 private:
@@ -71,12 +60,7 @@ private:
     std::string time_zone_;
     const headend::plugin::Clock& clock_;
     headend::plugin::Logger& logger_;
-    std::mutex pass_mutex_;  // one pass at a time (the worker, a test, a resend)
-    std::mutex wake_mutex_;
-    std::condition_variable woken_;
-    bool wake_ = false;
-    bool stopping_ = false;
-    std::thread worker_;
+    std::mutex pass_mutex_;  // one pass at a time
 };
 
 }  // namespace billing

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clearinghouse.hpp"
+
 namespace billing {
 
 namespace {
@@ -50,6 +52,13 @@ void read_line_json(const std::string& text, BillLine& line) {
 }  // namespace
 
 std::vector<headend::storage::Migration> billing_migrations() {
+    auto all = ledger_migrations();
+    for (auto& migration : clearinghouse_migrations())
+        all.push_back(std::move(migration));
+    return all;
+}
+
+std::vector<headend::storage::Migration> ledger_migrations() {
     return {{1, "issued bills and their postings, each keyed by its source and the month whose usage it is",
              R"(CREATE TABLE bills(
                   bill_id INTEGER PRIMARY KEY,

@@ -13,7 +13,9 @@
 
 namespace billing {
 
+// The billing component's migrations: the ledger's and the clearinghouse's, one numbering.
 std::vector<headend::storage::Migration> billing_migrations();
+std::vector<headend::storage::Migration> ledger_migrations();
 
 struct Posting {
     std::string usage_month;  // "2026-07"

@@ -3,7 +3,6 @@
 // listener. Load it after interval-collection, whose views it reads.
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -12,6 +11,7 @@
 #include "headend/plugin/plugin.hpp"
 #include "mdm/exporter.hpp"
 #include "routes.hpp"
+#include "secrets/token_file.hpp"
 
 namespace {
 
@@ -136,14 +136,10 @@ private:
         options.client_ca_file = config.string("client_ca");
         options.require_client_certificate = config.boolean("require_client_certificate");
         if (const std::string& token_file = config.string("token_file"); !token_file.empty()) {
-            std::ifstream in(token_file);
-            if (!in)
+            const auto token = secrets::read_token_file(token_file);
+            if (!token)
                 return make_error("config", "plugin.mdm-export.token_file " + token_file + " cannot be read");
-            std::getline(in, options.bearer_token);
-            // A CR or blanks at either end (an editor's, another system's line end) are not part of the token.
-            const auto last = options.bearer_token.find_last_not_of(" \t\r");
-            options.bearer_token.erase(last == std::string::npos ? 0 : last + 1);
-            options.bearer_token.erase(0, options.bearer_token.find_first_not_of(" \t"));
+            options.bearer_token = *token;
             if (options.bearer_token.size() < 32)
                 return make_error("config", "plugin.mdm-export.token_file: a token of at least 32 characters");
         }

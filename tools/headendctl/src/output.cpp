@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <ctime>
@@ -52,6 +54,26 @@ std::string text_of(const nlohmann::json& object, const std::string& key) {
     const auto& value = object[key];
     return value.is_string() ? value.get<std::string>()
                              : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+std::string scaled(std::int64_t value, std::int64_t unit, int places) {
+    const std::uint64_t magnitude =
+        value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+    const auto whole = magnitude / static_cast<std::uint64_t>(unit);
+    const auto fraction = magnitude % static_cast<std::uint64_t>(unit);
+    return fmt::format("{}{}.{:0{}}", value < 0 ? "-" : "", whole, fraction, places);
+}
+
+}  // namespace
+
+std::string format_kwh(std::int64_t wh) {
+    return scaled(wh, 1000, 3);
+}
+
+std::string format_e5(std::int64_t amount) {
+    return scaled(amount, 100000, 5);
 }
 
 std::string format_duration(std::int64_t seconds) {

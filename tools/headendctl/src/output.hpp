@@ -33,6 +33,11 @@ std::string short_lfdi(const nlohmann::json& object);
 // A UTC seconds field as "2026-11-27T15:48:55Z", or "-".
 std::string time_of(const nlohmann::json& object, const std::string& key);
 
+// Whole Wh as kWh with three decimals ("-1.500"), and 10^-5 currency units as a decimal with five ("4.05848"):
+// integers throughout, never a float.
+std::string format_kwh(std::int64_t wh);
+std::string format_e5(std::int64_t amount);
+
 // "3d 4h 5m 6s", leading zero units dropped.
 std::string format_duration(std::int64_t seconds);
 

@@ -40,10 +40,8 @@ headend::Result<std::int64_t> utc_seconds(const std::string& text, const std::st
     return headend::make_error("usage", option + ": a date (YYYY-MM-DD, UTC) or UTC seconds, not '" + text + "'");
 }
 
-// Whole Wh as kWh with three decimals, without a float.
 std::string kwh(const json& row) {
-    const std::int64_t wh = row.value("energy_wh", std::int64_t{0});
-    return fmt::format("{}.{:03}", wh / 1000, wh % 1000);
+    return format_kwh(row.value("energy_wh", std::int64_t{0}));
 }
 
 CallBuilder define_session_list(CLI::App& command) {

@@ -3,11 +3,11 @@
 #include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "mdm_pull/pull.hpp"
+#include "secrets/token_file.hpp"
 
 namespace {
 
@@ -65,12 +65,7 @@ int main(int argc, char** argv) {
     }
     options.acknowledge = !no_ack;
     if (!token_file.empty()) {
-        std::ifstream in(token_file);
-        std::getline(in, options.token);
-        // A file written by an editor or on another system may end in a CR or blanks: not part of the token.
-        const auto last = options.token.find_last_not_of(" \t\r");
-        options.token.erase(last == std::string::npos ? 0 : last + 1);
-        options.token.erase(0, options.token.find_first_not_of(" \t"));
+        options.token = secrets::read_token_file(token_file).value_or("");
         if (options.token.empty()) {
             std::cerr << "mdm-pull: " << token_file << " holds no token\n";
             return kExitUsage;

@@ -21,6 +21,8 @@ public:
 
     std::uint16_t coaps_port() const;
     std::uint16_t admin_port() const;
+    // The bound port of a plugin's own listener ("mdm-export", "ocpi"), 0 when none is open by that name.
+    std::uint16_t listener_port(const std::string& name) const;
     const std::string& admin_token() const;
     DeviceRegistry& devices();
 

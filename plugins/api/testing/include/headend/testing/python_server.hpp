@@ -1,6 +1,5 @@
-// A test's server written in Python (an SMTP sink, a rogue MDM): started in the background with its arguments, it
-// writes the port it listens on to a file; stopped when this object goes. Debian's own python3, whatever else is on
-// the PATH: the packages the tests need (python3-aiosmtpd) are installed for it.
+// A test's server process (an SMTP sink or a rogue MDM in Python, the clearinghouse tool): started in the background
+// with its arguments, it writes the port it listens on to a file; stopped when this object goes.
 #pragma once
 
 #include <signal.h>
@@ -15,15 +14,14 @@
 
 namespace headend::testing {
 
-class PythonServer {
+class BackgroundServer {
 public:
-    // Runs `python3 script arguments --port-file <dir>/port`, its output in <dir>/server.log; waits up to 10 s for
-    // the port.
-    PythonServer(const std::filesystem::path& script, const std::string& arguments, const std::filesystem::path& dir)
+    // Runs `program arguments --port-file <dir>/port`, its output in <dir>/server.log; waits up to 10 s for the port.
+    BackgroundServer(const std::string& program, const std::string& arguments, const std::filesystem::path& dir)
         : port_file_(dir / "port") {
         std::filesystem::remove(port_file_);
-        const std::string command = "/usr/bin/python3 " + script.string() + " " + arguments + " --port-file " +
-                                    port_file_.string() + " > " + (dir / "server.log").string() + " 2>&1 & echo $!";
+        const std::string command = program + " " + arguments + " --port-file " + port_file_.string() + " > " +
+                                    (dir / "server.log").string() + " 2>&1 & echo $!";
         if (FILE* pipe = popen(command.c_str(), "r"); pipe != nullptr) {
             long pid = 0;
             if (std::fscanf(pipe, "%ld", &pid) == 1)
@@ -34,12 +32,12 @@ public:
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         std::ifstream(port_file_) >> port_;
     }
-    ~PythonServer() {
+    ~BackgroundServer() {
         if (pid_ > 0)
             ::kill(pid_, SIGTERM);
     }
-    PythonServer(const PythonServer&) = delete;
-    PythonServer& operator=(const PythonServer&) = delete;
+    BackgroundServer(const BackgroundServer&) = delete;
+    BackgroundServer& operator=(const BackgroundServer&) = delete;
 
     // 0 when the server never said its port.
     int port() const { return port_; }
@@ -48,6 +46,14 @@ private:
     std::filesystem::path port_file_;
     pid_t pid_ = 0;
     int port_ = 0;
+};
+
+// A server written in Python: Debian's own python3, whatever else is on the PATH (the packages the tests need,
+// python3-aiosmtpd, are installed for it).
+class PythonServer : public BackgroundServer {
+public:
+    PythonServer(const std::filesystem::path& script, const std::string& arguments, const std::filesystem::path& dir)
+        : BackgroundServer("/usr/bin/python3 " + script.string(), arguments, dir) {}
 };
 
 }  // namespace headend::testing
