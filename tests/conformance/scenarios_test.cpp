@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -943,6 +945,73 @@ TEST_F(Scenario3, Step07_TheCustomerIsToldByEmailOnceWithTheBillAttached) {
     EXPECT_EQ(await_files(maildir() / "new", "", 1).size(), 1U);
     EXPECT_EQ(headend_->admin("GET", "/api/v1/bills/" + bill["bill_id"].dump()).second["mail"]["state"], "sent");
     EXPECT_EQ(bill_of("A2")["mail"]["state"], "no_address");
+}
+
+// The /bill function set as a premises display reads it, with libcoap's own client as the display (DESIGN §5):
+// its account's bills with the currency and each period's charges; a display of another premises sees none.
+class HanBilling : public Scenario3 {
+protected:
+    // A display registered at `premises` with a PSK coap-client can type.
+    void add_display(const std::string& identity, const std::string& premises) {
+        const std::string key = "display-secret-1";
+        auto added = headend_->daemon().devices().add_sync(
+            core::NewDevice{core::DeviceType::Display, premises, std::nullopt, std::nullopt, identity,
+                            std::vector<std::uint8_t>(key.begin(), key.end()), std::nullopt});
+        ASSERT_TRUE(added) << added.error().message;
+    }
+    // GET as that display: the answer's payload, or "" with the CoAP code.
+    std::string get(const std::string& identity, const std::string& path) {
+        const std::string command = "coap-client-openssl -B 5 -m get -u " + identity + " -k display-secret-1 " +
+                                    "\"coaps://127.0.0.1:" + std::to_string(headend_->coaps_port()) + path + "\" 2>&1";
+        std::string output;
+        if (FILE* pipe = popen(command.c_str(), "r"); pipe != nullptr) {
+            std::array<char, 4096> buffer{};
+            while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr)
+                output += buffer.data();
+            pclose(pipe);
+        }
+        return output;
+    }
+};
+
+TEST_F(HanBilling, ADisplayReadsItsPremisesAccountsBillsAndNoOtherPremisesDisplayDoes) {
+    ASSERT_NO_FATAL_FAILURE(charge_and_bill(9000));
+    ASSERT_NO_FATAL_FAILURE(add_display("display-p1", "P1"));
+    ASSERT_NO_FATAL_FAILURE(add_display("display-p2", "P2"));
+    const json bill = bill_of("A1");
+    const std::string total_e5 = [&] {  // "12.34" as 10^-5 units: 1234000
+        std::string cents = bill["total"];
+        cents.erase(cents.find('.'), 1);
+        return std::to_string(std::stoll(cents) * 1000);
+    }();
+
+    // Discovered from /dcap.
+    EXPECT_NE(get("display-p1", "/dcap").find("<CustomerAccountListLink href=\"/bill\"/>"), std::string::npos);
+    const std::string accounts = get("display-p1", "/bill");
+    EXPECT_NE(accounts.find("all=\"1\""), std::string::npos) << accounts;
+    EXPECT_NE(accounts.find("<currency>840</currency><customerAccount>A1</customerAccount>"), std::string::npos)
+        << accounts;
+    EXPECT_NE(accounts.find("<customerName>Jane Doe</customerName><pricePowerOfTenMultiplier>-5"), std::string::npos)
+        << accounts;
+    const std::string agreement = get("display-p1", "/bill/1/ca/1");
+    EXPECT_NE(agreement.find("<serviceLocation>1 Main St</serviceLocation>"), std::string::npos) << agreement;
+    EXPECT_NE(agreement.find("<TariffProfileLink href=\"/tp/DOM-FLAT\"/>"), std::string::npos) << agreement;
+    // The issued month with its total.
+    const std::string periods = get("display-p1", "/bill/1/ca/1/bp");
+    EXPECT_NE(periods.find("all=\"1\""), std::string::npos) << periods;
+    EXPECT_NE(periods.find("<billLastPeriod>" + total_e5 + "</billLastPeriod>"), std::string::npos) << periods;
+    const std::string active = get("display-p1", "/bill/1/ca/1/abp");
+    EXPECT_NE(active.find("<billToDate>"), std::string::npos) << active;
+    const std::string meters = get("display-p1", "/bill/1/ca/1/hr");
+    EXPECT_NE(meters.find("<ReadingTypeLink href=\"/upt/"), std::string::npos) << meters;
+
+    // John's premises display: his own account, never Jane's.
+    EXPECT_EQ(get("display-p2", "/bill").find("Jane"), std::string::npos);
+    const std::string hers = get("display-p2", "/bill/1/ca/1/bp/" + bill["bill_id"].dump());
+    EXPECT_NE(hers.find("4.03"), std::string::npos) << hers;
+    EXPECT_EQ(hers.find("billLastPeriod"), std::string::npos) << hers;
+    // Only "1", the requester's own account, exists for it.
+    EXPECT_NE(get("display-p1", "/bill/2").find("4.03"), std::string::npos);
 }
 
 TEST_F(RebindCredential, UpToItsExpiryThePevRebindsWithIt) {

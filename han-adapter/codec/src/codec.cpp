@@ -155,5 +155,13 @@ template headend::Result<MeterReading> Codec::decode<MeterReading>(std::string_v
 template headend::Result<ReadingSetList> Codec::decode<ReadingSetList>(std::string_view) const;
 template headend::Result<ReadingSet> Codec::decode<ReadingSet>(std::string_view) const;
 template headend::Result<ReadingList> Codec::decode<ReadingList>(std::string_view) const;
+template headend::Result<CustomerAccountList> Codec::decode<CustomerAccountList>(std::string_view) const;
+template headend::Result<CustomerAccount> Codec::decode<CustomerAccount>(std::string_view) const;
+template headend::Result<CustomerAgreementList> Codec::decode<CustomerAgreementList>(std::string_view) const;
+template headend::Result<CustomerAgreement> Codec::decode<CustomerAgreement>(std::string_view) const;
+template headend::Result<BillingPeriodList> Codec::decode<BillingPeriodList>(std::string_view) const;
+template headend::Result<BillingPeriod> Codec::decode<BillingPeriod>(std::string_view) const;
+template headend::Result<HistoricalReadingList> Codec::decode<HistoricalReadingList>(std::string_view) const;
+template headend::Result<HistoricalReading> Codec::decode<HistoricalReading>(std::string_view) const;
 
 }  // namespace sep

@@ -227,4 +227,29 @@ std::string encode(const ReadingList& v) {
     return encode_document(v, v.readings.size());
 }
 
+std::string encode(const CustomerAccountList& v) {
+    return encode_document(v, v.customer_accounts.size());
+}
+std::string encode(const CustomerAccount& v) {
+    return encode_document(v);
+}
+std::string encode(const CustomerAgreementList& v) {
+    return encode_document(v, v.customer_agreements.size());
+}
+std::string encode(const CustomerAgreement& v) {
+    return encode_document(v);
+}
+std::string encode(const BillingPeriodList& v) {
+    return encode_document(v, v.billing_periods.size());
+}
+std::string encode(const BillingPeriod& v) {
+    return encode_document(v);
+}
+std::string encode(const HistoricalReadingList& v) {
+    return encode_document(v, v.historical_readings.size());
+}
+std::string encode(const HistoricalReading& v) {
+    return encode_document(v);
+}
+
 }  // namespace sep

@@ -429,5 +429,13 @@ template headend::Result<MeterReading> read_document<MeterReading>(const xmlNode
 template headend::Result<ReadingSetList> read_document<ReadingSetList>(const xmlNode*);
 template headend::Result<ReadingSet> read_document<ReadingSet>(const xmlNode*);
 template headend::Result<ReadingList> read_document<ReadingList>(const xmlNode*);
+template headend::Result<CustomerAccountList> read_document<CustomerAccountList>(const xmlNode*);
+template headend::Result<CustomerAccount> read_document<CustomerAccount>(const xmlNode*);
+template headend::Result<CustomerAgreementList> read_document<CustomerAgreementList>(const xmlNode*);
+template headend::Result<CustomerAgreement> read_document<CustomerAgreement>(const xmlNode*);
+template headend::Result<BillingPeriodList> read_document<BillingPeriodList>(const xmlNode*);
+template headend::Result<BillingPeriod> read_document<BillingPeriod>(const xmlNode*);
+template headend::Result<HistoricalReadingList> read_document<HistoricalReadingList>(const xmlNode*);
+template headend::Result<HistoricalReading> read_document<HistoricalReading>(const xmlNode*);
 
 }  // namespace sep::detail

@@ -99,6 +99,22 @@ template <>
 inline constexpr ExpectedRoot kRootOf<ReadingSet>{kSepNamespace, "ReadingSet"};
 template <>
 inline constexpr ExpectedRoot kRootOf<ReadingList>{kSepNamespace, "ReadingList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<CustomerAccountList>{kSepNamespace, "CustomerAccountList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<CustomerAccount>{kSepNamespace, "CustomerAccount"};
+template <>
+inline constexpr ExpectedRoot kRootOf<CustomerAgreementList>{kSepNamespace, "CustomerAgreementList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<CustomerAgreement>{kSepNamespace, "CustomerAgreement"};
+template <>
+inline constexpr ExpectedRoot kRootOf<BillingPeriodList>{kSepNamespace, "BillingPeriodList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<BillingPeriod>{kSepNamespace, "BillingPeriod"};
+template <>
+inline constexpr ExpectedRoot kRootOf<HistoricalReadingList>{kSepNamespace, "HistoricalReadingList"};
+template <>
+inline constexpr ExpectedRoot kRootOf<HistoricalReading>{kSepNamespace, "HistoricalReading"};
 
 // ---- building blocks
 
@@ -567,5 +583,86 @@ template <typename T>
 concept Described = requires(ProbeVisitor& v, T& x) {
     describe(v, x);
 };
+
+// ---- billing
+
+template <typename V, Is<CustomerAccount> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_identity(v, x);
+    v.element("currency", x.currency);
+    v.element("customerAccount", x.customer_account);
+    v.element("CustomerAgreementListLink", x.customer_agreement_list_link);
+    v.element("customerName", x.customer_name);
+    v.element("pricePowerOfTenMultiplier", x.price_power_of_ten_multiplier);
+    v.skip("ServiceSupplierLink");
+}
+
+template <typename V, Is<CustomerAccountList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.attribute("pollRate", x.poll_rate);
+    v.element("CustomerAccount", x.customer_accounts);
+}
+
+template <typename V, Is<CustomerAgreement> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_identity(v, x);
+    v.element("ActiveBillingPeriodListLink", x.active_billing_period_list_link);
+    v.skip("ActiveProjectionReadingListLink");
+    v.skip("ActiveTargetReadingListLink");
+    v.element("BillingPeriodListLink", x.billing_period_list_link);
+    v.element("HistoricalReadingListLink", x.historical_reading_list_link);
+    v.skip("PrepaymentLink");
+    v.skip("ProjectionReadingListLink");
+    v.element("serviceAccount", x.service_account);
+    v.element("serviceLocation", x.service_location);
+    v.skip("TargetReadingListLink");
+    v.element("TariffProfileLink", x.tariff_profile_link);
+    v.element("UsagePointLink", x.usage_point_link);
+}
+
+template <typename V, Is<CustomerAgreementList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.element("CustomerAgreement", x.customer_agreements);
+}
+
+template <typename V, Is<BillingPeriod> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.element("billLastPeriod", x.bill_last_period);
+    v.element("billToDate", x.bill_to_date);
+    v.element("interval", x.interval);
+    v.element("statusTimeStamp", x.status_time_stamp);
+}
+
+template <typename V, Is<BillingPeriodList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    v.attribute("subscribable", x.subscribable);
+    describe_list_counts(v, x);
+    v.element("BillingPeriod", x.billing_periods);
+}
+
+template <typename V, Is<HistoricalReading> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_identity(v, x);
+    v.skip("BillingReadingSetListLink");
+    v.element("ReadingTypeLink", x.reading_type_link);
+}
+
+template <typename V, Is<HistoricalReadingList> S>
+void describe(V& v, S& x) {
+    v.uri("href", x.href);
+    describe_list_counts(v, x);
+    v.element("HistoricalReading", x.historical_readings);
+}
 
 }  // namespace sep::detail

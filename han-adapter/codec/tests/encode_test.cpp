@@ -119,6 +119,27 @@ TEST(codec_encode, FunctionSetAssignmentsFieldOrder) {
         "</FunctionSetAssignments>");
 }
 
+// CustomerAgreement's links and strings interleave in the schema's order; BillingPeriod's amounts come first.
+TEST(codec_encode, BillingFieldOrder) {
+    CustomerAgreement agreement;
+    agreement.href = "/bill/1/ca/1";
+    agreement.mrid = "0A0B0C0D0E0F101112131415009F5B01";
+    agreement.active_billing_period_list_link = ListLink{"/bill/1/ca/1/abp", 1};
+    agreement.billing_period_list_link = ListLink{"/bill/1/ca/1/bp", 2};
+    agreement.service_account = "A1";
+    agreement.tariff_profile_link = Link{"/tp/EV-TOU"};
+    EXPECT_EQ(encode(agreement),
+              "<CustomerAgreement xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/bill/1/ca/1\">"
+              "<mRID>0A0B0C0D0E0F101112131415009F5B01</mRID>"
+              "<ActiveBillingPeriodListLink href=\"/bill/1/ca/1/abp\" all=\"1\"/>"
+              "<BillingPeriodListLink href=\"/bill/1/ca/1/bp\" all=\"2\"/><serviceAccount>A1</serviceAccount>"
+              "<TariffProfileLink href=\"/tp/EV-TOU\"/></CustomerAgreement>");
+    EXPECT_EQ(encode(BillingPeriod{std::nullopt, 2'096'000, 12'345, {2'678'400, 1'782'889'200}, 1'785'567'600}),
+              "<BillingPeriod xmlns=\"urn:ieee:std:2030.5:ns\"><billLastPeriod>2096000</billLastPeriod>"
+              "<billToDate>12345</billToDate><interval><duration>2678400</duration><start>1782889200</start>"
+              "</interval><statusTimeStamp>1785567600</statusTimeStamp></BillingPeriod>");
+}
+
 TEST(codec_encode, RateComponentFieldOrder) {
     EXPECT_EQ(encode(test::full_rate_component()),
               "<RateComponent xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/tp/1/rc/1\">"

@@ -66,10 +66,12 @@ bool xml_body_acceptable(const Request& request) {
     return !request.content_format || *request.content_format == coap::kContentFormatXml;
 }
 
-// The function sets /dcap and every FunctionSetAssignments link alike: time, and the program tariffs
-// (pev-registration) and the utility's usage view (interval-collection) when a plugin serves them.
+// The function sets /dcap and every FunctionSetAssignments link alike: time, and the customer's bills (billing), the
+// program tariffs (pev-registration) and the utility's usage view (interval-collection) when a plugin serves them.
 template <typename FunctionSets>
 void link_function_sets(const coap::ResourceRegistry& registry, FunctionSets& out) {
+    if (registry.serves("/bill"))
+        out.customer_account_list_link = sep::ListLink{"/bill", std::nullopt};
     out.time_link = sep::Link{"/tm"};
     if (registry.serves("/tp"))
         out.tariff_profile_list_link = sep::ListLink{"/tp", std::nullopt};

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "bill_cycle.hpp"
+#include "bill_resources.hpp"
 #include "bill_routes.hpp"
 #include "clearinghouse.hpp"
 #include "delivery.hpp"
@@ -164,6 +165,7 @@ public:
             if (auto listening = open_ocpi_listener(context); !listening)
                 return listening;
             billing::add_cdr_routes(context.routes, context.database);
+            billing::add_bill_resources(context);
             worker_ = std::make_unique<billing::Worker>(
                 std::vector<billing::Worker::Pass>{{"BILL_DELIVERY_FAILED",
                                                     [queue = delivery_.get()]() -> Result<void> {

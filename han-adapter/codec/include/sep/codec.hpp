@@ -36,7 +36,10 @@ concept Decodable = std::same_as<T, DeviceCapability> || std::same_as<T, Time> |
     std::same_as<T, MirrorMeterReading> || std::same_as<T, MirrorReadingSet> || std::same_as<T, Reading> ||
     std::same_as<T, UsagePointList> || std::same_as<T, UsagePoint> || std::same_as<T, MeterReadingList> ||
     std::same_as<T, MeterReading> || std::same_as<T, ReadingSetList> || std::same_as<T, ReadingSet> ||
-    std::same_as<T, ReadingList>;
+    std::same_as<T, ReadingList> || std::same_as<T, CustomerAccountList> || std::same_as<T, CustomerAccount> ||
+    std::same_as<T, CustomerAgreementList> || std::same_as<T, CustomerAgreement> ||
+    std::same_as<T, BillingPeriodList> || std::same_as<T, BillingPeriod> || std::same_as<T, HistoricalReadingList> ||
+    std::same_as<T, HistoricalReading>;
 
 // Immutable after load and safe to share between threads: every call uses its own parser and validation context.
 class Codec {

@@ -44,4 +44,13 @@ std::string encode(const ReadingSetList& value);
 std::string encode(const ReadingSet& value);
 std::string encode(const ReadingList& value);
 
+std::string encode(const CustomerAccountList& value);
+std::string encode(const CustomerAccount& value);
+std::string encode(const CustomerAgreementList& value);
+std::string encode(const CustomerAgreement& value);
+std::string encode(const BillingPeriodList& value);
+std::string encode(const BillingPeriod& value);
+std::string encode(const HistoricalReadingList& value);
+std::string encode(const HistoricalReading& value);
+
 }  // namespace sep

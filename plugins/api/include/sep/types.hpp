@@ -547,4 +547,89 @@ struct UsagePointList {
     bool operator==(const UsagePointList&) const = default;
 };
 
+// ---- Billing (/bill): the customer's account, its agreement, the billing periods with their charges, and the
+// meters it is billed for. Money in the account's currency × 10^pricePowerOfTenMultiplier.
+
+struct CustomerAccount {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::uint16_t currency = 840;                 // ISO 4217 numeric
+    std::optional<std::string> customer_account;  // up to 42 characters
+    std::optional<ListLink> customer_agreement_list_link;
+    std::optional<std::string> customer_name;  // up to 42 characters
+    std::int8_t price_power_of_ten_multiplier = 0;
+    bool operator==(const CustomerAccount&) const = default;
+};
+
+struct CustomerAccountList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::optional<std::uint32_t> poll_rate;
+    std::vector<CustomerAccount> customer_accounts;
+    bool operator==(const CustomerAccountList&) const = default;
+};
+
+struct CustomerAgreement {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::optional<ListLink> active_billing_period_list_link;
+    std::optional<ListLink> billing_period_list_link;
+    std::optional<ListLink> historical_reading_list_link;
+    std::optional<std::string> service_account;   // up to 42 characters
+    std::optional<std::string> service_location;  // up to 42 characters
+    std::optional<Link> tariff_profile_link;
+    std::optional<Link> usage_point_link;
+    bool operator==(const CustomerAgreement&) const = default;
+};
+
+struct CustomerAgreementList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<CustomerAgreement> customer_agreements;
+    bool operator==(const CustomerAgreementList&) const = default;
+};
+
+struct BillingPeriod {
+    std::optional<std::string> href;
+    std::optional<std::int64_t> bill_last_period;  // Int48: the amount of the last bill
+    std::optional<std::int64_t> bill_to_date;      // Int48: charges so far in this period
+    DateTimeInterval interval;
+    std::optional<std::int64_t> status_time_stamp;  // when the amounts were worked out
+    bool operator==(const BillingPeriod&) const = default;
+};
+
+struct BillingPeriodList {
+    std::optional<std::string> href;
+    std::optional<std::uint8_t> subscribable;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<BillingPeriod> billing_periods;
+    bool operator==(const BillingPeriodList&) const = default;
+};
+
+struct HistoricalReading {
+    std::optional<std::string> href;
+    std::string mrid;
+    std::optional<std::string> description;
+    std::optional<std::uint16_t> version;
+    std::optional<Link> reading_type_link;
+    bool operator==(const HistoricalReading&) const = default;
+};
+
+struct HistoricalReadingList {
+    std::optional<std::string> href;
+    std::uint32_t all = 0;
+    std::uint32_t results = 0;
+    std::vector<HistoricalReading> historical_readings;
+    bool operator==(const HistoricalReadingList&) const = default;
+};
+
 }  // namespace sep

@@ -32,7 +32,9 @@ namespace headend::plugin {
 // DeviceRecord). 6: the metering and metering mirror resources in SepDocument. 7: Context::alarms.
 // 8: Transaction::attempt (nested savepoints); Context::listeners (own HTTPS listeners), Context::data_dir, Request
 // client certificate, file responses. 9: FunctionSetAssignmentsList and FunctionSetAssignments in SepDocument.
-inline constexpr int kApiVersion = 9;
+// 10: the billing function set (CustomerAccount, CustomerAgreement, BillingPeriod, HistoricalReading and their lists)
+// in SepDocument.
+inline constexpr int kApiVersion = 10;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 

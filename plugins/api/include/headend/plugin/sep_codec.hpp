@@ -19,7 +19,9 @@ using SepDocument =
                  sep::ConsumptionTariffInterval, sep::MirrorUsagePointList, sep::MirrorUsagePoint,
                  sep::MirrorMeterReadingList, sep::MirrorMeterReading, sep::MirrorReadingSet, sep::Reading,
                  sep::UsagePointList, sep::UsagePoint, sep::MeterReadingList, sep::MeterReading, sep::ReadingSetList,
-                 sep::ReadingSet, sep::ReadingList, sep::FunctionSetAssignmentsList, sep::FunctionSetAssignments>;
+                 sep::ReadingSet, sep::ReadingList, sep::FunctionSetAssignmentsList, sep::FunctionSetAssignments,
+                 sep::CustomerAccountList, sep::CustomerAccount, sep::CustomerAgreementList, sep::CustomerAgreement,
+                 sep::BillingPeriodList, sep::BillingPeriod, sep::HistoricalReadingList, sep::HistoricalReading>;
 
 // Immutable and safe to use from any thread.
 class SepCodec {

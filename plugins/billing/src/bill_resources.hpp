@@ -1,0 +1,23 @@
+// The billing function set of IEEE 2030.5 for HAN displays (DESIGN §5): the account a display device's premises
+// belongs to, or a PEV's enrollment names, as the requester's own "/bill/1"; every other device sees an empty list,
+// and 4.03 for anything below it.
+//   /bill                             CustomerAccountList (the requester's account, or none)
+//   /bill/1                           CustomerAccount: currency, account, customer name; amounts in 10^-5 units
+//   /bill/1/ca, /bill/1/ca/1          CustomerAgreement: service location, the links below, the premises' tariff
+//   /bill/1/ca/1/bp, .../bp/{bill}    BillingPeriod per issued bill (billLastPeriod = its total), newest first
+//   /bill/1/ca/1/abp                  the current local month: charges to date (billToDate) and the last bill's total
+//   /bill/1/ca/1/hr, .../hr/{m}       HistoricalReading per meter billed (premises meter, PEVs charging there), each
+//                                     linking the ReadingType under /upt
+// Lists honour s, a and l.
+#pragma once
+
+#include <memory>
+
+#include "catalog_cache.hpp"
+#include "headend/plugin/plugin.hpp"
+
+namespace billing {
+
+void add_bill_resources(headend::plugin::Context& context);
+
+}  // namespace billing
