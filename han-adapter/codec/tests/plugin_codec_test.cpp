@@ -60,7 +60,15 @@ std::vector<SepDocument> every_document_type() {
             test::full_reading_set(),
             test::full_reading_list(),
             test::full_function_set_assignments_list(),
-            test::full_function_set_assignments()};
+            test::full_function_set_assignments(),
+            test::full_customer_account_list(),
+            test::full_customer_account(),
+            test::full_customer_agreement_list(),
+            test::full_customer_agreement(),
+            test::full_billing_period_list(),
+            test::full_billing_period(),
+            test::full_historical_reading_list(),
+            test::full_historical_reading()};
 }
 
 TEST(plugin_codec, SamplesCoverEveryDocumentType) {

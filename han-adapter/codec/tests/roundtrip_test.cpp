@@ -59,43 +59,18 @@ TEST(codec_roundtrip, FunctionSetAssignmentsList) {
     expect_round_trip(FunctionSetAssignmentsList{});
 }
 
-// The billing function set (/bill) with every field it carries.
+// The billing function set (/bill): every field it carries, and the least.
 TEST(codec_roundtrip, BillingResources) {
-    CustomerAccount account;
-    account.href = "/bill/1";
-    account.mrid = std::string(test::kMrid);
-    account.description = "account";
-    account.currency = 840;
-    account.customer_account = "A1";
-    account.customer_agreement_list_link = ListLink{"/bill/1/ca", 1};
-    account.customer_name = "Jane Doe";
-    account.price_power_of_ten_multiplier = -5;
-    expect_round_trip(account);
-    expect_round_trip(CustomerAccountList{"/bill", 0, 1, 1, 900, {account}});
+    expect_round_trip(test::full_customer_account());
+    expect_round_trip(test::full_customer_account_list());
     expect_round_trip(CustomerAccountList{});
-
-    CustomerAgreement agreement;
-    agreement.href = "/bill/1/ca/1";
-    agreement.mrid = std::string(test::kMrid);
-    agreement.active_billing_period_list_link = ListLink{"/bill/1/ca/1/abp", 1};
-    agreement.billing_period_list_link = ListLink{"/bill/1/ca/1/bp", 3};
-    agreement.historical_reading_list_link = ListLink{"/bill/1/ca/1/hr", 2};
-    agreement.service_account = "A1";
-    agreement.service_location = "1 Main St";
-    agreement.tariff_profile_link = Link{"/tp/EV-TOU"};
-    agreement.usage_point_link = Link{"/upt/1"};
-    expect_round_trip(agreement);
-    expect_round_trip(CustomerAgreementList{"/bill/1/ca", std::nullopt, 1, 1, {agreement}});
-
-    const BillingPeriod period{"/bill/1/ca/1/bp/1", 2'096'000, std::nullopt, {2'678'400, 1'782'889'200}, 1'785'567'600};
-    expect_round_trip(period);
+    expect_round_trip(test::full_customer_agreement());
+    expect_round_trip(test::full_customer_agreement_list());
+    expect_round_trip(test::full_billing_period());
     expect_round_trip(BillingPeriod{std::nullopt, std::nullopt, -140'737'488'355'328, {0, 0}, std::nullopt});
-    expect_round_trip(BillingPeriodList{"/bill/1/ca/1/bp", std::nullopt, 1, 1, {period}});
-
-    const HistoricalReading reading{"/bill/1/ca/1/hr/1", std::string(test::kMrid), "premises meter", std::nullopt,
-                                    Link{"/upt/1/mr/1/rt"}};
-    expect_round_trip(reading);
-    expect_round_trip(HistoricalReadingList{"/bill/1/ca/1/hr", 1, 1, {reading}});
+    expect_round_trip(test::full_billing_period_list());
+    expect_round_trip(test::full_historical_reading());
+    expect_round_trip(test::full_historical_reading_list());
 }
 
 TEST(codec_roundtrip, DeviceInformation) {

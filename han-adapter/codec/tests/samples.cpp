@@ -564,4 +564,55 @@ ReadingList full_reading_list() {
     return v;
 }
 
+CustomerAccount full_customer_account() {
+    CustomerAccount v;
+    v.href = "/bill/1";
+    v.mrid = std::string(kMrid);
+    v.description = "account";
+    v.currency = 840;
+    v.customer_account = "A1";
+    v.customer_agreement_list_link = ListLink{"/bill/1/ca", 1};
+    v.customer_name = "Jane Doe";
+    v.price_power_of_ten_multiplier = -5;
+    return v;
+}
+
+CustomerAccountList full_customer_account_list() {
+    return {"/bill", 0, 1, 1, 900, {full_customer_account()}};
+}
+
+CustomerAgreement full_customer_agreement() {
+    CustomerAgreement v;
+    v.href = "/bill/1/ca/1";
+    v.mrid = std::string(kMrid);
+    v.active_billing_period_list_link = ListLink{"/bill/1/ca/1/abp", 1};
+    v.billing_period_list_link = ListLink{"/bill/1/ca/1/bp", 3};
+    v.historical_reading_list_link = ListLink{"/bill/1/ca/1/hr", 2};
+    v.service_account = "A1";
+    v.service_location = "1 Main St";
+    v.tariff_profile_link = Link{"/tp/EV-TOU"};
+    v.usage_point_link = Link{"/upt/1"};
+    return v;
+}
+
+CustomerAgreementList full_customer_agreement_list() {
+    return {"/bill/1/ca", std::nullopt, 1, 1, {full_customer_agreement()}};
+}
+
+BillingPeriod full_billing_period() {
+    return {"/bill/1/ca/1/bp/1", 2'096'000, 12'345, {2'678'400, 1'782'889'200}, 1'785'567'600};
+}
+
+BillingPeriodList full_billing_period_list() {
+    return {"/bill/1/ca/1/bp", std::nullopt, 1, 1, {full_billing_period()}};
+}
+
+HistoricalReading full_historical_reading() {
+    return {"/bill/1/ca/1/hr/1", std::string(kMrid), "premises meter", std::nullopt, Link{"/upt/1/mr/1/rt"}};
+}
+
+HistoricalReadingList full_historical_reading_list() {
+    return {"/bill/1/ca/1/hr", 1, 1, {full_historical_reading()}};
+}
+
 }  // namespace sep::test

@@ -62,4 +62,13 @@ ReadingSetList full_reading_set_list();
 ReadingSet full_reading_set();
 ReadingList full_reading_list();
 
+CustomerAccount full_customer_account();
+CustomerAccountList full_customer_account_list();
+CustomerAgreement full_customer_agreement();
+CustomerAgreementList full_customer_agreement_list();
+BillingPeriod full_billing_period();
+BillingPeriodList full_billing_period_list();
+HistoricalReading full_historical_reading();
+HistoricalReadingList full_historical_reading_list();
+
 }  // namespace sep::test
