@@ -843,7 +843,13 @@ TEST_F(Scenario3, Step05_VisitingAndRoamingChargesSettleThroughTheClearinghouse)
     ASSERT_EQ(out.size(), 1U);
     EXPECT_EQ(out[0]["state"], "accepted");
 
-    // Jane's PEV charged at another operator's site after that: the hub pushes the CDR to our OCPI listener, twice.
+    // Jane's PEV, enrolled for roaming, charged at another operator's site after that: the hub pushes the CDR to our
+    // OCPI listener, twice.
+    ASSERT_EQ(headend_
+                  ->admin("PATCH", std::string("/api/v1/enrollments/") + testing::kGuestVin,
+                          json{{"allow_roaming", true}}.dump())
+                  .first,
+              200);
     const std::int64_t away = clock_->now() - 1800;
     const json elsewhere = {
         {"country_code", "US"},

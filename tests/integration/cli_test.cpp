@@ -432,6 +432,24 @@ TEST(Cli, AProgramCatalogOfAnotherTimeZoneStopsTheDaemon) {
     fs::remove_all(dir);
 }
 
+// From review: a second daemon started on the same data folder ran the same queues beside the first.
+TEST(Cli, ASecondDaemonOnTheSameDataFolderIsRefused) {
+    const fs::path dir = temp_dir();
+    {
+        DaemonProcess daemon(dir);
+        ASSERT_NE(daemon.coaps_port(), 0) << daemon.stderr_text();
+        auto second =
+            run(std::string(HEADEND_BIN) + " --data-dir " + (dir / "data").string() + " --coaps-port 0 --admin-port 0");
+        EXPECT_NE(second.exit_code, 0);
+        EXPECT_NE(second.output.find("is in use by another headend"), std::string::npos) << second.output;
+        daemon.kill_hard();
+    }
+    // The lock goes with the process, however it ended.
+    DaemonProcess again(dir);
+    EXPECT_NE(again.coaps_port(), 0) << again.stderr_text();
+    fs::remove_all(dir);
+}
+
 TEST(Cli, ABadConfigKeyStopsTheDaemonNamingTheKey) {
     const fs::path dir = temp_dir();
     std::ofstream(dir / "bad.toml") << "[limits]\nmax_sesions = 10\n";

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,7 +157,12 @@ public:
     std::condition_variable stopped_cv;
     bool stop_requested = false;
     bool stopped = false;
+    int lock_fd = -1;  // flock on data_dir/headend.lock while this daemon uses the folder
 
+    ~Impl() {
+        if (lock_fd >= 0)
+            ::close(lock_fd);
+    }
     Result<void> start();
     void stop();
 };
@@ -167,6 +173,15 @@ Result<void> Daemon::Impl::start() {
     if (ec)
         return make_error("startup", "data folder " + config.data_dir.string() + ": " + ec.message());
     fs::permissions(config.data_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec, ec);
+    // One daemon per data folder: a second would run the same queues (bills mailed twice, files written by two).
+    // The kernel drops the lock with the process, however it ends.
+    const fs::path lock_file = config.data_dir / "headend.lock";
+    lock_fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0)
+        return make_error("startup", lock_file.string() + ": cannot be opened");
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return make_error("startup", "data folder " + config.data_dir.string() + " is in use by another headend (" +
+                                         lock_file.string() + "); one daemon per data folder");
 
     auto admin = load_or_create_admin_token(config.data_dir);
     if (!admin)

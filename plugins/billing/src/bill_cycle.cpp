@@ -79,6 +79,10 @@ Result<std::optional<BillCycle::Pending>> BillCycle::prepare(Transaction& tx, co
             return make_error("billing.closed", "the bill for " + bill.month + " is issued already; " + month.text() +
                                                     " can no longer be billed (late energy goes on the next bill)");
     }
+    // Month after month: a month skipped would never be billed (adjustments are for billed months only).
+    if (!bills->empty() && Month::parse(bills->back().month)->next() != month)
+        return make_error("billing.order", "the last bill is for " + bills->back().month + ": bill " +
+                                               Month::parse(bills->back().month)->next().text() + " first");
     auto header =
         tx.query("SELECT customer_name, email FROM pev_accounts_v1 WHERE account_id = ?", std::vector<Value>{account});
     if (!header)

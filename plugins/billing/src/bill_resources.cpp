@@ -90,7 +90,8 @@ public:
     }
 
 private:
-    // The account whose bills the requester may read: a display's premises', a PEV's enrollment's.
+    // The account whose bills the requester may read: a display's premises', a PEV's enrollment's (the VIN its
+    // bindings confirmed; a refused binding only claimed one).
     Result<std::optional<Account>> account_of(Transaction& tx, const headend::coap::Peer& peer) {
         std::optional<headend::storage::Row> found;
         if (peer.device_type == DeviceType::Display && peer.premises_id) {
@@ -104,7 +105,7 @@ private:
             auto rows = tx.query(
                 "SELECT e.account_id FROM pev_enrollment_history_v1 e WHERE e.ended_at IS NULL AND e.vin = "
                 "(SELECT b.vin FROM pev_bindings_v1 b WHERE b.lfdi = ? AND b.vin IS NOT NULL "
-                "ORDER BY b.binding_id DESC LIMIT 1)",
+                "AND b.status NOT IN ('refused', 'requested') ORDER BY b.binding_id DESC LIMIT 1)",
                 std::vector<Value>{peer.lfdi});
             if (!rows)
                 return rows.error();

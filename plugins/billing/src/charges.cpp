@@ -56,7 +56,7 @@ Result<std::vector<SessionBinding>> bindings_at(Transaction& tx, const std::stri
     auto rows = tx.query(
         "SELECT b.binding_id, COALESCE(b.vin, b.lfdi), b.premises_id, b.kind, b.program_id, b.payer_account, "
         "b.home_utility, b.status, b.requested_at, b.updated_at, "
-        "(SELECT v.active_at FROM pev_binding_validations_v1 v WHERE v.binding_id = b.binding_id) "
+        "(SELECT MIN(v.active_at) FROM pev_binding_validations_v1 v WHERE v.binding_id = b.binding_id) "
         "FROM pev_bindings_v1 b WHERE b.lfdi = ? ORDER BY b.requested_at, b.binding_id",
         std::vector<Value>{lfdi});
     if (!rows)

@@ -95,6 +95,11 @@ ocpi::Cdr credit_of(const ocpi::Cdr& original, const std::string& id, std::int64
     return credit;
 }
 
+constexpr std::int64_t kMaxCost = 1'000'000'000;  // $10,000 in 10^-5 units
+constexpr std::int64_t kMaxEnergyWh = 1'000'000;  // 1 MWh
+constexpr std::int64_t kFutureSkew = 300;         // a peer's clock may be this far ahead
+constexpr std::size_t kKeptBody = 64 * 1024;      // of a refused CDR's body, kept for the operator
+
 struct Refusal {
     int http_status;
     std::string reason;
@@ -385,7 +390,7 @@ headend::http::Response Clearinghouse::receive(const headend::http::Request& req
                 "INSERT INTO cdrs_rejected(peer, cdr_id, status_code, reason, document, received_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 std::vector<Value>{who, id ? Value(*id) : Value(), std::int64_t{ocpi::kInvalidParameters}, reason,
-                                   request.body, now});
+                                   request.body.substr(0, kKeptBody), now});
             if (!inserted)
                 return inserted.error();
             return {};
@@ -401,6 +406,19 @@ headend::http::Response Clearinghouse::receive(const headend::http::Request& req
     if (cdr->country_code != peer->country_code || cdr->party_id != peer->party_id)
         return refuse(cdr->id,
                       "the CDR is of party " + cdr->country_code + "*" + cdr->party_id + ", the token of " + who);
+    if (cdr->token.country_code != settings_.country_code || cdr->token.party_id != settings_.party_id)
+        return refuse(cdr->id, "cdr_token: party " + cdr->token.country_code + "*" + cdr->token.party_id +
+                                   " is not ours (" + settings_.country_code + "*" + settings_.party_id + ")");
+    if (!cdr->credit && cdr->credit_reference_id)
+        return refuse(cdr->id, "credit_reference_id: only a credit CDR names the CDR it reverses");
+    const std::int64_t cost = cdr->total_cost_incl_vat.value_or(cdr->total_cost_excl_vat);
+    // One charge of a PEV: no more than 1 MWh, no more than $10,000; anything beyond is a mistake to refuse, not bill.
+    if (cost > kMaxCost || cost < -kMaxCost)
+        return refuse(cdr->id, "total_cost: beyond " + ocpi::format_decimal(kMaxCost, 5) + " for one charge");
+    if (cdr->total_energy_wh > kMaxEnergyWh)
+        return refuse(cdr->id, "total_energy: beyond " + ocpi::format_decimal(kMaxEnergyWh, 3) + " kWh for one charge");
+    if (cdr->end > now + kFutureSkew)
+        return refuse(cdr->id, "end_date_time: " + ocpi::format_date_time(cdr->end) + " is in the future");
 
     std::optional<Refusal> refusal;
     bool repeated = false;
@@ -425,7 +443,7 @@ headend::http::Response Clearinghouse::receive(const headend::http::Request& req
         std::optional<std::vector<headend::storage::Row>> enrolled;
         for (const std::string& candidate : {cdr->token.uid, cdr->token.contract_id}) {
             auto rows = tx.query(
-                "SELECT account_id FROM pev_enrollment_history_v1 WHERE vin = ? AND enrolled_at <= ? "
+                "SELECT account_id, allow_roaming FROM pev_enrollment_history_v1 WHERE vin = ? AND enrolled_at <= ? "
                 "AND (ended_at IS NULL OR ended_at > ?) ORDER BY enrollment_id DESC LIMIT 1",
                 std::vector<Value>{candidate, cdr->start, cdr->start});
             if (!rows)
@@ -441,15 +459,22 @@ headend::http::Response Clearinghouse::receive(const headend::http::Request& req
                                        " / contract_id " + cdr->token.contract_id + " at the CDR's start"};
             return {};
         }
+        if (enrolled->front().integer(1) == 0) {
+            refusal = Refusal{400, "cdr_token: VIN " + pev_vin + " is not enrolled for roaming"};
+            return {};
+        }
+        std::string account = enrolled->front().text(0);
         if (cdr->currency != "USD") {
             refusal = Refusal{400, "currency: " + cdr->currency + ", our customers are billed in USD"};
             return {};
         }
         if (cdr->credit) {
+            // A credit reverses (part of) one CDR of ours: the same PEV, billed to the account that paid it, for no
+            // more than it cost.
             auto original = tx.query(
-                "SELECT credit_of, (SELECT COUNT(*) FROM cdrs_in c WHERE c.country_code = o.country_code "
-                "AND c.party_id = o.party_id AND c.credit_of = o.cdr_id) FROM cdrs_in o WHERE o.country_code = ? "
-                "AND o.party_id = ? AND o.cdr_id = ?",
+                "SELECT o.credit_of, o.vin, o.account_id, o.cost, (SELECT COUNT(*) FROM cdrs_in c "
+                "WHERE c.country_code = o.country_code AND c.party_id = o.party_id AND c.credit_of = o.cdr_id) "
+                "FROM cdrs_in o WHERE o.country_code = ? AND o.party_id = ? AND o.cdr_id = ?",
                 std::vector<Value>{cdr->country_code, cdr->party_id, cdr->credit_reference_id.value_or("")});
             if (!original)
                 return original.error();
@@ -458,14 +483,24 @@ headend::http::Response Clearinghouse::receive(const headend::http::Request& req
                                            " of this party to credit"};
                 return {};
             }
-            if (original->front().integer(1) > 0) {
+            const auto& first = original->front();
+            if (first.text(1) != pev_vin) {
+                refusal = Refusal{400, "cdr_token: the credit names VIN " + pev_vin + ", CDR " +
+                                           *cdr->credit_reference_id + " was for another PEV"};
+                return {};
+            }
+            if (-cost > first.integer(3)) {
+                refusal =
+                    Refusal{400, "total_cost: the credit is more than CDR " + *cdr->credit_reference_id + " cost"};
+                return {};
+            }
+            if (first.integer(4) > 0) {
                 refusal =
                     Refusal{400, "credit_reference_id: CDR " + *cdr->credit_reference_id + " is credited already"};
                 return {};
             }
+            account = first.text(2);
         }
-        const std::int64_t cost = cdr->total_cost_incl_vat.value_or(cdr->total_cost_excl_vat);
-        const std::string account = enrolled->front().text(0);
         auto inserted = tx.execute(
             "INSERT INTO cdrs_in(country_code, party_id, cdr_id, account_id, vin, lfdi, start_at, end_at, energy_wh, "
             "cost, currency, credit_of, location, document, received_at) "

@@ -167,9 +167,21 @@ Result<bool> Delivery::mail_bill(std::int64_t bill_id, const std::string& to, in
     const std::filesystem::path pdf =
         settings_.folder / (bill_file_stem(bill->month, bill_id, bill->account_id).string() + ".pdf");
     std::ifstream in(pdf, std::ios::binary);
+    if (!in) {
+        // Gone from the delivery folder (removed by hand, say): filed again by the next pass, mailed after that.
+        logger_.warn("BILL_FILE_MISSING", pdf.string() + " cannot be read; the bill is filed again");
+        auto refile = database_.write_sync([&](Transaction& tx) -> Result<void> {
+            auto reset =
+                tx.execute("UPDATE bill_deliveries SET filed_at = NULL WHERE bill_id = ?", std::vector<Value>{bill_id});
+            if (!reset)
+                return reset.error();
+            return {};
+        });
+        if (!refile)
+            return refile.error();
+        return false;
+    }
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof())
-        return make_error("delivery.io", pdf.string() + ": cannot be read");
     const std::string domain = settings_.smtp->from.substr(settings_.smtp->from.find('@') + 1);
     Mail mail;
     mail.to = to;

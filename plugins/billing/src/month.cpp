@@ -19,7 +19,8 @@ std::optional<Month> Month::parse(std::string_view text) {
         return std::nullopt;
     const auto year = number(0, 4);
     const auto month = number(5, 2);
-    if (!year || !month || *year < 1970 || *month < 1 || *month > 12)
+    // Up to 9998-12: the month after it (its end) is still a date the calendar reads.
+    if (!year || !month || *year < 1970 || *year > 9998 || *month < 1 || *month > 12)
         return std::nullopt;
     return Month{*year, *month};
 }

@@ -15,7 +15,7 @@ struct Month {
     int year = 1970;
     int month = 1;  // 1..12
 
-    static std::optional<Month> parse(std::string_view text);  // "YYYY-MM", 1970-01 to 9999-12
+    static std::optional<Month> parse(std::string_view text);  // "YYYY-MM", 1970-01 to 9998-12
     std::string text() const;
     Month next() const;
     // The local month an instant falls in.

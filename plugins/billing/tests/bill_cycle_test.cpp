@@ -38,6 +38,20 @@ protected:
     std::int64_t meter_p1_ = 0;
 };
 
+// A month's end is the next month's first instant: the last month accepted is one whose next the calendar still reads
+// (9999-12 once ended the daemon on a bill run).
+TEST(Month, OnlyWholeYyyyMmFrom1970To9998AreMonths) {
+    for (const char* good : {"1970-01", "2026-07", "9998-12"})
+        EXPECT_TRUE(Month::parse(good)) << good;
+    for (const char* bad : {"9999-12", "1969-12", "2026-7", "2026-13", "2026-00", "+026-01", "2026-+1", "2026_07",
+                            "2026-07-01", "", "-001-01"})
+        EXPECT_FALSE(Month::parse(bad)) << bad;
+    const calendar::LocalDays days(kZone);
+    EXPECT_EQ(Month::parse("9998-12")->to(days) - Month::parse("9998-12")->from(days), 31 * 86400);
+    EXPECT_EQ(Month::of(days, local("2026-11-01 00:30")).text(), "2026-11");
+    EXPECT_EQ(Month::of(days, local("2026-10-31 23:59")).text(), "2026-10");
+}
+
 TEST_F(BillCycleTest, AHomeSessionIsDebitedAtTheProgramRateAndCreditedAtThePremisesRate) {
     home_session();
     intervals(meter_p1_, local("2026-07-01 17:00"), 4, 2500);
@@ -361,6 +375,12 @@ TEST_F(BillCycleTest, AMonthNotOverAnEarlierMonthThanAnIssuedBillAndAnUnknownAcc
     ASSERT_FALSE(unknown);
     EXPECT_EQ(unknown.error().code, "billing.unknown_account");
     run("2026-07");
+    // From review: billing September after July skipped August for good (adjustments are for billed months only).
+    clock_.set(local("2026-10-01 12:00"));
+    const auto skipping = run("2026-09");
+    ASSERT_EQ(skipping.refused.size(), 1U);
+    EXPECT_NE(skipping.refused[0].second.find("the last bill is for 2026-07: bill 2026-08 first"), std::string::npos)
+        << skipping.refused[0].second;
     const auto earlier = run("2026-06");
     EXPECT_EQ(earlier.issued, 0U);
     ASSERT_EQ(earlier.refused.size(), 1U);

@@ -279,6 +279,61 @@ TEST_F(ClearinghouseTest, BadUnauthenticatedAndDuplicateCdrsAreRefusedWithTheRea
     EXPECT_EQ(scalar("SELECT cost FROM cdrs_in WHERE cdr_id = 'X-1'"), 420'000);
 }
 
+// From review: a credit could name another customer's VIN and credit them, or credit more than the CDR cost; a
+// non-credit CDR naming a credit reference blocked the real credit; a token of another provider, a PEV not enrolled
+// for roaming, a CDR from the future and absurd amounts (one overflowed a bill, one stopped the bill run) were billed.
+TEST_F(ClearinghouseTest, CreditsReverseOnlyTheirOwnCdrAndImplausibleCdrsAreRefused) {
+    account("A2", "John Roe");
+    premises("P2", "A2", "2 Elm St");
+    enroll("V2", "A2", "P2", local("2026-06-01 00:00"));
+    sql("INSERT INTO enrollments(vin, account_id, customer_id, premises_id, program_id, allow_guest_charging, "
+        "guest_charging_payer, allow_roaming, channel, enrolled_at, updated_at) "
+        "VALUES ('V3', 'A2', 'C-A2', 'P2', 'EV-TOU', 0, 'owner', 0, 'test', 0, 0)");
+    receiver_ = clearinghouse();
+    ASSERT_EQ(status_code(post(elsewhere("X-1").dump())), 1000);
+    json other_vin = elsewhere("X-1-C", "-4.20");
+    other_vin["credit"] = true;
+    other_vin["credit_reference_id"] = "X-1";
+    other_vin["cdr_token"]["uid"] = "V2";
+    other_vin["cdr_token"]["contract_id"] = "V2";
+    json too_much = elsewhere("X-1-D", "-4.21");
+    too_much["credit"] = true;
+    too_much["credit_reference_id"] = "X-1";
+    json not_a_credit = elsewhere("X-1-E", "1.00");
+    not_a_credit["credit_reference_id"] = "X-1";
+    json foreign_token = elsewhere("X-2");
+    foreign_token["cdr_token"]["party_id"] = "XYZ";
+    json no_roaming = elsewhere("X-3");
+    no_roaming["cdr_token"]["uid"] = "V3";
+    no_roaming["cdr_token"]["contract_id"] = "V3";
+    json future = elsewhere("X-4");
+    future["end_date_time"] = "2026-09-01T00:00:00Z";
+    json huge = elsewhere("X-5", "10000.01");
+    json huge_energy = elsewhere("X-6");
+    huge_energy["total_energy"] = 1000.001;
+    huge_energy["charging_periods"][0]["dimensions"][0]["volume"] = 1000.001;
+    for (const auto& [body, reason] :
+         std::vector<std::pair<json, std::string>>{{other_vin, "was for another PEV"},
+                                                   {too_much, "the credit is more than CDR X-1 cost"},
+                                                   {not_a_credit, "only a credit CDR names the CDR it reverses"},
+                                                   {foreign_token, "party US*XYZ is not ours"},
+                                                   {no_roaming, "VIN V3 is not enrolled for roaming"},
+                                                   {future, "is in the future"},
+                                                   {huge, "total_cost: beyond 10000"},
+                                                   {huge_energy, "total_energy: beyond 1000"}}) {
+        const auto refused = post(body.dump());
+        EXPECT_EQ(status_code(refused), 2001) << body.dump();
+        EXPECT_NE(refused.body.find(reason), std::string::npos) << refused.body;
+    }
+    // The genuine credit still goes through, to the account that paid.
+    json credit = elsewhere("X-1-C", "-4.20");
+    credit["credit"] = true;
+    credit["credit_reference_id"] = "X-1";
+    ASSERT_EQ(status_code(post(credit.dump())), 1000);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM cdrs_in WHERE account_id = 'A1'"), 2);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM cdrs_in WHERE account_id = 'A2'"), 0);
+}
+
 TEST_F(ClearinghouseTest, ACdrArrivingAfterTheBillClosedIsAdjustedOnTheNextBill) {
     run("2026-07");
     receiver_ = clearinghouse();

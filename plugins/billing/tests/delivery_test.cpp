@@ -114,6 +114,32 @@ TEST_F(DeliveryTest, EachIssuedBillIsFiledAsJsonHtmlAndPdfAndMailedOnce) {
     EXPECT_EQ(delivered().size(), 1U);
 }
 
+// From review: a PDF removed from the delivery folder before its mail went out failed every pass, and every mail
+// queued behind it with it. Now the bill is filed again and mailed after.
+TEST_F(DeliveryTest, ABillWhosePdfWentMissingIsFiledAgainAndThenMailed) {
+    run("2026-07");
+    const auto [jane, unused] = issued("A1", "2026-07");
+    const fs::path pdf = dir_.path() / "bills" / (bill_file_stem("2026-07", jane.bill_id, "A1").string() + ".pdf");
+    {
+        auto filing = delivery();  // no relay yet: files only, the mail waits
+        ASSERT_TRUE(filing->deliver_due());
+    }
+    ASSERT_TRUE(fs::remove(pdf));
+    ASSERT_NO_FATAL_FAILURE(start_sink("accept"));
+    auto queue = delivery();
+    clock_.set(clock_.now() + 3600);
+    auto first = queue->deliver_due();
+    ASSERT_TRUE(first) << first.error().message;
+    EXPECT_EQ(first->sent, 0U);
+    EXPECT_EQ(mail_state(jane.bill_id), "pending");
+    auto second = queue->deliver_due();
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_EQ(second->filed, 1U);
+    EXPECT_EQ(second->sent, 1U);
+    EXPECT_TRUE(fs::exists(pdf));
+    EXPECT_EQ(delivered().size(), 1U);
+}
+
 TEST_F(DeliveryTest, WhileTheRelayIsDownTheMailStaysQueuedAndIsTriedAgainWithADoublingDelay) {
     run("2026-07");
     const std::int64_t bill_id = issued("A1", "2026-07").first.bill_id;

@@ -1,5 +1,7 @@
 #include "pev/cis_import.hpp"
 
+#include <algorithm>
+
 #include "csv/csv.hpp"
 #include "mail/address.hpp"
 
@@ -9,6 +11,45 @@
 namespace pev {
 
 namespace {
+
+// Well-formed UTF-8 (RFC 3629): no stray continuation bytes, overlong forms, surrogates or values past U+10FFFF.
+// Names and addresses go into bills, e-mail and XML, which all need text.
+bool valid_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        std::size_t length = 0;
+        std::uint32_t code = 0;
+        if (byte < 0x80) {
+            ++i;
+            continue;
+        }
+        if (byte >= 0xC2 && byte <= 0xDF) {
+            length = 2;
+            code = byte & 0x1Fu;
+        } else if (byte >= 0xE0 && byte <= 0xEF) {
+            length = 3;
+            code = byte & 0x0Fu;
+        } else if (byte >= 0xF0 && byte <= 0xF4) {
+            length = 4;
+            code = byte & 0x07u;
+        } else {
+            return false;
+        }
+        if (i + length > text.size())
+            return false;
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            if ((next & 0xC0u) != 0x80u)
+                return false;
+            code = (code << 6) | (next & 0x3Fu);
+        }
+        if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) ||
+            (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
+            return false;
+        i += length;
+    }
+    return true;
+}
 
 // Newlines are allowed only where a quoted field may carry them on purpose (multi-line addresses).
 std::optional<std::string> check_length(const std::string& value, const char* column, std::size_t min, std::size_t max,
@@ -62,6 +103,13 @@ CisParse parse_cis_csv(std::string_view text, const std::function<bool(std::stri
         if (row.fields.size() != columns) {
             result.errors.push_back({row.line, "expected " + std::to_string(columns) + " fields, found " +
                                                    std::to_string(row.fields.size())});
+            continue;
+        }
+        if (const auto bad = std::find_if(row.fields.begin(), row.fields.end(),
+                                          [](const std::string& field) { return !valid_utf8(field); });
+            bad != row.fields.end()) {
+            result.errors.push_back(
+                {row.line, "field " + std::to_string(bad - row.fields.begin() + 1) + " is not UTF-8 text"});
             continue;
         }
         CisRecord record{row.fields[0],

@@ -39,7 +39,7 @@ std::vector<headend::storage::Migration> customer_record_migrations() {
              R"(CREATE VIEW pev_billing_premises_v1 AS
                   SELECT premises_id, account_id, default_rate, service_address FROM cis_premises;
                 CREATE VIEW pev_enrollment_history_v1 AS
-                  SELECT enrollment_id, vin, account_id, premises_id, program_id, enrolled_at, ended_at
+                  SELECT enrollment_id, vin, account_id, premises_id, program_id, allow_roaming, enrolled_at, ended_at
                   FROM enrollments;)"}};
 }
 

@@ -25,6 +25,26 @@ TEST(CisImport, ReadsRowsWithQuotesCrlfAndABom) {
     EXPECT_EQ(parsed.records[2].line, 5U);
 }
 
+// From review: a name of invalid UTF-8 was imported and its bill's PDF stopped at it, silently.
+TEST(CisImport, FieldsThatAreNotUtf8AreRefused) {
+    const std::string text = kHeader + "A1,C1,\xff\xfe" +
+                             "Bad,P1,1 Main,DOM-FLAT\n"            // 2 not UTF-8
+                             "A2\xc0,C2,Roe,P2,2 Main,DOM-FLAT\n"  // 3 a lone lead byte
+                             "A3,C3,Ren\xc3\xa9"
+                             "e,P3,3 Main,DOM-FLAT\n"                 // 4 é, fine
+                             "A4,C4,Poe,P4,\xed\xa0\x80,DOM-FLAT\n"   // 5 a surrogate
+                             "A5,C5,Loe,P5,\xe0\x80\xaf,DOM-FLAT\n";  // 6 an overlong '/'
+    const auto parsed = parse_cis_csv(text);
+    ASSERT_EQ(parsed.errors.size(), 4U);
+    EXPECT_EQ(parsed.errors[0].line, 2U);
+    EXPECT_EQ(parsed.errors[0].reason, "field 3 is not UTF-8 text");
+    EXPECT_EQ(parsed.errors[1].line, 3U);
+    EXPECT_EQ(parsed.errors[1].reason, "field 1 is not UTF-8 text");
+    EXPECT_EQ(parsed.errors[2].line, 5U);
+    EXPECT_EQ(parsed.errors[3].line, 6U);
+    EXPECT_TRUE(parsed.records.empty());
+}
+
 TEST(CisImport, AnyBadRowRefusesTheWholeFileAndNamesEveryBadLine) {
     const std::string text = kHeader +
                              "A1,C1,Doe,P1,1 Main,DOM-FLAT\n"  // 2 fine

@@ -433,10 +433,16 @@ Result<void> check_successor(const Catalog& current, const Catalog& next) {
                       ": versions follow one another, they never overlap");
     if (next.time_zone != current.time_zone)
         return refuse("time_zone '" + next.time_zone + "' is not the territory's '" + current.time_zone + "'");
-    for (const auto& program : current.programs)
-        if (next.find(program.id) == nullptr)
+    for (const auto& program : current.programs) {
+        const Program* successor = next.find(program.id);
+        if (successor == nullptr)
             return refuse("program '" + program.id + "' is missing: its customers would have no tariff from " +
                           std::to_string(next.effective_from) + " (UTC)");
+        // A bill adds up lines of one currency.
+        if (successor->currency != program.currency)
+            return refuse("program '" + program.id + "': currency " + std::to_string(successor->currency) +
+                          ", the version in force bills in " + std::to_string(program.currency));
+    }
     return {};
 }
 

@@ -186,6 +186,15 @@ TEST(CatalogVersions, ANextVersionStartsLaterInTheSameZoneAndKeepsEveryProgram) 
     auto elsewhere = next;
     elsewhere.time_zone = "Europe/Paris";
     EXPECT_FALSE(check_successor(*current, elsewhere));
+
+    // From review: a version in euros after one in dollars made bills add up both.
+    auto euros = next;
+    euros.programs[0].currency = 978;
+    refused = check_successor(*current, euros);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("program 'FLAT': currency 978, the version in force bills in 840"),
+              std::string::npos)
+        << refused.error().message;
 }
 
 }  // namespace
