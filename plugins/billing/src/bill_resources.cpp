@@ -7,6 +7,7 @@
 #include "charges.hpp"
 #include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
+#include "ids/digest.hpp"
 #include "ledger.hpp"
 
 namespace billing {
@@ -29,19 +30,10 @@ constexpr std::int64_t kPremisesRole = 2;
 constexpr std::int64_t kPevRole = 4;
 constexpr const char* kAgreement = "/bill/1/ca/1";
 
-std::uint64_t fnv1a(std::string_view text) {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const char c : text) {
-        hash ^= static_cast<unsigned char>(c);
-        hash *= 0x100000001b3ULL;
-    }
-    return hash;
-}
-
 // A stable mRID: a digest of what it names, then zeros where 2030.5 puts the issuer's PEN.
 std::string mrid_of(const std::string& key) {
     std::array<char, 33> text{};
-    std::snprintf(text.data(), text.size(), "%016llX%016llX", static_cast<unsigned long long>(fnv1a(key)), 0ULL);
+    std::snprintf(text.data(), text.size(), "%016llX%016llX", static_cast<unsigned long long>(ids::fnv1a(key)), 0ULL);
     return {text.data(), 32};
 }
 

@@ -1,7 +1,6 @@
 #include "clearinghouse.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -19,15 +18,6 @@ using headend::make_error;
 using headend::Result;
 using headend::storage::Transaction;
 using headend::storage::Value;
-
-std::string base64(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int written =
-        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                        reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(written));
-    return out;
-}
 
 bool same_secret(const std::string& a, const std::string& b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -368,7 +358,7 @@ const InboundPeer* Clearinghouse::peer_of(const headend::http::Request& request)
     const std::string presented = header->second.substr(6);
     for (const auto& peer : settings_.peers)
         // OCPI 2.2 sends the token Base64-encoded; peers still on 2.1 send it as it is.
-        if (same_secret(presented, base64(peer.token)) || same_secret(presented, peer.token))
+        if (same_secret(presented, ocpi::encode_token(peer.token)) || same_secret(presented, peer.token))
             return &peer;
     return nullptr;
 }

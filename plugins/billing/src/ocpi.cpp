@@ -1,6 +1,7 @@
 #include "billing/ocpi.hpp"
 
 #include <date/date.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -653,6 +654,15 @@ Result<int> envelope_status(std::string_view json) {
     if (!code || *code < 0 || *code > 9999)
         return invalid("status_code", status->text + " is not an OCPI status code");
     return static_cast<int>(*code);
+}
+
+std::string encode_token(const std::string& token) {
+    std::string out(4 * ((token.size() + 2) / 3) + 1, '\0');
+    const int written =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<const unsigned char*>(token.data()), static_cast<int>(token.size()));
+    out.resize(static_cast<std::size_t>(written));
+    return out;
 }
 
 }  // namespace billing::ocpi

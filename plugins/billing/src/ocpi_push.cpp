@@ -1,7 +1,6 @@
 #include "billing/ocpi_push.hpp"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <memory>
@@ -10,13 +9,6 @@
 namespace billing::ocpi {
 
 namespace {
-
-std::string base64(const std::string& bytes) {
-    std::vector<unsigned char> out(4 * ((bytes.size() + 2) / 3) + 1);
-    const int written = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                                        static_cast<int>(bytes.size()));
-    return {reinterpret_cast<const char*>(out.data()), static_cast<std::size_t>(written)};
-}
 
 std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
     static_cast<std::string*>(user)->append(data, size * count);
@@ -33,7 +25,7 @@ PushResult push_cdr(const Peer& peer, const Cdr& cdr) {
     std::string answer;
     char error[CURL_ERROR_SIZE] = {};
     curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, ("Authorization: Token " + base64(peer.token)).c_str());
+    headers = curl_slist_append(headers, ("Authorization: Token " + encode_token(peer.token)).c_str());
     headers = curl_slist_append(headers, "Content-Type: application/json");
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_owner(headers, &curl_slist_free_all);
     CURL* handle = curl.get();

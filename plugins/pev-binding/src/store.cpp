@@ -144,10 +144,11 @@ std::vector<headend::storage::Migration> migrations() {
                   SELECT p.premises_id, COALESCE(s.interval_length, d.interval_length) AS interval_length
                   FROM pev_premises_v1 p CROSS JOIN binding_defaults d
                   LEFT JOIN eumd_settings s ON s.premises_id = p.premises_id;)"},
-            {6, "when each binding was validated (became active), for billing",
+            {6, "when each binding was validated (became active), and bindings by payer, for billing",
              // One row per time a binding became active (once, in practice); readers take the earliest. Indexed by
              // binding so a reader asking about one binding reads one row, not the log.
              R"(CREATE INDEX binding_events_by_binding ON binding_events(binding_id, step);
+                CREATE INDEX bindings_by_payer ON bindings(payer_account, premises_id);
                 CREATE VIEW pev_binding_validations_v1 AS
                   SELECT binding_id, at AS active_at FROM binding_events
                   WHERE step = 'binding.active' AND binding_id IS NOT NULL;)"}};

@@ -27,13 +27,18 @@ struct StoredVersion {
     std::int64_t loaded_at = 0;
 };
 
-Result<std::vector<StoredVersion>> stored_versions(Transaction& tx) {
-    auto rows = tx.query("SELECT version, catalog, origin, loaded_at FROM tariff_versions ORDER BY version");
-    if (!rows)
-        return rows.error();
+Result<std::vector<StoredVersion>> stored_versions(headend::storage::Database& database) {
     std::vector<StoredVersion> stored;
-    for (const auto& row : *rows)
-        stored.push_back({static_cast<int>(row.integer(0)), row.text(1), row.text(2), row.integer(3)});
+    auto read = database.read([&](Transaction& tx) -> Result<void> {
+        auto rows = tx.query("SELECT version, catalog, origin, loaded_at FROM tariff_versions ORDER BY version");
+        if (!rows)
+            return rows.error();
+        for (const auto& row : *rows)
+            stored.push_back({static_cast<int>(row.integer(0)), row.text(1), row.text(2), row.integer(3)});
+        return {};
+    });
+    if (!read)
+        return read.error();
     return stored;
 }
 
@@ -139,16 +144,10 @@ std::vector<headend::storage::Migration> catalog_version_migrations() {
 Result<tariff::Versions> CatalogLoader::open(headend::storage::Database& database,
                                              const std::filesystem::path& programs_file,
                                              const std::string& territory_time_zone, std::int64_t now) {
-    std::vector<StoredVersion> stored;
-    auto read = database.read([&](Transaction& tx) -> Result<void> {
-        auto rows = stored_versions(tx);
-        if (!rows)
-            return rows.error();
-        stored = std::move(*rows);
-        return {};
-    });
+    auto read = stored_versions(database);
     if (!read)
         return read.error();
+    const std::vector<StoredVersion>& stored = *read;
     std::vector<std::shared_ptr<const tariff::Version>> versions;
     for (const auto& version : stored) {
         auto catalog = parse_version(version.text, "stored tariff version " + std::to_string(version.version),
@@ -213,19 +212,7 @@ Result<LoadedVersion> CatalogLoader::load_version(std::string_view text, const s
 void add_tariff_routes(headend::http::RouteRegistry& routes, headend::storage::Database& database,
                        CatalogLoader& loader, const CatalogVersions& versions, const headend::plugin::Clock& clock) {
     // Stored metadata (origin, loaded_at) beside the versions in memory.
-    const auto metadata = [&database]() -> Result<std::vector<StoredVersion>> {
-        std::vector<StoredVersion> stored;
-        auto read = database.read([&](Transaction& tx) -> Result<void> {
-            auto rows = stored_versions(tx);
-            if (!rows)
-                return rows.error();
-            stored = std::move(*rows);
-            return {};
-        });
-        if (!read)
-            return read.error();
-        return stored;
-    };
+    const auto metadata = [&database] { return stored_versions(database); };
 
     routes.add("GET", "/api/v1/tariffs", [&versions, &clock, metadata](const headend::http::Request&) {
         const tariff::Versions current = versions.snapshot();

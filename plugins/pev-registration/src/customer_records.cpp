@@ -36,7 +36,9 @@ std::vector<headend::storage::Migration> customer_record_migrations() {
                 CREATE VIEW pev_accounts_v1 AS
                   SELECT account_id, customer_id, customer_name, email FROM cis_accounts;)"},
             {6, "what billing reads of premises (address, default rate) and of enrollments past and present",
-             R"(CREATE VIEW pev_billing_premises_v1 AS
+             // Billing reads enrollments past and present by premises (the partial index covers current ones only).
+             R"(CREATE INDEX enrollments_history_by_premises ON enrollments(premises_id, enrolled_at);
+                CREATE VIEW pev_billing_premises_v1 AS
                   SELECT premises_id, account_id, default_rate, service_address FROM cis_premises;
                 CREATE VIEW pev_enrollment_history_v1 AS
                   SELECT enrollment_id, vin, account_id, premises_id, program_id, allow_roaming, enrolled_at, ended_at

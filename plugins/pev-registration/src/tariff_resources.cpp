@@ -6,6 +6,7 @@
 
 #include "coap/replies.hpp"
 #include "headend/plugin/list_query.hpp"
+#include "ids/digest.hpp"
 
 namespace pev {
 
@@ -27,16 +28,6 @@ constexpr std::uint8_t kEventScheduled = 0;
 constexpr std::uint8_t kEventActive = 1;
 constexpr std::uint32_t kPollRate = 3600;
 constexpr std::int64_t kLongestDay = 26 * 3600;  // no tariff span is longer than a local day (25 h), with room
-
-// FNV-1a: a stable 64-bit digest so the same program and period always get the same mRID.
-std::uint64_t fnv1a(std::string_view text) {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const char c : text) {
-        hash ^= static_cast<unsigned char>(c);
-        hash *= 0x100000001b3ULL;
-    }
-    return hash;
-}
 
 std::optional<std::int64_t> parse_start(const std::string& text) {
     std::int64_t value = 0;
@@ -120,8 +111,8 @@ std::optional<headend::coap::ListQuery> TariffResources::list_query_or_bad_reque
 
 std::string TariffResources::mrid(const std::string& kind, const std::string& key) const {
     std::array<char, 33> text{};
-    std::snprintf(text.data(), text.size(), "%016llX%08X%08X", static_cast<unsigned long long>(fnv1a(kind + ":" + key)),
-                  0U, settings_.utility_pen);
+    std::snprintf(text.data(), text.size(), "%016llX%08X%08X",
+                  static_cast<unsigned long long>(ids::fnv1a(kind + ":" + key)), 0U, settings_.utility_pen);
     return std::string(text.data(), 32);
 }
 

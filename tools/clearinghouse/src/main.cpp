@@ -3,7 +3,6 @@
 // PEVs charged elsewhere to the head-end's OCPI listener; `report` lists what was received.
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -34,15 +33,6 @@ constexpr int kExitUsage = 2;
 constexpr int kExitRetry = 3;  // send: no usable answer (try again later)
 
 std::atomic<bool> stopping{false};
-
-std::string base64(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int written =
-        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                        reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(written));
-    return out;
-}
 
 std::optional<std::string> token_of(const std::string& file) {
     auto token = secrets::read_token_file(file);
@@ -89,7 +79,7 @@ int serve(const ServeOptions& options) {
         server_options.tls = headend::http::TlsOptions{options.cert, options.key, {}, false, std::chrono::seconds(10)};
     headend::http::HttpServer server(server_options);
     std::mutex inbox_mutex;
-    const std::string expected = "Token " + base64(*token);
+    const std::string expected = "Token " + ocpi::encode_token(*token);
     server.add(
         "POST", "/ocpi/2.2.1/cdrs",
         [&](const headend::http::Request& request) {

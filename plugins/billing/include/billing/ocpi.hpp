@@ -98,6 +98,9 @@ std::string envelope(int status_code, std::string_view message, std::int64_t now
 // The status_code of an envelope a peer answered ("ocpi.invalid" when it is not one).
 headend::Result<int> envelope_status(std::string_view json);
 
+// A credentials token as OCPI 2.2 sends it in `Authorization: Token …`: Base64-encoded.
+std::string encode_token(const std::string& token);
+
 // RFC 3339 UTC as OCPI writes it ("2026-07-01T17:00:00Z") and reads it (fractions optional; "Z", "+00:00" or
 // nothing: UTC only).
 std::string format_date_time(std::int64_t utc);
