@@ -31,7 +31,7 @@ ocpi::Cdr cdr_of(const ClearinghouseSettings& settings, const SessionBinding& bi
     cdr.party_id = settings.party_id;
     cdr.id = id;
     cdr.start = rated.front().start;
-    cdr.end = rated.back().start + 900;
+    cdr.end = binding.period.to;  // the session's end (unplug), whatever the EUMD's interval length
     cdr.session_id = "B" + std::to_string(binding.id);
     // The token of the PEV's home utility: its OCPI party when the roaming registry names one ("CC*PID").
     const std::string& home = binding.home_utility.value_or("");

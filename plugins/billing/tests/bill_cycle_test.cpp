@@ -6,7 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "bill_routes.hpp"
 #include "billing_fixture.hpp"
+#include "worker.hpp"
 
 namespace billing::testing {
 namespace {
@@ -385,6 +387,42 @@ TEST_F(BillCycleTest, AMonthNotOverAnEarlierMonthThanAnIssuedBillAndAnUnknownAcc
     EXPECT_EQ(earlier.issued, 0U);
     ASSERT_EQ(earlier.refused.size(), 1U);
     EXPECT_NE(earlier.refused[0].second.find("the bill for 2026-07 is issued already"), std::string::npos);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM bills"), 1);
+}
+
+// The operator's routes refuse what is not a request, an id or a month with a clear error, and issue nothing.
+TEST_F(BillCycleTest, BadRequestsToTheBillRoutesAreRefusedAndIssueNothing) {
+    home_session();
+    Worker worker({}, std::chrono::seconds(1), logger_);
+    headend::testing::FakeRoutes routes;
+    add_bill_routes(routes, *database_, *cycle_, worker, dir_.path() / "bills", kZone, clock_);
+    const auto call = [&](const std::string& route, const std::string& body,
+                          const std::map<std::string, std::string>& params = {},
+                          const std::map<std::string, std::string>& query = {}) {
+        headend::http::Request request;
+        request.body = body;
+        request.params = params;
+        request.query = query;
+        return routes.handlers.at(route)(request);
+    };
+    for (const char* body : {"", "{", "[]", "null", "{\"month\": 202607}", "{\"month\": \"2026-13\"}",
+                             "{\"month\": \"9999-12\"}", "{\"account\": \"A1\"}",
+                             "{\"month\": \"2026-07\", \"extra\": 1}", "{\"month\": \"2026-07\", \"account\": 5}"}) {
+        const auto refused = call("POST /api/v1/bills/run", body);
+        EXPECT_EQ(refused.status, 400) << body << " " << refused.body;
+        EXPECT_NE(refused.body.find("request.invalid"), std::string::npos) << refused.body;
+    }
+    EXPECT_EQ(call("POST /api/v1/bills/run", R"({"month": "2026-08"})").status, 409);  // not over yet
+    EXPECT_EQ(call("POST /api/v1/bills/run", R"({"month": "2026-07", "account": "A404"})").status, 404);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM bills"), 0);
+    for (const char* id : {"0", "-1", "x", "1x", "99999999999999999999", "7"}) {
+        EXPECT_EQ(call("GET /api/v1/bills/{id}", "", {{"id", id}}).status, 404) << id;
+        EXPECT_EQ(call("POST /api/v1/bills/{id}/resend", "", {{"id", id}}).status, 404) << id;
+    }
+    EXPECT_EQ(call("GET /api/v1/bills", "", {}, {{"month", "2026-7"}}).status, 400);
+    EXPECT_EQ(call("GET /api/v1/bills", "", {}, {{"bogus", "1"}}).status, 400);
+    // A good request issues the bill, once.
+    EXPECT_EQ(call("POST /api/v1/bills/run", R"({"month": "2026-07"})").status, 200);
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM bills"), 1);
 }
 
