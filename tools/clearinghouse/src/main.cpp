@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -33,6 +34,8 @@ constexpr int kExitUsage = 2;
 constexpr int kExitRetry = 3;  // send: no usable answer (try again later)
 
 std::atomic<bool> stopping{false};
+// In the inbox: one line per CDR received, "<country>-<party>-<id> new|repeat|conflict".
+constexpr const char* kReceiptsLog = "receipts.log";
 
 std::optional<std::string> token_of(const std::string& file) {
     auto token = secrets::read_token_file(file);
@@ -99,12 +102,24 @@ int serve(const ServeOptions& options) {
                 return reply(400, ocpi::kInvalidParameters, cdr.error().message);
             if (options.mode == "reject")
                 return reply(400, ocpi::kInvalidParameters, "rejected by the hub");
-            {
-                const std::lock_guard lock(inbox_mutex);
-                std::ofstream(fs::path(options.inbox) /
-                              (cdr->country_code + "-" + cdr->party_id + "-" + cdr->id + ".json"))
-                    << request.body;
+            // A CDR is applied once by its id (country, party, id): the same CDR again is acknowledged (the
+            // sender never saw our answer), another under a used id is refused. Every receipt is logged.
+            const std::string key = cdr->country_code + "-" + cdr->party_id + "-" + cdr->id;
+            const fs::path file = fs::path(options.inbox) / (key + ".json");
+            const std::lock_guard lock(inbox_mutex);
+            std::ofstream receipts(fs::path(options.inbox) / kReceiptsLog, std::ios::app);
+            if (fs::exists(file)) {
+                std::ifstream in(file, std::ios::binary);
+                const std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+                const bool same = kept == request.body;
+                receipts << key << (same ? " repeat" : " conflict") << std::endl;
+                if (!same)
+                    return reply(400, ocpi::kInvalidParameters, "CDR " + cdr->id + " was received with other content");
+                return reply(200, ocpi::kSuccess, "already received");
             }
+            std::ofstream(file.string() + ".tmp", std::ios::binary) << request.body;
+            fs::rename(file.string() + ".tmp", file);
+            receipts << key << " new" << std::endl;
             std::cout << "received CDR " << cdr->id << " from " << cdr->country_code << "*" << cdr->party_id << ": "
                       << ocpi::format_decimal(cdr->total_energy_wh, 3) << " kWh, " << cdr->currency << " "
                       << ocpi::format_decimal(cdr->total_cost_excl_vat, 5) << (cdr->credit ? " (credit)" : "")
@@ -175,6 +190,11 @@ int send(const std::string& url, const std::string& token_file, const std::strin
 int report(const std::string& inbox, bool as_json) {
     json cdrs = json::array();
     if (fs::exists(inbox)) {
+        std::map<std::string, int> received;  // deliveries of each CDR, repeats included
+        std::ifstream receipts(fs::path(inbox) / kReceiptsLog);
+        for (std::string key, kind; receipts >> key >> kind;)
+            if (kind != "conflict")
+                ++received[key];
         std::vector<fs::path> files;
         for (const auto& entry : fs::directory_iterator(inbox))
             if (entry.path().extension() == ".json")
@@ -195,7 +215,8 @@ int report(const std::string& inbox, bool as_json) {
                             {"kwh", ocpi::format_decimal(cdr->total_energy_wh, 3)},
                             {"cost", ocpi::format_decimal(cdr->total_cost_excl_vat, 5)},
                             {"currency", cdr->currency},
-                            {"credit", cdr->credit}});
+                            {"credit", cdr->credit},
+                            {"received", received[file.stem().string()]}});
         }
     }
     if (as_json) {
@@ -211,7 +232,8 @@ int report(const std::string& inbox, bool as_json) {
                   << cdr["start"].get<std::string>() << "  " << cdr["kwh"].get<std::string>() << " kWh  "
                   << cdr["currency"].get<std::string>() << " " << cdr["cost"].get<std::string>()
                   << (cdr["credit"].get<bool>() ? "  credit" : "") << "  at " << cdr["location"].get<std::string>()
-                  << "  PEV " << cdr["token_uid"].get<std::string>() << '\n';
+                  << "  PEV " << cdr["token_uid"].get<std::string>()
+                  << (cdr["received"].get<int>() > 1 ? "  received " + cdr["received"].dump() + " times" : "") << '\n';
     return kExitOk;
 }
 
