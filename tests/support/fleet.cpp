@@ -102,8 +102,15 @@ Result<pki::CertificateFiles> InProcessHeadEnd::pev_certificate(const std::strin
     return certificate;
 }
 
+Result<pki::CertificateFiles> InProcessHeadEnd::roaming_certificate(const std::string& vin) {
+    if (!daemon_.roams(vin))
+        return make_error("fleet", vin + " is not in the daemon's roaming registry (Options::roaming_vins)");
+    return daemon_.roaming_certificate(vin);
+}
+
 Result<void> InProcessHeadEnd::advance(std::chrono::seconds by) {
     clock_.advance(by);
+    daemon_.daemon().time_moved(by);
     return {};
 }
 

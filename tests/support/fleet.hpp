@@ -17,6 +17,7 @@ public:
     Result<Answer> admin(const std::string& method, const std::string& path, const std::string& body) override;
     Result<emulator::Endpoint> endpoint() override;
     Result<pki::CertificateFiles> pev_certificate(const std::string& name, const std::string& vin) override;
+    Result<pki::CertificateFiles> roaming_certificate(const std::string& vin) override;
     std::int64_t now() const override { return clock_.now(); }
     Result<void> advance(std::chrono::seconds by) override;
 

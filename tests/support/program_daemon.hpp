@@ -66,6 +66,7 @@ public:
     pki::CertificateFiles pev_certificate(const std::string& name, const std::string& vin);
     // The certificate made for a visiting PEV of ProgramDaemonOptions::roaming_vins.
     const pki::CertificateFiles& roaming_certificate(const std::string& vin) const { return roaming_.at(vin); }
+    bool roams(const std::string& vin) const { return roaming_.contains(vin); }
     // The same from a CA nobody trusts.
     pki::CertificateFiles untrusted_certificate(const std::string& name, const std::string& vin);
 

@@ -268,6 +268,8 @@ Result<void> Daemon::Impl::start() {
     http_options.max_body_bytes = config.admin_max_body_bytes;
     http = std::make_unique<http::HttpServer>(http_options);
     timers = std::make_unique<AsioTimers>(io);
+    if (simulated)
+        simulated->on_advance([this](std::chrono::seconds by) { timers->advance(by); });
     events = std::make_unique<AsioEventBus>(io);
 
     resources =
@@ -421,6 +423,9 @@ std::uint16_t Daemon::admin_port() const {
 
 std::uint16_t Daemon::listener_port(const std::string& name) const {
     return impl_->listeners.port(name);
+}
+void Daemon::time_moved(std::chrono::seconds by) {
+    impl_->timers->advance(by);
 }
 const std::string& Daemon::admin_token() const {
     return impl_->token;

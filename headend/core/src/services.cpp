@@ -33,39 +33,66 @@ Result<std::int64_t> SimulatedClock::advance(std::int64_t seconds) {
     const std::int64_t moved_to = system_.now() + offset;
     spdlog::warn("[HEADEND_CLOCK_ADVANCED] simulated time moved forward {} s to {} ({} s ahead of the system clock)",
                  seconds, moved_to, offset);
+    if (moved_)
+        moved_(std::chrono::seconds(seconds));
     return moved_to;
 }
 
 AsioTimers::~AsioTimers() {
-    std::lock_guard lock(mutex_);
-    for (auto& [id, timer] : timers_)
-        timer->cancel();
+    std::map<plugin::TimerId, Pending> pending;
+    {
+        std::lock_guard lock(mutex_);
+        pending.swap(timers_);
+    }
+    for (auto& [id, timer] : pending)
+        timer.timer->cancel();
 }
 
 plugin::TimerId AsioTimers::after(std::chrono::milliseconds delay, std::function<void()> callback) {
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
-    plugin::TimerId id = 0;
+    std::lock_guard lock(mutex_);
+    const plugin::TimerId id = next_id_++;
+    auto& pending = timers_[id];
+    pending.timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
+    pending.callback = std::move(callback);
+    arm(id, *pending.timer);
+    return id;
+}
+
+void AsioTimers::arm(plugin::TimerId id, boost::asio::steady_timer& timer) {
+    timer.async_wait([this, id](const boost::system::error_code& error) { fire(id, error); });
+}
+
+void AsioTimers::fire(plugin::TimerId id, const boost::system::error_code& error) {
+    std::function<void()> callback;
     {
         std::lock_guard lock(mutex_);
-        id = next_id_++;
-        timers_[id] = timer;
-    }
-    timer->async_wait([this, id, callback = std::move(callback)](const boost::system::error_code& error) {
-        {
-            std::lock_guard lock(mutex_);
-            timers_.erase(id);
+        const auto it = timers_.find(id);
+        if (it == timers_.end())
+            return;  // cancelled
+        if (error) {
+            arm(id, *it->second.timer);  // moved by advance(): wait for its new expiry
+            return;
         }
-        if (!error)
-            callback();
-    });
-    return id;
+        callback = std::move(it->second.callback);
+        timers_.erase(it);
+    }
+    callback();
 }
 
 void AsioTimers::cancel(plugin::TimerId id) {
     std::lock_guard lock(mutex_);
-    auto it = timers_.find(id);
-    if (it != timers_.end())
-        it->second->cancel();
+    const auto it = timers_.find(id);
+    if (it == timers_.end())
+        return;
+    const auto timer = it->second.timer;
+    timers_.erase(it);
+    timer->cancel();
+}
+
+void AsioTimers::advance(std::chrono::seconds by) {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, pending] : timers_)
+        pending.timer->expires_at(pending.timer->expiry() - by);
 }
 
 void AsioEventBus::publish(plugin::Event event) {

@@ -584,44 +584,55 @@ headend::Result<sep::PEVBinding> Pev::read_binding() {
 }
 
 headend::Result<std::vector<sep::Reading>> Pev::read_usage() {
-    std::vector<sep::Reading> readings;
-    auto points = get_document<sep::UsagePointList>("/upt?l=1");
-    if (!points)
-        return points.error();
-    if (points->usage_points.empty() || !points->usage_points[0].href)
-        return readings;
-    auto meter_readings = get_document<sep::MeterReadingList>(*points->usage_points[0].href + "/mr?l=1");
-    if (!meter_readings)
-        return meter_readings.error();
-    if (meter_readings->meter_readings.empty() || !meter_readings->meter_readings[0].reading_set_list_link)
-        return readings;
     constexpr std::uint32_t kPage = 100;
-    const std::string sets_path = meter_readings->meter_readings[0].reading_set_list_link->href;
-    std::vector<sep::ReadingSet> days;
+    std::vector<sep::Reading> readings;
+    // One usage point per premises whose EUMD metered it (its home's, a host's after a guest charge).
+    std::vector<std::string> points;
     for (std::uint32_t start = 0;; start += kPage) {
-        auto page = get_document<sep::ReadingSetList>(sets_path + "?s=" + std::to_string(start) +
-                                                      "&l=" + std::to_string(kPage));
+        auto page =
+            get_document<sep::UsagePointList>("/upt?s=" + std::to_string(start) + "&l=" + std::to_string(kPage));
         if (!page)
             return page.error();
-        days.insert(days.end(), page->reading_sets.begin(), page->reading_sets.end());
-        if (page->reading_sets.empty() || days.size() >= page->all)
+        for (const auto& point : page->usage_points)
+            if (point.href)
+                points.push_back(*point.href);
+        if (page->usage_points.empty() || start + page->usage_points.size() >= page->all)
             break;
     }
-    std::reverse(days.begin(), days.end());  // served newest first
-    for (const auto& day : days) {
-        if (!day.reading_list_link)
+    for (const auto& point : points) {
+        auto meter_readings = get_document<sep::MeterReadingList>(point + "/mr?l=1");
+        if (!meter_readings)
+            return meter_readings.error();
+        if (meter_readings->meter_readings.empty() || !meter_readings->meter_readings[0].reading_set_list_link)
             continue;
+        const std::string sets_path = meter_readings->meter_readings[0].reading_set_list_link->href;
+        std::vector<sep::ReadingSet> days;
         for (std::uint32_t start = 0;; start += kPage) {
-            auto page = get_document<sep::ReadingList>(day.reading_list_link->href + "?s=" + std::to_string(start) +
-                                                       "&l=" + std::to_string(kPage));
+            auto page = get_document<sep::ReadingSetList>(sets_path + "?s=" + std::to_string(start) +
+                                                          "&l=" + std::to_string(kPage));
             if (!page)
                 return page.error();
-            readings.insert(readings.end(), page->readings.begin(), page->readings.end());
-            if (page->readings.empty() || start + page->readings.size() >= page->all)
+            days.insert(days.end(), page->reading_sets.begin(), page->reading_sets.end());
+            if (page->reading_sets.empty() || days.size() >= page->all)
                 break;
         }
+        std::reverse(days.begin(), days.end());  // served newest first
+        for (const auto& day : days) {
+            if (!day.reading_list_link)
+                continue;
+            for (std::uint32_t start = 0;; start += kPage) {
+                auto page = get_document<sep::ReadingList>(day.reading_list_link->href + "?s=" + std::to_string(start) +
+                                                           "&l=" + std::to_string(kPage));
+                if (!page)
+                    return page.error();
+                readings.insert(readings.end(), page->readings.begin(), page->readings.end());
+                if (page->readings.empty() || start + page->readings.size() >= page->all)
+                    break;
+            }
+        }
     }
-    step("usage.read", std::to_string(readings.size()) + " intervals");
+    step("usage.read",
+         std::to_string(readings.size()) + " intervals from " + std::to_string(points.size()) + " usage point(s)");
     return readings;
 }
 
@@ -697,7 +708,7 @@ headend::Result<void> Pev::unplug() {
     return {};
 }
 
-headend::Result<void> Pev::replug() {
+headend::Result<void> Pev::replug(bool announce) {
     step("on_plug", "re-binding");
     if (!binding_ || !binding_->rebind_psk_identity || !binding_->rebind_psk_key) {
         step("dtls.psk", "no re-bind credential cached", false);
@@ -714,6 +725,10 @@ headend::Result<void> Pev::replug() {
         return plug_in();
     }
     rebinding_ = true;
+    if (!announce) {
+        step("power_status.plugged_in_lost", "fault injected");
+        return {};
+    }
     // Straight to the cached link: no /dcap, no /edev.
     auto code = put_power_status(kMains);
     step("power_status.plugged_in", code ? "answered " + std::to_string(*code) : code.error().message,

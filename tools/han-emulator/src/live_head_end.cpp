@@ -65,6 +65,18 @@ headend::Result<headend::pki::CertificateFiles> LiveHeadEnd::pev_certificate(con
     return mint_pev_certificate(options_.mfr_ca, options_.mfr_ca, "pev-" + vin, vin);
 }
 
+headend::Result<headend::pki::CertificateFiles> LiveHeadEnd::roaming_certificate(const std::string& vin) {
+    headend::pki::CertificateFiles files;
+    files.cert = options_.mfr_ca / ("visitor-" + vin + ".pem");
+    files.key = options_.mfr_ca / ("visitor-" + vin + ".key");
+    if (!std::filesystem::exists(files.cert) || !std::filesystem::exists(files.key))
+        return failure("no " + files.cert.string() + ": make it (headend-pki device --ca " + options_.mfr_ca.string() +
+                       " --out " + options_.mfr_ca.string() + " --name visitor-" + vin + " --serial " + vin +
+                       ") and name its LFDI in the head-end's roaming registry (plugin.pev-binding "
+                       "roaming_registry_file) before the head-end starts");
+    return files;
+}
+
 std::int64_t LiveHeadEnd::now() const {
     return system_clock()() + offset_.load();
 }

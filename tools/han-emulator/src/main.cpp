@@ -166,6 +166,10 @@ int main(int argc, char** argv) {
             ->check(CLI::Range(1, 55))
             ->capture_default_str(),
         app.add_option("--seed", settings.fleet_options.seed, "Decides charges and house loads")->capture_default_str(),
+        app.add_flag("--mix", settings.fleet_options.mix,
+                     "Vary the days as a billing month does: off-peak charges, a guest at F002, a visitor at F003, a "
+                     "fallback at F002 each week (at least 3 premises; the visitor's certificate is MFR-CA/visitor-" +
+                         std::string(emulator::kFleetVisitorVin) + ".pem, named in the head-end's roaming registry)"),
         app.add_option("--admin", settings.admin_url, "The head-end's admin API")
             ->envname("HEADEND_ADMIN")
             ->capture_default_str(),

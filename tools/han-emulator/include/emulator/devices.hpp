@@ -225,8 +225,8 @@ public:
     headend::Result<std::string> find_end_device();
     // Seed step 12: the binding confirmation, polled until it is no longer "requested" or the wait is over.
     headend::Result<sep::PEVBinding> read_binding();
-    // Its charging energy as the utility sees it (/upt): every Reading of its usage point's first meter reading, day
-    // by day, oldest first. None while nothing is mirrored.
+    // Its charging energy as the utility sees it (/upt): every Reading of each of its usage points' first meter
+    // reading (one per premises that metered it), day by day, oldest first. None while nothing is mirrored.
     headend::Result<std::vector<sep::Reading>> read_usage();
     // Observes its binding from then on; await_binding takes the first notification that `wanted` accepts.
     headend::Result<sep::PEVBinding> observe_binding();
@@ -242,7 +242,9 @@ public:
     // Scenario 2 steps 1-3: DTLS with the re-bind PSK, straight to the cached /edev/{n}/ps (plugged in). When the
     // head-end refuses the PSK (expired, or never installed) the PEV plugs in with its certificate as the first time:
     // then rebinding() is false and the binding is to be read and acknowledged again, which brings a fresh credential.
-    headend::Result<void> replug();
+    // Without `announce` the plugged-in PowerStatus is lost (a fault): the head-end, which takes it as the re-binding's
+    // acknowledgement, never hears of the PEV, and the binding falls back when its time is up.
+    headend::Result<void> replug(bool announce = true);
     bool rebinding() const { return rebinding_; }
     // After the wait or the binding: how this charge is billed as the PEV understands it.
     std::string charging_mode() const;

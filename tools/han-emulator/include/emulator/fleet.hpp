@@ -2,9 +2,12 @@
 // premises F001, F002, … has an ESCI, an EUMD and one enrolled PEV, all real DTLS clients. Every simulated day at
 // 18:00 local time each PEV plugs in (scenario 1 the first time, scenario 2 after), the head-end's clock moves to the
 // next evening, the EUMD posts the charging session and the ESCI the premises meter's day (the house's load plus the
-// EV's), and the PEV unplugs. Everything the head-end acknowledged is kept, so verify() can hold the admin API to it
-// (and a test the database file, through acknowledged()). The head-end is the daemon in process (tests) or a live
-// one on simulated time reached through its admin API (han-emulator --fleet).
+// EV's), and the PEV unplugs. With `mix`, the days vary as a billing month does: every other day a PEV plans its
+// charge for the cheapest period (off-peak) instead of charging at once (on-peak); each week F001's PEV charges as a
+// guest at F002, another utility's PEV visits F003, and F002's PEV never acknowledges its binding (a fallback).
+// Everything the head-end acknowledged is kept, so verify() can hold the admin API to it (and a test the database file,
+// through acknowledged()). The head-end is the daemon in process (tests) or a live one on simulated time reached
+// through its admin API (han-emulator --fleet).
 #pragma once
 
 #include <chrono>
@@ -40,6 +43,8 @@ public:
     // A PEV certificate from a manufacturer CA the head-end trusts, naming `vin`.
     virtual headend::Result<headend::pki::CertificateFiles> pev_certificate(const std::string& name,
                                                                             const std::string& vin) = 0;
+    // The certificate of another utility's PEV that the head-end's roaming registry names (FleetOptions::mix).
+    virtual headend::Result<headend::pki::CertificateFiles> roaming_certificate(const std::string& vin) = 0;
     // The head-end's time, and moving it forward.
     virtual std::int64_t now() const = 0;
     virtual headend::Result<void> advance(std::chrono::seconds by) = 0;
@@ -52,7 +57,11 @@ struct FleetOptions {
     // Local standard time of the territory (America/Los_Angeles): when PEVs plug in and when house loads peak.
     std::int64_t utc_offset_s = -8 * 3600;
     std::filesystem::path schema_dir;  // the SEP schemas; empty: the build's
+    bool mix = false;                  // off-peak, guest, visiting and fallback days (at least 3 premises)
 };
+
+// The visiting PEV of another utility in a mixed fleet: the head-end's roaming registry must name it.
+inline constexpr const char* kFleetVisitorVin = "1FADP5AU5JL100001";
 
 // What one simulated day did.
 struct FleetDay {
@@ -60,6 +69,10 @@ struct FleetDay {
     std::int64_t evening = 0;      // when the PEVs plugged in, UTC seconds
     std::size_t charged = 0;       // PEVs bound, charged, posted and unplugged
     std::size_t rebound = 0;       // of them bound again by scenario 2
+    std::size_t off_peak = 0;      // of them planned for the cheapest period
+    std::size_t guests = 0;        // of them at another premises of ours
+    std::size_t visiting = 0;      // of them another utility's
+    std::size_t fallbacks = 0;     // of them never acknowledged: charged at the premises rate
     std::size_t backfilled = 0;    // premises meters that posted the day before too
     std::int64_t pev_wh = 0;       // posted by the EUMDs
     std::int64_t premises_wh = 0;  // posted by the ESCIs
@@ -115,6 +128,10 @@ public:
 
 private:
     struct Premises;
+    struct Vehicle;
+    enum class Charge { OnPeak, OffPeak, Fallback };
+    // Who charges at each premises today and how (the premises' own PEV on peak, without `mix`).
+    void plan_day();
     headend::Result<void> plug_in(Premises& premises);
     headend::Result<void> post_day(Premises& premises, FleetDay& day);
     FleetCheck check_alarms();
@@ -126,6 +143,7 @@ private:
     Endpoint endpoint_;
     StepLog log_;
     std::vector<std::unique_ptr<Premises>> premises_;
+    std::vector<std::unique_ptr<Vehicle>> vehicles_;  // each premises' own, then the visitor (with `mix`)
     int day_ = 0;
     std::int64_t evening_ = 0;
 };

@@ -30,6 +30,9 @@ public:
     headend::Result<Endpoint> endpoint() override;
     headend::Result<headend::pki::CertificateFiles> pev_certificate(const std::string& name,
                                                                     const std::string& vin) override;
+    // visitor-VIN.pem in the manufacturer CA folder, made before the head-end started (its LFDI is in the roaming
+    // registry the head-end read then).
+    headend::Result<headend::pki::CertificateFiles> roaming_certificate(const std::string& vin) override;
     std::int64_t now() const override;
     headend::Result<void> advance(std::chrono::seconds by) override;
 

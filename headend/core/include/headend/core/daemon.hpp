@@ -1,6 +1,7 @@
 // The head-end daemon as an object: tests start it in process, main() wraps it with signals.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,8 @@ public:
     std::uint16_t listener_port(const std::string& name) const;
     const std::string& admin_token() const;
     DeviceRegistry& devices();
+    // An injected clock (tests) moved forward by `by`: the timers follow it, as under --simulated-time.
+    void time_moved(std::chrono::seconds by);
 
     // Blocks until stop() or SIGINT/SIGTERM (when install_signal_handlers was called).
     void wait();

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,10 +41,13 @@ public:
     // Moves forward by `seconds` (0 leaves it where it is) and returns the new now; a negative move is refused
     // ("clock.backwards"). Every move is logged as a warning.
     Result<std::int64_t> advance(std::int64_t seconds);
+    // Told of every move (the timers follow the clock); set once before the clock is shared.
+    void on_advance(std::function<void(std::chrono::seconds)> moved) { moved_ = std::move(moved); }
 
 private:
     SystemClock system_;
     std::atomic<std::int64_t> offset_{0};
+    std::function<void(std::chrono::seconds)> moved_;
 };
 
 class AsioTimers final : public plugin::Timers {
@@ -52,12 +56,22 @@ public:
     ~AsioTimers() override;
     plugin::TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override;
     void cancel(plugin::TimerId id) override;
+    // Simulated time moved forward: every pending timer is that much closer to firing (those now due fire).
+    void advance(std::chrono::seconds by);
 
 private:
+    struct Pending {
+        std::shared_ptr<boost::asio::steady_timer> timer;
+        std::function<void()> callback;
+    };
+    // With mutex_ held: every operation on a timer is, so the I/O thread and advance() never race on one.
+    void arm(plugin::TimerId id, boost::asio::steady_timer& timer);
+    void fire(plugin::TimerId id, const boost::system::error_code& error);
+
     boost::asio::io_context& io_;
     std::mutex mutex_;
     plugin::TimerId next_id_ = 1;
-    std::map<plugin::TimerId, std::shared_ptr<boost::asio::steady_timer>> timers_;
+    std::map<plugin::TimerId, Pending> timers_;
 };
 
 class AsioEventBus final : public plugin::EventBus {
