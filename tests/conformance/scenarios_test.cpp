@@ -1062,8 +1062,10 @@ TEST_F(RebindCredential, FromItsExpiryTheHandshakeFailsAndThePevGetsAFreshOneWit
     const auto trail = audit();
     EXPECT_EQ(std::count(trail.begin(), trail.end(), "credential.issued"), 2);
 
-    // The fresh credential re-binds the next time.
+    // Unplugged, the binding ends (its PowerStatus was "unplugged" before this binding too); the fresh credential
+    // re-binds the next time.
     ASSERT_TRUE(pev_->unplug());
+    EXPECT_EQ(latest_binding()["status"], "ended");
     ASSERT_TRUE(pev_->replug());
     EXPECT_TRUE(pev_->rebinding());
     EXPECT_EQ(log_.failures(), 0U);

@@ -34,7 +34,7 @@ Verdict judge(const BindingFacts& facts) {
     if (!facts.premises)
         return refuse(facts, facts.pinned_vin, "the ESCI's premises is not in the customer records");
     const PremisesFacts& here = *facts.premises;
-    const std::optional<std::string> vin = facts.pinned_vin ? facts.pinned_vin : facts.certificate_vin;
+    const std::optional<std::string> vin = facts.claimed_vin();
     if (!vin)
         return refuse(facts, std::nullopt, "the PEV has not presented a certificate naming its VIN");
     if (!facts.pinned_vin && facts.vin_pinned_to) {

@@ -160,7 +160,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     // ---- the binding request (the ESCI's POST /edev of a PEV)
 
     Result<BindingFacts> gather(Transaction& tx, const std::string& lfdi, const std::string& premises_id,
-                                const std::optional<std::string>& certificate_vin) const {
+                                const std::optional<std::string>& certificate_vin, bool holds_credential) const {
         BindingFacts facts;
         facts.lfdi = lfdi;
         facts.certificate_vin = certificate_vin;
@@ -179,7 +179,13 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return pinned.error();
         if (!pinned->empty())
             facts.pinned_vin = pinned->front().text(0);
-        const auto claimed = facts.pinned_vin ? facts.pinned_vin : facts.certificate_vin;
+        if (!facts.pinned_vin && !facts.certificate_vin && holds_credential) {
+            const auto entry = std::find_if(roaming.begin(), roaming.end(),
+                                            [&](const auto& registered) { return registered.second.lfdi == lfdi; });
+            if (entry != roaming.end())
+                facts.registry_vin = entry->first;
+        }
+        const auto claimed = facts.claimed_vin();
         if (!claimed)
             return facts;
         auto holder =
@@ -301,7 +307,8 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
                                    const std::optional<std::string>& certificate_vin) {
         const std::int64_t at = now();
         const std::string& premises_id = *asked.esci.premises_id;
-        auto facts = gather(tx, asked.lfdi, premises_id, certificate_vin);
+        auto facts = gather(tx, asked.lfdi, premises_id, certificate_vin,
+                            asked.existing && asked.existing->psk_identity.has_value());
         if (!facts)
             return facts.error();
         const Verdict verdict = judge(*facts);
@@ -925,14 +932,18 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             std::vector<Value>{lfdi, std::int64_t{plugged}, at, body});
         if (!stored)
             return stored.error();
-        if (plugged == was_plugged && !before->empty())
+        // Told again what we knew changes nothing, except an unplugging while a binding is open: a PEV bound with its
+        // certificate says nothing of its presence, so "unplugged" may be what we last heard before that binding.
+        const bool changed = before->empty() || plugged != was_plugged;
+        if (!changed && plugged)
             return {};
         auto open = store::open_binding(tx, lfdi);
         if (!open)
             return open.error();
         if (!plugged) {
             if (!*open)
-                return store::record_unbound(tx, lfdi, "", at, "pev.unplugged", json::object());
+                return changed ? store::record_unbound(tx, lfdi, "", at, "pev.unplugged", json::object())
+                               : Result<void>{};
             changed_premises = (*open)->premises_id;
             if (auto recorded = store::record(tx, &**open, at, "pev.unplugged"); !recorded)
                 return recorded;

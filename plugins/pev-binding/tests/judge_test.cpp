@@ -94,5 +94,19 @@ TEST(Judge, AVisitingPevOfAnotherUtilityBindsWhenTheClearinghouseKnowsIt) {
     EXPECT_FALSE(judge(facts).accept);
 }
 
+TEST(Judge, AVisitingPevBackWithItsCredentialIsTheVinTheRegistryNamesForItsLfdi) {
+    BindingFacts facts = facts_at("P2", "A2");
+    facts.enrollment.reset();
+    facts.certificate_vin.reset();  // re-binding over PSK: no certificate, and a visitor is never pinned
+    EXPECT_FALSE(judge(facts).accept);
+    facts.registry_vin = kVin;
+    facts.roaming = RoamingFacts{kVin, kLfdi, "OTHER-UTILITY"};
+    const Verdict verdict = judge(facts);
+    EXPECT_TRUE(verdict.accept);
+    EXPECT_EQ(verdict.kind, Kind::Roaming);
+    EXPECT_EQ(verdict.vin, kVin);
+    EXPECT_FALSE(verdict.pin);
+}
+
 }  // namespace
 }  // namespace binding

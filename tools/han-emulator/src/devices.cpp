@@ -583,7 +583,19 @@ headend::Result<sep::PEVBinding> Pev::read_binding() {
     }
 }
 
+headend::Result<void> Pev::keep_session() {
+    if (!rebinding_ || !binding_ || !binding_->expiry || *binding_->expiry > now())
+        return {};
+    // The head-end closes a session at its credential's expiry: a new one with the certificate.
+    step("session.expired", "the re-bind credential expired at " + std::to_string(*binding_->expiry));
+    rebinding_ = false;
+    return open(han::ClientCredentials::certificate(options_.cert, options_.key, endpoint_.server_ca),
+                "dtls.certificate");
+}
+
 headend::Result<std::vector<sep::Reading>> Pev::read_usage() {
+    if (auto kept = keep_session(); !kept)
+        return kept.error();
     constexpr std::uint32_t kPage = 100;
     std::vector<sep::Reading> readings;
     // One usage point per premises whose EUMD metered it (its home's, a host's after a guest charge).
@@ -700,6 +712,8 @@ headend::Result<int> Pev::put_power_status(std::uint8_t source) {
 }
 
 headend::Result<void> Pev::unplug() {
+    if (auto kept = keep_session(); !kept)
+        return kept.error();
     auto code = put_power_status(kBattery);
     step("unplugged", code ? "PowerStatus answered " + std::to_string(*code) : code.error().message, code.ok());
     disconnect();

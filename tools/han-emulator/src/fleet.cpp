@@ -147,10 +147,11 @@ Result<void> Fleet::provision() {
     endpoint_.client.request_timeout = std::chrono::milliseconds(3000);
     endpoint_.client.connect_timeout = std::chrono::milliseconds(1500);
 
-    std::string csv = "account_id,customer_id,customer_name,premises_id,service_address,default_rate\n";
+    // Each customer with an e-mail address, so that their bills are mailed.
+    std::string csv = "account_id,customer_id,customer_name,premises_id,service_address,default_rate,email\n";
     for (std::size_t n = 1; n <= options_.premises; ++n)
         csv += numbered("FA", n) + "," + numbered("FC", n) + ",Customer " + std::to_string(n) + "," + numbered("F", n) +
-               "," + std::to_string(n) + " Fleet St,DOM-FLAT\n";
+               "," + std::to_string(n) + " Fleet St,DOM-FLAT," + numbered("customer", n) + "@fleet.example\n";
     if (auto imported = expect_status(headend_.admin("POST", "/api/v1/customers/import", csv), 200, "CIS import");
         !imported)
         return imported;
@@ -230,7 +231,8 @@ void Fleet::plan_day() {
         premises->how = options_.mix && (premises->index + static_cast<std::size_t>(day_)) % 2 == 1 ? Charge::OffPeak
                                                                                                     : Charge::OnPeak;
     }
-    if (!options_.mix)
+    // The last day plain: every PEV at home, where it reads back its usage.
+    if (!options_.mix || day_ + 1 == options_.days)
         return;
     switch (day_ % 7) {
         case 2:  // F001's PEV at F002 while F002's is away

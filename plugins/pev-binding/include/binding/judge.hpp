@@ -39,10 +39,18 @@ struct BindingFacts {
     std::optional<PremisesFacts> premises;       // the requesting ESCI's premises in the customer records
     std::optional<std::string> pinned_vin;       // the VIN this LFDI is pinned to
     std::optional<std::string> certificate_vin;  // the VIN a live certificate session names (already validated)
-    std::optional<std::string> vin_pinned_to;    // another LFDI holding the pin of the VIN claimed
-    std::optional<EnrollmentFacts> enrollment;   // of the VIN claimed
-    std::optional<RoamingFacts> roaming;         // clearinghouse entry for the VIN claimed
-    std::string roaming_program;                 // the program visiting PEVs are rated on
+    // The VIN the clearinghouse registry names for this LFDI, when the PEV holds a re-bind credential we issued it
+    // (a visiting PEV back with its credential: no certificate in that session, and no pin for a visitor).
+    std::optional<std::string> registry_vin;
+    std::optional<std::string> vin_pinned_to;   // another LFDI holding the pin of the VIN claimed
+    std::optional<EnrollmentFacts> enrollment;  // of the VIN claimed
+    std::optional<RoamingFacts> roaming;        // clearinghouse entry for the VIN claimed
+    std::string roaming_program;                // the program visiting PEVs are rated on
+
+    // The VIN the PEV is taken to be: its pin, else its certificate's, else the registry's.
+    std::optional<std::string> claimed_vin() const {
+        return pinned_vin ? pinned_vin : certificate_vin ? certificate_vin : registry_vin;
+    }
 };
 
 struct Verdict {

@@ -256,6 +256,9 @@ public:
 
 private:
     headend::Result<int> put_power_status(std::uint8_t source);
+    // A session re-bound with a credential that has since expired is gone (the head-end closes it then): opens one
+    // with the certificate before the next request.
+    headend::Result<void> keep_session();
     // Keeps a binding observed or notified, logging it as `how`.
     headend::Result<sep::PEVBinding> keep(headend::Result<sep::PEVBinding> binding, const std::string& how);
 
