@@ -696,6 +696,42 @@ TEST_F(Faults, RoamingPevOfAnotherUtilityIsBoundThroughTheClearinghouse) {
     EXPECT_TRUE(binding["payer_account"].is_null());  // the clearinghouse settles it
 }
 
+// A visiting PEV re-binds with the credential it was given, which names no VIN: the head-end takes the VIN the
+// registry names for its LFDI only while the PEV is there in a session opened with that credential. Any ESCI can name
+// any LFDI, so another premises naming the absent visitor is refused and its binding stays where it was.
+TEST_F(Faults, AVisitingPevRebindsWithItsCredentialAndNoOtherEsciCanClaimItWhileItIsAway) {
+    const std::string visitor = "5YJ3E1EA2KF317000";
+    start({.binding_timeout_s = 120, .clock = {}, .roaming_vins = {visitor}});
+    pev_ = make_pev("pev-visitor", headend_->roaming_certificate(visitor));
+    ASSERT_NO_FATAL_FAILURE(scenario1(16));
+    EXPECT_EQ(latest_binding()["kind"], "roaming");
+    ASSERT_TRUE(pev_->unplug());
+    const auto visited = latest_binding()["binding_id"];
+
+    auto elsewhere = emulator::Esci("esci-2", endpoint_, psk("esci-2"), log_);
+    ASSERT_TRUE(elsewhere.connect());
+    auto claimed = elsewhere.request_binding(pev_->identity());
+    ASSERT_TRUE(claimed);
+    EXPECT_EQ(claimed->code, 403);
+    EXPECT_EQ(latest_binding()["premises_id"], "P2");
+    EXPECT_EQ(latest_binding()["status"], "refused");  // recorded as a refusal, naming no VIN
+    EXPECT_TRUE(latest_binding()["vin"].is_null());
+    for (const auto& binding : headend_->bindings()) {
+        if (binding["binding_id"] == visited) {
+            EXPECT_EQ(binding["status"], "ended");
+        }
+    }
+
+    ASSERT_TRUE(pev_->replug());
+    ASSERT_TRUE(pev_->rebinding());
+    auto back = esci_->request_binding(pev_->identity());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->code, 201) << back->reason;
+    EXPECT_EQ(latest_binding()["kind"], "roaming");
+    EXPECT_EQ(latest_binding()["vin"], visitor);
+    EXPECT_EQ(latest_binding()["rebind"], true);
+}
+
 // ---- The re-bind credential's lifetime (plugin.pev-binding.rebind_credential_days, 30 by default)
 
 // ---- Scenario 3: charging energy to the head-end (steps 1-2; billing follows)

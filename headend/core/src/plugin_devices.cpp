@@ -1,5 +1,7 @@
 #include "headend/core/plugin_devices.hpp"
 
+#include <algorithm>
+
 #include "han/coap_server.hpp"
 
 namespace headend::core {
@@ -24,6 +26,13 @@ std::vector<plugin::DeviceRecord> PluginDevices::list(std::optional<coap::Device
 
 std::optional<std::string> PluginDevices::live_certificate_serial(const std::string& lfdi) const {
     return sessions_.certificate_serial(lfdi);
+}
+
+bool PluginDevices::live_psk_session(const std::string& identity) const {
+    const auto sessions = sessions_.sessions();
+    return std::any_of(sessions.begin(), sessions.end(), [&](const han::SessionSummary& session) {
+        return !session.certificate && session.psk_identity == identity;
+    });
 }
 
 void PluginDevices::set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,

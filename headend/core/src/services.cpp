@@ -90,9 +90,14 @@ void AsioTimers::cancel(plugin::TimerId id) {
 }
 
 void AsioTimers::advance(std::chrono::seconds by) {
+    const auto now = boost::asio::steady_timer::clock_type::now();
     std::lock_guard lock(mutex_);
-    for (auto& [id, pending] : timers_)
-        pending.timer->expires_at(pending.timer->expiry() - by);
+    for (auto& [id, pending] : timers_) {
+        // Due already: left as it is (moving it further back would only pile up moves towards an overflow).
+        const auto expiry = pending.timer->expiry();
+        if (expiry > now)
+            pending.timer->expires_at(expiry - now > by ? expiry - by : now);
+    }
 }
 
 void AsioEventBus::publish(plugin::Event event) {

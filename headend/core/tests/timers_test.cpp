@@ -64,6 +64,14 @@ TEST_F(TimersTest, ACancelledTimerStaysCancelledWhenTheClockMoves) {
     EXPECT_FALSE(fired);
 }
 
+TEST_F(TimersTest, ManyLongMovesInARowNeitherOverflowNorLoseATimer) {
+    std::atomic<bool> fired{false};
+    timers_.after(std::chrono::hours(1), [&] { fired = true; });
+    for (int i = 0; i < 100; ++i)
+        timers_.advance(std::chrono::hours(24 * 3650));
+    EXPECT_TRUE(within(fired, 2000ms));
+}
+
 TEST_F(TimersTest, SimulatedClockTellsItsListenerOfEachMove) {
     SimulatedClock clock;
     std::atomic<bool> fired{false};

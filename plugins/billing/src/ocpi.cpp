@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -475,6 +476,17 @@ Result<Cdr> parse_cdr(std::string_view json) {
             return value.error();
         *field = std::move(*value);
     }
+    // Who sent it and its id name the CDR wherever it is kept: ISO 3166 letters, an alphanumeric party, printable
+    // ASCII (OCPI's CiString).
+    const auto all = [](const std::string& text, auto allowed) {
+        return std::all_of(text.begin(), text.end(), allowed);
+    };
+    if (cdr.country_code.size() != 2 || !all(cdr.country_code, [](unsigned char c) { return std::isalpha(c) != 0; }))
+        return invalid("country_code", "two letters (ISO 3166-1 alpha-2)");
+    if (cdr.party_id.size() != 3 || !all(cdr.party_id, [](unsigned char c) { return std::isalnum(c) != 0; }))
+        return invalid("party_id", "three letters or digits");
+    if (!all(cdr.id, [](unsigned char c) { return c >= 0x20 && c < 0x7f; }))
+        return invalid("id", "printable ASCII only");
     for (auto [field, key] : std::array<std::pair<std::int64_t*, std::string_view>, 3>{
              {{&cdr.start, "start_date_time"}, {&cdr.end, "end_date_time"}, {&cdr.last_updated, "last_updated"}}}) {
         auto value = date_time_member(node, "", key);

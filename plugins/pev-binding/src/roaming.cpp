@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "csv/csv.hpp"
@@ -39,6 +40,7 @@ headend::Result<RoamingRegistry> parse_roaming_registry(std::string_view text, s
         return fail("line 1: the header must be exactly " + std::string(kHeader));
 
     RoamingRegistry registry;
+    std::set<std::string> lfdis;  // one PEV per certificate: a re-binding PEV is known by its LFDI alone
     std::vector<std::string> problems;
     for (std::size_t r = 1; r < split.rows.size(); ++r) {
         const csv::Row& row = split.rows[r];
@@ -58,6 +60,8 @@ headend::Result<RoamingRegistry> parse_roaming_registry(std::string_view text, s
             problems.push_back(at + "lfdi must be 40 hex digits");
         } else if (row.fields[2].empty() || row.fields[2].size() > kMaxUtility) {
             problems.push_back(at + "home_utility must be 1..42 characters");
+        } else if (!lfdis.insert(lfdi).second) {
+            problems.push_back(at + "LFDI " + lfdi + " appears twice");
         } else if (!registry.emplace(*vin, RoamingFacts{*vin, lfdi, row.fields[2]}).second) {
             problems.push_back(at + "VIN " + *vin + " appears twice");
         }

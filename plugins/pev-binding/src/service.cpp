@@ -160,7 +160,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     // ---- the binding request (the ESCI's POST /edev of a PEV)
 
     Result<BindingFacts> gather(Transaction& tx, const std::string& lfdi, const std::string& premises_id,
-                                const std::optional<std::string>& certificate_vin, bool holds_credential) const {
+                                const std::optional<std::string>& certificate_vin, bool credential_live) const {
         BindingFacts facts;
         facts.lfdi = lfdi;
         facts.certificate_vin = certificate_vin;
@@ -179,7 +179,7 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return pinned.error();
         if (!pinned->empty())
             facts.pinned_vin = pinned->front().text(0);
-        if (!facts.pinned_vin && !facts.certificate_vin && holds_credential) {
+        if (!facts.pinned_vin && !facts.certificate_vin && credential_live) {
             const auto entry = std::find_if(roaming.begin(), roaming.end(),
                                             [&](const auto& registered) { return registered.second.lfdi == lfdi; });
             if (entry != roaming.end())
@@ -304,11 +304,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     };
 
     Result<RequestOutcome> request(Transaction& tx, const headend::plugin::PevRegistrationRequest& asked,
-                                   const std::optional<std::string>& certificate_vin) {
+                                   const std::optional<std::string>& certificate_vin, bool credential_live) {
         const std::int64_t at = now();
         const std::string& premises_id = *asked.esci.premises_id;
-        auto facts = gather(tx, asked.lfdi, premises_id, certificate_vin,
-                            asked.existing && asked.existing->psk_identity.has_value());
+        auto facts = gather(tx, asked.lfdi, premises_id, certificate_vin, credential_live);
         if (!facts)
             return facts.error();
         const Verdict verdict = judge(*facts);
@@ -459,10 +458,16 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             if (auto vin = pev::validate_vin(*serial))
                 certificate_vin = *vin;
         }
+        // Whether the PEV is here with the re-bind credential we issued it: a session open with it now, before its
+        // expiry. A stored credential alone proves nothing (any ESCI can name any LFDI).
+        const bool credential_live = asked.existing && asked.existing->psk_identity &&
+                                     (!asked.existing->psk_expires_at || now() < *asked.existing->psk_expires_at) &&
+                                     context.devices.live_psk_session(*asked.existing->psk_identity);
         auto outcome = std::make_shared<RequestOutcome>();
         context.database.write(
-            [self = shared_from_this(), asked, certificate_vin, outcome](Transaction& tx) -> Result<void> {
-                auto result = self->request(tx, asked, certificate_vin);
+            [self = shared_from_this(), asked, certificate_vin, credential_live,
+             outcome](Transaction& tx) -> Result<void> {
+                auto result = self->request(tx, asked, certificate_vin, credential_live);
                 if (!result)
                     return result.error();
                 *outcome = std::move(*result);

@@ -28,5 +28,16 @@ TEST(Roaming, AFileWithBadRowsIsRefusedNamingEachLine) {
     EXPECT_FALSE(load_roaming_registry("/nonexistent.csv"));
 }
 
+TEST(Roaming, OneLfdiUnderTwoVinsIsRefused) {
+    auto registry = parse_roaming_registry(
+        "vin,lfdi,home_utility\n1M8GDM9AXKP042788,3E4F45AB31EDFE5B67E343E5E4562E31984E23E5,PGE\n"
+        "1HGCM82633A004352,3e4f45ab31edfe5b67e343e5e4562e31984e23e5,EVL\n",
+        "r.csv");
+    ASSERT_FALSE(registry);
+    EXPECT_NE(registry.error().message.find("line 3: LFDI 3E4F45AB31EDFE5B67E343E5E4562E31984E23E5 appears twice"),
+              std::string::npos)
+        << registry.error().message;
+}
+
 }  // namespace
 }  // namespace binding

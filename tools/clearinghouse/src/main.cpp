@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -103,7 +105,15 @@ int serve(const ServeOptions& options) {
             if (options.mode == "reject")
                 return reply(400, ocpi::kInvalidParameters, "rejected by the hub");
             // A CDR is applied once by its id (country, party, id): the same CDR again is acknowledged (the
-            // sender never saw our answer), another under a used id is refused. Every receipt is logged.
+            // sender never saw our answer), another under a used id is refused. Every receipt is logged. The key
+            // names the inbox file and a log line: an id this hub cannot keep so is refused.
+            const bool storable =
+                !cdr->id.empty() && cdr->id.front() != '.' && std::all_of(cdr->id.begin(), cdr->id.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+                });
+            if (!storable)
+                return reply(400, ocpi::kInvalidParameters,
+                             "id: this hub keeps ids of letters, digits, '-', '_' and '.' only");
             const std::string key = cdr->country_code + "-" + cdr->party_id + "-" + cdr->id;
             const fs::path file = fs::path(options.inbox) / (key + ".json");
             const std::lock_guard lock(inbox_mutex);
@@ -111,7 +121,9 @@ int serve(const ServeOptions& options) {
             if (fs::exists(file)) {
                 std::ifstream in(file, std::ios::binary);
                 const std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-                const bool same = kept == request.body;
+                const auto before = ocpi::parse_cdr(kept);
+                // The same CDR, however its JSON is spaced or ordered.
+                const bool same = before && ocpi::format_cdr(*before) == ocpi::format_cdr(*cdr);
                 receipts << key << (same ? " repeat" : " conflict") << std::endl;
                 if (!same)
                     return reply(400, ocpi::kInvalidParameters, "CDR " + cdr->id + " was received with other content");

@@ -39,8 +39,8 @@ struct BindingFacts {
     std::optional<PremisesFacts> premises;       // the requesting ESCI's premises in the customer records
     std::optional<std::string> pinned_vin;       // the VIN this LFDI is pinned to
     std::optional<std::string> certificate_vin;  // the VIN a live certificate session names (already validated)
-    // The VIN the clearinghouse registry names for this LFDI, when the PEV holds a re-bind credential we issued it
-    // (a visiting PEV back with its credential: no certificate in that session, and no pin for a visitor).
+    // The VIN the clearinghouse registry names for this LFDI while the PEV is present in a session opened with the
+    // re-bind credential we issued it (a visiting PEV back: no certificate in that session, and no pin for a visitor).
     std::optional<std::string> registry_vin;
     std::optional<std::string> vin_pinned_to;   // another LFDI holding the pin of the VIN claimed
     std::optional<EnrollmentFacts> enrollment;  // of the VIN claimed

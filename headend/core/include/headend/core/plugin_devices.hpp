@@ -21,6 +21,7 @@ public:
     std::vector<plugin::DeviceRecord> list(std::optional<coap::DeviceType> type,
                                            std::optional<std::string> premises_id) const override;
     std::optional<std::string> live_certificate_serial(const std::string& lfdi) const override;
+    bool live_psk_session(const std::string& identity) const override;
     void set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,
                  std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done) override;
     void set_pev_registration_handler(plugin::PevRegistrationHandler handler) override;

@@ -52,6 +52,9 @@ public:
     // The subject serialNumber (a PEV's VIN) of the certificate with this LFDI while a DTLS session presents it.
     // Call from CoAP handlers only (the HAN thread).
     virtual std::optional<std::string> live_certificate_serial(const std::string& lfdi) const = 0;
+    // True while a DTLS session authenticated with this PSK identity is open (a PEV present with its re-bind
+    // credential). Any thread.
+    virtual bool live_psk_session(const std::string& identity) const = 0;
     // Gives a device a (new) PSK identity and key, e.g. a PEV's re-bind credential, which handshakes no longer know
     // from `expires_at` on; `done` runs after the commit, on the storage writer thread. Errors: device.not_found,
     // device.invalid, device.duplicate.

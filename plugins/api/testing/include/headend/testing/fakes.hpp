@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,7 @@ public:
         const auto found = serials.find(lfdi);
         return found == serials.end() ? std::nullopt : std::optional(found->second);
     }
+    bool live_psk_session(const std::string& identity) const override { return live_psk.contains(identity); }
     void set_psk(std::int64_t device_id, std::string identity, std::vector<std::uint8_t> key,
                  std::optional<std::int64_t> expires_at, std::function<void(Result<void>)> done) override {
         for (auto& device : devices) {
@@ -108,6 +110,7 @@ public:
 
     std::vector<plugin::DeviceRecord> devices;
     std::map<std::string, std::string> serials;  // LFDI -> live certificate serial
+    std::set<std::string> live_psk;              // PSK identities with a live session
     std::map<std::string, std::vector<std::uint8_t>> psk_keys;
     plugin::PevRegistrationHandler pev_registration;
 };
