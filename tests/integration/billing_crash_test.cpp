@@ -422,6 +422,15 @@ TEST(BillingCrash, KilledWhileCdrsArePushedAndBillsMailedEachArrivesOnceByItsId)
         }
     }
     ASSERT_EQ(receipts.size(), static_cast<std::size_t>(kSessions));
+    // The hub's own report agrees (its --json after the subcommand, as an operator types it).
+    const auto report =
+        run(std::string(CLEARINGHOUSE_BIN) + " report --inbox " + (dir / "hub-inbox").string() + " --json");
+    ASSERT_EQ(report.exit_code, 0) << report.output;
+    const auto reported = nlohmann::json::parse(report.output, nullptr, false);
+    ASSERT_TRUE(reported.is_object()) << report.output;
+    ASSERT_EQ(reported["cdrs"].size(), static_cast<std::size_t>(kSessions));
+    for (const auto& cdr : reported["cdrs"])
+        EXPECT_EQ(cdr["received"], receipts["US-UTL-" + cdr["id"].get<std::string>()]) << cdr.dump();
     for (int n = 1; n <= kSessions; ++n) {
         std::int64_t wh = 0;
         for (int q = 0; q < kQuarters; ++q)

@@ -191,6 +191,7 @@ TEST_F(FleetModeTest, AgainstADaemonOnRealTimeTheFleetRefusesBeforeChangingAnyth
     EXPECT_EQ(run(std::string(HAN_EMULATOR_BIN) + " --premises 2 --server-ca x").exit_code, 2);
     EXPECT_EQ(run(std::string(HAN_EMULATOR_BIN) + " --fleet --server-ca x").exit_code, 2);
     EXPECT_EQ(fleet("--esci e:00").exit_code, 2);
+    EXPECT_EQ(fleet("--mix --premises 2").exit_code, 2);  // a guest at F002 and a visitor at F003 need 3
     const auto help = run(std::string(HAN_EMULATOR_BIN) + " --help");
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_NE(help.output.find("--simulated-time"), std::string::npos) << help.output;

@@ -289,6 +289,8 @@ int main(int argc, char** argv) {
     std::string inbox;
     auto* report_command = app.add_subcommand("report", "List the CDRs a serve received");
     report_command->add_option("--inbox", inbox, "The serve's inbox")->required();
+    for (auto* command : {serve_command, send_command, report_command})
+        command->fallthrough();  // lets --json follow the subcommand name too
     app.footer(
         "Exit: 0 done, 1 a CDR was rejected (send) or the server could not start (serve), 2 usage, 3 the peer "
         "gave no usable answer (send: try again).");

@@ -203,6 +203,10 @@ int main(int argc, char** argv) {
             std::cerr << "han-emulator: --fleet needs --mfr-ca, the manufacturer CA the head-end trusts\n";
             return kExitUsage;
         }
+        if (settings.fleet_options.mix && settings.fleet_options.premises < 3) {
+            std::cerr << "han-emulator: --mix needs at least 3 premises (a guest at F002, a visitor at F003)\n";
+            return kExitUsage;
+        }
         settings.fleet_options.schema_dir = settings.schema_dir;
         return run_fleet(settings, port->count() > 0 ? std::optional(settings.port) : std::nullopt);
     }
