@@ -3,10 +3,12 @@
 #include <date/date.h>
 #include <date/tz.h>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <vector>
 
 #include "billing/bill.hpp"
 #include "billing/ocpi.hpp"
@@ -58,16 +60,33 @@ public:
 
     // Text at column `x` on the current line; `right` aligns its end at x.
     void text(double x, const std::string& text, double size = 10, bool bold = false, bool right = false) {
-        cairo_select_font_face(cr_, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
-                               bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-        cairo_set_font_size(cr_, size);
-        if (right) {
-            cairo_text_extents_t extents;
-            cairo_text_extents(cr_, text.c_str(), &extents);
-            x -= extents.x_advance;
-        }
+        font(size, bold);
+        if (right)
+            x -= advance(text);
         cairo_move_to(cr_, x, y_);
         cairo_show_text(cr_, text.c_str());
+    }
+    // `text` broken at spaces into lines no wider than `width` (a word wider than that keeps a line of its own).
+    std::vector<std::string> wrapped(const std::string& text, double width, double size) {
+        font(size, false);
+        std::vector<std::string> lines;
+        std::string line;
+        std::size_t at = 0;
+        while (at <= text.size()) {
+            const std::size_t space = std::min(text.find(' ', at), text.size());
+            const std::string word = text.substr(at, space - at);
+            const std::string longer = line.empty() ? word : line + " " + word;
+            if (!line.empty() && advance(longer) > width) {
+                lines.push_back(line);
+                line = word;
+            } else {
+                line = longer;
+            }
+            at = space + 1;
+        }
+        if (!line.empty() || lines.empty())
+            lines.push_back(line);
+        return lines;
     }
     // Down one line of `height`, onto a new page when this one is full.
     void next_line(double height = 14) {
@@ -97,6 +116,17 @@ private:
     static cairo_status_t append(void* closure, const unsigned char* data, unsigned int length) {
         static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
         return CAIRO_STATUS_SUCCESS;
+    }
+
+    void font(double size, bool bold) {
+        cairo_select_font_face(cr_, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
+                               bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+        cairo_set_font_size(cr_, size);
+    }
+    double advance(const std::string& text) {
+        cairo_text_extents_t extents;
+        cairo_text_extents(cr_, text.c_str(), &extents);
+        return extents.x_advance;
     }
 
     std::string bytes_;
@@ -236,26 +266,38 @@ std::string render_pdf(const Bill& bill) {
         pdf.text(left + 110, value);
         pdf.next_line();
     }
+    // Columns: When (wrapped), What (wrapped), kWh and Amount right-aligned, each with room of its own.
+    constexpr double what = left + 130;
+    constexpr double kwh = right - 96;
+    constexpr double what_width = kwh - 58 - what;
     pdf.next_line(10);
     pdf.text(left, "When", 10, true);
-    pdf.text(left + 150, "What", 10, true);
-    pdf.text(right - 80, "kWh", 10, true, true);
+    pdf.text(what, "What", 10, true);
+    pdf.text(kwh, "kWh", 10, true, true);
     pdf.text(right, "Amount (" + bill.currency + ")", 10, true, true);
     pdf.next_line();
     for (const auto& line : bill.lines) {
         pdf.rule();
-        pdf.text(left, when(bill, line), 9);
-        pdf.text(left + 150, line.description, 9);
-        pdf.text(right - 80, format_kwh(line.wh), 9, false, true);
+        const auto whens = pdf.wrapped(when(bill, line), what - left - 6, 9);
+        const auto whats = pdf.wrapped(line.description, what_width, 9);
+        pdf.text(kwh, format_kwh(line.wh), 9, false, true);
         pdf.text(right, format_money(line.amount), 9, false, true);
-        pdf.next_line(12);
-        if (!line.place.empty()) {
-            pdf.text(left + 160, line.place, 8);
-            pdf.next_line(11);
+        for (std::size_t row = 0; row < std::max(whens.size(), whats.size()); ++row) {
+            if (row < whens.size())
+                pdf.text(left, whens[row], 9);
+            if (row < whats.size())
+                pdf.text(what, whats[row], 9);
+            pdf.next_line(12);
         }
-        for (const auto& period : line.periods) {
-            pdf.text(left + 160, period.period, 8);
-            pdf.text(right - 80, format_kwh(period.wh), 8, false, true);
+        if (!line.place.empty()) {
+            for (const auto& place : pdf.wrapped(line.place, what_width - 10, 8)) {
+                pdf.text(what + 10, place, 8);
+                pdf.next_line(11);
+            }
+        }
+        for (const auto& one : line.periods) {
+            pdf.text(what + 10, one.period, 8);
+            pdf.text(kwh, format_kwh(one.wh), 8, false, true);
             pdf.next_line(11);
         }
     }

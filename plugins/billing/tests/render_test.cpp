@@ -122,6 +122,34 @@ TEST_F(PdfTest, APdfReaderGetsTheCustomerTheLinesAndTheTotalBack) {
         EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
 }
 
+// A long description, a session over two days and the column heads: each read back whole, none run into another.
+TEST_F(PdfTest, LongLinesWrapWithinTheirColumnAndNothingRunsTogether) {
+    Bill bill = july_bill();
+    bill.lines.push_back({LineKind::FallbackSession,
+                          "PEV 5YJ3E1EA0PF000002 charging without a validated binding: in the premises total at "
+                          "DOM-FLAT",
+                          1'783'126'800,              // 2026-07-03 18:00 PDT
+                          1'783'126'800 + 2 * 86400,  // 2026-07-05 18:00 PDT
+                          "P1, 1 Main St, Springfield",
+                          {},
+                          18'053,
+                          0});
+    const auto [text, pages] = read_back(render_pdf(bill));
+    EXPECT_EQ(pages, 1);
+    std::string flat;  // the words in reading order, whatever the line breaks
+    for (std::size_t at = 0; at < text.size();) {
+        const auto end = text.find_first_of(" \n", at);
+        const std::string word = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (!word.empty())
+            flat += (flat.empty() ? "" : " ") + word;
+        at = end == std::string::npos ? text.size() : end + 1;
+    }
+    for (const char* expected : {"kWh Amount (USD)", "validated binding:", "total at DOM-FLAT", "2026-07-03 18:00",
+                                 "2026-07-05 18:00", "18.053"})
+        EXPECT_NE(flat.find(expected), std::string::npos) << expected << "\n" << text;
+    EXPECT_EQ(text.find("kWhAmount"), std::string::npos) << text;
+}
+
 TEST_F(PdfTest, ManyLinesGoOnAsManyPagesAsTheyNeedAndNoneIsLost) {
     Bill bill = july_bill();
     bill.lines.clear();
