@@ -3,6 +3,16 @@
 // fixed charge 0.516 $/day; DOM-FLAT 0.32 $/kWh). Amounts are in 10^-5 $.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include <algorithm>
+
+#include <map>
+
+#include <numeric>
+
+#include <random>
+
 #include <fstream>
 #include <sstream>
 
@@ -204,6 +214,115 @@ TEST_F(BillCycleTest, RunningTheCycleAgainChangesNothing) {
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM postings"), postings);
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM bills"), 2);
     EXPECT_EQ(run("2026-07", "A1").already_issued, 1U);
+}
+
+// Property: over random home and guest sessions of four PEVs at four premises in July (either payer for a guest), and
+// the cycle run again at random (whole, or one account), every PEV interval is on exactly one debit line and one credit
+// line of the month's bills, each session's debit and credit carry the same energy, and re-runs change nothing.
+TEST_F(BillCycleTest, OverRandomSessionsAndRerunsEachIntervalIsDebitedAndCreditedOnceAndGuestSessionsBalance) {
+    std::mt19937_64 random(20261202);
+    constexpr int kPevs = 4;
+    std::map<std::pair<int, int>, std::int64_t> channels;  // (PEV, premises) -> the premises' EUMD channel for it
+    for (int n = 1; n <= kPevs; ++n) {
+        const std::string id = std::to_string(n);
+        account("B" + id, "Customer " + id);
+        premises("Q" + id, "B" + id, id + " Oak St");
+        enroll("W" + id, "B" + id, "Q" + id, local("2026-06-01 00:00"));
+    }
+    struct Session {
+        std::int64_t binding = 0;
+        std::string owner;
+        std::string host;
+        std::string payer;
+        std::int64_t wh = 0;
+    };
+    std::vector<Session> sessions;
+    std::int64_t all_wh = 0;
+    for (int pev = 1; pev <= kPevs; ++pev) {
+        std::vector<int> days(28);
+        std::iota(days.begin(), days.end(), 1);
+        std::shuffle(days.begin(), days.end(), random);
+        for (int k = 0; k < 8; ++k) {
+            const int host = random() % 3 == 0 ? static_cast<int>(1 + random() % kPevs) : pev;
+            char start_text[32];
+            std::snprintf(start_text, sizeof start_text, "2026-07-%02d %02d:%02d", days[k],
+                          static_cast<int>(random() % 20), static_cast<int>(random() % 4) * 15);
+            const std::int64_t start = local(start_text);
+            const int quarters = static_cast<int>(1 + random() % 12);
+            Session session;
+            session.owner = "B" + std::to_string(pev);
+            session.host = "B" + std::to_string(host);
+            session.payer = host == pev || random() % 2 == 0 ? session.owner : session.host;
+            session.binding = bind({.lfdi = "L" + std::to_string(pev),
+                                    .vin = "W" + std::to_string(pev),
+                                    .premises_id = "Q" + std::to_string(host),
+                                    .kind = host == pev ? "home" : "guest",
+                                    .payer = session.payer,
+                                    .requested_at = start - 120,
+                                    .updated_at = start + quarters * kQuarter + 60});
+            auto& channel_id = channels[{pev, host}];
+            if (channel_id == 0)
+                channel_id = channel("Q" + std::to_string(host), "L" + std::to_string(pev), true);
+            for (int q = 0; q < quarters; ++q) {
+                const std::int64_t wh = static_cast<std::int64_t>(random() % 2500);
+                intervals(channel_id, start + q * kQuarter, 1, wh);
+                session.wh += wh;
+            }
+            all_wh += session.wh;
+            sessions.push_back(session);
+        }
+    }
+    run("2026-07");
+    // Each posting by its source, with the account it is on.
+    const auto postings = [&] {
+        std::map<std::string, std::pair<std::string, Posting>> found;
+        for (int n = 1; n <= kPevs; ++n) {
+            const std::string account_id = "B" + std::to_string(n);
+            for (const auto& one : issued(account_id, "2026-07").second)
+                EXPECT_TRUE(found.emplace(one.source, std::pair{account_id, one}).second) << one.source;
+        }
+        return found;
+    };
+    const auto first = postings();
+    std::int64_t debited = 0;
+    std::int64_t credited = 0;
+    for (const auto& session : sessions) {
+        const std::string key = "session:" + std::to_string(session.binding);
+        const auto debit = first.find(key + ":debit");
+        const auto credit = first.find(key + ":credit");
+        ASSERT_NE(debit, first.end()) << key;
+        ASSERT_NE(credit, first.end()) << key;
+        EXPECT_EQ(debit->second.first, session.payer) << key;
+        EXPECT_EQ(credit->second.first, session.host) << key;
+        EXPECT_EQ(debit->second.second.line.wh, session.wh) << key;
+        EXPECT_EQ(credit->second.second.line.wh, session.wh) << key;
+        debited += debit->second.second.line.wh;
+        credited += credit->second.second.line.wh;
+    }
+    EXPECT_EQ(debited, all_wh);
+    EXPECT_EQ(credited, all_wh);
+    const auto guests =
+        std::count_if(sessions.begin(), sessions.end(), [](const Session& one) { return one.host != one.owner; });
+    const auto host_pays = std::count_if(sessions.begin(), sessions.end(), [](const Session& one) {
+        return one.payer == one.host && one.host != one.owner;
+    });
+    EXPECT_GT(guests, host_pays);  // guests with either payer
+    EXPECT_GT(host_pays, 0);
+
+    const std::int64_t rows = scalar("SELECT COUNT(*) FROM postings");
+    const std::int64_t total = scalar("SELECT SUM(total) FROM bills");
+    for (int rerun = 0; rerun < 6; ++rerun) {
+        if (random() % 2 == 0)
+            EXPECT_EQ(run("2026-07").issued, 0U);
+        else
+            EXPECT_EQ(run("2026-07", "B" + std::to_string(1 + random() % kPevs)).issued, 0U);
+    }
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM postings"), rows);
+    EXPECT_EQ(scalar("SELECT SUM(total) FROM bills"), total);
+    const auto again = postings();
+    ASSERT_EQ(again.size(), first.size());
+    for (const auto& [source, posting] : first)
+        EXPECT_EQ(again.at(source).second.exact, posting.second.exact) << source;
 }
 
 TEST_F(BillCycleTest, LateEnergyAnActualForAnEstimateAndAReleasedHoldBecomeAdjustmentsOnTheNextBill) {
