@@ -160,7 +160,8 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     // ---- the binding request (the ESCI's POST /edev of a PEV)
 
     Result<BindingFacts> gather(Transaction& tx, const std::string& lfdi, const std::string& premises_id,
-                                const std::optional<std::string>& certificate_vin, bool credential_live) const {
+                                const std::optional<std::string>& certificate_vin,
+                                const std::optional<headend::plugin::DeviceRecord>& existing) const {
         BindingFacts facts;
         facts.lfdi = lfdi;
         facts.certificate_vin = certificate_vin;
@@ -179,7 +180,12 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             return pinned.error();
         if (!pinned->empty())
             facts.pinned_vin = pinned->front().text(0);
-        if (!facts.pinned_vin && !facts.certificate_vin && credential_live) {
+        // Neither pinned nor named by a certificate: a visitor back with the re-bind credential we issued it, but only
+        // while a session opened with that credential is live and unexpired (a stored credential proves nothing: any
+        // ESCI can name any LFDI). Asked only here, as it walks the live sessions.
+        if (!facts.pinned_vin && !facts.certificate_vin && existing && existing->psk_identity &&
+            (!existing->psk_expires_at || now() < *existing->psk_expires_at) &&
+            context.devices.live_psk_session(*existing->psk_identity)) {
             const auto entry = std::find_if(roaming.begin(), roaming.end(),
                                             [&](const auto& registered) { return registered.second.lfdi == lfdi; });
             if (entry != roaming.end())
@@ -304,10 +310,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
     };
 
     Result<RequestOutcome> request(Transaction& tx, const headend::plugin::PevRegistrationRequest& asked,
-                                   const std::optional<std::string>& certificate_vin, bool credential_live) {
+                                   const std::optional<std::string>& certificate_vin) {
         const std::int64_t at = now();
         const std::string& premises_id = *asked.esci.premises_id;
-        auto facts = gather(tx, asked.lfdi, premises_id, certificate_vin, credential_live);
+        auto facts = gather(tx, asked.lfdi, premises_id, certificate_vin, asked.existing);
         if (!facts)
             return facts.error();
         const Verdict verdict = judge(*facts);
@@ -458,16 +464,10 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
             if (auto vin = pev::validate_vin(*serial))
                 certificate_vin = *vin;
         }
-        // Whether the PEV is here with the re-bind credential we issued it: a session open with it now, before its
-        // expiry. A stored credential alone proves nothing (any ESCI can name any LFDI).
-        const bool credential_live = asked.existing && asked.existing->psk_identity &&
-                                     (!asked.existing->psk_expires_at || now() < *asked.existing->psk_expires_at) &&
-                                     context.devices.live_psk_session(*asked.existing->psk_identity);
         auto outcome = std::make_shared<RequestOutcome>();
         context.database.write(
-            [self = shared_from_this(), asked, certificate_vin, credential_live,
-             outcome](Transaction& tx) -> Result<void> {
-                auto result = self->request(tx, asked, certificate_vin, credential_live);
+            [self = shared_from_this(), asked, certificate_vin, outcome](Transaction& tx) -> Result<void> {
+                auto result = self->request(tx, asked, certificate_vin);
                 if (!result)
                     return result.error();
                 *outcome = std::move(*result);

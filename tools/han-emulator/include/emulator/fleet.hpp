@@ -4,7 +4,8 @@
 // next evening, the EUMD posts the charging session and the ESCI the premises meter's day (the house's load plus the
 // EV's), and the PEV unplugs. With `mix`, the days vary as a billing month does: every other day a PEV plans its
 // charge for the cheapest period (off-peak) instead of charging at once (on-peak); each week F001's PEV charges as a
-// guest at F002, another utility's PEV visits F003, and F002's PEV never acknowledges its binding (a fallback).
+// guest at F002, another utility's PEV visits F003, and F002's PEV's re-binding goes unacknowledged (its plugged-in
+// PowerStatus lost): a fallback.
 // Everything the head-end acknowledged is kept, so verify() can hold the admin API to it (and a test the database file,
 // through acknowledged()). The head-end is the daemon in process (tests) or a live one on simulated time reached
 // through its admin API (han-emulator --fleet).
