@@ -353,8 +353,8 @@ journal_size_limit_bytes = 16777216   # 16 MiB
 wal_warn_bytes = 67108864             # 64 MiB: [STORAGE_WAL_LARGE] warnings while the WAL is larger
 
 # Plugins are shared libraries loaded at start, in this order (pev-binding reads pev-registration's views,
-# interval-collection pev-binding's, mdm-export interval-collection's, and billing all three, so each comes after the
-# ones it reads).
+# interval-collection pev-binding's, mdm-export interval-collection's, billing all three, and customer-portal all
+# four, so each comes after the ones it reads).
 # Paths are where the build puts them, relative to the working directory:
 # [[plugins]]
 # name = "pev-registration"
@@ -375,6 +375,10 @@ wal_warn_bytes = 67108864             # 64 MiB: [STORAGE_WAL_LARGE] warnings whi
 # [[plugins]]
 # name = "billing"
 # library = "build/plugins/billing/libbilling.so"
+#
+# [[plugins]]
+# name = "customer-portal"
+# library = "build/plugins/customer-portal/libcustomer_portal.so"
 #
 # [plugin.pev-registration]
 # programs_file = "config/programs.toml"   # required

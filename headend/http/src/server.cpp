@@ -243,7 +243,8 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // What a connection knows about its client.
 struct Peer {
-    std::string address;
+    std::string address;  // "ip:port" for log lines
+    std::string ip;
     std::string certificate_sha256;  // verified client certificate, if any
     std::string subject_cn;
 };
@@ -284,6 +285,7 @@ private:
 
     const HttpServerOptions options_;
     const std::optional<Digest> token_digest_;
+    bool warned_no_credentials_ = false;  // guarded by routes_mutex_
 
     mutable std::shared_mutex routes_mutex_;
     Router router_;
@@ -358,7 +360,8 @@ template <class Stream>
 void Session<Stream>::start() {
     beast::error_code ec;
     const auto peer = tcp().socket().remote_endpoint(ec);
-    peer_.address = ec ? std::string("?") : fmt::format("{}:{}", peer.address().to_string(), peer.port());
+    peer_.ip = ec ? std::string("?") : peer.address().to_string();
+    peer_.address = ec ? peer_.ip : fmt::format("{}:{}", peer_.ip, peer.port());
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
         if constexpr (kTls) {
             self->tcp().expires_after(self->server_.options().tls->handshake_timeout);
@@ -572,6 +575,14 @@ void ServerCore::add(const std::string& method, const std::string& pattern, Hand
     auto added = router_.add(method, pattern, std::move(handler), access);
     if (!added) {
         spdlog::error("[HTTP_ROUTE_REJECTED] {}", added.error().message);
+        return;
+    }
+    // A listener of public routes only (the customer portal) needs no credentials; one admin route makes them matter.
+    const bool client_certificates = options_.tls && !options_.tls->client_ca_file.empty();
+    if (access == Access::Admin && !token_digest_ && !client_certificates && !warned_no_credentials_) {
+        warned_no_credentials_ = true;
+        spdlog::warn("[HTTP_NO_ADMIN_TOKEN] {}: no token or client CA configured: every admin route answers 401",
+                     options_.name);
     }
 }
 
@@ -657,11 +668,6 @@ Result<void> ServerCore::start() {
         return make_error("http.bind", fmt::format("cannot listen on {}: {}", where, ec.message()));
     }
     port_ = acceptor_.local_endpoint(ec).port();
-    const bool client_certificates = options_.tls && !options_.tls->client_ca_file.empty();
-    if (!token_digest_ && !client_certificates) {
-        spdlog::warn("[HTTP_NO_ADMIN_TOKEN] {}: no token or client CA configured: every admin route answers 401",
-                     options_.name);
-    }
     state_ = State::Running;
     accept();  // no thread runs yet, so this is still serialized with the acceptor strand
     const int threads = std::max(1, options_.threads);
@@ -774,6 +780,7 @@ Reply ServerCore::serve(BeastRequest& beast_request, const Peer& peer, bool stop
     request.body = std::move(beast_request.body());
     request.client_certificate_sha256 = peer.certificate_sha256;
     request.client_subject_cn = peer.subject_cn;
+    request.remote_address = peer.ip;
 
     auto response = respond(request, query);
     auto reply = to_reply(std::move(response), beast_request, beast_request.keep_alive() && !stopping);

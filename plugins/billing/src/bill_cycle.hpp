@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "calendar/local_days.hpp"
-#include "catalog_cache.hpp"
+#include "billing/catalog_cache.hpp"
 #include "headend/plugin/plugin.hpp"
 #include "month.hpp"
 #include "tariff/versions.hpp"

@@ -13,7 +13,7 @@
 
 #include <memory>
 
-#include "catalog_cache.hpp"
+#include "billing/catalog_cache.hpp"
 #include "headend/plugin/plugin.hpp"
 
 namespace billing {

@@ -1,4 +1,4 @@
-#include "catalog_cache.hpp"
+#include "billing/catalog_cache.hpp"
 
 namespace billing {
 

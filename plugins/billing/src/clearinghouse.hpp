@@ -17,7 +17,7 @@
 
 #include "billing/ocpi.hpp"
 #include "billing/ocpi_push.hpp"
-#include "catalog_cache.hpp"
+#include "billing/catalog_cache.hpp"
 #include "headend/plugin/plugin.hpp"
 
 namespace billing {

@@ -221,7 +221,7 @@ std::string render_json(const Bill& bill) {
     return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-std::string render_html(const Bill& bill) {
+std::string render_html_content(const Bill& bill) {
     std::string rows;
     for (const auto& line : bill.lines) {
         rows += "<tr><td>" + markup::escaped(when(bill, line)) + "</td><td>" + markup::escaped(line.description) +
@@ -231,14 +231,8 @@ std::string render_html(const Bill& bill) {
             rows += "<tr class=\"period\"><td></td><td>" + markup::escaped(period.period) +
                     "</td><td></td><td class=\"n\">" + format_kwh(period.wh) + "</td><td></td></tr>\n";
     }
-    return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Bill " +
-           markup::escaped(bill.bill_id) + " — " + markup::escaped(month_title(bill)) +
-           "</title>\n<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%}"
-           "th,td{padding:.3em .5em;border-bottom:1px solid #ccc;text-align:left}.n{text-align:right}"
-           ".period td{color:#555;font-size:.9em;border-bottom:none}</style>\n</head>\n<body>\n<h1>Bill for " +
-           markup::escaped(month_title(bill)) + "</h1>\n<dl>\n<dt>Account</dt><dd>" + markup::escaped(bill.account_id) +
-           "</dd>\n<dt>Customer</dt><dd>" + markup::escaped(bill.customer_name) +
+    return "<h1>Bill for " + markup::escaped(month_title(bill)) + "</h1>\n<dl>\n<dt>Account</dt><dd>" +
+           markup::escaped(bill.account_id) + "</dd>\n<dt>Customer</dt><dd>" + markup::escaped(bill.customer_name) +
            "</dd>\n<dt>Service address</dt><dd>" + markup::escaped(bill.service_address) +
            "</dd>\n<dt>Period</dt><dd>" + markup::escaped(local_time(bill, bill.period_from)) + " to " +
            markup::escaped(local_time(bill, bill.period_to)) + " (" + markup::escaped(bill.time_zone) +
@@ -246,7 +240,17 @@ std::string render_html(const Bill& bill) {
            "</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th><th scope=\"col\">Where</th>"
            "<th scope=\"col\" class=\"n\">kWh</th><th scope=\"col\" class=\"n\">Amount</th></tr></thead>\n<tbody>\n" +
            rows + "</tbody>\n<tfoot><tr><th scope=\"row\" colspan=\"4\">Total</th><td class=\"n\">" +
-           format_money(bill.total()) + "</td></tr></tfoot>\n</table>\n</body>\n</html>\n";
+           format_money(bill.total()) + "</td></tr></tfoot>\n</table>\n";
+}
+
+std::string render_html(const Bill& bill) {
+    return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Bill " +
+           markup::escaped(bill.bill_id) + " — " + markup::escaped(month_title(bill)) +
+           "</title>\n<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%}"
+           "th,td{padding:.3em .5em;border-bottom:1px solid #ccc;text-align:left}.n{text-align:right}"
+           ".period td{color:#555;font-size:.9em;border-bottom:none}</style>\n</head>\n<body>\n" +
+           render_html_content(bill) + "</body>\n</html>\n";
 }
 
 std::string render_pdf(const Bill& bill) {

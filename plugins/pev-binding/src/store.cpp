@@ -151,7 +151,10 @@ std::vector<headend::storage::Migration> migrations() {
                 CREATE INDEX bindings_by_payer ON bindings(payer_account, premises_id);
                 CREATE VIEW pev_binding_validations_v1 AS
                   SELECT binding_id, at AS active_at FROM binding_events
-                  WHERE step = 'binding.active' AND binding_id IS NOT NULL;)"}};
+                  WHERE step = 'binding.active' AND binding_id IS NOT NULL;)"},
+            {7, "a view of each PEV's last PowerStatus (the document as the PEV put it), for the customer portal",
+             R"(CREATE VIEW pev_power_status_v1 AS
+                  SELECT lfdi, plugged_in, changed_at, document FROM pev_presence;)"}};
 }
 
 Result<std::optional<Binding>> binding_where(Transaction& tx, const std::string& condition, std::vector<Value> params) {

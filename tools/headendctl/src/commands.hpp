@@ -14,5 +14,6 @@ void register_session_commands(Cli& cli);
 void register_export_commands(Cli& cli);
 void register_tariff_commands(Cli& cli);
 void register_bill_commands(Cli& cli);
+void register_portal_commands(Cli& cli);
 
 }  // namespace headendctl

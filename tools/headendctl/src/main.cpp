@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
         headendctl::register_export_commands(cli);
         headendctl::register_tariff_commands(cli);
         headendctl::register_bill_commands(cli);
+        headendctl::register_portal_commands(cli);
         return cli.run(argc, argv, std::cout, std::cerr);
     } catch (const std::exception& e) {
         std::cerr << "headendctl: internal error: " << e.what() << '\n';

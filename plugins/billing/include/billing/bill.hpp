@@ -67,6 +67,8 @@ std::string format_kwh(std::int64_t wh);
 
 std::string render_json(const Bill& bill);
 std::string render_html(const Bill& bill);
+// The bill's heading, details and table without the page around them or any style (the portal's own page holds it).
+std::string render_html_content(const Bill& bill);
 // A PDF (cairo) whose text a reader gets back as written: Letter pages, as many as the lines need.
 std::string render_pdf(const Bill& bill);
 

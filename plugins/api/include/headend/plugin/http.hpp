@@ -23,6 +23,8 @@ struct Request {
     // SHA-256 of its DER, and its subject CN); empty otherwise. Handlers may pin a fingerprint on top of the CA.
     std::string client_certificate_sha256;
     std::string client_subject_cn;
+    // The client's IP address as the connection shows it (not a forwarding header): throttling per address.
+    std::string remote_address;
 };
 
 struct Response {

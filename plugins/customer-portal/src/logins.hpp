@@ -1,0 +1,79 @@
+// Who may sign in to the portal, and who is signed in (issue 12): an operator's invitation (one use, 72 h) lets the
+// customer of an account set a password; signing in opens a session; ten wrong passwords in a row close the account
+// to signing in for a while. Everything secret is stored as a digest (credentials.hpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "credentials.hpp"
+#include "headend/plugin/plugin.hpp"
+
+namespace portal {
+
+std::vector<headend::storage::Migration> portal_migrations();
+
+struct LoginPolicy {
+    std::int64_t invitation_s = 72 * 3600;
+    std::int64_t session_idle_s = 30 * 60;
+    std::int64_t session_max_s = 12 * 3600;
+    int failures_before_throttle = 10;  // the tenth wrong password in a row is throttled
+    std::int64_t throttle_s = 15 * 60;
+    ScryptParameters scrypt;
+};
+
+struct Invitation {
+    std::string account_id;
+    std::string token;  // given once, to the operator; only its digest is kept
+    std::int64_t expires_at = 0;
+};
+
+struct Session {
+    std::string account_id;
+    std::string token;  // the cookie's value
+    std::int64_t expires_at = 0;
+};
+
+enum class SignInOutcome { SignedIn, Refused, Throttled };
+
+struct SignInResult {
+    SignInOutcome outcome = SignInOutcome::Refused;
+    std::optional<Session> session;
+    std::int64_t retry_after_s = 0;  // Throttled
+};
+
+// Error codes: "portal.unknown_account", "portal.invitation" (unknown, used, superseded or expired: one answer),
+// "password.*" (check_new_password), storage errors.
+class Logins {
+public:
+    Logins(headend::storage::Database& database, const headend::plugin::Clock& clock, LoginPolicy policy);
+
+    // A new invitation for an account of the customer records; earlier unused ones of the account stop working.
+    headend::Result<Invitation> invite(const std::string& account_id);
+    // The account an invitation is for, while it may still be used.
+    headend::Result<std::string> invitation_account(const std::string& token);
+    // Sets the password, uses up the invitation, ends the account's sessions and opens a new one.
+    headend::Result<Session> activate(const std::string& token, const std::string& password);
+
+    SignInResult sign_in(const std::string& account_id, const std::string& password);
+    // The session's account while it is open; touches its idle time (at most one write a minute).
+    headend::Result<std::optional<Session>> session(const std::string& token);
+    headend::Result<void> sign_out(const std::string& token);
+    // Checks the current password, sets the new one and ends the account's other sessions.
+    headend::Result<void> change_password(const Session& session, const std::string& current,
+                                          const std::string& password);
+
+    const LoginPolicy& policy() const { return policy_; }
+
+private:
+    headend::Result<Session> open_session(headend::storage::Transaction& tx, const std::string& account_id);
+
+    headend::storage::Database& database_;
+    const headend::plugin::Clock& clock_;
+    LoginPolicy policy_;
+    std::string dummy_hash_;  // checked for unknown accounts, so they answer as slowly as known ones
+};
+
+}  // namespace portal
