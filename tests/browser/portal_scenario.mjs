@@ -424,7 +424,9 @@ async function main() {
   await seen('bills');
   await page.getByRole('link', { name: billMonth, exact: true }).click();
   await page.waitForURL(url(`/bills/${billMonth}`));
-  check(await h1() === `Bill for ${billMonth}`, `bill page h1: ${await h1()}`);
+  // One h1, the bill's own: "Bill for November 2026".
+  const monthName = new Date(`${billMonth}-15T12:00:00Z`).toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  check(await page.locator('h1').count() === 1 && await h1() === `Bill for ${monthName}`, `bill page h1: ${await h1()}`);
   const billText = await page.locator('main').innerText();
   const novemberWh = [fallDay, normalDay].reduce((s, d) => s + seeded.get(d).reduce((t, i) => t + i.premisesWh, 0), 0);
   check(billText.includes(ACCOUNT), 'the bill names the account');

@@ -224,6 +224,8 @@ TEST_F(PortalTest, AnInvitedCustomerSignsInSeesOnlyTheirOwnAccountAndSignsOut) {
     EXPECT_EQ(overview.header("x-frame-options"), "DENY");
     EXPECT_EQ(overview.header("strict-transport-security"), "max-age=31536000");
     EXPECT_EQ(overview.header("cache-control"), "no-store");
+    // Not no-referrer: Chromium then sends "Origin: null" with same-site forms (the browser test submits them).
+    EXPECT_EQ(overview.header("referrer-policy"), "same-origin");
 
     // Bob's PEV, Bob's bill month, and things that do not exist answer alike.
     const std::string csrf = Browser::csrf_of(alice.get("/pevs").body);

@@ -63,6 +63,10 @@ headend::Result<std::vector<PevState>> read_pevs(headend::storage::Transaction& 
 headend::Result<std::vector<UsageInterval>> read_usage(headend::storage::Transaction& tx, const std::string& account_id,
                                                        std::int64_t from, std::int64_t to);
 
+// The newest interval change anywhere (interval collection numbers every stored value): what is drawn from intervals
+// is current while it stays the same.
+headend::Result<std::int64_t> read_data_version(headend::storage::Transaction& tx);
+
 // One metered channel of the account's premises and its intervals, for Green Button downloads.
 struct ChannelInterval {
     std::int64_t start = 0;

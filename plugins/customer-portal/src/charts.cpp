@@ -41,6 +41,16 @@ std::string kwh_text(std::int64_t wh) {
     return fmt::format("{}.{:03}", wh / 1000, wh % 1000);
 }
 
+// Axis labels: no trailing zeros ("10", "2.5"), so "10.000" is not read as ten thousand.
+std::string axis_text(std::int64_t wh) {
+    std::string text = kwh_text(wh);
+    while (text.back() == '0')
+        text.pop_back();
+    if (text.back() == '.')
+        text.pop_back();
+    return text;
+}
+
 }  // namespace
 
 std::vector<UsageBucket> usage_buckets(const calendar::LocalDays& days, const std::string& time_zone, UsageView view,
@@ -117,7 +127,7 @@ std::string usage_svg(const std::vector<UsageBucket>& buckets, const std::string
         svg += fmt::format(
             "<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#c8c8c8\" stroke-width=\"1\"/>"
             "<text x=\"{}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"end\" fill=\"#333\">{}</text>\n",
-            kLeft, y, kWidth - kRight, y, kLeft - 6, y + 4, kwh_text(value));
+            kLeft, y, kWidth - kRight, y, kLeft - 6, y + 4, axis_text(value));
     }
     svg += fmt::format(
         "<text x=\"12\" y=\"{}\" font-size=\"11\" fill=\"#333\" transform=\"rotate(-90 12 {})\">kWh</text>\n",

@@ -54,6 +54,10 @@ public:
             settings.key = std::move(*key);
             settings.address_failures = static_cast<int>(config.integer("address_failures"));
             settings.address_window_s = config.integer("address_window_minutes") * 60;
+            const std::int64_t cached = config.integer("usage_cache_entries");
+            if (cached < 0 || cached > 1'000'000)
+                return make_error("config", "plugin.customer-portal.usage_cache_entries: 0 to 1000000");
+            settings.usage_cache_entries = static_cast<std::size_t>(cached);
 
             logins_ = std::make_unique<portal::Logins>(context.database, context.clock, policy);
             auto routes = context.listeners.open("customer-portal", options);
@@ -104,6 +108,7 @@ std::vector<headend::plugin::ConfigKey> config_keys() {
         {"throttle_minutes", std::int64_t{15}, "how long a throttled account waits"},
         {"address_failures", std::int64_t{50}, "wrong passwords from one address before it waits"},
         {"address_window_minutes", std::int64_t{15}, "the window those are counted in, and the wait"},
+        {"usage_cache_entries", std::int64_t{1024}, "usage pages kept rendered until new intervals arrive (0: none)"},
     };
 }
 

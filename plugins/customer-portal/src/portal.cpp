@@ -13,6 +13,7 @@
 #include "charts.hpp"
 #include "greenbutton.hpp"
 #include "nlohmann/json.hpp"
+#include "page_cache.hpp"
 #include "pev/catalog_versions.hpp"
 #include "pev/vin.hpp"
 #include "style.hpp"
@@ -92,6 +93,7 @@ struct Portal::Impl {
     billing::CustomerView billing_view;
     pev::CatalogVersions enrollment_catalog;
     pev::Enrollments enrollments;
+    PageCache usage_cache;
 
     Impl(headend::plugin::Context& c, Logins& l, PortalSettings s)
         : context(c),
@@ -101,7 +103,8 @@ struct Portal::Impl {
           throttle(settings.address_failures, settings.address_window_s),
           billing_view(c.database, settings.time_zone),
           enrollment_catalog(tariff::Versions()),
-          enrollments(c.database, enrollment_catalog, c.clock) {}
+          enrollments(c.database, enrollment_catalog, c.clock),
+          usage_cache(settings.usage_cache_entries) {}
 
     std::string local_time(std::int64_t utc, const char* format = "%Y-%m-%d %H:%M %Z") const {
         const date::zoned_seconds local(date::locate_zone(settings.time_zone),
@@ -432,6 +435,7 @@ struct Portal::Impl {
         for (const auto& premises : account->premises)
             if (std::find(ids.begin(), ids.end(), premises.default_rate) == ids.end())
                 ids.push_back(premises.default_rate);
+        int tables = 0;
         std::string content = "<p>Prices per kWh in force now, in the territory's local time (" +
                               escaped(settings.time_zone) + ").</p>\n";
         for (const auto& id : ids) {
@@ -464,7 +468,9 @@ struct Portal::Impl {
                         "<figure>\n" +
                         timeline_svg(season, kind, std::string(label) + ", " + season.name + ", " + program->id) +
                         "<figcaption>" + escaped(label) + "</figcaption>\n</figure>\n";
-                content += "<div class=\"scroll\"><table>\n<caption>Periods of " + escaped(season.name) +
+                const std::string caption_id = "periods-" + std::to_string(++tables);
+                content += scroll_open(caption_id) + "<table>\n<caption id=\"" + caption_id + "\">Periods of " +
+                           escaped(season.name) +
                            "</caption>\n<thead><tr><th scope=\"col\">Period</th><th scope=\"col\">Days</th><th "
                            "scope=\"col\">From</th><th scope=\"col\">To</th><th scope=\"col\" class=\"n\">Price per "
                            "kWh</th></tr></thead>\n<tbody>\n";
@@ -711,7 +717,8 @@ struct Portal::Impl {
             content += "<p>No charging session in " + escaped(*month) + " so far.</p>\n";
         else
             content +=
-                "<div class=\"scroll\"><table class=\"sessions\">\n<caption>Charging sessions in " + escaped(*month) +
+                scroll_open("sessions-caption") +
+                "<table class=\"sessions\">\n<caption id=\"sessions-caption\">Charging sessions in " + escaped(*month) +
                 ", each with its energy per time-of-use period</caption>\n<thead><tr><th "
                 "scope=\"col\">When</th><th scope=\"col\">What</th><th scope=\"col\">Where</th><th scope=\"col\" "
                 "class=\"n\">kWh</th><th scope=\"col\" class=\"n\">Cost</th></tr></thead>\n<tbody>\n" +
@@ -720,6 +727,70 @@ struct Portal::Impl {
                 "</td></tr></tfoot>\n</table></div>\n<p>Amounts are what the bill will say as the data stand "
                 "now; the bill for the month is final.</p>\n";
         return html(200, page("Charging sessions", "/sessions", content, csrf));
+    }
+
+    // The usage page's content: links, the chart and its table (nothing of the session, so it may be cached).
+    Result<std::string> usage_content(const Session& session, UsageView view, const std::string& view_name,
+                                      std::int32_t day) {
+        auto empty = usage_buckets(days, settings.time_zone, view, day, {});
+        std::vector<UsageInterval> intervals;
+        auto read = context.database.read([&](Transaction& tx) -> Result<void> {
+            auto found = read_usage(tx, session.account_id, empty.front().start, empty.back().end);
+            if (!found)
+                return found.error();
+            intervals = std::move(*found);
+            return {};
+        });
+        if (!read)
+            return read.error();
+        const auto buckets = usage_buckets(days, settings.time_zone, view, day, intervals);
+        const std::int32_t step = view == UsageView::Day ? 1 : view == UsageView::Week ? 7 : 0;
+        const auto link = [&](std::int32_t to_day, std::string_view to_view) {
+            return fmt::format("/usage?view={}&amp;date={}", to_view, calendar::LocalDays::format(to_day));
+        };
+        std::int32_t previous = day - step;
+        std::int32_t next = day + step;
+        if (view == UsageView::Month) {
+            previous = days.day_of(buckets.front().start - 1);
+            next = days.day_of(buckets.back().end);
+        }
+        const std::string range = view == UsageView::Day ? local_time(buckets.front().start, "%A %d %B %Y")
+                                  : view == UsageView::Week
+                                      ? "the week from " + local_time(buckets.front().start, "%A %d %B %Y")
+                                      : local_time(buckets.front().start, "%B %Y");
+        std::string content = "<nav aria-label=\"Views\" class=\"pager\"><a href=\"" + link(day, "day") + "\"" +
+                              (view == UsageView::Day ? " aria-current=\"page\"" : "") + ">Day</a> <a href=\"" +
+                              link(day, "week") + "\"" + (view == UsageView::Week ? " aria-current=\"page\"" : "") +
+                              ">Week</a> <a href=\"" + link(day, "month") + "\"" +
+                              (view == UsageView::Month ? " aria-current=\"page\"" : "") + ">Month</a> | <a href=\"" +
+                              link(previous, view_name) + "\">Earlier</a> <a href=\"" + link(next, view_name) +
+                              "\">Later</a></nav>\n<form method=\"get\" action=\"/usage\"><input "
+                              "type=\"hidden\" name=\"view\" value=\"" +
+                              escaped(view_name) + "\"><label for=\"date\">Show the " + escaped(view_name) +
+                              " of</label> <input type=\"date\" id=\"date\" "
+                              "name=\"date\" value=\"" +
+                              calendar::LocalDays::format(day) +
+                              "\"> <button type=\"submit\">Show</button></form>\n<h2>" + escaped(range) + "</h2>\n";
+        content += "<figure>\n" + usage_svg(buckets, "Energy used, " + range) + "</figure>\n";
+        std::string rows;
+        std::int64_t premises_total = 0;
+        std::int64_t pev_total = 0;
+        for (const auto& bucket : buckets) {
+            premises_total += bucket.premises_wh;
+            pev_total += bucket.pev_wh;
+            rows += "<tr><th scope=\"row\">" + escaped(bucket.label) + "</th><td class=\"n\">" +
+                    billing::format_kwh(bucket.premises_wh) + "</td><td class=\"n\">" +
+                    billing::format_kwh(bucket.pev_wh) + "</td></tr>\n";
+        }
+        content += scroll_open("usage-caption") + "<table class=\"usage\">\n<caption id=\"usage-caption\">Energy per " +
+                   std::string(view == UsageView::Day ? "hour" : "day") + ", " + escaped(range) + " (" +
+                   escaped(settings.time_zone) +
+                   ")</caption>\n<thead><tr><th scope=\"col\">Time</th><th scope=\"col\" class=\"n\">Whole premises "
+                   "kWh</th><th scope=\"col\" class=\"n\">PEV charging kWh</th></tr></thead>\n<tbody>\n" +
+                   rows + "</tbody>\n<tfoot><tr><th scope=\"row\">Total</th><td class=\"n\">" +
+                   billing::format_kwh(premises_total) + "</td><td class=\"n\">" + billing::format_kwh(pev_total) +
+                   "</td></tr></tfoot>\n</table></div>\n";
+        return content;
     }
 
     Response usage(const Request& request, const Session& session, const std::string& csrf) {
@@ -738,64 +809,28 @@ struct Portal::Impl {
             date_it == request.query.end() ? std::optional(today) : calendar::LocalDays::parse(date_it->second);
         if (!day)
             return refused(400, "Usage", "The date must look like 2026-07-31.", csrf);
-        auto empty = usage_buckets(days, settings.time_zone, view, *day, {});
-        std::vector<UsageInterval> intervals;
-        auto read = context.database.read([&](Transaction& tx) -> Result<void> {
-            auto found = read_usage(tx, session.account_id, empty.front().start, empty.back().end);
+        const std::string key = session.account_id + "\n" + view_name + "\n" + std::to_string(*day);
+        std::int64_t version = 0;
+        std::optional<std::string> cached;
+        auto head = context.database.read([&](Transaction& tx) -> Result<void> {
+            auto found = read_data_version(tx);
             if (!found)
                 return found.error();
-            intervals = std::move(*found);
+            version = *found;
             return {};
         });
-        if (!read)
-            return unavailable(csrf, read.error());
-        const auto buckets = usage_buckets(days, settings.time_zone, view, *day, intervals);
-        const std::int32_t step = view == UsageView::Day ? 1 : view == UsageView::Week ? 7 : 0;
-        const auto link = [&](std::int32_t to_day, std::string_view to_view) {
-            return fmt::format("/usage?view={}&amp;date={}", to_view, calendar::LocalDays::format(to_day));
-        };
-        std::int32_t previous = *day - step;
-        std::int32_t next = *day + step;
-        if (view == UsageView::Month) {
-            previous = days.day_of(buckets.front().start - 1);
-            next = days.day_of(buckets.back().end);
+        if (!head)
+            return unavailable(csrf, head.error());
+        std::string content;
+        if (auto hit = usage_cache.find(key, version)) {
+            content = std::move(*hit);
+        } else {
+            auto made = usage_content(session, view, view_name, *day);
+            if (!made)
+                return unavailable(csrf, made.error());
+            content = std::move(*made);
+            usage_cache.put(key, version, content);
         }
-        const std::string range = view == UsageView::Day ? local_time(buckets.front().start, "%A %d %B %Y")
-                                  : view == UsageView::Week
-                                      ? "the week from " + local_time(buckets.front().start, "%A %d %B %Y")
-                                      : local_time(buckets.front().start, "%B %Y");
-        std::string content = "<nav aria-label=\"Views\" class=\"pager\"><a href=\"" + link(*day, "day") + "\"" +
-                              (view == UsageView::Day ? " aria-current=\"page\"" : "") + ">Day</a> <a href=\"" +
-                              link(*day, "week") + "\"" + (view == UsageView::Week ? " aria-current=\"page\"" : "") +
-                              ">Week</a> <a href=\"" + link(*day, "month") + "\"" +
-                              (view == UsageView::Month ? " aria-current=\"page\"" : "") + ">Month</a> | <a href=\"" +
-                              link(previous, view_name) + "\">Earlier</a> <a href=\"" + link(next, view_name) +
-                              "\">Later</a></nav>\n<form method=\"get\" action=\"/usage\"><input "
-                              "type=\"hidden\" name=\"view\" value=\"" +
-                              escaped(view_name) + "\"><label for=\"date\">Show the " + escaped(view_name) +
-                              " of</label> <input type=\"date\" id=\"date\" "
-                              "name=\"date\" value=\"" +
-                              calendar::LocalDays::format(*day) +
-                              "\"> <button type=\"submit\">Show</button></form>\n<h2>" + escaped(range) + "</h2>\n";
-        content += "<figure>\n" + usage_svg(buckets, "Energy used, " + range) + "</figure>\n";
-        std::string rows;
-        std::int64_t premises_total = 0;
-        std::int64_t pev_total = 0;
-        for (const auto& bucket : buckets) {
-            premises_total += bucket.premises_wh;
-            pev_total += bucket.pev_wh;
-            rows += "<tr><th scope=\"row\">" + escaped(bucket.label) + "</th><td class=\"n\">" +
-                    billing::format_kwh(bucket.premises_wh) + "</td><td class=\"n\">" +
-                    billing::format_kwh(bucket.pev_wh) + "</td></tr>\n";
-        }
-        content += "<div class=\"scroll\"><table class=\"usage\">\n<caption>Energy per " +
-                   std::string(view == UsageView::Day ? "hour" : "day") + ", " + escaped(range) + " (" +
-                   escaped(settings.time_zone) +
-                   ")</caption>\n<thead><tr><th scope=\"col\">Time</th><th scope=\"col\" class=\"n\">Whole premises "
-                   "kWh</th><th scope=\"col\" class=\"n\">PEV charging kWh</th></tr></thead>\n<tbody>\n" +
-                   rows + "</tbody>\n<tfoot><tr><th scope=\"row\">Total</th><td class=\"n\">" +
-                   billing::format_kwh(premises_total) + "</td><td class=\"n\">" + billing::format_kwh(pev_total) +
-                   "</td></tr></tfoot>\n</table></div>\n";
         return html(200, page("Usage", "/usage", content, csrf));
     }
 
@@ -808,7 +843,8 @@ struct Portal::Impl {
             content = "<p>No bill has been issued yet.</p>\n";
         else {
             content =
-                "<div class=\"scroll\"><table>\n<caption>Your bills</caption>\n<thead><tr><th "
+                scroll_open("bills-caption") +
+                "<table>\n<caption id=\"bills-caption\">Your bills</caption>\n<thead><tr><th "
                 "scope=\"col\">Month</th><th scope=\"col\" class=\"n\">Total</th><th scope=\"col\">Issued</th><th "
                 "scope=\"col\">PDF</th></tr></thead>\n<tbody>\n";
             for (const auto& bill : *issued)
@@ -835,10 +871,12 @@ struct Portal::Impl {
             response.headers["Content-Disposition"] = "inline; filename=\"bill-" + (*found)->month + ".pdf\"";
             return response;
         }
+        // The bill's own heading is the page's (one h1); wide tables scroll in their region on a phone.
         return html(200, page("Bill for " + (*found)->month, "/bills",
-                              billing::render_html_content(**found) + "<p><a href=\"/bills/" +
+                              "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Bill\">" +
+                                  billing::render_html_content(**found) + "</div>\n<p><a href=\"/bills/" +
                                   escaped((*found)->month) + "/pdf\">The same bill as PDF</a></p>\n",
-                              csrf));
+                              csrf, false));
     }
 
     Response download_page(const std::string& csrf, int status = 200, std::string_view problem = {}) {

@@ -24,6 +24,7 @@ struct PortalSettings {
     int address_failures = 50;      // wrong passwords from one address within address_window_s before it waits
     std::int64_t address_window_s = 15 * 60;
     std::int64_t max_download_days = 400;
+    std::size_t usage_cache_entries = 1024;  // usage pages kept rendered (0: none)
 };
 
 class Portal {

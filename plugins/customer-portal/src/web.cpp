@@ -46,8 +46,12 @@ std::string csrf_field(std::string_view token) {
     return fmt::format("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escaped(token));
 }
 
+std::string scroll_open(std::string_view caption_id) {
+    return fmt::format("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-labelledby=\"{}\">", caption_id);
+}
+
 std::string page(std::string_view title, std::string_view current, std::string_view content,
-                 const std::optional<std::string>& csrf) {
+                 const std::optional<std::string>& csrf, bool heading) {
     static const std::array<NavItem, 8> kMenu = {{{"/overview", "Overview"},
                                                   {"/program", "Program and tariff"},
                                                   {"/pevs", "My PEVs"},
@@ -70,8 +74,8 @@ std::string page(std::string_view title, std::string_view current, std::string_v
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — PEV charging "
         "program</title>\n<link rel=\"stylesheet\" href=\"/static/portal.css\">\n</head>\n<body>\n"
         "<a class=\"skip\" href=\"#main\">Skip to content</a>\n<header>\n<p class=\"brand\">PEV charging "
-        "program</p>\n{}</header>\n<main id=\"main\">\n<h1>{}</h1>\n{}</main>\n</body>\n</html>\n",
-        escaped(title), header, escaped(title), content);
+        "program</p>\n{}</header>\n<main id=\"main\">\n{}{}</main>\n</body>\n</html>\n",
+        escaped(title), header, heading ? "<h1>" + escaped(title) + "</h1>\n" : std::string(), content);
 }
 
 void secure(headend::http::Response& response) {
@@ -82,7 +86,8 @@ void secure(headend::http::Response& response) {
     headers["Strict-Transport-Security"] = "max-age=31536000";
     headers["X-Frame-Options"] = "DENY";
     headers["X-Content-Type-Options"] = "nosniff";
-    headers["Referrer-Policy"] = "no-referrer";
+    // Not no-referrer: under it Chromium sends "Origin: null" with the portal's own forms, which same_origin refuses.
+    headers["Referrer-Policy"] = "same-origin";
     headers.try_emplace("Cache-Control", "no-store");
 }
 

@@ -27,9 +27,13 @@ struct NavItem {
 };
 
 // A whole HTML page: title, the main menu (with the current page marked) and a sign-out button when `csrf` is given,
-// and `content` (markup, already escaped) inside <main>.
+// and `content` (markup, already escaped) inside <main>, under the title as its h1 unless the content has its own.
 std::string page(std::string_view title, std::string_view current, std::string_view content,
-                 const std::optional<std::string>& csrf);
+                 const std::optional<std::string>& csrf, bool heading = true);
+
+// Opens a box in which a wide table scrolls sideways on a small screen: focusable, so keyboards can scroll it, and
+// named by the table's caption (`caption_id`). Closed with "</div>".
+std::string scroll_open(std::string_view caption_id);
 
 // Adds the headers every portal answer carries: CSP without inline script or style, HSTS, frame denial, no sniffing,
 // no referrer, no caching of private pages.
