@@ -361,20 +361,28 @@ TEST_F(PortalTest, DownloadsAndTheUsageChartCarryOnlyTheAccountsChannelsAndTheFe
     EXPECT_EQ(espi.body.find("UP2PREM"), std::string::npos);  // Bob's premises
     EXPECT_EQ(espi.body.find("UP2PEV"), std::string::npos);
     EXPECT_NE(espi.body.find("<quality>9</quality>"), std::string::npos);  // estimated by linear interpolation
+    EXPECT_NE(espi.body.find("<currency>840</currency>"), std::string::npos);
+    EXPECT_NE(espi.body.find("<IntervalReading><cost>3200</cost>"), std::string::npos);
 
     const Answer csv = alice.get("/download/data?from=2026-11-01&to=2026-11-01&format=csv");
     ASSERT_EQ(csv.status, 200);
-    EXPECT_EQ(
-        csv.body.rfind("usage_point,meter_reading,premises,channel,start_utc,start_local,duration_s,wh,quality\r\n", 0),
-        0U);
+    EXPECT_EQ(csv.body.rfind(
+                  "usage_point,meter_reading,premises,channel,start_utc,start_local,duration_s,wh,quality,cost\r\n", 0),
+              0U);
     EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 1 + 2 * 100);
-    EXPECT_NE(csv.body.find("\"UP1PEV\",\"MR11\",\"P1\",pev,2026-11-01T07:00:00Z,2026-11-01T00:00:00-07:00,900,40,0"),
-              std::string::npos)
+    EXPECT_NE(
+        csv.body.find("\"UP1PEV\",\"MR11\",\"P1\",pev,2026-11-01T07:00:00Z,2026-11-01T00:00:00-07:00,900,40,0,0.00000"),
+        std::string::npos)
         << csv.body.substr(0, 400);
     // The repeated hour: 01:00 twice in local time, once in summer time and once in winter time.
     EXPECT_NE(csv.body.find("2026-11-01T01:00:00-07:00"), std::string::npos);
     EXPECT_NE(csv.body.find("2026-11-01T01:00:00-08:00"), std::string::npos);
     EXPECT_EQ(csv.body.find("P2"), std::string::npos);
+    // Each interval's cost is what it adds to the bill: the meter's 100 Wh at DOM-FLAT ($0.32000/kWh); the PEV's
+    // energy outside any binding adds nothing (it is in the premises total).
+    EXPECT_NE(csv.body.find("\"UP1PREM\",\"MR10\",\"P1\",premises,2026-11-01T07:00:00Z,2026-11-01T00:00:00-07:00,900,"
+                            "100,0,0.03200"),
+              std::string::npos);
 
     const Answer day = alice.get("/usage?view=day&date=2026-11-01");
     ASSERT_EQ(day.status, 200);

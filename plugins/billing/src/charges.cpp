@@ -125,7 +125,7 @@ Result<const Rater*> ChargeCalculator::rater(const std::string& program) {
 }
 
 Result<void> ChargeCalculator::rate_line(Charge& charge, const std::string& program,
-                                         const std::vector<Interval>& intervals) {
+                                         const std::vector<Interval>& intervals, const Owner& owner) {
     auto chosen = rater(program);
     if (!chosen)
         return chosen.error();
@@ -134,6 +134,8 @@ Result<void> ChargeCalculator::rate_line(Charge& charge, const std::string& prog
         return make_error("billing.unrated", "no tariff version rates " + program + " for the energy of " + charge.key +
                                                  " in " + month_.text());
     for (const auto& one : rated) {
+        if (sink_)
+            sink_->push_back({owner.premises_id, owner.lfdi, one.start, owner.sign * one.cost});
         charge.exact += one.cost;
         charge.line.wh += one.wh;
         auto period = std::find_if(charge.line.periods.begin(), charge.line.periods.end(),
@@ -240,7 +242,8 @@ Result<void> ChargeCalculator::premises_charges(Transaction& tx, const Premises&
         energy.line.description =
             "Premises energy at " + premises.rate + " (meter reading " + channel->front().text(1) + ")";
         energy.line.place = place;
-        if (auto rated = rate_line(energy, premises.rate, energy_of(*intervals)); !rated)
+        static const std::string kMeter;
+        if (auto rated = rate_line(energy, premises.rate, energy_of(*intervals), {premises.id, kMeter}); !rated)
             return rated.error();
         out.push_back(std::move(energy));
     }
@@ -382,7 +385,7 @@ Result<void> ChargeCalculator::session_charges(Transaction& tx, const std::strin
                                   "PEV " + binding.vin + (home ? " charging at home" : " charging as a guest") +
                                       " on " + binding.program_id,
                                   energy);
-            if (auto rated = rate_line(charge, binding.program_id, energy_of(energy)); !rated)
+            if (auto rated = rate_line(charge, binding.program_id, energy_of(energy), {premises.id, lfdi}); !rated)
                 return rated.error();
             out.push_back(std::move(charge));
         }
@@ -392,7 +395,7 @@ Result<void> ChargeCalculator::session_charges(Transaction& tx, const std::strin
                                         : "PEV " + binding.vin;
             auto charge = line_of(session + ":credit", LineKind::HostCredit,
                                   "Credit: " + who + " charging here, at " + premises.rate, energy);
-            if (auto rated = rate_line(charge, premises.rate, energy_of(energy)); !rated)
+            if (auto rated = rate_line(charge, premises.rate, energy_of(energy), {premises.id, lfdi, -1}); !rated)
                 return rated.error();
             charge.exact = -charge.exact;  // the energy shown as taken, its amount as a credit
             for (auto& period : charge.line.periods)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "billing/bill.hpp"
+#include "billing/customer_view.hpp"
 #include "billing/rating.hpp"
 #include "calendar/local_days.hpp"
 #include "charging/binding_period.hpp"
@@ -69,6 +70,9 @@ public:
     headend::Result<std::vector<Charge>> charges(headend::storage::Transaction& tx, const std::string& account,
                                                  const PremisesRates* frozen, PremisesRates& used);
 
+    // From now on each rated interval is also appended here, with the sign of its line (credits negative).
+    void keep_interval_costs(std::vector<IntervalCost>* sink) { sink_ = sink; }
+
     Month month() const { return month_; }
     std::int64_t from() const { return from_; }
     std::int64_t to() const { return to_; }
@@ -81,7 +85,14 @@ private:
     };
 
     headend::Result<const Rater*> rater(const std::string& program);
-    headend::Result<void> rate_line(Charge& charge, const std::string& program, const std::vector<Interval>& intervals);
+    // Whose energy a line rates: the premises meter (no LFDI) or a PEV circuit; credits count negative.
+    struct Owner {
+        const std::string& premises_id;
+        const std::string& lfdi;
+        int sign = 1;
+    };
+    headend::Result<void> rate_line(Charge& charge, const std::string& program, const std::vector<Interval>& intervals,
+                                    const Owner& owner);
     headend::Result<void> session_charges(headend::storage::Transaction& tx, const std::string& account,
                                           const std::string& lfdi, const Premises& premises, bool own,
                                           std::vector<Charge>& out);
@@ -94,6 +105,7 @@ private:
     std::int64_t from_;
     std::int64_t to_;
     std::map<std::string, std::unique_ptr<Rater>> raters_;
+    std::vector<IntervalCost>* sink_ = nullptr;
 };
 
 }  // namespace billing

@@ -1,6 +1,7 @@
 #include "billing/customer_view.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "billing/catalog_cache.hpp"
 #include "charges.hpp"
@@ -85,6 +86,43 @@ Result<std::vector<BillLine>> CustomerView::month_so_far(const std::string& acco
     if (!read)
         return read.error();
     return lines;
+}
+
+}  // namespace billing
+
+namespace billing {
+
+Result<std::vector<IntervalCost>> CustomerView::interval_costs(const std::string& account, std::int64_t from,
+                                                               std::int64_t to) {
+    std::vector<IntervalCost> costs;
+    auto read = state_->database.read([&](Transaction& tx) -> Result<void> {
+        auto versions = state_->catalog.versions(tx);
+        if (!versions)
+            return versions.error();
+        for (Month month = Month::of(state_->days, from); month.from(state_->days) < to; month = month.next()) {
+            ChargeCalculator calculator(*versions, state_->days, month);
+            calculator.keep_interval_costs(&costs);
+            PremisesRates used;
+            if (auto charges = calculator.charges(tx, account, nullptr, used); !charges)
+                return charges.error();
+        }
+        return {};
+    });
+    if (!read)
+        return read.error();
+    std::erase_if(costs, [&](const IntervalCost& one) { return one.start < from || one.start >= to; });
+    std::sort(costs.begin(), costs.end(), [](const IntervalCost& a, const IntervalCost& b) {
+        return std::tie(a.premises_id, a.lfdi, a.start) < std::tie(b.premises_id, b.lfdi, b.start);
+    });
+    std::vector<IntervalCost> summed;
+    for (auto& one : costs) {
+        if (!summed.empty() && summed.back().premises_id == one.premises_id && summed.back().lfdi == one.lfdi &&
+            summed.back().start == one.start)
+            summed.back().cost += one.cost;
+        else
+            summed.push_back(std::move(one));
+    }
+    return summed;
 }
 
 }  // namespace billing

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "billing/customer_view.hpp"
 #include "billing_fixture.hpp"
 #include "clearinghouse.hpp"
 
@@ -462,6 +463,59 @@ TEST_F(GoldenMonthTest, GuestSessionsWithTheOwnerPayingAndWithTheHostPaying) {
     expect_line(host_postings, "session:2:credit", 4'936, -157'952, -158'000);
     // −$2.30 + $1.30 − $1.58 = −$2.58.
     EXPECT_EQ(host.total, -258'000);
+}
+
+// The customer's Green Button costs (what each interval adds to the bill) add up to the bill's energy lines exactly.
+TEST_F(GoldenMonthTest, IntervalCostsOfTheGreenButtonDownloadAddUpToTheBillsEnergyLines) {
+    customer();
+    account("A2", "Hal Host");
+    premises("P2", "A2", "2 Elm St");
+    const std::int64_t pev_at_p2 = channel("P2", "L1", true);
+    const std::int64_t meter_p2 = channel("P2", "M2", false);
+    bind({.lfdi = "L1",
+          .vin = "V1",
+          .premises_id = "P2",
+          .kind = "guest",
+          .payer = "A1",
+          .requested_at = local("2026-07-20 16:58"),
+          .updated_at = local("2026-07-20 18:01")});
+    intervals(pev_at_p2, local("2026-07-20 17:00"), 4, 1800);
+    bind({.lfdi = "L1",
+          .vin = "V1",
+          .premises_id = "P2",
+          .kind = "guest",
+          .payer = "A2",
+          .requested_at = local("2026-07-21 09:58"),
+          .updated_at = local("2026-07-21 11:01")});
+    intervals(pev_at_p2, local("2026-07-21 10:00"), 4, 1234);
+    intervals(meter_p2, local("2026-07-21 10:00"), 4, 2000);
+    EXPECT_EQ(run("2026-07").issued, 2U);
+
+    CustomerView view(*database_, kZone);
+    const auto costs = view.interval_costs("A2", local("2026-07-01 00:00"), local("2026-08-01 00:00"));
+    ASSERT_TRUE(costs) << costs.error().message;
+    ASSERT_EQ(costs->size(), 12U);
+    std::int64_t total = 0;
+    for (const auto& one : *costs) {
+        total += one.cost;
+        EXPECT_EQ(one.premises_id, "P2");
+        if (one.lfdi.empty())  // the meter at DOM-FLAT: 2000 × 32 000 / 1000
+            EXPECT_EQ(one.cost, 64'000);
+        else if (one.start < local("2026-07-21 00:00"))  // A1 pays: A2's credit only, 1800 × 32 000 / 1000
+            EXPECT_EQ(one.cost, -57'600);
+        else  // A2 pays: its debit at EV-TOU off-peak less its credit at DOM-FLAT, 32 481 − 39 488
+            EXPECT_EQ(one.cost, -7'007);
+    }
+    const auto [host, host_postings] = issued("A2", "2026-07");
+    std::int64_t energy_lines = 0;
+    for (const auto& posting : host_postings)
+        energy_lines += posting.exact;
+    EXPECT_EQ(total, energy_lines);
+    // Another account's view of the same month holds nothing of P2's meter.
+    const auto other = view.interval_costs("A1", local("2026-07-01 00:00"), local("2026-08-01 00:00"));
+    ASSERT_TRUE(other);
+    for (const auto& one : *other)
+        EXPECT_FALSE(one.lfdi.empty()) << "A1 sees a premises meter: " << one.premises_id;
 }
 
 TEST_F(GoldenMonthTest, VisitingPevCreditsTheHostOnly) {

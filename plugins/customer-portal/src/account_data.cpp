@@ -118,7 +118,7 @@ Result<std::int64_t> read_data_version(Transaction& tx) {
 Result<std::vector<Channel>> read_channels(Transaction& tx, const std::string& account_id, std::int64_t from,
                                            std::int64_t to) {
     auto rows = tx.query(
-        "SELECT mmr_id, usage_point_mrid, meter_reading_mrid, premises_id, role_flags, interval_length "
+        "SELECT mmr_id, usage_point_mrid, meter_reading_mrid, premises_id, role_flags, interval_length, device_lfdi "
         "FROM interval_channels_v1 WHERE premises_id IN "
         "(SELECT premises_id FROM pev_billing_premises_v1 WHERE account_id = ?) AND (role_flags & ?) <> 0 "
         "ORDER BY premises_id, usage_point_mrid, meter_reading_mrid",
@@ -127,8 +127,8 @@ Result<std::vector<Channel>> read_channels(Transaction& tx, const std::string& a
         return rows.error();
     std::vector<Channel> channels;
     for (const auto& row : *rows) {
-        Channel channel{row.integer(0), row.text(1), row.text(2), row.text(3), (row.integer(4) & kPevRole) != 0,
-                        row.integer(5), {}};
+        Channel channel{row.integer(0), row.text(1), row.text(2), row.text(3), row.text(6),
+                        (row.integer(4) & kPevRole) != 0, row.integer(5), {}};
         auto intervals = tx.query(
             "SELECT start_at, duration, value_wh, quality_flags FROM intervals_v1 WHERE mmr_id = ? AND start_at >= ? "
             "AND start_at < ? ORDER BY start_at",

@@ -79,7 +79,8 @@ struct Channel {
     std::string usage_point_mrid;
     std::string meter_reading_mrid;
     std::string premises_id;
-    bool pev = false;  // a PEV circuit; otherwise the whole premises
+    std::string device_lfdi;  // the PEV's on a PEV circuit
+    bool pev = false;         // a PEV circuit; otherwise the whole premises
     std::int64_t interval_length = 900;
     std::vector<ChannelInterval> intervals;
 };

@@ -885,7 +885,8 @@ struct Portal::Impl {
         if (!problem.empty())
             content += "<p class=\"problem\" role=\"alert\">" + escaped(problem) + "</p>\n";
         content +=
-            "<p>Your interval energy (whole premises and PEV charging) with its quality, as Green Button data (ESPI "
+            "<p>Your interval energy (whole premises and PEV charging) with its quality and what each interval adds "
+            "to your bill, as Green Button data (ESPI "
             "XML, for energy apps) or as CSV (for spreadsheets). Days are local days in " +
             escaped(settings.time_zone) +
             ".</p>\n<form method=\"get\" action=\"/download/data\">\n<p><label "
@@ -899,6 +900,24 @@ struct Portal::Impl {
             "type=\"radio\" id=\"csv\" name=\"format\" value=\"csv\"> <label for=\"csv\">CSV</label></p>\n"
             "</fieldset>\n<p><button type=\"submit\">Download</button></p>\n</form>\n";
         return html(status, page("Download my data", "/download", content, csrf));
+    }
+
+    // The currency of the account's charges: its (first) premises' rate's, as the catalog in force now says.
+    std::uint16_t currency_of(const Session& session) {
+        std::uint16_t currency = 840;
+        (void)context.database.read([&](Transaction& tx) -> Result<void> {
+            auto found = catalog.versions(tx);
+            auto account = read_account(tx, session.account_id);
+            if (!found || !account || !*account || (*account)->premises.empty())
+                return {};
+            const tariff::Version* version = found->in_force(context.clock.now());
+            const tariff::Program* program =
+                version ? version->catalog().find((*account)->premises.front().default_rate) : nullptr;
+            if (program)
+                currency = program->currency;
+            return {};
+        });
+        return currency;
     }
 
     Response download(const Request& request, const Session& session, const std::string& csrf) {
@@ -920,9 +939,13 @@ struct Portal::Impl {
         const std::int64_t to = days.bounds(*last).second;
         DownloadRequest download{session.account_id, from, to, calendar::LocalDays::format(*first),
                                  calendar::LocalDays::format(*last)};
-        const DownloadSettings where{settings.time_zone, settings.public_url + "/espi/1_1/resource"};
-        auto body = format == "espi" ? green_button_xml(context.database, where, download, context.clock.now())
-                                     : green_button_csv(context.database, where, download);
+        auto costs = billing_view.interval_costs(session.account_id, from, to);
+        if (!costs)
+            return unavailable(csrf, costs.error());
+        const DownloadSettings where{settings.time_zone, settings.public_url + "/espi/1_1/resource",
+                                     currency_of(session)};
+        auto body = format == "espi" ? green_button_xml(context.database, where, download, *costs, context.clock.now())
+                                     : green_button_csv(context.database, where, download, *costs);
         if (!body)
             return unavailable(csrf, body.error());
         Response response;

@@ -339,8 +339,10 @@ void EspiWriter::begin_channel(const EspiChannel& channel) {
     text += "\">";
     append_element(text, "accumulationBehaviour", 4);  // deltaData: energy within each interval
     append_element(text, "commodity", 1);              // electricity, secondary metered
-    append_element(text, "dataQualifier", 12);         // normal
-    append_element(text, "flowDirection", 1);          // forward: delivered to the premises
+    if (channel.currency)
+        append_element(text, "currency", *channel.currency);  // ISO 4217 numeric: the unit of the readings' cost
+    append_element(text, "dataQualifier", 12);                // normal
+    append_element(text, "flowDirection", 1);                 // forward: delivered to the premises
     append_element(text, "intervalLength", channel.interval_length);
     append_element(text, "kind", 12);    // energy
     append_element(text, "phase", 769);  // S12N: North American split-phase service
@@ -373,6 +375,8 @@ void EspiWriter::add(const EspiInterval& interval) {
 
     auto& out = state.readings;
     out += "<IntervalReading>";
+    if (interval.cost)
+        append_element(out, "cost", *interval.cost);
     for (const auto quality : interval.qualities) {
         out += "<ReadingQuality>";
         append_element(out, "quality", quality);

@@ -32,7 +32,8 @@ public:
                         .meter_reading_id = channel.meter_reading_mrid,
                         .title = (pev ? "PEV " + channel.device_lfdi : std::string("Premises meter")) +
                                  " at premises " + channel.premises_id,
-                        .interval_length = channel.interval_length});
+                        .interval_length = channel.interval_length,
+                        .currency = std::nullopt});
     }
     void begin_group(bool correction) override {
         correction_ = correction;
@@ -49,7 +50,8 @@ public:
         writer_.add(EspiInterval{.start = interval.start,
                                  .duration = interval.duration,
                                  .value_wh = interval.value_wh,
-                                 .qualities = espi_qualities(interval.quality_flags)});
+                                 .qualities = espi_qualities(interval.quality_flags),
+                                 .cost = std::nullopt});
     }
     void end_group() override {
         if (day_)

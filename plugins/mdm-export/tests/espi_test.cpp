@@ -34,7 +34,7 @@ EspiFeedInfo feed_info(std::string zone = "America/Los_Angeles") {
 }
 
 EspiChannel channel(std::string usage_point, std::string meter_reading, std::uint32_t length = 900) {
-    return {std::move(usage_point), std::move(meter_reading), "PEV 3F2A at premises P-100", length};
+    return {std::move(usage_point), std::move(meter_reading), "PEV 3F2A at premises P-100", length, std::nullopt};
 }
 
 // ---------------------------------------------------------------- writing
@@ -70,7 +70,7 @@ std::string write(const EspiFeedInfo& info, const std::vector<ChannelSpec>& chan
 std::vector<EspiInterval> intervals(std::int64_t start, int count, std::uint32_t length = 900) {
     std::vector<EspiInterval> out;
     for (int i = 0; i < count; ++i)
-        out.push_back({start + std::int64_t{i} * length, length, 100 + i, {0}});
+        out.push_back({start + std::int64_t{i} * length, length, 100 + i, {0}, std::nullopt});
     return out;
 }
 
@@ -80,10 +80,10 @@ const std::int64_t kDay = date::sys_seconds{date::sys_days{2026_y / 3 / 9}}.time
 
 TEST(EspiWriter, OneChannelOneBlockValidatesAndReadsBackInOrder) {
     BlockSpec block{false,
-                    {{kDay, 900, 1250, {0}},
-                     {kDay + 900, 900, 0, {0}},
-                     {kDay + 1800, 900, 1875, {8}},
-                     {kDay + 3600, 900, -20, {7, 10}}}};  // a gap before the last one
+                    {{kDay, 900, 1250, {0}, std::nullopt},
+                     {kDay + 900, 900, 0, {0}, std::nullopt},
+                     {kDay + 1800, 900, 1875, {8}, std::nullopt},
+                     {kDay + 3600, 900, -20, {7, 10}, std::nullopt}}};  // a gap before the last one
     const auto xml = write(feed_info(), {{channel("mup-7", "mmr-7-1"), {block}}});
     ASSERT_EQ(schema_errors(xml), "") << xml;
 
@@ -207,12 +207,28 @@ TEST(EspiWriter, OnlyACorrectionBlockCarriesTheCorrectionCategory) {
               kDay + 1800);
 }
 
+TEST(EspiWriter, CostsComeFirstInEachReadingAndTheCurrencyInTheReadingType) {
+    EspiChannel priced = channel("mup-7", "mmr-7-1");
+    priced.currency = 840;
+    BlockSpec block{false, {{kDay, 900, 1000, {0}, 25'123}, {kDay + 900, 900, 500, espi_qualities(1U << 3), -4'000}}};
+    const auto xml = write(feed_info(), {{priced, {block}}});
+    ASSERT_EQ(schema_errors(xml), "") << xml;
+    EXPECT_NE(xml.find("<commodity>1</commodity><currency>840</currency><dataQualifier>"), std::string::npos) << xml;
+    EXPECT_NE(xml.find("<IntervalReading><cost>25123</cost><ReadingQuality><quality>0</quality>"), std::string::npos);
+    EXPECT_NE(xml.find("<IntervalReading><cost>-4000</cost><ReadingQuality><quality>9</quality>"), std::string::npos);
+    // Without costs (the MDM's files) neither element appears.
+    const auto plain =
+        write(feed_info(), {{channel("mup-7", "mmr-7-1"), {BlockSpec{false, {{kDay, 900, 1, {0}, std::nullopt}}}}}});
+    EXPECT_EQ(plain.find("<cost>"), std::string::npos);
+    EXPECT_EQ(plain.find("<currency>"), std::string::npos);
+}
+
 TEST(EspiWriter, EstimatedQualitiesAreWrittenBeforeEachTimePeriod) {
     BlockSpec block{false,
-                    {{kDay, 900, 10, espi_qualities(0)},
-                     {kDay + 900, 900, 11, espi_qualities(1U << 3)},
-                     {kDay + 1800, 900, 12, espi_qualities(1U << 2)},
-                     {kDay + 2700, 900, 13, espi_qualities((1U << 1) | (1U << 3))}}};
+                    {{kDay, 900, 10, espi_qualities(0), std::nullopt},
+                     {kDay + 900, 900, 11, espi_qualities(1U << 3), std::nullopt},
+                     {kDay + 1800, 900, 12, espi_qualities(1U << 2), std::nullopt},
+                     {kDay + 2700, 900, 13, espi_qualities((1U << 1) | (1U << 3)), std::nullopt}}};
     const auto xml = write(feed_info(), {{channel("mup-7", "mmr-7-1"), {block}}});
     ASSERT_EQ(schema_errors(xml), "");
     const auto read = readings(Feed(xml));
@@ -484,7 +500,7 @@ TEST(EspiWriter, AMillionIntervalsStreamInBoundedMemory) {
     {
         EspiWriter writer(out, feed_info());
         writer.begin_channel(channel("mup-7", "mmr-7-1"));
-        EspiInterval interval{kDay, 900, 0, {0}};
+        EspiInterval interval{kDay, 900, 0, {0}, std::nullopt};
         for (int i = 0; i < kIntervals; ++i) {
             if (i % kPerBlock == 0)
                 writer.begin_block(false);
@@ -513,7 +529,8 @@ TEST(EspiWriter, AMillionIntervalsStreamInBoundedMemory) {
 // ---------------------------------------------------------------- the schema itself
 
 TEST(EspiSchema, RejectsReadingQualityAfterTimePeriod) {
-    const auto xml = write(feed_info(), {{channel("mup-7", "mmr-7-1"), {{false, {{kDay, 900, 5, {9}}}}}}});
+    const auto xml =
+        write(feed_info(), {{channel("mup-7", "mmr-7-1"), {{false, {{kDay, 900, 5, {9}, std::nullopt}}}}}});
     ASSERT_EQ(schema_errors(xml), "");
     const std::string start = std::to_string(kDay);
     const std::string quality = "<ReadingQuality><quality>9</quality></ReadingQuality>";
@@ -526,7 +543,8 @@ TEST(EspiSchema, RejectsReadingQualityAfterTimePeriod) {
 }
 
 TEST(EspiSchema, RejectsAnUnknownQualityAndAForeignContent) {
-    const auto xml = write(feed_info(), {{channel("mup-7", "mmr-7-1"), {{false, {{kDay, 900, 5, {9}}}}}}});
+    const auto xml =
+        write(feed_info(), {{channel("mup-7", "mmr-7-1"), {{false, {{kDay, 900, 5, {9}, std::nullopt}}}}}});
     auto bad_quality = xml;
     bad_quality.replace(bad_quality.find("<quality>9<"), 11, "<quality>5<");
     EXPECT_NE(schema_errors(bad_quality), "");
@@ -564,12 +582,12 @@ TEST(EspiWriterDeathTest, MisuseAsserts) {
         EspiWriter writer(out, feed_info());
         steps(writer);
     };
-    EXPECT_DEATH(misuse([](EspiWriter& w) { w.add({kDay, 900, 1, {0}}); }), "add outside a block");
+    EXPECT_DEATH(misuse([](EspiWriter& w) { w.add({kDay, 900, 1, {0}, std::nullopt}); }), "add outside a block");
     EXPECT_DEATH(misuse([](EspiWriter& w) {
                      w.begin_channel(channel("mup-7", "mmr-7-1"));
                      w.begin_block(false);
-                     w.add({kDay, 900, 1, {0}});
-                     w.add({kDay - 900, 900, 1, {0}});
+                     w.add({kDay, 900, 1, {0}, std::nullopt});
+                     w.add({kDay - 900, 900, 1, {0}, std::nullopt});
                  }),
                  "starts ascend");
     EXPECT_DEATH(misuse([](EspiWriter& w) {

@@ -20,6 +20,16 @@ struct BillSummary {
     std::int64_t issued_at = 0;
 };
 
+// What one interval adds to the account's bill: the premises meter's energy at the premises' default rate, and on a
+// PEV circuit the difference its validated binding makes (the payer's debit at the program rate, the host's credit at
+// the premises rate, negative). Summed over an account's channels they give its energy charges, unrounded.
+struct IntervalCost {
+    std::string premises_id;
+    std::string lfdi;  // the PEV's; empty for the premises meter
+    std::int64_t start = 0;
+    std::int64_t cost = 0;  // 10^-5 currency units
+};
+
 class CustomerView {
 public:
     // `time_zone`: the territory's. Reads only (views of the components billing reads, and its own ledger).
@@ -35,6 +45,11 @@ public:
     // The month's lines as the data say now (amounts rounded to cents as a bill would), in the bill's order.
     // Errors: "billing.month" (not a YYYY-MM month), "billing.tariff" (no catalog stored), storage errors.
     headend::Result<std::vector<BillLine>> month_so_far(const std::string& account, const std::string& month);
+
+    // The interval costs of the account's lines for every local month touching [from, to), those starting in it,
+    // summed per premises, LFDI and start. Errors as month_so_far.
+    headend::Result<std::vector<IntervalCost>> interval_costs(const std::string& account, std::int64_t from,
+                                                              std::int64_t to);
 
 private:
     struct State;

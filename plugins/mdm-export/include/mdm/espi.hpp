@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -14,10 +15,11 @@ namespace mdm {
 
 // One metered channel: a usage point (a mirror usage point) and its one energy reading type in Wh.
 struct EspiChannel {
-    std::string usage_point_id;           // stable, URL-safe (mirror usage point mRID); becomes part of hrefs
-    std::string meter_reading_id;         // stable, URL-safe (mirror meter reading mRID)
-    std::string title;                    // human text, e.g. "PEV 3F2A… at premises P-100" (escaped on output)
-    std::uint32_t interval_length = 900;  // seconds
+    std::string usage_point_id;             // stable, URL-safe (mirror usage point mRID); becomes part of hrefs
+    std::string meter_reading_id;           // stable, URL-safe (mirror meter reading mRID)
+    std::string title;                      // human text, e.g. "PEV 3F2A… at premises P-100" (escaped on output)
+    std::uint32_t interval_length = 900;    // seconds
+    std::optional<std::uint16_t> currency;  // ISO 4217 numeric, when the readings carry a cost
 };
 
 struct EspiInterval {
@@ -25,6 +27,7 @@ struct EspiInterval {
     std::uint32_t duration = 0;
     std::int64_t value_wh = 0;
     std::vector<std::uint8_t> qualities;  // ESPI quality codes (0 valid, 9 estimated by linear interpolation, ...)
+    std::optional<std::int64_t> cost;     // 10^-5 of the channel's currency
 };
 
 // LocalTimeParameters carry the zone's rules in force in the year of `updated`: tzOffset the standard (winter)
