@@ -393,6 +393,24 @@ TEST_F(PortalTest, DownloadsAndTheUsageChartCarryOnlyTheAccountsChannelsAndTheFe
     EXPECT_EQ(bars, 25U);
     EXPECT_NE(day.body.find("whole premises 10.000 kWh, of which PEV charging 4.000 kWh"), std::string::npos);
 
+    // Bob's bill for the month: Alice asking for that month gets what she gets for a month nobody was billed.
+    const auto billed = run(daemon_->ctl("bill run --month 2026-11 --account A2"));
+    ASSERT_EQ(billed.exit_code, 0) << billed.output;
+    const Answer bobs_month = alice.get("/bills/2026-11");
+    const Answer no_month = alice.get("/bills/2025-01");
+    EXPECT_EQ(bobs_month.status, 404);
+    EXPECT_EQ(bobs_month.body, no_month.body);
+    EXPECT_EQ(alice.get("/bills/2026-11/pdf").status, 404);
+    EXPECT_EQ(alice.get("/bills").body.find("2026-11"), std::string::npos);
+    Browser bob(port_, ca());
+    activate(bob, "A2", "bob's long password here");
+    const Answer bobs_bill = bob.get("/bills/2026-11");
+    EXPECT_EQ(bobs_bill.status, 200);
+    EXPECT_NE(bobs_bill.body.find("Bea Other"), std::string::npos);
+    const Answer pdf = bob.get("/bills/2026-11/pdf");
+    EXPECT_EQ(pdf.status, 200);
+    EXPECT_EQ(pdf.body.rfind("%PDF-", 0), 0U);
+
     // Bad ranges are refused with a message.
     EXPECT_EQ(alice.get("/download/data?from=2026-11-02&to=2026-11-01&format=csv").status, 400);
     EXPECT_EQ(alice.get("/download/data?from=2025-01-01&to=2026-11-01&format=csv").status, 400);
