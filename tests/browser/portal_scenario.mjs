@@ -615,19 +615,23 @@ function checkEspi(file, days) {
 // The CSV of the spring-forward day: a header, a row per stored interval with its local time and offset.
 function checkCsv(file, day) {
   const lines = fs.readFileSync(file, 'utf8').split('\r\n');
-  check(lines[0] === 'usage_point,meter_reading,premises,channel,start_utc,start_local,duration_s,wh,quality',
+  check(lines[0] === 'usage_point,meter_reading,premises,channel,start_utc,start_local,duration_s,wh,quality,cost',
         `CSV header: ${lines[0]}`);
   check(lines.at(-1) === '', 'the CSV ends with CRLF');
   const rows = lines.slice(1, -1).map((l) => l.split(','));
   for (const [channel, { mup, mmr, field }] of Object.entries(SEEDED_CHANNELS)) {
     const got = rows.filter((r) => r[0] === `"${mup}"`)
-      .map((r) => `${r[1]} ${r[2]} ${r[3]} ${r[4]} ${r[5]} ${r[6]} ${r[7]} ${r[8]}`);
+      .map((r) => `${r[1]} ${r[2]} ${r[3]} ${r[4]} ${r[5]} ${r[6]} ${r[7]} ${r[8]} ${r[9]}`);
     const want = seeded.get(day).filter((i) => i[field] > 0).map((i) => {
       const utc = new Date(i.start * 1000).toISOString().replace('.000Z', 'Z');
       const l = localFields(TIME_ZONE, i.start);
       const offset = l.zone === 'PDT' ? '-07:00' : '-08:00';
       const local = `${l.year}-${pad2(l.month)}-${pad2(l.day)}T${pad2(l.hour)}:${pad2(l.minute)}:00${offset}`;
-      return `"${mmr}" "${PREMISES}" ${channel} ${utc} ${local} 900 ${i[field]} 0`;
+      // What the interval adds to the bill: the meter's energy at DOM-FLAT (0.32000 $/kWh, so Wh × 32 in 10^-5 $);
+      // the PEV's seeded energy is outside any binding, in the premises total, so it adds nothing.
+      const cost = channel === 'premises' ? i[field] * 32 : 0;
+      const money = `${Math.floor(cost / 100000)}.${String(cost % 100000).padStart(5, '0')}`;
+      return `"${mmr}" "${PREMISES}" ${channel} ${utc} ${local} 900 ${i[field]} 0 ${money}`;
     });
     check(JSON.stringify(got) === JSON.stringify(want),
           `CSV ${channel} of ${day}: ${got.length} rows, stored ${want.length} (or they differ): ` +

@@ -241,6 +241,19 @@ TEST_F(PortalTest, AnInvitedCustomerSignsInSeesOnlyTheirOwnAccountAndSignsOut) {
               "0|owner\n");
     EXPECT_EQ(alice.get("/bills/2026-01").status, 404);
 
+    // Enrolling Bob's VIN is refused without saying where it is enrolled.
+    const Answer squat =
+        alice.post("/pevs", "csrf=" + Browser::encoded(csrf) + "&vin=" + kVinB + "&premises=P1&program=EV-TOU");
+    EXPECT_EQ(squat.status, 400);
+    EXPECT_NE(squat.body.find("enrolled already"), std::string::npos) << squat.body;
+    EXPECT_EQ(squat.body.find("P2"), std::string::npos);
+
+    // The listener's own errors carry the portal's headers too.
+    const Answer nowhere = alice.get("/no/such/page");
+    EXPECT_EQ(nowhere.status, 404);
+    EXPECT_NE(nowhere.header("content-security-policy").find("default-src 'none'"), std::string::npos);
+    EXPECT_EQ(nowhere.header("x-frame-options"), "DENY");
+
     // Alice's own preferences change, through the enrollment service.
     const Answer saved = alice.post(std::string("/pevs/") + kVinA + "/preferences", preferences);
     EXPECT_EQ(saved.status, 200) << saved.body;
@@ -416,7 +429,34 @@ TEST_F(PortalTest, DownloadsAndTheUsageChartCarryOnlyTheAccountsChannelsAndTheFe
     EXPECT_EQ(alice.get("/download/data?from=2025-01-01&to=2026-11-01&format=csv").status, 400);
     EXPECT_EQ(alice.get("/download/data?from=2026-11-01&to=2026-11-01&format=pdf").status, 400);
     EXPECT_EQ(alice.get("/usage?view=year").status, 400);
+    // Days and months outside what a calendar month can be made of (before 1970, after 9998): refused, and the
+    // portal goes on answering (a month before 1970 once sent a reader thread into a loop).
+    for (const char* range : {"from=1900-01-01&to=1900-01-01", "from=1969-12-01&to=1969-12-31",
+                              "from=9999-12-01&to=9999-12-31", "from=0000-01-01&to=0000-01-02"})
+        EXPECT_EQ(alice.get(std::string("/download/data?format=csv&") + range).status, 400) << range;
+    for (const char* month : {"1969-12", "9999-12", "0000-01"})
+        EXPECT_EQ(alice.get(std::string("/sessions?month=") + month).status, 400) << month;
+    EXPECT_EQ(alice.get("/health").status, 200);
     EXPECT_EQ(alice.get("/usage?date=2026-13-01").status, 400);
+}
+
+TEST_F(PortalTest, MadeUpInvitationLinksCountAgainstTheAddressLikeWrongPasswords) {
+    // 50 in 15 minutes by default; none of them costs a password hash.
+    Browser guesser(port_, ca());
+    const std::string guess_csrf = Browser::csrf_of(guesser.get("/signin").body);  // bound to the visitor cookie
+    int refused = 0;
+    for (int i = 0; i < 50; ++i)
+        refused += guesser
+                       .post("/activate", "csrf=" + Browser::encoded(guess_csrf) + "&token=guess" + std::to_string(i) +
+                                              "&password=alice%27s+long+password" + "&confirm=alice%27s+long+password")
+                       .status == 410;
+    EXPECT_EQ(refused, 50);
+    EXPECT_EQ(guesser
+                  .post("/activate", "csrf=" + Browser::encoded(guess_csrf) +
+                                         "&token=guess51&password=alice%27s+long+password" +
+                                         "&confirm=alice%27s+long+password")
+                  .status,
+              429);
 }
 
 TEST_F(PortalTest, TlsBelowOnePointTwoIsRefused) {

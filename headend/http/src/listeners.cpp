@@ -3,13 +3,6 @@
 #include <algorithm>
 
 namespace headend::http {
-namespace {
-
-// Handlers may block on storage while downloads run on the same threads, so one thread is not enough.
-constexpr int kListenerThreads = 2;
-
-}  // namespace
-
 ListenerHost::~ListenerHost() {
     stop_all();
 }
@@ -31,7 +24,12 @@ Result<RouteRegistry*> ListenerHost::open(const std::string& name, const Listene
     server_options.address = options.address;
     server_options.port = options.port;
     server_options.admin_token = options.bearer_token;
-    server_options.threads = kListenerThreads;
+    // Handlers may block on storage while downloads run on the same threads, so one thread is not enough.
+    if (options.threads < 2 || options.threads > 64) {
+        return make_error("http.listener", "listener '" + name + "' needs 2 to 64 threads");
+    }
+    server_options.threads = options.threads;
+    server_options.response_headers = options.response_headers;
     server_options.tls = TlsOptions{options.certificate_file, options.key_file, options.client_ca_file,
                                     options.require_client_certificate};
     auto server = std::make_unique<HttpServer>(std::move(server_options));

@@ -954,6 +954,12 @@ void ServerCore::set_headers(BeastResponse::header_type& reply, const Response& 
         }
         reply.set(name, value);
     }
+    // The listener's own headers on every answer, the server's errors too, unless the handler set them.
+    for (const auto& [name, value] : options_.response_headers) {
+        if (reply.find(name) == reply.end()) {
+            reply.set(name, value);
+        }
+    }
 }
 
 BeastResponse ServerCore::to_beast(Response response, unsigned version, bool head, bool keep_alive) const {

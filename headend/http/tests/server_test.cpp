@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "headend/http/client.hpp"
 #include "headend/http/json.hpp"
@@ -351,6 +352,23 @@ TEST_F(HttpServerTest, HandlerHeadersPassButInjectionDoesNot) {
     EXPECT_EQ(response.headers.count("x-bad"), 0U);
     EXPECT_EQ(response.headers.count("injected"), 0U);
     EXPECT_EQ(response.headers.at("content-type"), "text/plain");
+}
+
+TEST_F(HttpServerTest, TheListenersOwnHeadersAreOnEveryAnswerUnlessTheHandlerSetsThem) {
+    options_.response_headers = {{"X-Frame-Options", "DENY"}, {"X-Custom", "default"}};
+    start();
+    for (const auto& [target, method, status] :
+         {std::tuple{"/public", "GET", 200}, std::tuple{"/nowhere", "GET", 404}, std::tuple{"/items/17", "PUT", 405},
+          std::tuple{"/throw", "GET", 500}, std::tuple{"/bad%zzescape", "GET", 400}}) {
+        const auto response = request(target, method);
+        EXPECT_EQ(response.status, status) << target;
+        EXPECT_EQ(response.headers.count("x-frame-options") ? response.headers.at("x-frame-options") : "", "DENY")
+            << target;
+    }
+    EXPECT_EQ(request("/headers").headers.at("x-custom"), "yes");  // the handler's own wins
+    RawConnection connection(server_->port());
+    connection.send("GET /public HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n");
+    EXPECT_NE(connection.read_until_close().find("X-Frame-Options: DENY"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, HeadAnswersLikeGetWithoutBody) {

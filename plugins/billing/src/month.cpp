@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <date/date.h>
+
 #include <charconv>
 
 namespace billing {
@@ -33,13 +35,16 @@ Month Month::next() const {
     return month == 12 ? Month{year + 1, 1} : Month{year, month + 1};
 }
 
+// By the calendar, not through text: any instant has its month, also outside the years parse() accepts (a customer's
+// download may ask for 1900), and a month's first day is computed, never parsed back.
 Month Month::of(const calendar::LocalDays& days, std::int64_t utc) {
-    const std::string day = calendar::LocalDays::format(days.day_of(utc));
-    return *parse(std::string_view(day).substr(0, 7));
+    const date::year_month_day day{date::sys_days(date::days(days.day_of(utc)))};
+    return Month{static_cast<int>(day.year()), static_cast<int>(static_cast<unsigned>(day.month()))};
 }
 
 std::int64_t Month::from(const calendar::LocalDays& days) const {
-    return days.bounds(*calendar::LocalDays::parse(text() + "-01")).first;
+    const date::sys_days first = date::year(year) / date::month(static_cast<unsigned>(month)) / 1;
+    return days.bounds(static_cast<std::int32_t>(first.time_since_epoch().count())).first;
 }
 
 }  // namespace billing

@@ -511,6 +511,13 @@ TEST_F(GoldenMonthTest, IntervalCostsOfTheGreenButtonDownloadAddUpToTheBillsEner
     for (const auto& posting : host_postings)
         energy_lines += posting.exact;
     EXPECT_EQ(total, energy_lines);
+    // Instants in years no bill month is parsed from (before 1970, in 9999) are months all the same: nothing there.
+    for (const auto& [from, to] : {std::pair<std::int64_t, std::int64_t>{-2'208'988'800, -2'208'902'400},
+                                   std::pair<std::int64_t, std::int64_t>{253'399'622'400, 253'402'214'400}}) {
+        const auto none = view.interval_costs("A2", from, to);
+        ASSERT_TRUE(none) << none.error().message;
+        EXPECT_TRUE(none->empty());
+    }
     // Another account's view of the same month holds nothing of P2's meter.
     const auto other = view.interval_costs("A1", local("2026-07-01 00:00"), local("2026-08-01 00:00"));
     ASSERT_TRUE(other);

@@ -127,8 +127,9 @@ Result<std::vector<Channel>> read_channels(Transaction& tx, const std::string& a
         return rows.error();
     std::vector<Channel> channels;
     for (const auto& row : *rows) {
-        Channel channel{row.integer(0), row.text(1), row.text(2), row.text(3), row.text(6),
-                        (row.integer(4) & kPevRole) != 0, row.integer(5), {}};
+        Channel channel{row.integer(0), row.text(1), row.text(2),
+                        row.text(3),    row.text(6), (row.integer(4) & kPevRole) != 0,
+                        row.integer(5), {}};
         auto intervals = tx.query(
             "SELECT start_at, duration, value_wh, quality_flags FROM intervals_v1 WHERE mmr_id = ? AND start_at >= ? "
             "AND start_at < ? ORDER BY start_at",

@@ -1,5 +1,7 @@
 #include "logins.hpp"
 
+#include <algorithm>
+
 namespace portal {
 namespace {
 
@@ -37,11 +39,46 @@ std::vector<headend::storage::Migration> portal_migrations() {
                   created_at INTEGER NOT NULL,
                   last_seen_at INTEGER NOT NULL,
                   expires_at INTEGER NOT NULL);
-                CREATE INDEX portal_sessions_by_account ON portal_sessions(account_id);)"}};
+                CREATE INDEX portal_sessions_by_account ON portal_sessions(account_id);)"},
+            {2, "browsers that have signed in to an account (they pass its throttle)",
+             R"(CREATE TABLE portal_known_devices(
+                  account_id TEXT NOT NULL,
+                  device_sha256 TEXT NOT NULL,
+                  last_seen_at INTEGER NOT NULL,
+                  PRIMARY KEY (account_id, device_sha256));)"}};
 }
 
 Logins::Logins(headend::storage::Database& database, const headend::plugin::Clock& clock, LoginPolicy policy)
-    : database_(database), clock_(clock), policy_(policy), dummy_hash_(hash_password(random_token(), policy.scrypt)) {}
+    : database_(database),
+      clock_(clock),
+      policy_(policy),
+      dummy_hash_(hash_password(random_token(), policy.scrypt)),
+      hashing_(std::clamp(policy.concurrent_hashes, 1, 64)) {}
+
+namespace {
+
+// A slot of the hashing semaphore, held while one password is hashed; none free: the caller answers busy.
+class HashingSlot {
+public:
+    explicit HashingSlot(std::counting_semaphore<64>& slots) : slots_(slots), held_(slots.try_acquire()) {}
+    ~HashingSlot() {
+        if (held_)
+            slots_.release();
+    }
+    HashingSlot(const HashingSlot&) = delete;
+    HashingSlot& operator=(const HashingSlot&) = delete;
+    bool held() const { return held_; }
+
+private:
+    std::counting_semaphore<64>& slots_;
+    bool held_;
+};
+
+headend::Error busy() {
+    return make_error("portal.busy", "The portal is busy. Please try again in a moment.");
+}
+
+}  // namespace
 
 Result<Invitation> Logins::invite(const std::string& account_id) {
     Invitation invitation{account_id, random_token(), clock_.now() + policy_.invitation_s};
@@ -92,7 +129,16 @@ Result<std::string> Logins::invitation_account(const std::string& token) {
 Result<Session> Logins::activate(const std::string& token, const std::string& password) {
     if (auto checked = check_new_password(password); !checked)
         return checked.error();
-    const std::string hash = hash_password(password, policy_.scrypt);
+    // A made-up token costs a SELECT, never a password hash.
+    if (auto account = invitation_account(token); !account)
+        return account.error();
+    std::string hash;
+    {
+        const HashingSlot slot(hashing_);
+        if (!slot.held())
+            return busy();
+        hash = hash_password(password, policy_.scrypt);
+    }
     std::optional<Session> session;
     auto written = database_.write_sync([&](Transaction& tx) -> Result<void> {
         const std::int64_t now = clock_.now();
@@ -127,10 +173,14 @@ Result<Session> Logins::activate(const std::string& token, const std::string& pa
     return *session;
 }
 
-SignInResult Logins::sign_in(const std::string& account_id, const std::string& password) {
+Logins::Check Logins::check_password(const std::string& account_id, const std::string& password,
+                                     const std::string& device, std::int64_t& retry_after_s,
+                                     const std::function<Result<void>(Transaction&)>& on_match) {
     std::optional<std::string> hash;
     std::int64_t throttled_until = 0;
+    bool known_device = false;
     const std::int64_t now = clock_.now();
+    const std::string device_digest = device.empty() ? std::string() : token_digest(device);
     auto read = database_.read([&](Transaction& tx) -> Result<void> {
         auto rows = tx.query("SELECT password_hash, throttled_until FROM portal_logins WHERE account_id = ?",
                              std::vector<Value>{account_id});
@@ -140,28 +190,53 @@ SignInResult Logins::sign_in(const std::string& account_id, const std::string& p
             hash = rows->front().text(0);
             throttled_until = rows->front().integer(1);
         }
+        if (!device_digest.empty()) {
+            auto known = tx.query("SELECT 1 FROM portal_known_devices WHERE account_id = ? AND device_sha256 = ?",
+                                  std::vector<Value>{account_id, device_digest});
+            if (!known)
+                return known.error();
+            known_device = !known->empty();
+        }
         return {};
     });
     if (!read)
-        return {};
-    if (throttled_until > now)
-        return {SignInOutcome::Throttled, std::nullopt, throttled_until - now};
-    const bool matches = verify_password(password, hash ? *hash : dummy_hash_) && hash;
+        return Check::Failed;
+    if (throttled_until > now && !known_device) {
+        retry_after_s = throttled_until - now;
+        return Check::Throttled;
+    }
+    bool matches = false;
+    {
+        const HashingSlot slot(hashing_);
+        if (!slot.held()) {
+            retry_after_s = 1;
+            return Check::Busy;
+        }
+        matches = verify_password(password, hash ? *hash : dummy_hash_) && hash;
+    }
     if (!hash)
-        return {};
-    SignInResult result;
+        return Check::Wrong;
+    Check outcome = Check::Wrong;
     auto written = database_.write_sync([&](Transaction& tx) -> Result<void> {
         if (matches) {
-            auto reset =
-                tx.execute("UPDATE portal_logins SET failed_in_row = 0, throttled_until = 0 WHERE account_id = ?",
-                           std::vector<Value>{account_id});
+            // A known browser let in through the throttle leaves it standing for the others.
+            const bool bypassed = throttled_until > now;
+            auto reset = tx.execute(
+                "UPDATE portal_logins SET failed_in_row = 0, "
+                "throttled_until = CASE WHEN ? = 1 THEN throttled_until ELSE 0 END WHERE account_id = ?",
+                std::vector<Value>{std::int64_t{bypassed}, account_id});
             if (!reset)
                 return reset.error();
-            auto opened = open_session(tx, account_id);
-            if (!opened)
-                return opened.error();
-            result = {SignInOutcome::SignedIn, *opened, 0};
-            return {};
+            if (!device_digest.empty()) {
+                auto remembered = tx.execute(
+                    "INSERT INTO portal_known_devices(account_id, device_sha256, last_seen_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(account_id, device_sha256) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                    std::vector<Value>{account_id, device_digest, now});
+                if (!remembered)
+                    return remembered.error();
+            }
+            outcome = Check::Matches;
+            return on_match(tx);
         }
         // Counted in the database, so a restart does not forgive; the throttling attempt itself is refused.
         auto rows = tx.query(
@@ -171,18 +246,48 @@ SignInResult Logins::sign_in(const std::string& account_id, const std::string& p
             std::vector<Value>{std::int64_t{policy_.failures_before_throttle}, now + policy_.throttle_s, account_id});
         if (!rows)
             return rows.error();
-        const bool throttled = !rows->empty() && rows->front().integer(0) >= policy_.failures_before_throttle;
-        if (throttled) {
+        if (!rows->empty() && rows->front().integer(0) >= policy_.failures_before_throttle) {
             auto reset = tx.execute("UPDATE portal_logins SET failed_in_row = 0 WHERE account_id = ?",
                                     std::vector<Value>{account_id});
             if (!reset)
                 return reset.error();
-            result = {SignInOutcome::Throttled, std::nullopt, policy_.throttle_s};
+            outcome = Check::Throttled;
+            retry_after_s = policy_.throttle_s;
         }
         return {};
     });
     if (!written)
-        return {};
+        return Check::Failed;
+    return outcome;
+}
+
+SignInResult Logins::sign_in(const std::string& account_id, const std::string& password, const std::string& device) {
+    SignInResult result;
+    std::optional<Session> session;
+    const Check check =
+        check_password(account_id, password, device, result.retry_after_s, [&](Transaction& tx) -> Result<void> {
+            auto opened = open_session(tx, account_id);
+            if (!opened)
+                return opened.error();
+            session = *opened;
+            return {};
+        });
+    switch (check) {
+        case Check::Matches:
+            result.outcome = SignInOutcome::SignedIn;
+            result.session = session;
+            break;
+        case Check::Throttled:
+            result.outcome = SignInOutcome::Throttled;
+            break;
+        case Check::Busy:
+            result.outcome = SignInOutcome::Busy;
+            break;
+        case Check::Wrong:
+        case Check::Failed:
+            result.outcome = SignInOutcome::Refused;
+            break;
+    }
     return result;
 }
 
@@ -248,26 +353,43 @@ Result<void> Logins::sign_out(const std::string& token) {
 }
 
 Result<void> Logins::change_password(const Session& session, const std::string& current, const std::string& password) {
-    const auto checked = sign_in(session.account_id, current);
-    if (checked.outcome == SignInOutcome::Throttled)
-        return make_error("portal.throttled", "Too many wrong passwords. Try again later.");
-    if (checked.outcome != SignInOutcome::SignedIn)
-        return make_error("portal.wrong_password", "The current password is not right.");
     if (auto valid = check_new_password(password); !valid)
         return valid.error();
-    const std::string hash = hash_password(password, policy_.scrypt);
-    return database_.write_sync([&](Transaction& tx) -> Result<void> {
-        auto stored = tx.execute("UPDATE portal_logins SET password_hash = ?, updated_at = ? WHERE account_id = ?",
-                                 std::vector<Value>{hash, clock_.now(), session.account_id});
-        if (!stored)
-            return stored.error();
-        // Every other session ends (a password changed because it leaked); this one stays.
-        auto ended = tx.execute("DELETE FROM portal_sessions WHERE account_id = ? AND token_sha256 != ?",
-                                std::vector<Value>{session.account_id, token_digest(session.token)});
-        if (!ended)
-            return ended.error();
-        return {};
-    });
+    std::string hash;
+    {
+        const HashingSlot slot(hashing_);
+        if (!slot.held())
+            return busy();
+        hash = hash_password(password, policy_.scrypt);
+    }
+    std::int64_t retry_after_s = 0;
+    // The new password is stored in the transaction that found the current one right; every other session ends
+    // (a password changed because it leaked); this one stays.
+    const Check check =
+        check_password(session.account_id, current, {}, retry_after_s, [&](Transaction& tx) -> Result<void> {
+            auto stored = tx.execute("UPDATE portal_logins SET password_hash = ?, updated_at = ? WHERE account_id = ?",
+                                     std::vector<Value>{hash, clock_.now(), session.account_id});
+            if (!stored)
+                return stored.error();
+            auto ended = tx.execute("DELETE FROM portal_sessions WHERE account_id = ? AND token_sha256 != ?",
+                                    std::vector<Value>{session.account_id, token_digest(session.token)});
+            if (!ended)
+                return ended.error();
+            return {};
+        });
+    switch (check) {
+        case Check::Matches:
+            return {};
+        case Check::Throttled:
+            return make_error("portal.throttled", "Too many wrong passwords. Try again later.");
+        case Check::Busy:
+            return busy();
+        case Check::Wrong:
+            return make_error("portal.wrong_password", "The current password is not right.");
+        case Check::Failed:
+            break;
+    }
+    return make_error("storage.error", "the password could not be changed");
 }
 
 }  // namespace portal

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <semaphore>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,8 @@ struct LoginPolicy {
     int failures_before_throttle = 10;  // the tenth wrong password in a row is throttled
     std::int64_t throttle_s = 15 * 60;
     ScryptParameters scrypt;
+    // Password hashes at once (each 128·N·r bytes and a core for ~0.1 s): the listener keeps threads for pages.
+    int concurrent_hashes = 1;
 };
 
 struct Invitation {
@@ -36,16 +40,21 @@ struct Session {
     std::int64_t expires_at = 0;
 };
 
-enum class SignInOutcome { SignedIn, Refused, Throttled };
+enum class SignInOutcome { SignedIn, Refused, Throttled, Busy };
 
 struct SignInResult {
     SignInOutcome outcome = SignInOutcome::Refused;
     std::optional<Session> session;
-    std::int64_t retry_after_s = 0;  // Throttled
+    std::int64_t retry_after_s = 0;  // Throttled, Busy
 };
 
 // Error codes: "portal.unknown_account", "portal.invitation" (unknown, used, superseded or expired: one answer),
-// "password.*" (check_new_password), storage errors.
+// "password.*" (check_new_password), "portal.busy" (every password hashing slot taken: try again in a second),
+// "portal.wrong_password", "portal.throttled", storage errors.
+//
+// Throttling: the tenth wrong password in a row closes the account to sign-in for throttle_s, except from a browser
+// that has signed in to it before (its visitor cookie, kept as a digest): so nobody can lock a customer out of their
+// own browser by guessing wrong on purpose.
 class Logins {
 public:
     Logins(headend::storage::Database& database, const headend::plugin::Clock& clock, LoginPolicy policy);
@@ -57,7 +66,8 @@ public:
     // Sets the password, uses up the invitation, ends the account's sessions and opens a new one.
     headend::Result<Session> activate(const std::string& token, const std::string& password);
 
-    SignInResult sign_in(const std::string& account_id, const std::string& password);
+    // `device`: the browser's visitor cookie (empty: none).
+    SignInResult sign_in(const std::string& account_id, const std::string& password, const std::string& device = {});
     // The session's account while it is open; touches its idle time (at most one write a minute).
     headend::Result<std::optional<Session>> session(const std::string& token);
     headend::Result<void> sign_out(const std::string& token);
@@ -68,12 +78,18 @@ public:
     const LoginPolicy& policy() const { return policy_; }
 
 private:
+    enum class Check { Matches, Wrong, Throttled, Busy, Failed };
+    // Checks the password (counting a wrong one); on a match `on_match` runs in the same transaction.
+    Check check_password(const std::string& account_id, const std::string& password, const std::string& device,
+                         std::int64_t& retry_after_s,
+                         const std::function<headend::Result<void>(headend::storage::Transaction&)>& on_match);
     headend::Result<Session> open_session(headend::storage::Transaction& tx, const std::string& account_id);
 
     headend::storage::Database& database_;
     const headend::plugin::Clock& clock_;
     LoginPolicy policy_;
     std::string dummy_hash_;  // checked for unknown accounts, so they answer as slowly as known ones
+    std::counting_semaphore<64> hashing_;
 };
 
 }  // namespace portal

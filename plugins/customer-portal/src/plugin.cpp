@@ -5,6 +5,7 @@
 #include "headend/plugin/plugin.hpp"
 #include "logins.hpp"
 #include "portal.hpp"
+#include "web.hpp"
 
 namespace {
 
@@ -27,6 +28,11 @@ public:
             policy.session_max_s = config.integer("session_max_hours") * 3600;
             policy.failures_before_throttle = static_cast<int>(config.integer("failures_before_throttle"));
             policy.throttle_s = config.integer("throttle_minutes") * 60;
+            const std::int64_t threads = config.integer("threads");
+            if (threads < 2 || threads > 64)
+                return make_error("config", "plugin.customer-portal.threads: 2 to 64");
+            // One thread always left for pages while passwords are hashed.
+            policy.concurrent_hashes = static_cast<int>(threads) - 1;
             if (policy.invitation_s <= 0 || policy.session_idle_s <= 0 || policy.session_max_s <= 0 ||
                 policy.failures_before_throttle < 1 || policy.throttle_s <= 0)
                 return make_error("config", "plugin.customer-portal: durations and counts must be positive");
@@ -42,6 +48,8 @@ public:
                                                                                 : config.string("tls_certificate");
             options.key_file =
                 config.string("tls_key").empty() ? (tls / "headend.key").string() : config.string("tls_key");
+            options.threads = static_cast<int>(threads);
+            options.response_headers = portal::security_headers();
 
             portal::PortalSettings settings;
             settings.time_zone = context.territory_time_zone;
@@ -96,6 +104,7 @@ std::vector<headend::plugin::ConfigKey> config_keys() {
         {"listen_port", std::int64_t{9443}, "its port (0: any free one, logged)"},
         {"tls_certificate", std::string(), "its certificate chain (PEM); empty: the head-end's, data_dir/tls"},
         {"tls_key", std::string(), "its private key (PEM); empty: the head-end's, data_dir/tls"},
+        {"threads", std::int64_t{4}, "threads serving the portal; all but one may hash passwords at once (2 to 64)"},
         {"public_url", std::string(), "how customers reach it, for invitation links; empty: https://<address>:<port>"},
         {"key_file", std::string(), "the key of form tokens (made on first start); empty: data_dir/portal/form.key"},
         {"scrypt_log_n", std::int64_t{15}, "password hashing cost: scrypt N = 2^log_n (10 to 20)"},

@@ -142,7 +142,7 @@ struct Portal::Impl {
     // POST needs the session's form token.
     headend::http::Handler signed_in(SignedPage handler) {
         return [this, handler = std::move(handler)](const Request& request) {
-            Response response = [&] {
+            return [&] {
                 const bool post = request.method == "POST";
                 if (post && !same_origin(request))
                     return refused(403, "Refused", "This form was sent from another site.");
@@ -168,8 +168,6 @@ struct Portal::Impl {
                 }
                 return handler(request, *session, csrf, form);
             }();
-            secure(response);
-            return response;
         };
     }
 
@@ -178,7 +176,7 @@ struct Portal::Impl {
     // Pages before sign-in (sign-in, activation): their forms are bound to a visitor cookie the GET sets.
     headend::http::Handler visitor(VisitorPage handler) {
         return [this, handler = std::move(handler)](const Request& request) {
-            Response response = [&] {
+            return [&] {
                 const bool post = request.method == "POST";
                 if (post && !same_origin(request))
                     return refused(403, "Refused", "This form was sent from another site.");
@@ -206,8 +204,6 @@ struct Portal::Impl {
                     answer.headers["Set-Cookie"] = set;
                 return answer;
             }();
-            secure(response);
-            return response;
         };
     }
 
@@ -239,7 +235,10 @@ struct Portal::Impl {
             response.headers["Retry-After"] = std::to_string(wait);
             return response;
         }
-        const auto result = logins.sign_in(account, field(form, "password"));
+        const auto result =
+            logins.sign_in(account, field(form, "password"), cookie(request, kVisitorCookie).value_or(""));
+        if (result.outcome == SignInOutcome::Busy)
+            return busy_page("Sign in");
         if (result.outcome == SignInOutcome::SignedIn) {
             context.logger.info("PORTAL_SIGNED_IN", "account " + account + " from " + request.remote_address);
             return redirect("/overview",
@@ -279,7 +278,22 @@ struct Portal::Impl {
         return html(status, page("Activate your portal account", "", content, std::nullopt));
     }
 
-    Response activate(const std::string& csrf, const Form& form) {
+    Response busy_page(std::string_view title, const std::optional<std::string>& csrf = std::nullopt) const {
+        Response response = refused(503, title, "The portal is busy. Please try again in a moment.", csrf);
+        response.headers["Retry-After"] = "1";
+        return response;
+    }
+
+    Response activate(const Request& request, const std::string& csrf, const Form& form) {
+        // Made-up invitation links count against the address as wrong passwords do.
+        const std::int64_t now = context.clock.now();
+        if (const auto wait = throttle.wait(request.remote_address, now); wait > 0) {
+            Response response = refused(
+                429, "Invitation",
+                "Too many attempts from your network. Try again in " + std::to_string((wait + 59) / 60) + " minutes.");
+            response.headers["Retry-After"] = std::to_string(wait);
+            return response;
+        }
         const std::string token = field(form, "token");
         const std::string password = field(form, "password");
         if (password != field(form, "confirm"))
@@ -288,8 +302,12 @@ struct Portal::Impl {
         if (!session) {
             if (session.error().code.rfind("password.", 0) == 0)
                 return activation_page(csrf, token, 400, session.error().message);
-            if (session.error().code == "portal.invitation")
+            if (session.error().code == "portal.invitation") {
+                throttle.failed(request.remote_address, now);
                 return refused(410, "Invitation", session.error().message);
+            }
+            if (session.error().code == "portal.busy")
+                return busy_page("Invitation");
             return refused(500, "Sorry", "The portal cannot answer now. Please try again later.");
         }
         context.logger.info("PORTAL_ACTIVATED", "account " + session->account_id);
@@ -321,6 +339,8 @@ struct Portal::Impl {
             const auto& code = changed.error().code;
             if (code == "portal.throttled")
                 return password_page(csrf, 429, changed.error().message, true);
+            if (code == "portal.busy")
+                return busy_page("Password", csrf);
             if (code == "portal.wrong_password" || code.rfind("password.", 0) == 0)
                 return password_page(csrf, 400, changed.error().message, true);
             return refused(500, "Sorry", "The portal cannot answer now. Please try again later.", csrf);
@@ -615,6 +635,11 @@ struct Portal::Impl {
             const auto& code = enrolled.error().code;
             if (code.rfind("storage.", 0) == 0)
                 return unavailable(csrf, enrolled.error());
+            // Whose enrollment holds a VIN is not this customer's business (and names a premises).
+            if (code == "enrollment.already_enrolled")
+                return pevs_page(session, csrf, 400,
+                                 "This VIN is enrolled already. If it is your vehicle, please call customer service.",
+                                 true);
             return pevs_page(session, csrf, 400, "Not enrolled: " + enrolled.error().message, true);
         }
         context.logger.info("PORTAL_ENROLLED", "account " + session.account_id + " enrolled " + request.vin);
@@ -692,6 +717,8 @@ struct Portal::Impl {
         if (!month)
             return refused(400, "Charging sessions", "The month must look like 2026-07.", csrf);
         auto lines = billing_view.month_so_far(session.account_id, *month);
+        if (!lines && lines.error().code == "billing.month")
+            return refused(400, "Charging sessions", "There are no charging sessions in that month.", csrf);
         if (!lines)
             return unavailable(csrf, lines.error());
         std::string content =
@@ -930,6 +957,9 @@ struct Portal::Impl {
         const std::string format = param("format");
         if (!first || !last || *last < *first)
             return download_page(csrf, 400, "Choose a first day and a last day on or after it.");
+        // Metered data has no day before 1970; the years after 9998 have no month end a calendar reads.
+        if (*first < 0 || *last > *calendar::LocalDays::parse("9998-12-31"))
+            return download_page(csrf, 400, "Choose days from 1970 to 9998.");
         if (*last - *first + 1 > settings.max_download_days)
             return download_page(csrf, 400,
                                  "Choose at most " + std::to_string(settings.max_download_days) + " days at a time.");
@@ -1000,8 +1030,9 @@ void Portal::add_routes(headend::http::RouteRegistry& routes) {
         const auto token = request.query.find("token");
         return p.activation_page(csrf, token == request.query.end() ? std::string() : token->second, 200, {});
     }));
-    add("POST", "/activate",
-        p.visitor([&p](const Request&, const std::string& csrf, const Form& form) { return p.activate(csrf, form); }));
+    add("POST", "/activate", p.visitor([&p](const Request& request, const std::string& csrf, const Form& form) {
+        return p.activate(request, csrf, form);
+    }));
     add("POST", "/signout", p.signed_in([&p](const Request&, const Session& session, const std::string&, const Form&) {
         if (auto ended = p.logins.sign_out(session.token); !ended)
             p.context.logger.error("PORTAL_SIGNOUT_FAILED", ended.error().message);
@@ -1066,17 +1097,13 @@ void Portal::add_routes(headend::http::RouteRegistry& routes) {
         }));
     // The static pages: what a load balancer probes, and the one stylesheet.
     add("GET", "/health", [](const Request&) {
-        Response response = html(200,
-                                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Portal "
-                                 "health</title></head><body><p>ok</p></body></html>\n");
-        secure(response);
-        return response;
+        return html(200,
+                    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Portal "
+                    "health</title></head><body><p>ok</p></body></html>\n");
     });
     add("GET", "/static/portal.css", [](const Request&) {
-        Response response{200, std::string(kStylesheet), "text/css; charset=utf-8", {}, {}};
-        secure(response);
-        response.headers["Cache-Control"] = "public, max-age=3600";
-        return response;
+        return Response{
+            200, std::string(kStylesheet), "text/css; charset=utf-8", {{"Cache-Control", "public, max-age=3600"}}, {}};
     });
 }
 

@@ -78,17 +78,19 @@ std::string page(std::string_view title, std::string_view current, std::string_v
         escaped(title), header, heading ? "<h1>" + escaped(title) + "</h1>\n" : std::string(), content);
 }
 
-void secure(headend::http::Response& response) {
-    auto& headers = response.headers;
-    headers["Content-Security-Policy"] =
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'";
-    headers["Strict-Transport-Security"] = "max-age=31536000";
-    headers["X-Frame-Options"] = "DENY";
-    headers["X-Content-Type-Options"] = "nosniff";
-    // Not no-referrer: under it Chromium sends "Origin: null" with the portal's own forms, which same_origin refuses.
-    headers["Referrer-Policy"] = "same-origin";
-    headers.try_emplace("Cache-Control", "no-store");
+const std::map<std::string, std::string>& security_headers() {
+    static const std::map<std::string, std::string> headers = {
+        {"Content-Security-Policy",
+         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+         "base-uri 'none'"},
+        {"Strict-Transport-Security", "max-age=31536000"},
+        {"X-Frame-Options", "DENY"},
+        {"X-Content-Type-Options", "nosniff"},
+        // Not no-referrer: under it Chromium sends "Origin: null" with the portal's own forms, which are refused.
+        {"Referrer-Policy", "same-origin"},
+        {"Cache-Control", "no-store"},
+    };
+    return headers;
 }
 
 headend::http::Response html(int status, std::string body) {

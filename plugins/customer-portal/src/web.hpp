@@ -35,9 +35,10 @@ std::string page(std::string_view title, std::string_view current, std::string_v
 // named by the table's caption (`caption_id`). Closed with "</div>".
 std::string scroll_open(std::string_view caption_id);
 
-// Adds the headers every portal answer carries: CSP without inline script or style, HSTS, frame denial, no sniffing,
-// no referrer, no caching of private pages.
-void secure(headend::http::Response& response);
+// The headers every portal answer carries, the listener's own errors included (ListenerOptions::response_headers):
+// CSP without inline script or style, HSTS, frame denial, no sniffing, the referrer kept on the site, and no caching
+// (the stylesheet sets its own Cache-Control).
+const std::map<std::string, std::string>& security_headers();
 
 headend::http::Response html(int status, std::string body);
 headend::http::Response redirect(std::string location, std::string cookie = {});

@@ -126,6 +126,22 @@ TEST_F(LoginsTest, TheTenthWrongPasswordInARowIsThrottledAndTheRightOneWaitsToo)
     EXPECT_EQ(logins_->sign_in("A1", "a good long password").outcome, SignInOutcome::SignedIn);
 }
 
+TEST_F(LoginsTest, ABrowserThatSignedInBeforePassesTheThrottleOthersWait) {
+    activated("A1", "a good long password");
+    ASSERT_EQ(logins_->sign_in("A1", "a good long password", "customer's browser").outcome, SignInOutcome::SignedIn);
+    for (int i = 1; i <= 10; ++i)
+        (void)logins_->sign_in("A1", "guess " + std::to_string(i), "attacker's browser");
+    EXPECT_EQ(logins_->sign_in("A1", "a good long password", "attacker's browser").outcome, SignInOutcome::Throttled);
+    EXPECT_EQ(logins_->sign_in("A1", "a good long password").outcome, SignInOutcome::Throttled);
+    EXPECT_EQ(logins_->sign_in("A1", "a good long password", "customer's browser").outcome, SignInOutcome::SignedIn);
+    // Only the right password lets a known browser in; a wrong one from it is still refused and counted.
+    EXPECT_EQ(logins_->sign_in("A1", "wrong again", "customer's browser").outcome, SignInOutcome::Refused);
+    // A browser known to another account is a stranger here.
+    activated("A2", "a second good password");
+    ASSERT_EQ(logins_->sign_in("A2", "a second good password", "attacker's browser").outcome, SignInOutcome::SignedIn);
+    EXPECT_EQ(logins_->sign_in("A1", "a good long password", "attacker's browser").outcome, SignInOutcome::Throttled);
+}
+
 TEST_F(LoginsTest, UnknownAccountsAreRefusedLikeWrongPasswords) {
     EXPECT_EQ(logins_->sign_in("NOPE", "whatever password").outcome, SignInOutcome::Refused);
     EXPECT_EQ(logins_->sign_in("A1", "whatever password").outcome, SignInOutcome::Refused);  // no password set yet

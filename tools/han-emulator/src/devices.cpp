@@ -700,6 +700,18 @@ headend::Result<int> Pev::put_power_status(std::uint8_t source) {
     sep::PowerStatus status;
     status.changed_time = now();
     status.current_power_source = source;
+    if (source == kMains) {
+        // What a charging PEV tells: 6.6 kW now, 18 kWh still wanted, 80 % by seven in the morning-ish (8 h away).
+        sep::PEVInfo info;
+        info.charging_power_now = {0, 6600};
+        info.energy_request_now = {0, 18000};
+        info.max_forward_power = {0, 7200};
+        info.minimum_charging_duration = 3 * 3600;
+        info.target_state_of_charge = 8000;
+        info.time_charge_is_needed = status.changed_time + 8 * 3600;
+        info.time_charging_status_pev = status.changed_time;
+        status.pev_info = info;
+    }
     han::ClientRequest request;
     request.method = han::Method::put;
     request.path = edev_path_ + "/ps";

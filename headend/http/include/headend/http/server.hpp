@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,8 @@ struct HttpServerOptions {
     std::chrono::seconds read_timeout{30};  // per request (header and body), idle keep-alive, and per response write
     int threads = 1;
     std::optional<TlsOptions> tls;  // unset = plain HTTP
+    // Headers every answer carries (errors the server makes itself included) unless the handler set them.
+    std::map<std::string, std::string> response_headers;
 };
 
 // Routing: a pattern is "/"-separated segments, each a literal or a whole-segment "{name}" placeholder. Empty

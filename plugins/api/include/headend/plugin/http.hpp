@@ -70,6 +70,10 @@ struct ListenerOptions {
     // fails the handshake.
     bool require_client_certificate = false;
     std::string bearer_token;  // empty = no token is accepted
+    int threads = 2;           // threads serving requests (handlers may block on storage or hashing)
+    // Headers every answer carries, the listener's own errors (404, 413, ...) included, unless the handler set them
+    // (e.g. a portal's Content-Security-Policy).
+    std::map<std::string, std::string> response_headers;
 };
 
 class Listeners {

@@ -33,7 +33,8 @@ namespace headend::plugin {
 // 8: Transaction::attempt (nested savepoints); Context::listeners (own HTTPS listeners), Context::data_dir, Request
 // client certificate, file responses. 9: FunctionSetAssignmentsList and FunctionSetAssignments in SepDocument.
 // 10: the billing function set (CustomerAccount, CustomerAgreement, BillingPeriod, HistoricalReading and their lists)
-// in SepDocument. 11: DeviceDirectory::live_psk_session. 12: http::Request::remote_address.
+// in SepDocument. 11: DeviceDirectory::live_psk_session. 12: http::Request::remote_address,
+// ListenerOptions::threads and response_headers.
 inline constexpr int kApiVersion = 12;
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
