@@ -118,6 +118,13 @@ bool may_see(const coap::Peer& peer, const Device& device) {
     return peer.device_type == coap::DeviceType::Esci && peer.premises_id && device.premises_id == peer.premises_id;
 }
 
+bool may_list(const coap::Peer& peer, const Device& device) {
+    if (may_see(peer, device))
+        return true;
+    return peer.device_id && peer.device_type == coap::DeviceType::Display && peer.premises_id &&
+           device.type == coap::DeviceType::Pev && device.premises_id == peer.premises_id;
+}
+
 SepResources::SepResources(coap::ResourceRegistry& registry, DeviceRegistry& devices, storage::Database& database,
                            std::shared_ptr<const sep::Codec> codec, const plugin::Clock& clock, plugin::Timers& timers,
                            SepSettings settings)
@@ -187,15 +194,22 @@ std::vector<Device> SepResources::visible_devices(const coap::Peer& peer) const 
     auto self = devices_.find(*peer.device_id);
     if (!self)
         return {};
-    return {*self};
+    std::vector<Device> visible = {*self};
+    // A display finds its premises' PEVs here, and their PowerStatus through them.
+    if (peer.device_type == coap::DeviceType::Display && peer.premises_id) {
+        for (auto& pev : devices_.list(DeviceFilter{coap::DeviceType::Pev, peer.premises_id}))
+            visible.push_back(std::move(pev));
+        std::sort(visible.begin(), visible.end(), [](const Device& a, const Device& b) { return a.id < b.id; });
+    }
+    return visible;
 }
 
-std::optional<Device> SepResources::visible_device(const Request& request) const {
+std::optional<Device> SepResources::visible_device(const Request& request, bool listed) const {
     auto id = device_id_param(request);
     if (!id)
         return std::nullopt;
     auto device = devices_.find(*id);
-    if (!device || !may_see(request.peer, *device))
+    if (!device || !(listed ? may_list(request.peer, *device) : may_see(request.peer, *device)))
         return std::nullopt;
     return device;
 }
@@ -344,8 +358,9 @@ bool SepResources::serves_power_status(const Device& device) const {
     return device.type == coap::DeviceType::Pev && registry_.serves(edev_path(device.id) + "/ps");
 }
 
-std::optional<Device> SepResources::readable_end_device(const Request& request, const Responder& respond) const {
-    auto device = visible_device(request);
+std::optional<Device> SepResources::readable_end_device(const Request& request, const Responder& respond,
+                                                        bool listed) const {
+    auto device = visible_device(request, listed);
     if (!device)
         respond(forbidden());
     return device;
@@ -362,7 +377,7 @@ std::optional<Device> SepResources::owned_end_device(const Request& request, con
 }
 
 void SepResources::get_end_device(const Request& request, const Responder& respond) const {
-    if (auto device = readable_end_device(request, respond))
+    if (auto device = readable_end_device(request, respond, true))
         respond(xml(sep::encode(end_device_of(*device, serves_power_status(*device)))));
 }
 

@@ -27,7 +27,7 @@ TEST(ListQuery, RefusesNonNumbers) {
     EXPECT_FALSE(parse_list_query({{"a", ""}}, 255));
 }
 
-TEST(Visibility, SelfAndTheEsciOfThePremises) {
+TEST(Visibility, SelfTheEsciOfThePremisesAndItsDisplaysForPevs) {
     Device pev;
     pev.id = 7;
     pev.type = DeviceType::Pev;
@@ -49,6 +49,17 @@ TEST(Visibility, SelfAndTheEsciOfThePremises) {
     display.premises_id = "P1";
     EXPECT_FALSE(may_see(display, pev));
     EXPECT_FALSE(may_see(coap::Peer{}, pev));
+    // A display reads the EndDevice of its premises' PEVs (to find their PowerStatus), of no other premises, and no
+    // other device of its premises.
+    EXPECT_TRUE(may_list(display, pev));
+    EXPECT_TRUE(may_list(esci, pev) == may_see(esci, pev));
+    display.premises_id = "P2";
+    EXPECT_FALSE(may_list(display, pev));
+    Device eumd = pev;
+    eumd.type = DeviceType::Eumd;
+    display.premises_id = "P1";
+    EXPECT_FALSE(may_list(display, eumd));
+    EXPECT_FALSE(may_list(coap::Peer{}, pev));
 }
 
 }  // namespace

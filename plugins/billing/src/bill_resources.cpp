@@ -61,22 +61,24 @@ public:
 
     void add_routes() {
         auto self = shared_from_this();
-        const auto route = [&](const std::string& pattern, auto member) {
-            context_.resources.add(pattern, [self, member](const Request& request, Responder respond) {
-                if (request.method != headend::coap::Method::Get) {
-                    respond(coap_replies::empty(Code::MethodNotAllowed));
-                    return;
-                }
-                (self.get()->*member)(request, respond);
-            });
+        const auto route = [&](const std::string& pattern, auto member, bool observable = false) {
+            context_.resources.add(pattern,
+                                   [self, member](const Request& request, Responder respond) {
+                                       if (request.method != headend::coap::Method::Get) {
+                                           respond(coap_replies::empty(Code::MethodNotAllowed));
+                                           return;
+                                       }
+                                       (self.get()->*member)(request, respond);
+                                   },
+                                   {.observable = observable});
         };
         route("/bill", &BillResources::accounts);
         route("/bill/{a}", &BillResources::account);
         route("/bill/{a}/ca", &BillResources::agreements);
         route("/bill/{a}/ca/{c}", &BillResources::agreement);
-        route("/bill/{a}/ca/{c}/bp", &BillResources::periods);
+        route("/bill/{a}/ca/{c}/bp", &BillResources::periods, true);
         route("/bill/{a}/ca/{c}/bp/{b}", &BillResources::period);
-        route("/bill/{a}/ca/{c}/abp", &BillResources::active_periods);
+        route("/bill/{a}/ca/{c}/abp", &BillResources::active_periods, true);
         route("/bill/{a}/ca/{c}/hr", &BillResources::readings);
         route("/bill/{a}/ca/{c}/hr/{m}", &BillResources::reading);
     }
@@ -400,6 +402,11 @@ private:
 
 void add_bill_resources(headend::plugin::Context& context) {
     std::make_shared<BillResources>(context)->add_routes();
+}
+
+void notify_bills_issued(headend::coap::ResourceRegistry& resources) {
+    resources.notify(std::string(kAgreement) + "/bp");
+    resources.notify(std::string(kAgreement) + "/abp");
 }
 
 }  // namespace billing

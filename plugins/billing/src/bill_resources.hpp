@@ -8,7 +8,8 @@
 //   /bill/1/ca/1/abp                  the current local month: charges to date (billToDate) and the last bill's total
 //   /bill/1/ca/1/hr, .../hr/{m}       HistoricalReading per meter billed (premises meter, PEVs charging there), each
 //                                     linking the ReadingType under /upt
-// Lists honour s, a and l.
+// Lists honour s, a and l. The billing periods (bp) and the active one (abp) are observable: their observers hear of
+// every bill run that issued bills. A path names the requester's own account, so each observer reads its own again.
 #pragma once
 
 #include <memory>
@@ -19,5 +20,8 @@
 namespace billing {
 
 void add_bill_resources(headend::plugin::Context& context);
+
+// Tells the observers of the billing periods that bills were issued (call after the run's commit; any thread).
+void notify_bills_issued(headend::coap::ResourceRegistry& resources);
 
 }  // namespace billing

@@ -182,7 +182,10 @@ public:
                                                         return {};
                                                     }}},
                 std::chrono::seconds(poll), context.logger);
-            cycle_->on_issued([worker = worker_.get()] { worker->wake(); });
+            cycle_->on_issued([worker = worker_.get(), &resources = context.resources] {
+                worker->wake();
+                billing::notify_bills_issued(resources);
+            });
             billing::add_bill_routes(context.routes, context.database, *cycle_, *worker_, folder,
                                      context.territory_time_zone, context.clock);
             worker_->start();

@@ -910,11 +910,14 @@ struct BindingService::Impl : std::enable_shared_from_this<BindingService::Impl>
         context.database.write(
             [self = shared_from_this(), lfdi = request.peer.lfdi, body, plugged, premises](
                 Transaction& tx) -> Result<void> { return self->power_status(tx, lfdi, body, plugged, *premises); },
-            [self = shared_from_this(), respond, premises, lfdi = request.peer.lfdi](Result<void> committed) {
+            [self = shared_from_this(), respond, premises, lfdi = request.peer.lfdi,
+             path = "/edev/" + std::to_string(*id) + "/ps"](Result<void> committed) {
                 if (!committed) {
                     respond(coap_replies::reason(Code::InternalServerError));
                     return;
                 }
+                // Its observers (the premises' displays, the PEV) hear of it before the PEV hears back.
+                self->context.resources.notify(path);
                 if (*premises) {
                     self->notify_premises_eumds(**premises);
                     self->notify_pev(lfdi);
@@ -1056,14 +1059,17 @@ Result<void> BindingService::start() {
     context.resources.add("/edev/{n}/bnd",
                           [self](const Request& request, Responder respond) { self->get_binding(request, respond); },
                           {.observable = true});
-    context.resources.add("/edev/{n}/ps", [self](const Request& request, Responder respond) {
-        if (request.method == headend::coap::Method::Put)
-            self->put_power_status(request, respond);
-        else if (request.method == headend::coap::Method::Get)
-            self->get_power_status(request, respond);
-        else
-            respond(coap_replies::reason(Code::MethodNotAllowed));
-    });
+    // Observable (DESIGN §5): every PUT the PEV makes is notified to the premises' displays observing it.
+    context.resources.add("/edev/{n}/ps",
+                          [self](const Request& request, Responder respond) {
+                              if (request.method == headend::coap::Method::Put)
+                                  self->put_power_status(request, respond);
+                              else if (request.method == headend::coap::Method::Get)
+                                  self->get_power_status(request, respond);
+                              else
+                                  respond(coap_replies::reason(Code::MethodNotAllowed));
+                          },
+                          {.observable = true});
     context.resources.add("/rsps/bnd",
                           [self](const Request& request, Responder respond) { self->post_response(request, respond); });
 

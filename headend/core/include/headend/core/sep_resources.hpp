@@ -30,6 +30,10 @@ using coap::parse_list_query;
 
 // Who may see which device: itself; an ESCI sees the devices of its premises.
 bool may_see(const coap::Peer& peer, const Device& device);
+// Whose EndDevice (in /edev and at /edev/{n}) a caller may read: those it may see, and a display those of its premises'
+// PEVs, to find their PowerStatus (DESIGN §5: premises displays read it). Nothing below the EndDevice but what the
+// owning plugin allows (/edev/{n}/ps).
+bool may_list(const coap::Peer& peer, const Device& device);
 
 class SepResources {
 public:
@@ -59,9 +63,11 @@ private:
 
     void register_device(const coap::Peer& esci, const std::string& lfdi, std::uint64_t sfdi, DeviceType type,
                          const coap::Responder& respond);
-    std::optional<Device> visible_device(const coap::Request& request) const;
-    // The device of /edev/{n}/... when the caller may read its EndDevice; otherwise answers as for a missing one.
-    std::optional<Device> readable_end_device(const coap::Request& request, const coap::Responder& respond) const;
+    // The device of /edev/{n}/... when the caller may see it (`listed`: may read its EndDevice, may_list).
+    std::optional<Device> visible_device(const coap::Request& request, bool listed = false) const;
+    // The same, answering 4.03 otherwise (as for a missing one).
+    std::optional<Device> readable_end_device(const coap::Request& request, const coap::Responder& respond,
+                                              bool listed = false) const;
     std::optional<Device> owned_end_device(const coap::Request& request, const coap::Responder& respond) const;
     void schedule_time_notification();
     std::vector<Device> visible_devices(const coap::Peer& peer) const;
