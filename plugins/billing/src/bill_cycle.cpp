@@ -9,6 +9,7 @@
 #include "charges.hpp"
 #include "delivery.hpp"
 #include "ledger.hpp"
+#include "money/currency.hpp"
 
 namespace billing {
 
@@ -18,23 +19,6 @@ using headend::make_error;
 using headend::Result;
 using headend::storage::Transaction;
 using headend::storage::Value;
-
-std::string currency_code(std::uint16_t numeric) {
-    switch (numeric) {
-        case 840:
-            return "USD";
-        case 124:
-            return "CAD";
-        case 978:
-            return "EUR";
-        case 826:
-            return "GBP";
-        case 36:
-            return "AUD";
-        default:
-            return std::to_string(numeric);
-    }
-}
 
 Posting posting_of(const Charge& charge, const std::string& usage_month) {
     Posting posting{usage_month, charge.key, charge.line, informational(charge.line.kind) ? 0 : charge.exact};
@@ -108,7 +92,7 @@ Result<std::optional<BillCycle::Pending>> BillCycle::prepare(Transaction& tx, co
     // The account's currency is its premises rate's.
     const tariff::Program* rate =
         premises->empty() ? nullptr : versions.latest().catalog().find(premises->front().text(1));
-    bill.currency = currency_code(rate != nullptr ? rate->currency : 840);
+    bill.currency = money::currency_code(rate != nullptr ? rate->currency : 840);
     bill.issued_at = clock_.now();
     bill.data_through = data_through;
     bill.tariff_through = tariff_through;

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "money/currency.hpp"
+
 namespace display {
 
 namespace {
@@ -59,21 +61,6 @@ std::string thousandths(std::int64_t value, int decimals) {
         text += "." + std::string(fraction, static_cast<std::size_t>(decimals));
     }
     return (negative ? "-" : "") + text;
-}
-
-std::string currency_code(std::uint16_t currency) {
-    switch (currency) {
-        case 840:
-            return "USD";
-        case 124:
-            return "CAD";
-        case 978:
-            return "EUR";
-        case 826:
-            return "GBP";
-        default:
-            return "currency " + std::to_string(currency);
-    }
 }
 
 std::string meter_kind(std::uint16_t role_flags) {
@@ -214,7 +201,7 @@ nlohmann::json render_json(const Screen& screen, const Update& update) {
         const auto& bill = *screen.bill;
         nlohmann::json entry = {{"account", bill.account},
                                 {"customer", bill.customer_name},
-                                {"currency", currency_code(bill.currency)},
+                                {"currency", money::currency_code(bill.currency)},
                                 {"last_bill", nullptr},
                                 {"month_to_date", nullptr}};
         if (bill.last_bill)
@@ -285,7 +272,7 @@ std::string render_text(const Screen& screen, const Update& update) {
         out << "bill: no account for this premises\n";
     } else {
         const auto& bill = *screen.bill;
-        const std::string code = currency_code(bill.currency);
+        const std::string code = money::currency_code(bill.currency);
         out << "bill for " << bill.customer_name << " (account " << bill.account << "): ";
         if (bill.last_bill && bill.last_bill->bill_last_period) {
             const auto& period = bill.last_bill->interval;
