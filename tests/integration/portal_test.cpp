@@ -466,9 +466,9 @@ TEST_F(PortalTest, TlsBelowOnePointTwoIsRefused) {
         run("echo | timeout 10 openssl s_client -connect " + address + " -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' 2>&1");
     EXPECT_NE(old.exit_code, 0) << old.output;
     EXPECT_NE(old.output.find("alert protocol version"), std::string::npos) << old.output;
+    // The handshake's summary, not s_client's exit code: that also reports how the closed stdin ended the session.
     const auto current = run("echo | timeout 10 openssl s_client -connect " + address + " -tls1_2 2>&1");
-    EXPECT_EQ(current.exit_code, 0) << current.output;
-    EXPECT_NE(current.output.find("TLSv1.2"), std::string::npos) << current.output;
+    EXPECT_NE(current.output.find("New, TLSv1.2, Cipher is ECDHE-"), std::string::npos) << current.output;
 }
 
 }  // namespace

@@ -730,7 +730,9 @@ struct Portal::Impl {
         for (const auto& line : *lines) {
             if (!session_line(line.kind))
                 continue;
-            wh += line.wh;
+            // A credit is for energy a session line shows already (or a guest's): counted once, in money only.
+            if (line.kind != billing::LineKind::HostCredit)
+                wh += line.wh;
             amount += line.amount;
             rows += "<tr><td>" + escaped(when_text(line)) + "</td><td>" + escaped(line.description) + "</td><td>" +
                     escaped(line.place) + "</td><td class=\"n\">" + billing::format_kwh(line.wh) +
