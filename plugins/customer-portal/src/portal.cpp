@@ -413,11 +413,14 @@ struct Portal::Impl {
         const std::string month = this_month();
         auto lines = billing_view.month_so_far(session.account_id, month);
         if (lines) {
+            // Energy only: the month's fixed charges are per day of the whole month and belong to its bill.
             std::int64_t total = 0;
             for (const auto& line : *lines)
-                total += line.amount;
-            content += "<h2>This month so far</h2>\n<p>" + escaped(month) + ": " + billing::format_money(total) +
-                       " (not yet billed). <a href=\"/sessions\">Charging sessions</a></p>\n";
+                if (line.kind != billing::LineKind::FixedCharge)
+                    total += line.amount;
+            content += "<h2>This month so far</h2>\n<p>Energy charges in " + escaped(month) + ": " +
+                       billing::format_money(total) + " (not yet billed; the bill adds the month's fixed charges). " +
+                       "<a href=\"/sessions\">Charging sessions</a></p>\n";
         }
         auto bills = billing_view.bills(session.account_id);
         if (bills && !bills->empty())
